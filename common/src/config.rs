@@ -1,0 +1,1 @@
+//! Minion configuration (being implemented).

@@ -1,0 +1,13 @@
+//! Brine's shared core. Everything here is pure: it reads only the files it is
+//! handed and never changes the host.
+//!
+//! - [`data`]: the data model (ordered JSON-like values) and Salt's merge/traverse helpers.
+//! - [`yaml`]: YAML read the way Salt's loader reads it, and written the way PyYAML writes it.
+//! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
+//! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
+//! - [`config`]: minion configuration with Salt's key names and defaults.
+pub mod config;
+pub mod data;
+pub mod render;
+pub mod target;
+pub mod yaml;

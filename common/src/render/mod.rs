@@ -1,0 +1,1 @@
+//! The Jinja+YAML renderer (being implemented).

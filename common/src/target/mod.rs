@@ -1,0 +1,1 @@
+//! Target expressions (being implemented).

@@ -1,0 +1,1 @@
+//! minion library (being implemented).

@@ -1,0 +1,1 @@
+//! Shared test support lives in the test files themselves; this crate only hosts them.
