@@ -8,6 +8,7 @@
 //! - [`config`]: minion configuration with Salt's key names and defaults.
 pub mod config;
 pub mod data;
+pub mod pyfmt;
 pub mod render;
 pub mod target;
 pub mod yaml;

@@ -1,1 +1,221 @@
-//! The Jinja+YAML renderer (being implemented).
+//! The Jinja+YAML renderer with Salt's context, functions, filters and tags.
+//!
+//! One [`Renderer`] per file tree (it caches compiled templates); one [`Session`]
+//! per minion render (its grains, pillar, opts and host probe). Rendering is pure
+//! apart from the probe: the same inputs give the same output.
+mod convert;
+mod dictupdate;
+mod error;
+mod filters;
+mod fnmatch;
+mod loader;
+mod mutable;
+mod percent;
+mod probe;
+mod salt_fns;
+mod tags;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+
+use minijinja::value::Value as JValue;
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+
+pub use convert::{to_data, to_jinja};
+pub use error::{RenderError, Stage};
+pub use fnmatch::fnmatch;
+pub use loader::clean_name;
+pub use probe::{CmdOptions, CmdOutput, HostProbe, NoHost, ProbeError};
+pub use salt_fns::FUNCTIONS as SALT_FUNCTIONS;
+
+use crate::data::Value;
+use salt_fns::{SaltContext, SaltFunctions};
+
+fn install_hooks() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        minijinja::value::hooks::install(minijinja::value::hooks::Hooks {
+            map_literal: mutable::MutMap::new_value,
+            list_literal: mutable::MutList::new_value,
+            string_format: percent::format,
+        });
+    });
+}
+
+/// Renders templates from one set of roots (`file_roots` or `pillar_roots` of a saltenv).
+pub struct Renderer {
+    env: Environment<'static>,
+    roots: Arc<Vec<PathBuf>>,
+}
+
+/// One minion's render inputs, converted once and shared by every file rendered
+/// for it, as Salt shares one `pillar`/`grains` object across a highstate.
+pub struct Session {
+    base: BTreeMap<String, JValue>,
+}
+
+impl Session {
+    pub fn new(
+        grains: &Value,
+        pillar: &Value,
+        opts: &Value,
+        saltenv: &str,
+        probe: Arc<dyn HostProbe>,
+    ) -> Self {
+        let grains = to_jinja(grains);
+        let pillar = to_jinja(pillar);
+        let opts = to_jinja(opts);
+        let salt = JValue::from_object(SaltFunctions(Arc::new(SaltContext {
+            grains: grains.clone(),
+            pillar: pillar.clone(),
+            opts: opts.clone(),
+            probe,
+        })));
+        let mut base = BTreeMap::new();
+        base.insert("grains".into(), grains);
+        base.insert("pillar".into(), pillar);
+        base.insert("opts".into(), opts);
+        base.insert("salt".into(), salt);
+        base.insert("saltenv".into(), JValue::from(saltenv));
+        base.insert("env".into(), JValue::from(saltenv));
+        Session { base }
+    }
+}
+
+/// `generate_sls_context` of salt/utils/templates.py: tpldir, slspath and friends.
+fn sls_context(file: &str, sls: &str, ctx: &mut BTreeMap<String, JValue>) {
+    let slspath_full = sls.replace('.', "/");
+    let slspath = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    // Salt derives slspath from the template path, so `a/b/init.sls` gives `a/b`.
+    let _ = slspath_full;
+    ctx.insert("sls".into(), JValue::from(sls));
+    ctx.insert("tplfile".into(), JValue::from(file));
+    ctx.insert("tpldir".into(), JValue::from(if slspath.is_empty() { "." } else { slspath }));
+    ctx.insert("tpldot".into(), JValue::from(slspath.replace('/', ".")));
+    ctx.insert("tplroot".into(), JValue::from(slspath.split('/').next().unwrap_or("")));
+    ctx.insert("slspath".into(), JValue::from(slspath));
+    ctx.insert("slsdotpath".into(), JValue::from(slspath.replace('/', ".")));
+    ctx.insert("slscolonpath".into(), JValue::from(slspath.replace('/', ":")));
+    ctx.insert("sls_path".into(), JValue::from(slspath.replace('/', "_")));
+}
+
+impl Renderer {
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        install_hooks();
+        let roots = Arc::new(roots);
+        let mut env = Environment::new();
+        // Salt renders with jinja2.StrictUndefined unless allow_undefined is set.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        let loader_roots = roots.clone();
+        env.set_loader(move |name| match loader::find(&loader_roots, name) {
+            Some(path) => match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(tags::rewrite(&text))),
+                Err(e) => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot read {}: {e}", path.display()),
+                )),
+            },
+            None => Ok(None),
+        });
+        env.set_path_join_callback(|name, parent| loader::join(name, parent).into());
+        env.set_formatter(|out, _state, value| {
+            if value.is_undefined() {
+                return Err(Error::new(ErrorKind::UndefinedError, "undefined value printed"));
+            }
+            out.write_str(&convert::py_str_jinja(value))
+                .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+        });
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        filters::register(&mut env);
+        Renderer { env, roots }
+    }
+
+    /// The roots this renderer reads from.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Whether `name` is a file under the roots.
+    pub fn exists(&self, name: &str) -> bool {
+        loader::find(&self.roots, name).is_some()
+    }
+
+    fn source(&self, name: &str) -> Option<String> {
+        loader::find(&self.roots, name).and_then(|p| std::fs::read_to_string(p).ok())
+    }
+
+    /// Renders `file` (relative to the roots) as Jinja. With `sls`, the SLS
+    /// context (`sls`, `tpldir`, `slspath`, …) is added, as Salt does.
+    pub fn render_text(
+        &self,
+        session: &Session,
+        file: &str,
+        sls: Option<&str>,
+    ) -> Result<String, RenderError> {
+        let tmpl = self.env.get_template(file).map_err(|e| {
+            if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == file) {
+                RenderError::read(file, "no such file under the roots")
+            } else {
+                RenderError::from_jinja(file, self.source(e.name().unwrap_or(file)).as_deref(), &e)
+            }
+        })?;
+        let mut ctx = session.base.clone();
+        if let Some(sls) = sls {
+            sls_context(file, sls, &mut ctx);
+        }
+        let import_ctx = Arc::new(ctx.clone());
+        ctx.insert(
+            "__salt_import".into(),
+            JValue::from_function(move |state: &State, name: String, kind: String| {
+                salt_import(state, &import_ctx, &name, &kind)
+            }),
+        );
+        tmpl.render(JValue::from(ctx)).map_err(|e| {
+            let name = e.name().unwrap_or(file).to_string();
+            RenderError::from_jinja(file, self.source(&name).as_deref(), &e)
+        })
+    }
+
+    /// Renders an SLS file: Jinja, then YAML as Salt reads it.
+    pub fn render_sls(
+        &self,
+        session: &Session,
+        file: &str,
+        sls: Option<&str>,
+    ) -> Result<Value, RenderError> {
+        let text = self.render_text(session, file, sls)?;
+        crate::yaml::load(&text).map_err(|e| {
+            let source = self.source(file).unwrap_or_default();
+            RenderError::from_yaml(file, &source, &text, &e)
+        })
+    }
+}
+
+/// `{% import_yaml "x" as y %}` and friends: render the file as a template with
+/// the importing file's context, then parse it.
+fn salt_import(
+    state: &State,
+    ctx: &BTreeMap<String, JValue>,
+    name: &str,
+    kind: &str,
+) -> Result<JValue, Error> {
+    let resolved = loader::join(name, state.name());
+    let tmpl = state.env().get_template(&resolved)?;
+    let text = tmpl.render(JValue::from(ctx.clone()))?;
+    match kind {
+        "yaml" => crate::yaml::load(&text)
+            .map(|v| to_jinja(&v))
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{resolved}: {e}"))),
+        "json" => serde_json::from_str::<Value>(&text)
+            .map(|v| to_jinja(&v))
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{resolved}: {e}"))),
+        _ => Ok(JValue::from(text)),
+    }
+}

@@ -12,6 +12,21 @@ pub struct YamlError {
 
 /// Parses one YAML document the way `salt.utils.yaml.safe_load` does. Empty → `Null`.
 pub fn load(text: &str) -> Result<Value, YamlError> {
-    let _ = text;
-    todo!("yaml::load")
+    // Stand-in until the Salt-compatible loader lands.
+    serde_saphyr::from_str::<Option<Value>>(text)
+        .map(|v| v.unwrap_or(Value::Null))
+        .map_err(|e| YamlError { line: 1, column: 1, message: e.to_string() })
+}
+
+pub fn dump_flow(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+pub fn dump_block(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+pub fn encode_scalar(v: &Value) -> Result<String, YamlError> {
+    Ok(serde_json::to_string(v).unwrap_or_default())
+}
+pub fn dquote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }

@@ -214,9 +214,11 @@ impl Expr<'_> {
     pub fn as_const(&self) -> Option<Value> {
         match self {
             Expr::Const(c) => Some(c.value.clone()),
-            Expr::List(l) => l.as_const(),
+            // Brine patch: list and map literals are never folded into shared
+            // constants, so each evaluation builds a fresh (mutable) container
+            // through value::hooks.
+            Expr::List(_) | Expr::Map(_) => None,
             Expr::Tuple(t) => t.as_const(),
-            Expr::Map(m) => m.as_const(),
             Expr::UnaryOp(c) => match c.op {
                 UnaryOpKind::Not => c.expr.as_const().map(|value| Value::from(!value.is_true())),
                 UnaryOpKind::Neg => c.expr.as_const().and_then(|v| ops::neg(&v).ok()),

@@ -1,0 +1,69 @@
+//! Salt's `salt.utils.dictupdate` and `traverse_dict_and_list`, on template values,
+//! so in-place merges (`defaults.merge`) are seen through every alias.
+use minijinja::value::{Value, ValueKind};
+
+use super::convert::{to_data, to_jinja};
+use super::mutable::{map_pairs, seq_items, MutList, MutMap};
+
+/// A deep copy (Python `copy.deepcopy`).
+pub fn deep_copy(v: &Value) -> Value {
+    match v.kind() {
+        ValueKind::Map | ValueKind::Seq => to_jinja(&to_data(v)),
+        _ => v.clone(),
+    }
+}
+
+/// `salt.utils.dictupdate.update(dest, upd, recursive_update=True, merge_lists)`.
+/// Mutates `dest` when it is one of our maps; returns the updated map.
+pub fn update(dest: &Value, upd: &Value, merge_lists: bool) -> Value {
+    let Some(upd_pairs) = map_pairs(upd) else {
+        return dest.clone();
+    };
+    let dest = match dest.downcast_object_ref::<MutMap>() {
+        Some(_) => dest.clone(),
+        None => MutMap::new_value(map_pairs(dest).unwrap_or_default()),
+    };
+    let map = dest.downcast_object_ref::<MutMap>().expect("made a MutMap above");
+    // Salt skips the recursive walk when no key is shared; the result is the same
+    // shallow assignment either way, so one loop serves both.
+    for (key, val) in upd_pairs {
+        let existing = map.get(&key);
+        let new = match existing {
+            Some(d) if d.kind() == ValueKind::Map && val.kind() == ValueKind::Map => {
+                update(&d, &val, merge_lists)
+            }
+            Some(d) if merge_lists && d.kind() == ValueKind::Seq && val.kind() == ValueKind::Seq => {
+                let mut merged: Vec<Value> = seq_items(&deep_copy(&d)).unwrap_or_default();
+                for item in seq_items(&val).unwrap_or_default() {
+                    if !merged.contains(&item) {
+                        merged.push(item);
+                    }
+                }
+                MutList::new_value(merged)
+            }
+            _ => val,
+        };
+        map.insert(key, new);
+    }
+    dest
+}
+
+/// `traverse_dict_and_list(data, "a:b:0", default, delimiter)`.
+pub fn traverse(root: &Value, path: &str, delimiter: &str) -> Option<Value> {
+    let mut cur = root.clone();
+    for part in path.split(delimiter) {
+        cur = match cur.kind() {
+            ValueKind::Map => defined(cur.get_item(&Value::from(part)).ok()?)?,
+            ValueKind::Seq => {
+                let idx: i64 = part.parse().ok()?;
+                defined(cur.get_item(&Value::from(idx)).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn defined(v: Value) -> Option<Value> {
+    (!v.is_undefined()).then_some(v)
+}

@@ -1,0 +1,371 @@
+//! The `salt` object of Salt's template context: `salt['pillar.get'](...)` etc.
+//!
+//! Only the functions state trees actually call at render time are here; any
+//! other name fails with a message naming it, instead of Salt's silent KeyError.
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{from_args, Kwargs, Object, Value, ValueKind};
+use minijinja::{Error, ErrorKind, State};
+
+use super::convert::{py_str_jinja, to_data, to_jinja};
+use super::dictupdate::{deep_copy, traverse, update};
+use super::mutable::map_pairs;
+use super::probe::{CmdOptions, HostProbe};
+use crate::data::DEFAULT_DELIMITER;
+
+/// What the `salt` functions of one minion's render can see.
+pub struct SaltContext {
+    pub grains: Value,
+    pub pillar: Value,
+    pub opts: Value,
+    pub probe: Arc<dyn HostProbe>,
+}
+
+/// The `salt` mapping.
+#[derive(Clone)]
+pub struct SaltFunctions(pub Arc<SaltContext>);
+
+impl fmt::Debug for SaltFunctions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<salt functions>")
+    }
+}
+
+/// One `salt['mod.fun']` callable.
+struct SaltCall {
+    name: String,
+    ctx: Arc<SaltContext>,
+}
+
+impl fmt::Debug for SaltCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<salt function {}>", self.name)
+    }
+}
+
+/// Every function name `salt[...]` answers.
+pub const FUNCTIONS: &[&str] = &[
+    "pillar.get", "pillar.items", "pillar.item", "pillar.raw", "grains.get", "grains.items",
+    "grains.item", "grains.filter_by", "grains.has_value", "config.get", "config.option",
+    "slsutil.serialize", "slsutil.merge", "slsutil.merge_all", "defaults.merge",
+    "defaults.deepcopy", "file.dirname", "file.basename", "file.join", "file.file_exists",
+    "file.directory_exists", "file.exists", "log.trace", "log.debug", "log.info", "log.warning",
+    "log.error", "log.critical", "cmd.run", "cmd.shell", "cmd.run_stdout", "cmd.retcode",
+    "cmd.run_all", "user.info", "test.true", "test.false",
+];
+
+impl Object for SaltFunctions {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        Some(Value::from_object(SaltCall {
+            name: name.to_string(),
+            ctx: self.0.clone(),
+        }))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(FUNCTIONS)
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn kw_or<T>(kwargs: &Kwargs, key: &str, pos: Option<&Value>, default: T) -> Result<T, Error>
+where
+    T: for<'a> minijinja::value::ArgType<'a, Output = T> + TryFrom<Value>,
+{
+    if let Some(v) = pos {
+        return T::try_from(v.clone()).map_err(|_| fail(format!("bad value for {key}")));
+    }
+    Ok(kwargs.get::<Option<T>>(key)?.unwrap_or(default))
+}
+
+impl Object for SaltCall {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let (pos, kwargs): (&[Value], Kwargs) = from_args(args)?;
+        let rv = self.dispatch(pos, &kwargs)?;
+        // Salt ignores keyword arguments it does not know (e.g. `ordered=`); so do we.
+        let _ = kwargs.assert_all_used();
+        Ok(rv)
+    }
+}
+
+impl SaltCall {
+    fn dispatch(&self, pos: &[Value], kw: &Kwargs) -> Result<Value, Error> {
+        let ctx = &self.ctx;
+        let arg = |i: usize| pos.get(i);
+        let str_arg = |i: usize, key: &str| -> Result<String, Error> {
+            match arg(i) {
+                Some(v) => Ok(py_str_jinja(v)),
+                None => kw
+                    .get::<Option<Value>>(key)?
+                    .map(|v| py_str_jinja(&v))
+                    .ok_or_else(|| fail(format!("salt['{}'] needs '{key}'", self.name))),
+            }
+        };
+        match self.name.as_str() {
+            "pillar.get" => {
+                let key = str_arg(0, "key")?;
+                let default = arg(1).cloned().or(kw.get::<Option<Value>>("default")?).unwrap_or(Value::from(""));
+                let merge: bool = kw_or(kw, "merge", arg(2), false)?;
+                let delim: String = kw_or(kw, "delimiter", arg(4), DEFAULT_DELIMITER.to_string())?;
+                let found = traverse(&ctx.pillar, &key, &delim);
+                match found {
+                    Some(v) if merge && default.kind() == ValueKind::Map && v.kind() == ValueKind::Map => {
+                        let merge_lists: bool = kw_or(kw, "merge_nested_lists", arg(3), false)?;
+                        Ok(update(&deep_copy(&default), &v, merge_lists))
+                    }
+                    Some(v) => Ok(v),
+                    None => Ok(default),
+                }
+            }
+            "grains.get" | "config.get" | "config.option" => {
+                let key = str_arg(0, "key")?;
+                let default = arg(1).cloned().or(kw.get::<Option<Value>>("default")?).unwrap_or(Value::from(""));
+                let delim: String = kw.get::<Option<String>>("delimiter")?.unwrap_or(DEFAULT_DELIMITER.into());
+                let sources: &[&Value] = if self.name == "grains.get" {
+                    &[&ctx.grains]
+                } else {
+                    &[&ctx.opts, &ctx.grains, &ctx.pillar]
+                };
+                for src in sources {
+                    if let Some(v) = traverse(src, &key, &delim) {
+                        return Ok(v);
+                    }
+                }
+                if self.name != "grains.get" {
+                    if let Some(v) = traverse(&ctx.pillar, &format!("master{delim}{key}"), &delim) {
+                        return Ok(v);
+                    }
+                }
+                Ok(default)
+            }
+            "pillar.items" | "pillar.raw" => Ok(ctx.pillar.clone()),
+            "grains.items" => Ok(ctx.grains.clone()),
+            "pillar.item" | "grains.item" => {
+                let src = if self.name == "pillar.item" { &ctx.pillar } else { &ctx.grains };
+                let pairs = pos.iter().map(|k| {
+                    let k = py_str_jinja(k);
+                    let v = traverse(src, &k, DEFAULT_DELIMITER).unwrap_or(Value::from(""));
+                    (Value::from(k), v)
+                });
+                Ok(super::mutable::MutMap::new_value(pairs.collect::<Vec<_>>()))
+            }
+            "grains.has_value" => {
+                let key = str_arg(0, "key")?;
+                Ok(Value::from(traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some_and(|v| v.is_true())))
+            }
+            "grains.filter_by" => filter_by(ctx, pos, kw),
+            "slsutil.merge" => {
+                let a = arg(0).ok_or_else(|| fail("slsutil.merge needs obj_a"))?;
+                let b = arg(1).ok_or_else(|| fail("slsutil.merge needs obj_b"))?;
+                let merge_lists: bool = kw_or(kw, "merge_lists", arg(4), false)?;
+                check_strategy(kw, arg(2))?;
+                Ok(update(&deep_copy(a), b, merge_lists))
+            }
+            "slsutil.merge_all" => {
+                let lst = arg(0).ok_or_else(|| fail("slsutil.merge_all needs lst"))?;
+                let merge_lists: bool = kw_or(kw, "merge_lists", arg(3), false)?;
+                check_strategy(kw, arg(1))?;
+                let mut acc = super::mutable::MutMap::new_value(Vec::new());
+                for item in lst.try_iter()? {
+                    acc = update(&acc, &item, merge_lists);
+                }
+                Ok(acc)
+            }
+            "defaults.merge" => {
+                let dest = arg(0).ok_or_else(|| fail("defaults.merge needs dest"))?;
+                let src = arg(1).ok_or_else(|| fail("defaults.merge needs src"))?;
+                let merge_lists: bool = kw_or(kw, "merge_lists", arg(2), false)?;
+                let in_place: bool = kw_or(kw, "in_place", arg(3), true)?;
+                let target = if in_place { dest.clone() } else { deep_copy(dest) };
+                Ok(update(&target, src, merge_lists))
+            }
+            "defaults.deepcopy" => Ok(deep_copy(arg(0).unwrap_or(&Value::from(())))),
+            "slsutil.serialize" => {
+                let serializer = str_arg(0, "serializer")?;
+                let obj = arg(1).cloned().or(kw.get::<Option<Value>>("obj")?).unwrap_or_default();
+                serialize(&serializer, &obj)
+            }
+            "file.dirname" => {
+                let p = str_arg(0, "path")?;
+                Ok(Value::from(match p.rfind('/') {
+                    Some(0) => "/".to_string(),
+                    Some(i) => p[..i].trim_end_matches('/').to_string(),
+                    None => String::new(),
+                }))
+            }
+            "file.basename" => {
+                let p = str_arg(0, "path")?;
+                Ok(Value::from(p.rsplit('/').next().unwrap_or("").to_string()))
+            }
+            "file.join" => {
+                let mut out = String::new();
+                for part in pos.iter().map(py_str_jinja) {
+                    if part.starts_with('/') {
+                        out = part;
+                    } else if out.is_empty() || out.ends_with('/') {
+                        out.push_str(&part);
+                    } else {
+                        out.push('/');
+                        out.push_str(&part);
+                    }
+                }
+                Ok(Value::from(out))
+            }
+            "file.file_exists" => probe_bool(ctx.probe.file_exists(&str_arg(0, "path")?)),
+            "file.directory_exists" => probe_bool(ctx.probe.directory_exists(&str_arg(0, "path")?)),
+            "file.exists" => {
+                let p = str_arg(0, "path")?;
+                let f = ctx.probe.file_exists(&p).map_err(|e| fail(e.to_string()))?;
+                probe_bool(if f { Ok(true) } else { ctx.probe.directory_exists(&p) })
+            }
+            "log.trace" | "log.debug" | "log.info" | "log.warning" | "log.error" | "log.critical" => {
+                let msg = pos.iter().map(py_str_jinja).collect::<Vec<_>>().join(" ");
+                match &self.name[4..] {
+                    "trace" => tracing::trace!(target: "template", "{msg}"),
+                    "debug" => tracing::debug!(target: "template", "{msg}"),
+                    "info" => tracing::info!(target: "template", "{msg}"),
+                    "warning" => tracing::warn!(target: "template", "{msg}"),
+                    _ => tracing::error!(target: "template", "{msg}"),
+                }
+                Ok(Value::from(()))
+            }
+            "cmd.run" | "cmd.shell" | "cmd.run_stdout" | "cmd.retcode" | "cmd.run_all" => {
+                let command = str_arg(0, "cmd")?;
+                let options = CmdOptions {
+                    cwd: kw.get::<Option<String>>("cwd")?,
+                    shell: kw.get::<Option<String>>("shell")?,
+                    env: kw
+                        .get::<Option<Value>>("env")?
+                        .and_then(|v| map_pairs(&v))
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|(k, v)| (py_str_jinja(k), py_str_jinja(v)))
+                        .collect(),
+                    // Templates run cmd.run through a shell, as Salt aliases it to cmd.shell.
+                    no_shell: kw.get::<Option<bool>>("python_shell")? == Some(false),
+                };
+                let out = ctx.probe.cmd(&command, &options).map_err(|e| fail(e.to_string()))?;
+                Ok(match self.name.as_str() {
+                    "cmd.retcode" => Value::from(out.retcode),
+                    "cmd.run_stdout" => Value::from(out.stdout.trim_end().to_string()),
+                    "cmd.run_all" => to_jinja(&serde_json::json!({
+                        "pid": 0, "retcode": out.retcode,
+                        "stdout": out.stdout.trim_end(), "stderr": out.stderr.trim_end(),
+                    })),
+                    _ => {
+                        // cmd.run merges stderr into stdout and strips the end.
+                        let mut s = out.stdout;
+                        if !out.stderr.is_empty() {
+                            if !s.is_empty() && !s.ends_with('\n') {
+                                s.push('\n');
+                            }
+                            s.push_str(&out.stderr);
+                        }
+                        Value::from(s.trim_end().to_string())
+                    }
+                })
+            }
+            "user.info" => {
+                let info = ctx.probe.user_info(&str_arg(0, "name")?).map_err(|e| fail(e.to_string()))?;
+                Ok(to_jinja(&info))
+            }
+            "test.true" => Ok(Value::from(true)),
+            "test.false" => Ok(Value::from(false)),
+            other => Err(fail(format!(
+                "salt['{other}'] is not available when rendering in Brine; available: {}",
+                FUNCTIONS.join(", ")
+            ))),
+        }
+    }
+}
+
+fn probe_bool(r: Result<bool, super::probe::ProbeError>) -> Result<Value, Error> {
+    r.map(Value::from).map_err(|e| fail(e.to_string()))
+}
+
+fn check_strategy(kw: &Kwargs, pos: Option<&Value>) -> Result<(), Error> {
+    let strategy: String = kw_or(kw, "strategy", pos, "smart".to_string())?;
+    match strategy.as_str() {
+        "smart" | "recurse" => Ok(()),
+        other => Err(fail(format!(
+            "merge strategy '{other}' is not supported by Brine (smart/recurse are)"
+        ))),
+    }
+}
+
+/// `salt.utils.data.filter_by`, reached through `grains.filter_by`.
+fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Error> {
+    let lookup = pos
+        .first()
+        .cloned()
+        .or(kw.get::<Option<Value>>("lookup_dict")?)
+        .ok_or_else(|| fail("grains.filter_by needs lookup_dict"))?;
+    let grain: String = kw_or(kw, "grain", pos.get(1), "os_family".to_string())?;
+    let merge: Option<Value> = pos.get(2).cloned().or(kw.get::<Option<Value>>("merge")?);
+    let default: String = kw_or(kw, "default", pos.get(3), "default".to_string())?;
+    let base: Option<String> = match pos.get(4) {
+        Some(v) => Some(py_str_jinja(v)),
+        None => kw.get::<Option<String>>("base")?,
+    };
+    let pairs = map_pairs(&lookup).ok_or_else(|| fail("grains.filter_by: lookup_dict must be a dict"))?;
+    let val = traverse(&ctx.grains, &grain, DEFAULT_DELIMITER);
+    let candidates: Vec<Value> = match &val {
+        Some(v) if v.kind() == ValueKind::Seq => v.try_iter()?.collect(),
+        Some(v) => vec![v.clone()],
+        None => vec![],
+    };
+    let mut ret: Option<Value> = None;
+    'outer: for each in &candidates {
+        let each = py_str_jinja(each);
+        for (k, v) in &pairs {
+            if super::fnmatch::fnmatch(&each, &py_str_jinja(k)) {
+                ret = Some(v.clone());
+                break 'outer;
+            }
+        }
+    }
+    if ret.is_none() {
+        ret = pairs.iter().find(|(k, _)| k.as_str() == Some(&default)).map(|(_, v)| v.clone());
+    }
+    if let Some(base) = base {
+        if let Some((_, base_values)) = pairs.iter().find(|(k, _)| k.as_str() == Some(&base)) {
+            ret = Some(match ret {
+                None => base_values.clone(),
+                Some(r) if base_values.kind() == ValueKind::Map => {
+                    if r.kind() != ValueKind::Map {
+                        return Err(fail("filter_by default and look-up values must both be dictionaries."));
+                    }
+                    update(&deep_copy(base_values), &r, false)
+                }
+                Some(r) => r,
+            });
+        }
+    }
+    if let Some(merge) = merge.filter(|m| !m.is_none()) {
+        if merge.kind() != ValueKind::Map {
+            return Err(fail("filter_by merge argument must be a dictionary."));
+        }
+        ret = Some(match ret {
+            None => merge,
+            Some(r) => update(&r, &deep_copy(&merge), false),
+        });
+    }
+    Ok(ret.unwrap_or(Value::from(())))
+}
+
+/// `slsutil.serialize(serializer, obj)` for the serializers formulas use.
+pub fn serialize(serializer: &str, obj: &Value) -> Result<Value, Error> {
+    let data = to_data(obj);
+    match serializer {
+        "yaml" => Ok(Value::from(crate::yaml::dump_block(&data))),
+        "json" => Ok(Value::from(crate::pyfmt::json_dumps(&data, false, None))),
+        other => Err(fail(format!(
+            "slsutil.serialize: serializer '{other}' is not supported by Brine (yaml, json are)"
+        ))),
+    }
+}

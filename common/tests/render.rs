@@ -1,0 +1,94 @@
+//! The renderer against real files in a temp tree.
+use std::sync::Arc;
+
+use common::render::{NoHost, RenderError, Renderer, Session, Stage};
+use serde_json::{json, Value};
+
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn session(grains: Value, pillar: Value) -> Session {
+    Session::new(&grains, &pillar, &json!({"id": "web01"}), "base", Arc::new(NoHost))
+}
+
+fn render(files: &[(&str, &str)], file: &str) -> Result<String, RenderError> {
+    let dir = tree(files);
+    let r = Renderer::new(vec![dir.path().to_path_buf()]);
+    let s = session(json!({"os_family": "Debian", "os": "Debian", "roles": ["web", "db"]}),
+                    json!({"app": {"port": 8080, "users": ["a"]}}));
+    r.render_text(&s, file, Some(&file.trim_end_matches(".sls").replace('/', ".")))
+}
+
+#[test]
+fn literals_are_mutable_and_shared() {
+    let out = render(&[("a.sls", "{% set d = {'x': 1} %}{% set e = d %}{% do e.update({'y': [1]}) %}{% do d.y.append(2) %}{{ d }}")], "a.sls").unwrap();
+    assert_eq!(out, "{'x': 1, 'y': [1, 2]}");
+}
+
+#[test]
+fn python_printing_and_percent_format() {
+    let out = render(&[("a.sls", "{{ True }} {{ none }} {{ [1, 'a'] }} {{ '%s-%03d' % ('x', 7) }} {{ '%(a)s' % {'a': 'b'} }}")], "a.sls").unwrap();
+    assert_eq!(out, "True None [1, 'a'] x-007 b");
+}
+
+#[test]
+fn salt_pillar_and_grains_functions() {
+    let src = "{{ salt['pillar.get']('app:port') }} {{ salt['pillar.get']('nope', 'dflt') }} [{{ salt['pillar.get']('nope') }}] {{ salt['grains.get']('roles:1') }} {{ salt['config.get']('id') }}";
+    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "8080 dflt [] db web01");
+}
+
+#[test]
+fn filter_by_with_base_and_merge() {
+    let src = "{% set m = salt['grains.filter_by']({'default': {'pkg': 'x', 'svc': 's'}, 'Debian': {'pkg': 'apache2'}, 'RedHat': {'pkg': 'httpd'}}, merge={'extra': 1}, base='default') %}{{ m }}";
+    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "{'pkg': 'apache2', 'svc': 's', 'extra': 1}");
+}
+
+#[test]
+fn map_jinja_import_with_context_and_import_yaml() {
+    let files = [
+        ("web/map.jinja", "{%- set tplroot = tpldir.split('/')[0] %}{%- import_yaml tplroot ~ '/defaults.yaml' as d %}{%- set web = salt['defaults.merge'](d, {'port': pillar.app.port}) %}"),
+        ("web/defaults.yaml", "port: 80\nname: {{ grains.os }}\n"),
+        ("web/init.sls", "{% from 'web/map.jinja' import web with context %}{{ web.name }}:{{ web.port }}"),
+    ];
+    assert_eq!(render(&files, "web/init.sls").unwrap(), "Debian:8080");
+}
+
+#[test]
+fn load_yaml_block_and_filters() {
+    let src = "{% load_yaml as y %}\na: [1, 2]\n{% endload %}{{ y.a | json }} {{ {'b': 1, 'a': 2} | json }} {{ 'a-b' | regex_replace('(a)-(b)', '\\\\2\\\\1') }} {{ 'yes' | to_bool }}";
+    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "[1, 2] {\"a\": 2, \"b\": 1} ba True");
+}
+
+#[test]
+fn undefined_is_an_error_with_file_and_line() {
+    let err = render(&[("web/init.sls", "a: 1\nb: {{ missing.attr }}\n")], "web/init.sls").unwrap_err();
+    assert_eq!(err.file, "web/init.sls");
+    assert_eq!(err.stage, Stage::Jinja);
+    assert_eq!(err.line, Some(2));
+    let text = err.to_string();
+    assert!(text.contains("web/init.sls, line 2"), "{text}");
+    assert!(text.contains("b: {{ missing.attr }}"), "{text}");
+}
+
+#[test]
+fn jinja_syntax_error_points_at_the_line() {
+    let err = render(&[("a.sls", "x: 1\n{% if %}\n")], "a.sls").unwrap_err();
+    assert_eq!(err.line, Some(2));
+    assert!(err.to_string().contains("syntax error"), "{err}");
+}
+
+#[test]
+fn sls_context_variables() {
+    let files = [("a/b/init.sls", "{{ sls }}|{{ tpldir }}|{{ slspath }}|{{ tplfile }}|{{ sls_path }}")];
+    let dir = tree(&files);
+    let r = Renderer::new(vec![dir.path().to_path_buf()]);
+    let out = r.render_text(&session(json!({}), json!({})), "a/b/init.sls", Some("a.b")).unwrap();
+    assert_eq!(out, "a.b|a/b|a/b|a/b/init.sls|a_b");
+}
