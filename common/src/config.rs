@@ -1,1 +1,213 @@
-//! Minion configuration (being implemented).
+//! Minion configuration, with Salt's key names and defaults, read from YAML the
+//! way Salt reads its config files.
+use std::path::{Path, PathBuf};
+
+use crate::data::{Map, Value};
+
+/// Where `minion` looks for its config when `--config` is not given.
+pub const DEFAULT_MINION_CONFIG: &str = "/etc/brine/minion.yaml";
+
+/// Errors reading a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {source}")]
+    Yaml {
+        path: PathBuf,
+        source: crate::yaml::YamlError,
+    },
+    #[error("config {path}: key '{key}': {message}")]
+    Key {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The minion settings the compiler needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinionConfig {
+    /// `id`; `None` means "use the fqdn grain", as Salt does.
+    pub id: Option<String>,
+    /// `file_roots` of saltenv `base`.
+    pub file_roots: Vec<PathBuf>,
+    /// `pillar_roots` of saltenv `base`.
+    pub pillar_roots: Vec<PathBuf>,
+    /// `grains`: static grains merged over detected ones.
+    pub grains: Map<String, Value>,
+    /// `saltenv` (default `base`).
+    pub saltenv: String,
+    /// The whole file, as templates see it in `opts`.
+    pub raw: Map<String, Value>,
+}
+
+impl Default for MinionConfig {
+    fn default() -> Self {
+        MinionConfig {
+            id: None,
+            file_roots: vec![PathBuf::from("/srv/salt")],
+            pillar_roots: vec![PathBuf::from("/srv/pillar")],
+            grains: Map::new(),
+            saltenv: "base".into(),
+            raw: Map::new(),
+        }
+    }
+}
+
+fn roots(path: &Path, key: &str, v: &Value, saltenv: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let bad = |message: &str| ConfigError::Key {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message: message.to_string(),
+    };
+    let list = match v {
+        Value::Object(envs) => envs.get(saltenv).cloned().unwrap_or(Value::Array(vec![])),
+        Value::Array(_) => v.clone(),
+        _ => return Err(bad("expected a map of saltenv to a list of directories")),
+    };
+    list.as_array()
+        .ok_or_else(|| bad("expected a list of directories"))?
+        .iter()
+        .map(|d| {
+            d.as_str()
+                .map(PathBuf::from)
+                .ok_or_else(|| bad("directories must be strings"))
+        })
+        .collect()
+}
+
+impl MinionConfig {
+    /// Reads `path`; a missing file at the default location is not an error.
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default())
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let value = crate::yaml::load(&text).map_err(|source| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_value(path, value)
+    }
+
+    fn from_value(path: &Path, value: Value) -> Result<Self, ConfigError> {
+        let mut cfg = MinionConfig::default();
+        let raw = match value {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            _ => {
+                return Err(ConfigError::Key {
+                    path: path.to_path_buf(),
+                    key: "(top)".into(),
+                    message: "the config must be a map".into(),
+                })
+            }
+        };
+        if let Some(env) = raw.get("saltenv").and_then(Value::as_str) {
+            cfg.saltenv = env.to_string();
+        }
+        if let Some(id) = raw.get("id") {
+            cfg.id = Some(crate::pyfmt::py_str(id));
+        }
+        if let Some(v) = raw.get("file_roots") {
+            cfg.file_roots = roots(path, "file_roots", v, &cfg.saltenv)?;
+        }
+        if let Some(v) = raw.get("pillar_roots") {
+            cfg.pillar_roots = roots(path, "pillar_roots", v, &cfg.saltenv)?;
+        }
+        match raw.get("grains") {
+            Some(Value::Object(g)) => cfg.grains = g.clone(),
+            Some(Value::Null) | None => {}
+            Some(_) => {
+                return Err(ConfigError::Key {
+                    path: path.to_path_buf(),
+                    key: "grains".into(),
+                    message: "expected a map".into(),
+                })
+            }
+        }
+        cfg.raw = raw;
+        Ok(cfg)
+    }
+
+    /// `opts` as templates see it: the file plus the resolved values.
+    pub fn opts(&self, id: &str) -> Value {
+        let mut opts = self.raw.clone();
+        let dirs = |v: &[PathBuf]| {
+            Value::Array(
+                v.iter()
+                    .map(|p| Value::String(p.display().to_string()))
+                    .collect(),
+            )
+        };
+        opts.insert("id".into(), Value::String(id.to_string()));
+        opts.insert("saltenv".into(), Value::String(self.saltenv.clone()));
+        opts.insert("file_client".into(), Value::String("local".into()));
+        opts.insert("renderer".into(), Value::String("jinja|yaml".into()));
+        let mut fr = Map::new();
+        fr.insert(self.saltenv.clone(), dirs(&self.file_roots));
+        opts.insert("file_roots".into(), Value::Object(fr));
+        let mut pr = Map::new();
+        pr.insert(self.saltenv.clone(), dirs(&self.pillar_roots));
+        opts.insert("pillar_roots".into(), Value::Object(pr));
+        Value::Object(opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_salt_keys_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("minion.yaml");
+        std::fs::write(
+            &p,
+            "id: web01\nfile_roots:\n  base:\n    - /a\n    - /b\ngrains:\n  role: web\n",
+        )
+        .unwrap();
+        let cfg = MinionConfig::load(&p, true).unwrap();
+        assert_eq!(cfg.id.as_deref(), Some("web01"));
+        assert_eq!(
+            cfg.file_roots,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        assert_eq!(cfg.pillar_roots, vec![PathBuf::from("/srv/pillar")]);
+        assert_eq!(cfg.grains.get("role"), Some(&Value::String("web".into())));
+    }
+
+    #[test]
+    fn missing_default_config_is_fine_but_required_one_is_not() {
+        let p = Path::new("/nonexistent/brine/minion.yaml");
+        assert_eq!(
+            MinionConfig::load(p, false).unwrap(),
+            MinionConfig::default()
+        );
+        assert!(matches!(
+            MinionConfig::load(p, true),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_roots_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.yaml");
+        std::fs::write(&p, "file_roots: 5\n").unwrap();
+        let err = MinionConfig::load(&p, true).unwrap_err().to_string();
+        assert!(err.contains("file_roots"), "{err}");
+    }
+}

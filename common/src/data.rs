@@ -80,8 +80,15 @@ mod tests {
     #[test]
     fn merge_recursive_merges_maps_and_replaces_scalars() {
         let mut d = json!({"a": {"x": 1, "l": [1]}, "b": 1});
-        merge_recursive(&mut d, &json!({"a": {"y": 2, "l": [1, 2]}, "b": {"n": 1}}), false);
-        assert_eq!(d, json!({"a": {"x": 1, "l": [1, 2], "y": 2}, "b": {"n": 1}}));
+        merge_recursive(
+            &mut d,
+            &json!({"a": {"y": 2, "l": [1, 2]}, "b": {"n": 1}}),
+            false,
+        );
+        assert_eq!(
+            d,
+            json!({"a": {"x": 1, "l": [1, 2], "y": 2}, "b": {"n": 1}})
+        );
         let mut d = json!({"l": [1, 3]});
         merge_recursive(&mut d, &json!({"l": [1, 2]}), true);
         assert_eq!(d, json!({"l": [1, 3, 2]}));

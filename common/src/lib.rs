@@ -10,5 +10,8 @@ pub mod config;
 pub mod data;
 pub mod pyfmt;
 pub mod render;
+pub mod sls_files;
 pub mod target;
+pub mod top;
+pub mod tree_error;
 pub mod yaml;

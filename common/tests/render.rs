@@ -15,15 +15,27 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn session(grains: Value, pillar: Value) -> Session {
-    Session::new(&grains, &pillar, &json!({"id": "web01"}), "base", Arc::new(NoHost))
+    Session::new(
+        &grains,
+        &pillar,
+        &json!({"id": "web01"}),
+        "base",
+        Arc::new(NoHost),
+    )
 }
 
 fn render(files: &[(&str, &str)], file: &str) -> Result<String, RenderError> {
     let dir = tree(files);
     let r = Renderer::new(vec![dir.path().to_path_buf()]);
-    let s = session(json!({"os_family": "Debian", "os": "Debian", "roles": ["web", "db"]}),
-                    json!({"app": {"port": 8080, "users": ["a"]}}));
-    r.render_text(&s, file, Some(&file.trim_end_matches(".sls").replace('/', ".")))
+    let s = session(
+        json!({"os_family": "Debian", "os": "Debian", "roles": ["web", "db"]}),
+        json!({"app": {"port": 8080, "users": ["a"]}}),
+    );
+    r.render_text(
+        &s,
+        file,
+        Some(&file.trim_end_matches(".sls").replace('/', ".")),
+    )
 }
 
 #[test]
@@ -41,13 +53,19 @@ fn python_printing_and_percent_format() {
 #[test]
 fn salt_pillar_and_grains_functions() {
     let src = "{{ salt['pillar.get']('app:port') }} {{ salt['pillar.get']('nope', 'dflt') }} [{{ salt['pillar.get']('nope') }}] {{ salt['grains.get']('roles:1') }} {{ salt['config.get']('id') }}";
-    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "8080 dflt [] db web01");
+    assert_eq!(
+        render(&[("a.sls", src)], "a.sls").unwrap(),
+        "8080 dflt [] db web01"
+    );
 }
 
 #[test]
 fn filter_by_with_base_and_merge() {
     let src = "{% set m = salt['grains.filter_by']({'default': {'pkg': 'x', 'svc': 's'}, 'Debian': {'pkg': 'apache2'}, 'RedHat': {'pkg': 'httpd'}}, merge={'extra': 1}, base='default') %}{{ m }}";
-    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "{'pkg': 'apache2', 'svc': 's', 'extra': 1}");
+    assert_eq!(
+        render(&[("a.sls", src)], "a.sls").unwrap(),
+        "{'pkg': 'apache2', 'svc': 's', 'extra': 1}"
+    );
 }
 
 #[test]
@@ -63,12 +81,19 @@ fn map_jinja_import_with_context_and_import_yaml() {
 #[test]
 fn load_yaml_block_and_filters() {
     let src = "{% load_yaml as y %}\na: [1, 2]\n{% endload %}{{ y.a | json }} {{ {'b': 1, 'a': 2} | json }} {{ 'a-b' | regex_replace('(a)-(b)', '\\\\2\\\\1') }} {{ 'yes' | to_bool }}";
-    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "[1, 2] {\"a\": 2, \"b\": 1} ba True");
+    assert_eq!(
+        render(&[("a.sls", src)], "a.sls").unwrap(),
+        "[1, 2] {\"a\": 2, \"b\": 1} ba True"
+    );
 }
 
 #[test]
 fn undefined_is_an_error_with_file_and_line() {
-    let err = render(&[("web/init.sls", "a: 1\nb: {{ missing.attr }}\n")], "web/init.sls").unwrap_err();
+    let err = render(
+        &[("web/init.sls", "a: 1\nb: {{ missing.attr }}\n")],
+        "web/init.sls",
+    )
+    .unwrap_err();
     assert_eq!(err.file, "web/init.sls");
     assert_eq!(err.stage, Stage::Jinja);
     assert_eq!(err.line, Some(2));
@@ -86,9 +111,14 @@ fn jinja_syntax_error_points_at_the_line() {
 
 #[test]
 fn sls_context_variables() {
-    let files = [("a/b/init.sls", "{{ sls }}|{{ tpldir }}|{{ slspath }}|{{ tplfile }}|{{ sls_path }}")];
+    let files = [(
+        "a/b/init.sls",
+        "{{ sls }}|{{ tpldir }}|{{ slspath }}|{{ tplfile }}|{{ sls_path }}",
+    )];
     let dir = tree(&files);
     let r = Renderer::new(vec![dir.path().to_path_buf()]);
-    let out = r.render_text(&session(json!({}), json!({})), "a/b/init.sls", Some("a.b")).unwrap();
+    let out = r
+        .render_text(&session(json!({}), json!({})), "a/b/init.sls", Some("a.b"))
+        .unwrap();
     assert_eq!(out, "a.b|a/b|a/b|a/b/init.sls|a_b");
 }

@@ -1,1 +1,5 @@
-//! minion library (being implemented).
+//! The minion: grains, the local host probe, and the masterless commands.
+pub mod cli;
+pub mod grains;
+pub mod local;
+pub mod probe;

@@ -1,1 +1,209 @@
-//! pillar (being implemented).
+//! Pillar: the pillar top.sls, each matched pillar SLS rendered with the
+//! minion's grains, and the results deep-merged in order, as Salt's
+//! `Pillar.render_pillar` does (maps merge key by key, anything else is replaced).
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::data::{merge_recursive, Map, Value};
+use common::render::{fnmatch, HostProbe, Renderer, Session};
+use common::sls_files;
+use common::target::Facts;
+use common::top;
+use common::tree_error::{TreeError, TreeErrors};
+
+/// Who the pillar is compiled for.
+pub struct Minion<'a> {
+    pub id: &'a str,
+    pub grains: &'a Value,
+    pub opts: &'a Value,
+    pub probe: Arc<dyn HostProbe>,
+}
+
+/// A pillar tree (`pillar_roots` of one saltenv).
+pub struct PillarTree {
+    renderer: Renderer,
+    saltenv: String,
+    nodegroups: Map<String, Value>,
+}
+
+impl PillarTree {
+    pub fn new(pillar_roots: Vec<PathBuf>, saltenv: &str) -> Self {
+        PillarTree {
+            renderer: Renderer::new(pillar_roots),
+            saltenv: saltenv.to_string(),
+            nodegroups: Map::new(),
+        }
+    }
+
+    pub fn with_nodegroups(mut self, nodegroups: Map<String, Value>) -> Self {
+        self.nodegroups = nodegroups;
+        self
+    }
+
+    /// The minion's merged pillar.
+    pub fn compile(&self, m: &Minion) -> Result<Value, TreeErrors> {
+        // While pillar compiles, templates see an empty `pillar`, as in Salt.
+        let empty = Value::Object(Map::new());
+        let session = Session::new(m.grains, &empty, m.opts, &self.saltenv, m.probe.clone());
+        let mut errors = Vec::new();
+        let top = top::get_top(&self.renderer, &session, &self.saltenv, &mut errors);
+        let facts = Facts {
+            id: m.id,
+            grains: m.grains,
+            pillar: &empty,
+        };
+        let matches = top::top_matches(&top, &facts, &self.nodegroups, &mut errors);
+        let mut pillar = Value::Object(Map::new());
+        let mut avail: Option<Vec<String>> = None;
+        let mut mods: HashMap<String, Option<Value>> = HashMap::new();
+        for (saltenv, pstates) in &matches {
+            if saltenv != &self.saltenv {
+                errors.push(TreeError::Tree(format!(
+                    "No matching pillar environment for environment '{saltenv}' found"
+                )));
+                continue;
+            }
+            let mut files = Vec::new();
+            for sls_match in pstates {
+                let found = self.filter(&mut avail, sls_match);
+                if found.is_empty() {
+                    files.push(sls_match.clone());
+                } else {
+                    files.extend(found);
+                }
+            }
+            for sls in files {
+                let pstate = self.render_pstate(&session, &sls, &mut mods, &mut avail, &mut errors);
+                match pstate {
+                    Some(Value::Object(p)) => {
+                        merge_recursive(&mut pillar, &Value::Object(p), false)
+                    }
+                    Some(Value::Null) | None => {}
+                    Some(_) => tracing::warn!(sls, "pillar SLS did not render to a map; ignored"),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(pillar)
+        } else {
+            Err(TreeErrors(errors))
+        }
+    }
+
+    fn filter(&self, avail: &mut Option<Vec<String>>, pattern: &str) -> Vec<String> {
+        if !sls_files::is_glob(pattern) {
+            return match sls_files::resolve(self.renderer.roots(), pattern) {
+                Some(_) => vec![pattern.to_string()],
+                None => vec![],
+            };
+        }
+        avail
+            .get_or_insert_with(|| sls_files::list(self.renderer.roots()))
+            .iter()
+            .filter(|s| fnmatch(s, pattern))
+            .cloned()
+            .collect()
+    }
+
+    /// `render_pstate`: one pillar SLS with its includes merged under it.
+    fn render_pstate(
+        &self,
+        session: &Session,
+        sls: &str,
+        mods: &mut HashMap<String, Option<Value>>,
+        avail: &mut Option<Vec<String>>,
+        errors: &mut Vec<TreeError>,
+    ) -> Option<Value> {
+        let Some((file, is_init)) = sls_files::resolve(self.renderer.roots(), sls) else {
+            errors.push(TreeError::Tree(format!(
+                "Specified SLS '{sls}' in environment '{}' is not available on the salt master",
+                self.saltenv
+            )));
+            return None;
+        };
+        let state = match self.renderer.render_sls(session, &file, Some(sls)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(TreeError::Render(e));
+                None
+            }
+        };
+        mods.insert(sls.to_string(), state.clone());
+        let mut state = match state {
+            Some(Value::Object(m)) if !m.is_empty() => m,
+            Some(Value::Object(_)) | Some(Value::Null) | None => return state,
+            Some(other) => {
+                errors.push(TreeError::Tree(format!(
+                    "SLS '{sls}' does not render to a dictionary"
+                )));
+                return Some(other);
+            }
+        };
+        let Some(include) = state.shift_remove("include") else {
+            return Some(Value::Object(state));
+        };
+        let Value::Array(include) = include else {
+            errors.push(TreeError::Tree(format!(
+                "Include Declaration in SLS '{sls}' is not formed as a list"
+            )));
+            return Some(Value::Object(state));
+        };
+        let mut include_states = Vec::new();
+        for inc in include {
+            let (mut sub_sls, key) = match inc {
+                Value::String(s) => (s, None),
+                Value::Object(m) => match m.into_iter().next() {
+                    Some((s, opts)) => (
+                        s,
+                        opts.get("key").and_then(Value::as_str).map(str::to_string),
+                    ),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let mut matched =
+                self.filter(avail, &sub_sls.trim_start_matches('.').replace('/', "."));
+            if sub_sls.starts_with('.') {
+                let mut parts: Vec<&str> = sls.split('.').collect();
+                if !is_init {
+                    parts.pop();
+                }
+                let rest = sub_sls[1..].to_string();
+                let mut joined: Vec<String> = parts.iter().map(|s| s.to_string()).collect();
+                joined.push(rest);
+                sub_sls = joined.join(".");
+            }
+            matched.extend(self.filter(avail, &sub_sls));
+            if matched.is_empty() {
+                matched.push(sub_sls);
+            }
+            for m_sub in matched {
+                let nstate = match mods.get(&m_sub) {
+                    Some(done) => done.clone(),
+                    None => self.render_pstate(session, &m_sub, mods, avail, errors),
+                };
+                if let Some(mut nstate) = nstate.filter(common::data::is_truthy) {
+                    if let Some(key) = &key {
+                        for frag in key.rsplit(':') {
+                            let mut wrap = Map::new();
+                            wrap.insert(frag.to_string(), nstate);
+                            nstate = Value::Object(wrap);
+                        }
+                    }
+                    include_states.push(nstate);
+                }
+            }
+        }
+        // The including file is merged last, so its own values win.
+        include_states.push(Value::Object(state));
+        let mut merged: Option<Value> = None;
+        for s in include_states {
+            match &mut merged {
+                None => merged = Some(s),
+                Some(acc) => merge_recursive(acc, &s, false),
+            }
+        }
+        merged
+    }
+}

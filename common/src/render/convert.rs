@@ -46,7 +46,9 @@ pub fn to_data(v: &JValue) -> Value {
             }
         }
         ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
-        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned()),
+        ValueKind::Bytes => {
+            Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned())
+        }
         ValueKind::Map => {
             let mut out = Map::new();
             for (k, val) in map_pairs(v).unwrap_or_default() {
@@ -54,9 +56,13 @@ pub fn to_data(v: &JValue) -> Value {
             }
             Value::Object(out)
         }
-        ValueKind::Seq | ValueKind::Iterable => {
-            Value::Array(seq_items(v).unwrap_or_default().iter().map(to_data).collect())
-        }
+        ValueKind::Seq | ValueKind::Iterable => Value::Array(
+            seq_items(v)
+                .unwrap_or_default()
+                .iter()
+                .map(to_data)
+                .collect(),
+        ),
         // Macros, functions and other plain objects have no data form; Python
         // would print their repr, which no state tree relies on.
         _ => Value::String(v.to_string()),

@@ -23,7 +23,9 @@ pub fn update(dest: &Value, upd: &Value, merge_lists: bool) -> Value {
         Some(_) => dest.clone(),
         None => MutMap::new_value(map_pairs(dest).unwrap_or_default()),
     };
-    let map = dest.downcast_object_ref::<MutMap>().expect("made a MutMap above");
+    let map = dest
+        .downcast_object_ref::<MutMap>()
+        .expect("made a MutMap above");
     // Salt skips the recursive walk when no key is shared; the result is the same
     // shallow assignment either way, so one loop serves both.
     for (key, val) in upd_pairs {
@@ -32,7 +34,9 @@ pub fn update(dest: &Value, upd: &Value, merge_lists: bool) -> Value {
             Some(d) if d.kind() == ValueKind::Map && val.kind() == ValueKind::Map => {
                 update(&d, &val, merge_lists)
             }
-            Some(d) if merge_lists && d.kind() == ValueKind::Seq && val.kind() == ValueKind::Seq => {
+            Some(d)
+                if merge_lists && d.kind() == ValueKind::Seq && val.kind() == ValueKind::Seq =>
+            {
                 let mut merged: Vec<Value> = seq_items(&deep_copy(&d)).unwrap_or_default();
                 for item in seq_items(&val).unwrap_or_default() {
                     if !merged.contains(&item) {

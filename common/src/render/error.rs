@@ -111,8 +111,16 @@ impl RenderError {
 
     /// From a YAML error in the rendered text of `file`. When the offending
     /// rendered line occurs exactly once in the source, the source position is given.
-    pub fn from_yaml(file: &str, source: &str, rendered: &str, err: &crate::yaml::YamlError) -> Self {
-        let rendered_line = rendered.lines().nth(err.line.saturating_sub(1)).map(str::to_string);
+    pub fn from_yaml(
+        file: &str,
+        source: &str,
+        rendered: &str,
+        err: &crate::yaml::YamlError,
+    ) -> Self {
+        let rendered_line = rendered
+            .lines()
+            .nth(err.line.saturating_sub(1))
+            .map(str::to_string);
         let mut line = err.line;
         let mut in_rendered_output = source != rendered;
         if in_rendered_output {

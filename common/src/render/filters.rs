@@ -51,11 +51,19 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("load_yaml", load_yaml);
     env.add_filter("load_json", load_json);
     env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", |t: String, r: String, kw: Kwargs| regex_find(t, r, kw, false));
-    env.add_filter("regex_match", |t: String, r: String, kw: Kwargs| regex_find(t, r, kw, true));
-    env.add_filter("traverse", |data: Value, path: String, default: Option<Value>, delim: Option<String>| {
-        traverse(&data, &path, delim.as_deref().unwrap_or(":")).unwrap_or(default.unwrap_or(Value::from(())))
+    env.add_filter("regex_search", |t: String, r: String, kw: Kwargs| {
+        regex_find(t, r, kw, false)
     });
+    env.add_filter("regex_match", |t: String, r: String, kw: Kwargs| {
+        regex_find(t, r, kw, true)
+    });
+    env.add_filter(
+        "traverse",
+        |data: Value, path: String, default: Option<Value>, delim: Option<String>| {
+            traverse(&data, &path, delim.as_deref().unwrap_or(":"))
+                .unwrap_or(default.unwrap_or(Value::from(())))
+        },
+    );
     env.add_filter("to_bool", |v: Value| Value::from(to_bool(&v)));
     env.add_filter("unique", |v: Value| -> Result<Value, Error> {
         let mut out: Vec<Value> = Vec::new();
@@ -92,15 +100,30 @@ pub fn register(env: &mut Environment<'static>) {
             .unwrap_or(v)
     });
     env.add_filter("string", |v: Value| Value::from(py_str_jinja(&v)));
-    env.add_filter("format", |fmt: String, args: Rest<Value>| -> Result<Value, Error> {
-        let arg = if args.len() == 1 { args[0].clone() } else { Value::from(args.to_vec()) };
-        super::percent::format(&fmt, &arg)
+    env.add_filter(
+        "format",
+        |fmt: String, args: Rest<Value>| -> Result<Value, Error> {
+            let arg = if args.len() == 1 {
+                args[0].clone()
+            } else {
+                Value::from(args.to_vec())
+            };
+            super::percent::format(&fmt, &arg)
+        },
+    );
+    env.add_filter("quote", |v: Value| {
+        Value::from(shell_quote(&py_str_jinja(&v)))
     });
-    env.add_filter("quote", |v: Value| Value::from(shell_quote(&py_str_jinja(&v))));
     env.add_filter("flatten", |v: Value| MutList::new_value(flatten(&v)));
-    env.add_filter("union", |a: Value, b: Value| set_op(&a, &b, |inb, _| !inb, true));
-    env.add_filter("intersect", |a: Value, b: Value| set_op(&a, &b, |inb, _| inb, false));
-    env.add_filter("difference", |a: Value, b: Value| set_op(&a, &b, |inb, _| !inb, false));
+    env.add_filter("union", |a: Value, b: Value| {
+        set_op(&a, &b, |inb, _| !inb, true)
+    });
+    env.add_filter("intersect", |a: Value, b: Value| {
+        set_op(&a, &b, |inb, _| inb, false)
+    });
+    env.add_filter("difference", |a: Value, b: Value| {
+        set_op(&a, &b, |inb, _| !inb, false)
+    });
     env.add_test("list", |v: Value| v.kind() == ValueKind::Seq);
 }
 
@@ -115,7 +138,13 @@ fn load_json(v: Value) -> Result<Value, Error> {
     let text = py_str_jinja(&v);
     serde_json::from_str::<serde_json::Value>(&text)
         .map(|d| to_jinja(&d))
-        .map_err(|e| fail(format!("load_json: line {}, column {}: {e}", e.line(), e.column())))
+        .map_err(|e| {
+            fail(format!(
+                "load_json: line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })
 }
 
 /// Python regex flags as Rust inline flags.
@@ -127,7 +156,11 @@ fn build_regex(pattern: &str, kw: &Kwargs) -> Result<regex::Regex, Error> {
     if kw.get::<Option<bool>>("multiline")?.unwrap_or(false) {
         flags.push('m');
     }
-    let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
+    let full = if flags.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("(?{flags}){pattern}")
+    };
     regex::Regex::new(&full).map_err(|e| fail(format!("bad regular expression {pattern:?}: {e}")))
 }
 
@@ -139,7 +172,10 @@ fn regex_replace(text: Value, pattern: String, repl: String, kw: Kwargs) -> Resu
     let repl = backref.replace_all(&repl, |c: &regex::Captures| {
         format!("${{{}}}", c.get(1).or(c.get(2)).map_or("", |m| m.as_str()))
     });
-    Ok(Value::from(re.replace_all(&py_str_jinja(&text), repl.as_ref()).into_owned()))
+    Ok(Value::from(
+        re.replace_all(&py_str_jinja(&text), repl.as_ref())
+            .into_owned(),
+    ))
 }
 
 fn regex_find(text: String, pattern: String, kw: Kwargs, anchored: bool) -> Result<Value, Error> {
@@ -161,7 +197,10 @@ pub fn to_bool(v: &Value) -> bool {
     match v.kind() {
         ValueKind::None | ValueKind::Undefined => false,
         ValueKind::Bool => v.is_true(),
-        ValueKind::String => matches!(v.as_str().unwrap_or("").to_lowercase().as_str(), "yes" | "1" | "true"),
+        ValueKind::String => matches!(
+            v.as_str().unwrap_or("").to_lowercase().as_str(),
+            "yes" | "1" | "true"
+        ),
         ValueKind::Number => v.as_i64().is_some_and(|i| i > 0),
         ValueKind::Map | ValueKind::Seq => v.len().unwrap_or(0) > 0,
         _ => false,
@@ -169,7 +208,10 @@ pub fn to_bool(v: &Value) -> bool {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "'\"'\"'"))

@@ -27,7 +27,11 @@ pub fn clean_name(name: &str) -> Option<String> {
 pub fn join(name: &str, parent: &str) -> String {
     if name.starts_with("./") || name.starts_with("../") {
         let dir = parent.rsplit_once('/').map_or("", |(d, _)| d);
-        let joined = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+        let joined = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
         clean_name(&joined).unwrap_or_else(|| name.to_string())
     } else {
         name.to_string()
@@ -43,7 +47,9 @@ pub fn find(roots: &[PathBuf], name: &str) -> Option<PathBuf> {
     }
     for root in roots {
         let candidate = root.join(&clean);
-        let Ok(meta) = std::fs::metadata(&candidate) else { continue };
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
@@ -65,7 +71,10 @@ mod tests {
     fn names_cannot_leave_the_root() {
         assert_eq!(clean_name("a/../b.sls").as_deref(), Some("b.sls"));
         assert_eq!(clean_name("../etc/passwd"), None);
-        assert_eq!(clean_name("salt://web/map.jinja").as_deref(), Some("web/map.jinja"));
+        assert_eq!(
+            clean_name("salt://web/map.jinja").as_deref(),
+            Some("web/map.jinja")
+        );
         assert_eq!(clean_name("/web/x").as_deref(), Some("web/x"));
         assert_eq!(clean_name("a\0b"), None);
     }
@@ -73,7 +82,10 @@ mod tests {
     #[test]
     fn relative_names_join_to_the_parent_dir() {
         assert_eq!(join("./map.jinja", "web/init.sls"), "web/map.jinja");
-        assert_eq!(join("../common/x.jinja", "web/sub/init.sls"), "web/common/x.jinja");
+        assert_eq!(
+            join("../common/x.jinja", "web/sub/init.sls"),
+            "web/common/x.jinja"
+        );
         assert_eq!(join("web/map.jinja", "top.sls"), "web/map.jinja");
     }
 
@@ -82,7 +94,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), "x").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
+            .unwrap();
         std::fs::write(root.path().join("ok.sls"), "a: 1").unwrap();
         let roots = vec![root.path().to_path_buf()];
         assert!(find(&roots, "ok.sls").is_some());

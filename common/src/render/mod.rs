@@ -91,12 +91,21 @@ fn sls_context(file: &str, sls: &str, ctx: &mut BTreeMap<String, JValue>) {
     let _ = slspath_full;
     ctx.insert("sls".into(), JValue::from(sls));
     ctx.insert("tplfile".into(), JValue::from(file));
-    ctx.insert("tpldir".into(), JValue::from(if slspath.is_empty() { "." } else { slspath }));
+    ctx.insert(
+        "tpldir".into(),
+        JValue::from(if slspath.is_empty() { "." } else { slspath }),
+    );
     ctx.insert("tpldot".into(), JValue::from(slspath.replace('/', ".")));
-    ctx.insert("tplroot".into(), JValue::from(slspath.split('/').next().unwrap_or("")));
+    ctx.insert(
+        "tplroot".into(),
+        JValue::from(slspath.split('/').next().unwrap_or("")),
+    );
     ctx.insert("slspath".into(), JValue::from(slspath));
     ctx.insert("slsdotpath".into(), JValue::from(slspath.replace('/', ".")));
-    ctx.insert("slscolonpath".into(), JValue::from(slspath.replace('/', ":")));
+    ctx.insert(
+        "slscolonpath".into(),
+        JValue::from(slspath.replace('/', ":")),
+    );
     ctx.insert("sls_path".into(), JValue::from(slspath.replace('/', "_")));
 }
 
@@ -127,7 +136,10 @@ impl Renderer {
         env.set_path_join_callback(|name, parent| loader::join(name, parent).into());
         env.set_formatter(|out, _state, value| {
             if value.is_undefined() {
-                return Err(Error::new(ErrorKind::UndefinedError, "undefined value printed"));
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    "undefined value printed",
+                ));
             }
             out.write_str(&convert::py_str_jinja(value))
                 .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))

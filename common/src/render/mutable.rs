@@ -188,7 +188,9 @@ impl Object for MutMap {
                 )),
             },
             "keys" => Ok(MutList::new_value(lock(&self.0).keys().cloned().collect())),
-            "values" => Ok(MutList::new_value(lock(&self.0).values().cloned().collect())),
+            "values" => Ok(MutList::new_value(
+                lock(&self.0).values().cloned().collect(),
+            )),
             "items" | "iteritems" => Ok(MutList::new_value(
                 self.entries()
                     .into_iter()
@@ -261,7 +263,11 @@ impl Object for MutList {
                 let (idx, item): (i64, Value) = minijinja::value::from_args(args)?;
                 let mut guard = lock(&self.0);
                 let len = guard.len() as i64;
-                let at = if idx < 0 { (len + idx).max(0) } else { idx.min(len) };
+                let at = if idx < 0 {
+                    (len + idx).max(0)
+                } else {
+                    idx.min(len)
+                };
                 guard.insert(at as usize, item);
                 Ok(Value::from(()))
             }

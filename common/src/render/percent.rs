@@ -64,9 +64,7 @@ pub fn format(fmt: &str, arg: &Value) -> Result<Value, Error> {
         out.push_str(&convert(conv, &spec, &value)?);
     }
     if key_mode_unused(&named) && next.next().is_some() {
-        return Err(err(
-            "not all arguments converted during string formatting",
-        ));
+        return Err(err("not all arguments converted during string formatting"));
     }
     Ok(Value::from(out))
 }
@@ -78,9 +76,14 @@ fn key_mode_unused(named: &Option<Vec<(Value, Value)>>) -> bool {
 fn convert(conv: char, spec: &str, v: &Value) -> Result<String, Error> {
     let left = spec.contains('-');
     let zero = spec.starts_with('0') || spec.contains("+0") || spec.contains(" 0");
-    let digits: String = spec.trim_start_matches(['-', '+', ' ', '#', '0']).to_string();
+    let digits: String = spec
+        .trim_start_matches(['-', '+', ' ', '#', '0'])
+        .to_string();
     let (width, precision) = match digits.split_once('.') {
-        Some((w, p)) => (w.parse::<usize>().ok(), Some(p.parse::<usize>().unwrap_or(0))),
+        Some((w, p)) => (
+            w.parse::<usize>().ok(),
+            Some(p.parse::<usize>().unwrap_or(0)),
+        ),
         None => (digits.parse::<usize>().ok(), None),
     };
     let body = match conv {

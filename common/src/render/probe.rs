@@ -51,10 +51,14 @@ impl HostProbe for NoHost {
         Err(ProbeError::Unavailable(format!("cmd.run {command:?}")))
     }
     fn file_exists(&self, path: &str) -> Result<bool, ProbeError> {
-        Err(ProbeError::Unavailable(format!("file.file_exists {path:?}")))
+        Err(ProbeError::Unavailable(format!(
+            "file.file_exists {path:?}"
+        )))
     }
     fn directory_exists(&self, path: &str) -> Result<bool, ProbeError> {
-        Err(ProbeError::Unavailable(format!("file.directory_exists {path:?}")))
+        Err(ProbeError::Unavailable(format!(
+            "file.directory_exists {path:?}"
+        )))
     }
     fn user_info(&self, name: &str) -> Result<Value, ProbeError> {
         Err(ProbeError::Unavailable(format!("user.info {name:?}")))

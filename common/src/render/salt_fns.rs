@@ -46,13 +46,42 @@ impl fmt::Debug for SaltCall {
 
 /// Every function name `salt[...]` answers.
 pub const FUNCTIONS: &[&str] = &[
-    "pillar.get", "pillar.items", "pillar.item", "pillar.raw", "grains.get", "grains.items",
-    "grains.item", "grains.filter_by", "grains.has_value", "config.get", "config.option",
-    "slsutil.serialize", "slsutil.merge", "slsutil.merge_all", "defaults.merge",
-    "defaults.deepcopy", "file.dirname", "file.basename", "file.join", "file.file_exists",
-    "file.directory_exists", "file.exists", "log.trace", "log.debug", "log.info", "log.warning",
-    "log.error", "log.critical", "cmd.run", "cmd.shell", "cmd.run_stdout", "cmd.retcode",
-    "cmd.run_all", "user.info", "test.true", "test.false",
+    "pillar.get",
+    "pillar.items",
+    "pillar.item",
+    "pillar.raw",
+    "grains.get",
+    "grains.items",
+    "grains.item",
+    "grains.filter_by",
+    "grains.has_value",
+    "config.get",
+    "config.option",
+    "slsutil.serialize",
+    "slsutil.merge",
+    "slsutil.merge_all",
+    "defaults.merge",
+    "defaults.deepcopy",
+    "file.dirname",
+    "file.basename",
+    "file.join",
+    "file.file_exists",
+    "file.directory_exists",
+    "file.exists",
+    "log.trace",
+    "log.debug",
+    "log.info",
+    "log.warning",
+    "log.error",
+    "log.critical",
+    "cmd.run",
+    "cmd.shell",
+    "cmd.run_stdout",
+    "cmd.retcode",
+    "cmd.run_all",
+    "user.info",
+    "test.true",
+    "test.false",
 ];
 
 impl Object for SaltFunctions {
@@ -109,12 +138,19 @@ impl SaltCall {
         match self.name.as_str() {
             "pillar.get" => {
                 let key = str_arg(0, "key")?;
-                let default = arg(1).cloned().or(kw.get::<Option<Value>>("default")?).unwrap_or(Value::from(""));
+                let default = arg(1)
+                    .cloned()
+                    .or(kw.get::<Option<Value>>("default")?)
+                    .unwrap_or(Value::from(""));
                 let merge: bool = kw_or(kw, "merge", arg(2), false)?;
                 let delim: String = kw_or(kw, "delimiter", arg(4), DEFAULT_DELIMITER.to_string())?;
                 let found = traverse(&ctx.pillar, &key, &delim);
                 match found {
-                    Some(v) if merge && default.kind() == ValueKind::Map && v.kind() == ValueKind::Map => {
+                    Some(v)
+                        if merge
+                            && default.kind() == ValueKind::Map
+                            && v.kind() == ValueKind::Map =>
+                    {
                         let merge_lists: bool = kw_or(kw, "merge_nested_lists", arg(3), false)?;
                         Ok(update(&deep_copy(&default), &v, merge_lists))
                     }
@@ -124,8 +160,13 @@ impl SaltCall {
             }
             "grains.get" | "config.get" | "config.option" => {
                 let key = str_arg(0, "key")?;
-                let default = arg(1).cloned().or(kw.get::<Option<Value>>("default")?).unwrap_or(Value::from(""));
-                let delim: String = kw.get::<Option<String>>("delimiter")?.unwrap_or(DEFAULT_DELIMITER.into());
+                let default = arg(1)
+                    .cloned()
+                    .or(kw.get::<Option<Value>>("default")?)
+                    .unwrap_or(Value::from(""));
+                let delim: String = kw
+                    .get::<Option<String>>("delimiter")?
+                    .unwrap_or(DEFAULT_DELIMITER.into());
                 let sources: &[&Value] = if self.name == "grains.get" {
                     &[&ctx.grains]
                 } else {
@@ -146,7 +187,11 @@ impl SaltCall {
             "pillar.items" | "pillar.raw" => Ok(ctx.pillar.clone()),
             "grains.items" => Ok(ctx.grains.clone()),
             "pillar.item" | "grains.item" => {
-                let src = if self.name == "pillar.item" { &ctx.pillar } else { &ctx.grains };
+                let src = if self.name == "pillar.item" {
+                    &ctx.pillar
+                } else {
+                    &ctx.grains
+                };
                 let pairs = pos.iter().map(|k| {
                     let k = py_str_jinja(k);
                     let v = traverse(src, &k, DEFAULT_DELIMITER).unwrap_or(Value::from(""));
@@ -156,7 +201,9 @@ impl SaltCall {
             }
             "grains.has_value" => {
                 let key = str_arg(0, "key")?;
-                Ok(Value::from(traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some_and(|v| v.is_true())))
+                Ok(Value::from(
+                    traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some_and(|v| v.is_true()),
+                ))
             }
             "grains.filter_by" => filter_by(ctx, pos, kw),
             "slsutil.merge" => {
@@ -181,13 +228,20 @@ impl SaltCall {
                 let src = arg(1).ok_or_else(|| fail("defaults.merge needs src"))?;
                 let merge_lists: bool = kw_or(kw, "merge_lists", arg(2), false)?;
                 let in_place: bool = kw_or(kw, "in_place", arg(3), true)?;
-                let target = if in_place { dest.clone() } else { deep_copy(dest) };
+                let target = if in_place {
+                    dest.clone()
+                } else {
+                    deep_copy(dest)
+                };
                 Ok(update(&target, src, merge_lists))
             }
             "defaults.deepcopy" => Ok(deep_copy(arg(0).unwrap_or(&Value::from(())))),
             "slsutil.serialize" => {
                 let serializer = str_arg(0, "serializer")?;
-                let obj = arg(1).cloned().or(kw.get::<Option<Value>>("obj")?).unwrap_or_default();
+                let obj = arg(1)
+                    .cloned()
+                    .or(kw.get::<Option<Value>>("obj")?)
+                    .unwrap_or_default();
                 serialize(&serializer, &obj)
             }
             "file.dirname" => {
@@ -221,9 +275,14 @@ impl SaltCall {
             "file.exists" => {
                 let p = str_arg(0, "path")?;
                 let f = ctx.probe.file_exists(&p).map_err(|e| fail(e.to_string()))?;
-                probe_bool(if f { Ok(true) } else { ctx.probe.directory_exists(&p) })
+                probe_bool(if f {
+                    Ok(true)
+                } else {
+                    ctx.probe.directory_exists(&p)
+                })
             }
-            "log.trace" | "log.debug" | "log.info" | "log.warning" | "log.error" | "log.critical" => {
+            "log.trace" | "log.debug" | "log.info" | "log.warning" | "log.error"
+            | "log.critical" => {
                 let msg = pos.iter().map(py_str_jinja).collect::<Vec<_>>().join(" ");
                 match &self.name[4..] {
                     "trace" => tracing::trace!(target: "template", "{msg}"),
@@ -249,7 +308,10 @@ impl SaltCall {
                     // Templates run cmd.run through a shell, as Salt aliases it to cmd.shell.
                     no_shell: kw.get::<Option<bool>>("python_shell")? == Some(false),
                 };
-                let out = ctx.probe.cmd(&command, &options).map_err(|e| fail(e.to_string()))?;
+                let out = ctx
+                    .probe
+                    .cmd(&command, &options)
+                    .map_err(|e| fail(e.to_string()))?;
                 Ok(match self.name.as_str() {
                     "cmd.retcode" => Value::from(out.retcode),
                     "cmd.run_stdout" => Value::from(out.stdout.trim_end().to_string()),
@@ -271,7 +333,10 @@ impl SaltCall {
                 })
             }
             "user.info" => {
-                let info = ctx.probe.user_info(&str_arg(0, "name")?).map_err(|e| fail(e.to_string()))?;
+                let info = ctx
+                    .probe
+                    .user_info(&str_arg(0, "name")?)
+                    .map_err(|e| fail(e.to_string()))?;
                 Ok(to_jinja(&info))
             }
             "test.true" => Ok(Value::from(true)),
@@ -312,7 +377,8 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
         Some(v) => Some(py_str_jinja(v)),
         None => kw.get::<Option<String>>("base")?,
     };
-    let pairs = map_pairs(&lookup).ok_or_else(|| fail("grains.filter_by: lookup_dict must be a dict"))?;
+    let pairs =
+        map_pairs(&lookup).ok_or_else(|| fail("grains.filter_by: lookup_dict must be a dict"))?;
     let val = traverse(&ctx.grains, &grain, DEFAULT_DELIMITER);
     let candidates: Vec<Value> = match &val {
         Some(v) if v.kind() == ValueKind::Seq => v.try_iter()?.collect(),
@@ -330,7 +396,10 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
         }
     }
     if ret.is_none() {
-        ret = pairs.iter().find(|(k, _)| k.as_str() == Some(&default)).map(|(_, v)| v.clone());
+        ret = pairs
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(&default))
+            .map(|(_, v)| v.clone());
     }
     if let Some(base) = base {
         if let Some((_, base_values)) = pairs.iter().find(|(k, _)| k.as_str() == Some(&base)) {
@@ -338,7 +407,9 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
                 None => base_values.clone(),
                 Some(r) if base_values.kind() == ValueKind::Map => {
                     if r.kind() != ValueKind::Map {
-                        return Err(fail("filter_by default and look-up values must both be dictionaries."));
+                        return Err(fail(
+                            "filter_by default and look-up values must both be dictionaries.",
+                        ));
                     }
                     update(&deep_copy(base_values), &r, false)
                 }

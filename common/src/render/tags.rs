@@ -19,7 +19,9 @@ fn tag_re() -> &'static Regex {
 
 fn import_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?s)^\s*(.+?)\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\s*$").expect("static regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?s)^\s*(.+?)\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\s*$").expect("static regex")
+    })
 }
 
 fn load_re() -> &'static Regex {

@@ -15,7 +15,11 @@ pub fn load(text: &str) -> Result<Value, YamlError> {
     // Stand-in until the Salt-compatible loader lands.
     serde_saphyr::from_str::<Option<Value>>(text)
         .map(|v| v.unwrap_or(Value::Null))
-        .map_err(|e| YamlError { line: 1, column: 1, message: e.to_string() })
+        .map_err(|e| YamlError {
+            line: 1,
+            column: 1,
+            message: e.to_string(),
+        })
 }
 
 pub fn dump_flow(v: &Value) -> String {

@@ -664,6 +664,7 @@ pub struct List<'a> {
 }
 
 impl List<'_> {
+    #[allow(dead_code)] // Brine patch: no longer folded, see Expr::as_const
     pub fn as_const(&self) -> Option<Value> {
         Some(Value::from(const_values(&self.items)?))
     }
@@ -693,6 +694,7 @@ pub struct Map<'a> {
 }
 
 impl Map<'_> {
+    #[allow(dead_code)] // Brine patch: no longer folded, see Expr::as_const
     pub fn as_const(&self) -> Option<Value> {
         if !self.keys.iter().all(|x| matches!(x, Expr::Const(_)))
             || !self.values.iter().all(|x| matches!(x, Expr::Const(_)))

@@ -1,0 +1,35 @@
+//! The `minion` command line.
+mod grains_cmd;
+pub mod output;
+mod show;
+
+use clap::{Parser, Subcommand};
+
+pub use output::OutFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "minion",
+    version,
+    about = "Brine minion: grains, masterless show and apply"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print this host's grains.
+    Grains(grains_cmd::GrainsArgs),
+    /// Show what the state tree compiles to for this minion (no changes made).
+    Show(show::ShowArgs),
+}
+
+/// Runs a parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Grains(a) => grains_cmd::run(a),
+        Command::Show(a) => show::run(a),
+    }
+}

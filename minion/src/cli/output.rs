@@ -1,0 +1,33 @@
+//! Printing results: a human form by default, `--out json|yaml` for machines.
+//! JSON wraps the result as `{"local": ...}`, exactly as `salt-call --out json`.
+use std::io::Write;
+
+use common::data::Value;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutFormat {
+    /// Human-readable nested output (YAML-like), the default.
+    Nested,
+    Json,
+    Yaml,
+}
+
+/// Prints `{"local": value}` in the chosen format.
+pub fn print_local(out: OutFormat, value: &Value) -> std::io::Result<()> {
+    let mut wrapped = serde_json::Map::new();
+    wrapped.insert("local".into(), value.clone());
+    let wrapped = Value::Object(wrapped);
+    let mut stdout = std::io::stdout().lock();
+    match out {
+        OutFormat::Json => {
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut stdout, fmt);
+            wrapped.serialize(&mut ser).map_err(std::io::Error::other)?;
+            writeln!(stdout)
+        }
+        OutFormat::Yaml | OutFormat::Nested => {
+            write!(stdout, "{}", common::yaml::dump_block(&wrapped))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `minion show --local lowstate|highstate|top|pillar|sls NAME...`.
+use common::data::Value;
+use common::tree_error::TreeErrors;
+use states::compile::Minion;
+
+use crate::local::{LocalInputs, LocalOpts};
+
+use super::output::{print_local, OutFormat};
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// Compile on this host with no master (the only mode until the daemons exist).
+    #[arg(long)]
+    pub local: bool,
+    #[command(flatten)]
+    pub opts: LocalOpts,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "nested", global = true)]
+    pub out: OutFormat,
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// The ordered low chunks of the highstate (`state.show_lowstate`).
+    Lowstate,
+    /// The rendered high data of the highstate (`state.show_highstate`).
+    Highstate,
+    /// The SLS files top.sls gives this minion (`state.show_top`).
+    Top,
+    /// This minion's pillar (`pillar.items`).
+    Pillar,
+    /// The high data of the named SLS files (`state.show_sls`).
+    Sls {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+pub fn run(a: ShowArgs) -> anyhow::Result<i32> {
+    if !a.local {
+        anyhow::bail!("only `minion show --local` exists so far: there is no master to ask");
+    }
+    let inputs = LocalInputs::load(&a.opts)?;
+    let result = compute(&inputs, &a.what);
+    match result {
+        Ok(v) => {
+            print_local(a.out, &v)?;
+            Ok(0)
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("error: {e}\n");
+            }
+            eprintln!("{} error(s); nothing was compiled", errors.0.len());
+            if a.out == OutFormat::Json {
+                let list = errors
+                    .0
+                    .iter()
+                    .map(|e| Value::String(e.to_string()))
+                    .collect();
+                print_local(a.out, &Value::Array(list))?;
+            }
+            Ok(1)
+        }
+    }
+}
+
+fn compute(inputs: &LocalInputs, what: &What) -> Result<Value, TreeErrors> {
+    let pillar = inputs.pillar()?;
+    if let What::Pillar = what {
+        return Ok(pillar);
+    }
+    let compiler = inputs.compiler();
+    let m = Minion {
+        id: &inputs.id,
+        grains: &inputs.grains,
+        pillar: &pillar,
+        opts: &inputs.opts,
+        probe: inputs.probe.clone(),
+    };
+    Ok(match what {
+        What::Lowstate => Value::Array(
+            compiler
+                .lowstate(&m)?
+                .into_iter()
+                .map(Value::Object)
+                .collect(),
+        ),
+        What::Highstate => Value::Object(compiler.highstate(&m)?),
+        What::Top => compiler.top(&m)?,
+        What::Sls { names } => Value::Object(compiler.sls(&m, names)?),
+        What::Pillar => unreachable!("handled above"),
+    })
+}

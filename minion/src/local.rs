@@ -1,0 +1,109 @@
+//! Everything masterless mode needs to compile for this host: config, grains,
+//! pillar, and the state tree, from the config file and command-line overrides.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use common::config::{MinionConfig, DEFAULT_MINION_CONFIG};
+use common::data::{Map, Value};
+use common::render::HostProbe;
+use common::tree_error::TreeErrors;
+
+use crate::probe::LocalProbe;
+
+/// Command-line options shared by the local commands.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LocalOpts {
+    /// Minion config file (Salt's keys: id, file_roots, pillar_roots, grains).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// State tree root (file_roots of saltenv base); repeatable.
+    #[arg(long = "file-root", value_name = "DIR")]
+    pub file_roots: Vec<PathBuf>,
+    /// Pillar tree root (pillar_roots of saltenv base); repeatable.
+    #[arg(long = "pillar-root", value_name = "DIR")]
+    pub pillar_roots: Vec<PathBuf>,
+    /// YAML or JSON map of grains merged over the detected ones.
+    #[arg(long, value_name = "FILE")]
+    pub grains: Option<PathBuf>,
+    /// Minion id (default: from the config, else the fqdn).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// The resolved inputs of a local compile.
+pub struct LocalInputs {
+    pub config: MinionConfig,
+    pub id: String,
+    pub grains: Value,
+    pub opts: Value,
+    pub probe: Arc<dyn HostProbe>,
+}
+
+impl LocalInputs {
+    pub fn load(o: &LocalOpts) -> Result<Self> {
+        let mut config = match &o.config {
+            Some(p) => MinionConfig::load(p, true)?,
+            None => MinionConfig::load(std::path::Path::new(DEFAULT_MINION_CONFIG), false)?,
+        };
+        if !o.file_roots.is_empty() {
+            config.file_roots = o.file_roots.clone();
+        }
+        if !o.pillar_roots.is_empty() {
+            config.pillar_roots = o.pillar_roots.clone();
+        }
+        let mut grains = crate::grains::detect();
+        for (k, v) in &config.grains {
+            grains.insert(k.clone(), v.clone());
+        }
+        if let Some(path) = &o.grains {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read grains file {}", path.display()))?;
+            let extra = common::yaml::load(&text)
+                .map_err(|e| anyhow::anyhow!("grains file {}: {e}", path.display()))?;
+            match extra {
+                Value::Object(m) => grains.extend(m),
+                Value::Null => {}
+                _ => anyhow::bail!("grains file {} must hold a map", path.display()),
+            }
+        }
+        let id =
+            o.id.clone()
+                .or_else(|| config.id.clone())
+                .or_else(|| {
+                    grains
+                        .get("fqdn")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .or_else(|| grains.get("id").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| "localhost".into());
+        grains.insert("id".into(), Value::String(id.clone()));
+        let opts = config.opts(&id);
+        Ok(LocalInputs {
+            config,
+            id,
+            grains: Value::Object(grains),
+            opts,
+            probe: Arc::new(LocalProbe),
+        })
+    }
+
+    /// This minion's pillar from its pillar_roots.
+    pub fn pillar(&self) -> Result<Value, TreeErrors> {
+        if !self.config.pillar_roots.iter().any(|p| p.is_dir()) {
+            return Ok(Value::Object(Map::new()));
+        }
+        let tree = pillar::PillarTree::new(self.config.pillar_roots.clone(), &self.config.saltenv);
+        tree.compile(&pillar::Minion {
+            id: &self.id,
+            grains: &self.grains,
+            opts: &self.opts,
+            probe: self.probe.clone(),
+        })
+    }
+
+    pub fn compiler(&self) -> states::compile::Compiler {
+        states::compile::Compiler::new(self.config.file_roots.clone(), &self.config.saltenv)
+    }
+}

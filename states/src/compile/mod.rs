@@ -1,0 +1,154 @@
+//! Compile: a state tree plus one minion's grains and pillar → high data → the
+//! ordered low chunks an executor runs. Pure: the same inputs give the same
+//! chunks, byte for byte; the only host access is the render probe.
+mod high;
+mod highstate;
+mod low;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::data::{Map, Value};
+use common::render::{HostProbe, Renderer, Session};
+use common::target::Facts;
+use common::top;
+
+pub use common::tree_error::{TreeError as CompileError, TreeErrors as CompileErrors};
+pub use high::High;
+pub use low::Chunk;
+
+/// Who the tree is compiled for.
+pub struct Minion<'a> {
+    pub id: &'a str,
+    pub grains: &'a Value,
+    pub pillar: &'a Value,
+    /// The minion's config as templates see it in `opts`.
+    pub opts: &'a Value,
+    pub probe: Arc<dyn HostProbe>,
+}
+
+/// A state tree (`file_roots` of one saltenv) ready to compile for minions.
+pub struct Compiler {
+    renderer: Renderer,
+    saltenv: String,
+    nodegroups: Map<String, Value>,
+}
+
+fn finish<T>(value: T, errors: Vec<CompileError>) -> Result<T, CompileErrors> {
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(CompileErrors(errors))
+    }
+}
+
+impl Compiler {
+    pub fn new(file_roots: Vec<PathBuf>, saltenv: &str) -> Self {
+        Compiler {
+            renderer: Renderer::new(file_roots),
+            saltenv: saltenv.to_string(),
+            nodegroups: Map::new(),
+        }
+    }
+
+    pub fn with_nodegroups(mut self, nodegroups: Map<String, Value>) -> Self {
+        self.nodegroups = nodegroups;
+        self
+    }
+
+    fn session(&self, m: &Minion) -> Session {
+        Session::new(m.grains, m.pillar, m.opts, &self.saltenv, m.probe.clone())
+    }
+
+    fn matches(
+        &self,
+        m: &Minion,
+        session: &Session,
+        errors: &mut Vec<CompileError>,
+    ) -> top::Matches {
+        let top = top::get_top(&self.renderer, session, &self.saltenv, errors);
+        let facts = Facts {
+            id: m.id,
+            grains: m.grains,
+            pillar: m.pillar,
+        };
+        top::top_matches(&top, &facts, &self.nodegroups, errors)
+    }
+
+    /// `state.show_top`: `{saltenv: [sls, ...]}`.
+    pub fn top(&self, m: &Minion) -> Result<Value, CompileErrors> {
+        let mut errors = Vec::new();
+        let session = self.session(m);
+        let matches = self.matches(m, &session, &mut errors);
+        let out: Map<String, Value> = matches
+            .into_iter()
+            .map(|(env, sls)| {
+                (
+                    env,
+                    Value::Array(sls.into_iter().map(Value::String).collect()),
+                )
+            })
+            .collect();
+        finish(Value::Object(out), errors)
+    }
+
+    /// `state.show_highstate`: the rendered high data, before extend/requisite passes.
+    pub fn highstate(&self, m: &Minion) -> Result<High, CompileErrors> {
+        let mut errors = Vec::new();
+        let session = self.session(m);
+        let matches = self.matches(m, &session, &mut errors);
+        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let high = builder.render_highstate(&matches);
+        errors.extend(builder.errors);
+        finish(high, errors)
+    }
+
+    /// `state.show_sls`: the high data of the named SLS files.
+    pub fn sls(&self, m: &Minion, names: &[String]) -> Result<High, CompileErrors> {
+        let (high, mut errors) = self.render_named(m, names);
+        errors.extend(high::verify_high(&high).into_iter().map(CompileError::Tree));
+        finish(high, errors)
+    }
+
+    fn render_named(&self, m: &Minion, names: &[String]) -> (High, Vec<CompileError>) {
+        let session = self.session(m);
+        let matches = vec![(self.saltenv.clone(), names.to_vec())];
+        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let high = builder.render_highstate(&matches);
+        (high, builder.errors)
+    }
+
+    /// `state.show_lowstate`: the ordered low chunks of the highstate.
+    pub fn lowstate(&self, m: &Minion) -> Result<Vec<Chunk>, CompileErrors> {
+        let mut errors = Vec::new();
+        let session = self.session(m);
+        let matches = self.matches(m, &session, &mut errors);
+        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let high = builder.render_highstate(&matches);
+        errors.extend(builder.errors);
+        self.to_low(high, errors)
+    }
+
+    /// Low chunks of the named SLS files only (`state.sls`).
+    pub fn sls_lowstate(&self, m: &Minion, names: &[String]) -> Result<Vec<Chunk>, CompileErrors> {
+        let (high, errors) = self.render_named(m, names);
+        self.to_low(high, errors)
+    }
+
+    fn to_low(
+        &self,
+        mut high: High,
+        mut errors: Vec<CompileError>,
+    ) -> Result<Vec<Chunk>, CompileErrors> {
+        let mut msgs = Vec::new();
+        high::reconcile_extend(&mut high, false, &mut msgs);
+        msgs.extend(high::verify_high(&high));
+        high::requisite_in(&mut high, &mut msgs);
+        high::apply_exclude(&mut high);
+        errors.extend(msgs.into_iter().map(CompileError::Tree));
+        if !errors.is_empty() {
+            return Err(CompileErrors(errors));
+        }
+        Ok(low::compile_high_data(&high))
+    }
+}
