@@ -1,38 +1,6 @@
-//! SLS names → files, and the list of every SLS in a saltenv (Salt's `avail`).
+//! The list of every SLS in a saltenv (Salt's `avail`). Name → file is
+//! `Renderer::resolve_sls`, which caches lookups.
 use std::path::{Path, PathBuf};
-
-use crate::render::clean_name;
-
-/// `a.b` → `a/b.sls`, else `a/b/init.sls`; returns the relative path and
-/// whether it was an `init.sls`.
-pub fn resolve(roots: &[PathBuf], sls: &str) -> Option<(String, bool)> {
-    if sls.is_empty()
-        || sls.contains('/')
-        || sls.contains('\0')
-        || sls.split('.').any(|p| p.is_empty() || p == "..")
-    {
-        return None;
-    }
-    let base = sls.replace('.', "/");
-    for (rel, init) in [
-        (format!("{base}.sls"), false),
-        (format!("{base}/init.sls"), true),
-    ] {
-        let clean = clean_name(&rel)?;
-        if roots.iter().any(|r| is_file_inside(r, &clean)) {
-            return Some((clean, init));
-        }
-    }
-    None
-}
-
-fn is_file_inside(root: &Path, rel: &str) -> bool {
-    let p = root.join(rel);
-    match (p.canonicalize(), root.canonicalize()) {
-        (Ok(real), Ok(real_root)) => real.starts_with(real_root) && real.is_file(),
-        _ => false,
-    }
-}
 
 /// Every SLS name under the roots, as Salt's `list_states` gives them.
 pub fn list(roots: &[PathBuf]) -> Vec<String> {

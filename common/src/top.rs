@@ -1,7 +1,6 @@
 //! top.sls: render, merge (Salt's default `merge` strategy), and match.
 use crate::data::{Map, Value};
 use crate::render::{Renderer, Session};
-use crate::sls_files;
 use crate::target::{self, Facts, TargetKind};
 use crate::tree_error::TreeError as CompileError;
 
@@ -45,7 +44,7 @@ pub fn get_top(
                 continue;
             }
             done.push(inc.clone());
-            match sls_files::resolve(renderer.roots(), &inc) {
+            match renderer.resolve_sls(&inc) {
                 Some((file, _)) => match renderer.render_sls(session, &file, None) {
                     Ok(v) => tops.push(v),
                     Err(e) => errors.push(CompileError::Render(e)),

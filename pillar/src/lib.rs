@@ -93,7 +93,7 @@ impl PillarTree {
 
     fn filter(&self, avail: &mut Option<Vec<String>>, pattern: &str) -> Vec<String> {
         if !sls_files::is_glob(pattern) {
-            return match sls_files::resolve(self.renderer.roots(), pattern) {
+            return match self.renderer.resolve_sls(pattern) {
                 Some(_) => vec![pattern.to_string()],
                 None => vec![],
             };
@@ -115,7 +115,7 @@ impl PillarTree {
         avail: &mut Option<Vec<String>>,
         errors: &mut Vec<TreeError>,
     ) -> Option<Value> {
-        let Some((file, is_init)) = sls_files::resolve(self.renderer.roots(), sls) else {
+        let Some((file, is_init)) = self.renderer.resolve_sls(sls) else {
             errors.push(TreeError::Tree(format!(
                 "Specified SLS '{sls}' in environment '{}' is not available on the salt master",
                 self.saltenv

@@ -38,29 +38,54 @@ pub fn join(name: &str, parent: &str) -> String {
     }
 }
 
-/// The first root that has `name` as a regular file (symlinks are followed
-/// only when the target is still inside that root).
-pub fn find(roots: &[PathBuf], name: &str) -> Option<PathBuf> {
-    let clean = clean_name(name)?;
-    if clean.is_empty() {
-        return None;
-    }
-    for root in roots {
-        let candidate = root.join(&clean);
-        let Ok(meta) = std::fs::metadata(&candidate) else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
+/// Finds template and SLS files under a set of roots, remembering every answer:
+/// resolving a path costs several syscalls, and a compile asks for the same
+/// files many times. The roots are fixed for the life of a finder, so a tree
+/// that changes on disk needs a new finder (a new `Renderer`).
+#[derive(Debug, Default)]
+pub struct Finder {
+    roots: Vec<PathBuf>,
+    /// The roots as real paths; a root that does not exist is left out.
+    real_roots: Vec<PathBuf>,
+    cache: std::sync::Mutex<std::collections::HashMap<String, Option<PathBuf>>>,
+}
+
+impl Finder {
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        let real_roots = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+        Finder {
+            roots,
+            real_roots,
+            cache: Default::default(),
         }
-        let (Ok(real), Ok(real_root)) = (candidate.canonicalize(), root.canonicalize()) else {
-            continue;
-        };
-        if real.starts_with(&real_root) {
-            return Some(candidate);
-        }
     }
-    None
+
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// The first root holding `name` as a regular file. Symlinks are followed
+    /// only while the target stays inside that root.
+    pub fn find(&self, name: &str) -> Option<PathBuf> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.get(name) {
+            return hit.clone();
+        }
+        let found = self.lookup(name);
+        cache.insert(name.to_string(), found.clone());
+        found
+    }
+
+    fn lookup(&self, name: &str) -> Option<PathBuf> {
+        let clean = clean_name(name)?;
+        if clean.is_empty() {
+            return None;
+        }
+        self.real_roots.iter().find_map(|root| {
+            let real = root.join(&clean).canonicalize().ok()?;
+            (real.starts_with(root) && real.is_file()).then_some(real)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -97,9 +122,9 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
             .unwrap();
         std::fs::write(root.path().join("ok.sls"), "a: 1").unwrap();
-        let roots = vec![root.path().to_path_buf()];
-        assert!(find(&roots, "ok.sls").is_some());
-        assert!(find(&roots, "link").is_none());
-        assert!(find(&roots, "../secret").is_none());
+        let finder = Finder::new(vec![root.path().to_path_buf()]);
+        assert!(finder.find("ok.sls").is_some());
+        assert!(finder.find("link").is_none());
+        assert!(finder.find("../secret").is_none());
     }
 }

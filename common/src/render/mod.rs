@@ -46,7 +46,7 @@ fn install_hooks() {
 /// Renders templates from one set of roots (`file_roots` or `pillar_roots` of a saltenv).
 pub struct Renderer {
     env: Environment<'static>,
-    roots: Arc<Vec<PathBuf>>,
+    finder: Arc<loader::Finder>,
 }
 
 /// One minion's render inputs, converted once and shared by every file rendered
@@ -112,7 +112,7 @@ fn sls_context(file: &str, sls: &str, ctx: &mut BTreeMap<String, JValue>) {
 impl Renderer {
     pub fn new(roots: Vec<PathBuf>) -> Self {
         install_hooks();
-        let roots = Arc::new(roots);
+        let finder = Arc::new(loader::Finder::new(roots));
         let mut env = Environment::new();
         // Salt renders with jinja2.StrictUndefined unless allow_undefined is set.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -122,8 +122,8 @@ impl Renderer {
                 .build()
                 .expect("default delimiters are valid"),
         );
-        let loader_roots = roots.clone();
-        env.set_loader(move |name| match loader::find(&loader_roots, name) {
+        let loader_finder = finder.clone();
+        env.set_loader(move |name| match loader_finder.find(name) {
             Some(path) => match std::fs::read_to_string(&path) {
                 Ok(text) => Ok(Some(tags::rewrite(&text))),
                 Err(e) => Err(Error::new(
@@ -146,21 +146,38 @@ impl Renderer {
         });
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
-        Renderer { env, roots }
+        Renderer { env, finder }
     }
 
     /// The roots this renderer reads from.
     pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
+        self.finder.roots()
     }
 
     /// Whether `name` is a file under the roots.
     pub fn exists(&self, name: &str) -> bool {
-        loader::find(&self.roots, name).is_some()
+        self.finder.find(name).is_some()
+    }
+
+    /// The file an SLS name stands for: `a.b` → `a/b.sls`, else `a/b/init.sls`.
+    /// Returns the path relative to the roots and whether it is an `init.sls`.
+    pub fn resolve_sls(&self, sls: &str) -> Option<(String, bool)> {
+        if sls.is_empty() || sls.contains(['/', '\\', '\0']) || sls.split('.').any(str::is_empty) {
+            return None;
+        }
+        let base = sls.replace('.', "/");
+        [
+            (format!("{base}.sls"), false),
+            (format!("{base}/init.sls"), true),
+        ]
+        .into_iter()
+        .find(|(rel, _)| self.finder.find(rel).is_some())
     }
 
     fn source(&self, name: &str) -> Option<String> {
-        loader::find(&self.roots, name).and_then(|p| std::fs::read_to_string(p).ok())
+        self.finder
+            .find(name)
+            .and_then(|p| std::fs::read_to_string(p).ok())
     }
 
     /// Renders `file` (relative to the roots) as Jinja. With `sls`, the SLS

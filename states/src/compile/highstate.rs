@@ -56,7 +56,7 @@ impl<'a> HighBuilder<'a> {
     /// `fnmatch.filter(avail, pattern)`, without listing the tree for plain names.
     fn filter_avail(&mut self, pattern: &str) -> Vec<String> {
         if !sls_files::is_glob(pattern) {
-            return match sls_files::resolve(self.renderer.roots(), pattern) {
+            return match self.renderer.resolve_sls(pattern) {
                 Some(_) => vec![pattern.to_string()],
                 None => vec![],
             };
@@ -118,7 +118,7 @@ impl<'a> HighBuilder<'a> {
         saltenv: &str,
         matches: Option<&Matches>,
     ) -> Map<String, Value> {
-        let resolved = sls_files::resolve(self.renderer.roots(), sls);
+        let resolved = self.renderer.resolve_sls(sls);
         let mut rendered = None;
         match &resolved {
             None => self.errors.push(tree_err(format!(

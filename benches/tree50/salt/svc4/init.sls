@@ -1,0 +1,5 @@
+include:
+  - .install
+  - .config
+  - .service
+  - .users

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). Installs what the tests need,
+# idempotently, then checks formatting and lints and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# The end-to-end tests run the real binaries; build them first.
+cargo build --workspace --bins --locked
+cargo nextest run --workspace --locked --no-fail-fast
