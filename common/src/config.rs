@@ -153,7 +153,8 @@ impl MinionConfig {
             )
         };
         opts.insert("id".into(), Value::String(id.to_string()));
-        opts.insert("saltenv".into(), Value::String(self.saltenv.clone()));
+        // Salt leaves opts['saltenv'] unset (None) unless the config sets it.
+        opts.entry("saltenv").or_insert(Value::Null);
         opts.insert("file_client".into(), Value::String("local".into()));
         opts.insert("renderer".into(), Value::String("jinja|yaml".into()));
         let mut fr = Map::new();

@@ -55,6 +55,52 @@ impl HostProbe for LocalProbe {
     }
 }
 
+/// Python's `shlex.split` (POSIX mode): quotes group words, backslash escapes.
+/// `None` when a quote is left open.
+pub fn shlex_split(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = cur.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => w.push(c),
+                    }
+                }
+            }
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            c @ ('"' | '\\' | '$' | '`') => w.push(c),
+                            c => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                        },
+                        c => w.push(c),
+                    }
+                }
+            }
+            '\\' => cur.get_or_insert_with(String::new).push(chars.next()?),
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(cur);
+    Some(words)
+}
+
 /// Salt's `user.info` from passwd and group file contents; `{}` for no such user.
 pub fn user_info_from(name: &str, passwd: &str, group: &str) -> Value {
     let Some(fields) = passwd
@@ -110,6 +156,16 @@ mod tests {
         assert_eq!(bob["fullname"], "Bob B");
         assert_eq!(bob["groups"], json!(["bob", "sudo"]));
         assert_eq!(user_info_from("nobody", passwd, group), json!({}));
+    }
+
+    #[test]
+    fn shlex_split_matches_python() {
+        assert_eq!(
+            shlex_split("echo 'a b' \"c \\\"d\" e\\ f").unwrap(),
+            vec!["echo", "a b", "c \"d", "e f"]
+        );
+        assert_eq!(shlex_split("a ''").unwrap(), vec!["a", ""]);
+        assert_eq!(shlex_split("'open"), None);
     }
 
     #[test]

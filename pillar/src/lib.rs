@@ -74,7 +74,8 @@ impl PillarTree {
                 }
             }
             for sls in files {
-                let pstate = self.render_pstate(&session, &sls, &mut mods, &mut avail, &mut errors);
+                let pstate =
+                    self.render_pstate(&session, &sls, None, &mut mods, &mut avail, &mut errors);
                 match pstate {
                     Some(Value::Object(p)) => {
                         merge_recursive(&mut pillar, &Value::Object(p), false)
@@ -111,6 +112,7 @@ impl PillarTree {
         &self,
         session: &Session,
         sls: &str,
+        defaults: Option<&Map<String, Value>>,
         mods: &mut HashMap<String, Option<Value>>,
         avail: &mut Option<Vec<String>>,
         errors: &mut Vec<TreeError>,
@@ -122,7 +124,10 @@ impl PillarTree {
             )));
             return None;
         };
-        let state = match self.renderer.render_sls(session, &file, Some(sls)) {
+        let state = match self
+            .renderer
+            .render_sls_with(session, &file, Some(sls), defaults)
+        {
             Ok(v) => Some(v),
             Err(e) => {
                 errors.push(TreeError::Render(e));
@@ -151,12 +156,13 @@ impl PillarTree {
         };
         let mut include_states = Vec::new();
         for inc in include {
-            let (mut sub_sls, key) = match inc {
-                Value::String(s) => (s, None),
+            let (mut sub_sls, key, sub_defaults) = match inc {
+                Value::String(s) => (s, None, None),
                 Value::Object(m) => match m.into_iter().next() {
                     Some((s, opts)) => (
                         s,
                         opts.get("key").and_then(Value::as_str).map(str::to_string),
+                        opts.get("defaults").and_then(Value::as_object).cloned(),
                     ),
                     None => continue,
                 },
@@ -181,7 +187,14 @@ impl PillarTree {
             for m_sub in matched {
                 let nstate = match mods.get(&m_sub) {
                     Some(done) => done.clone(),
-                    None => self.render_pstate(session, &m_sub, mods, avail, errors),
+                    None => self.render_pstate(
+                        session,
+                        &m_sub,
+                        sub_defaults.as_ref(),
+                        mods,
+                        avail,
+                        errors,
+                    ),
                 };
                 if let Some(mut nstate) = nstate.filter(common::data::is_truthy) {
                     if let Some(key) = &key {

@@ -188,6 +188,18 @@ impl Renderer {
         file: &str,
         sls: Option<&str>,
     ) -> Result<String, RenderError> {
+        self.render_text_with(session, file, sls, None)
+    }
+
+    /// [`render_text`](Self::render_text) with extra template variables (a pillar
+    /// include's `defaults:`), which override the session's.
+    pub fn render_text_with(
+        &self,
+        session: &Session,
+        file: &str,
+        sls: Option<&str>,
+        extra: Option<&crate::data::Map<String, Value>>,
+    ) -> Result<String, RenderError> {
         let tmpl = self.env.get_template(file).map_err(|e| {
             if e.kind() == ErrorKind::TemplateNotFound && e.name().is_none_or(|n| n == file) {
                 RenderError::read(file, "no such file under the roots")
@@ -198,6 +210,9 @@ impl Renderer {
         let mut ctx = session.base.clone();
         if let Some(sls) = sls {
             sls_context(file, sls, &mut ctx);
+        }
+        for (k, v) in extra.into_iter().flatten() {
+            ctx.insert(k.clone(), to_jinja(v));
         }
         let import_ctx = Arc::new(ctx.clone());
         ctx.insert(
@@ -219,7 +234,18 @@ impl Renderer {
         file: &str,
         sls: Option<&str>,
     ) -> Result<Value, RenderError> {
-        let text = self.render_text(session, file, sls)?;
+        self.render_sls_with(session, file, sls, None)
+    }
+
+    /// [`render_sls`](Self::render_sls) with extra template variables.
+    pub fn render_sls_with(
+        &self,
+        session: &Session,
+        file: &str,
+        sls: Option<&str>,
+        extra: Option<&crate::data::Map<String, Value>>,
+    ) -> Result<Value, RenderError> {
+        let text = self.render_text_with(session, file, sls, extra)?;
         crate::yaml::load(&text).map_err(|e| {
             let source = self.source(file).unwrap_or_default();
             RenderError::from_yaml(file, &source, &text, &e)

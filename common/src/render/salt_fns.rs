@@ -210,16 +210,16 @@ impl SaltCall {
                 let a = arg(0).ok_or_else(|| fail("slsutil.merge needs obj_a"))?;
                 let b = arg(1).ok_or_else(|| fail("slsutil.merge needs obj_b"))?;
                 let merge_lists: bool = kw_or(kw, "merge_lists", arg(4), false)?;
-                check_strategy(kw, arg(2))?;
-                Ok(update(&deep_copy(a), b, merge_lists))
+                let strategy: String = kw_or(kw, "strategy", arg(2), "smart".to_string())?;
+                merge_with_strategy(a, b, &strategy, merge_lists)
             }
             "slsutil.merge_all" => {
                 let lst = arg(0).ok_or_else(|| fail("slsutil.merge_all needs lst"))?;
                 let merge_lists: bool = kw_or(kw, "merge_lists", arg(3), false)?;
-                check_strategy(kw, arg(1))?;
+                let strategy: String = kw_or(kw, "strategy", arg(1), "smart".to_string())?;
                 let mut acc = super::mutable::MutMap::new_value(Vec::new());
                 for item in lst.try_iter()? {
-                    acc = update(&acc, &item, merge_lists);
+                    acc = merge_with_strategy(&acc, &item, &strategy, merge_lists)?;
                 }
                 Ok(acc)
             }
@@ -291,7 +291,7 @@ impl SaltCall {
                     "warning" => tracing::warn!(target: "template", "{msg}"),
                     _ => tracing::error!(target: "template", "{msg}"),
                 }
-                Ok(Value::from(()))
+                Ok(Value::from(true))
             }
             "cmd.run" | "cmd.shell" | "cmd.run_stdout" | "cmd.retcode" | "cmd.run_all" => {
                 let command = str_arg(0, "cmd")?;
@@ -305,8 +305,10 @@ impl SaltCall {
                         .iter()
                         .map(|(k, v)| (py_str_jinja(k), py_str_jinja(v)))
                         .collect(),
-                    // Templates run cmd.run through a shell, as Salt aliases it to cmd.shell.
-                    no_shell: kw.get::<Option<bool>>("python_shell")? == Some(false),
+                    // Salt 3007 runs a template's cmd.run without a shell unless
+                    // python_shell=True is passed; cmd.shell always uses one.
+                    no_shell: self.name != "cmd.shell"
+                        && kw.get::<Option<bool>>("python_shell")? != Some(true),
                 };
                 let out = ctx
                     .probe
@@ -340,6 +342,7 @@ impl SaltCall {
                 Ok(to_jinja(&info))
             }
             "test.true" => Ok(Value::from(true)),
+            "test.echo" => Ok(Value::from(str_arg(0, "text")?)),
             "test.false" => Ok(Value::from(false)),
             other => Err(fail(format!(
                 "salt['{other}'] is not available when rendering in Brine; available: {}",
@@ -353,13 +356,44 @@ fn probe_bool(r: Result<bool, super::probe::ProbeError>) -> Result<Value, Error>
     r.map(Value::from).map_err(|e| fail(e.to_string()))
 }
 
-fn check_strategy(kw: &Kwargs, pos: Option<&Value>) -> Result<(), Error> {
-    let strategy: String = kw_or(kw, "strategy", pos, "smart".to_string())?;
-    match strategy.as_str() {
-        "smart" | "recurse" => Ok(()),
-        other => Err(fail(format!(
-            "merge strategy '{other}' is not supported by Brine (smart/recurse are)"
-        ))),
+/// `salt.utils.dictupdate.merge` with the renderer fixed to yaml (so `smart` is `recurse`).
+fn merge_with_strategy(
+    a: &Value,
+    b: &Value,
+    strategy: &str,
+    merge_lists: bool,
+) -> Result<Value, Error> {
+    match strategy {
+        "smart" | "recurse" | "none" => Ok(update(&deep_copy(a), b, merge_lists)),
+        "list" => {
+            // merge_list: keys of a only; a key in both becomes [a_val, b_val].
+            let b_pairs = map_pairs(b).unwrap_or_default();
+            let pairs = map_pairs(a).unwrap_or_default().into_iter().map(|(k, v)| {
+                match b_pairs.iter().find(|(bk, _)| bk == &k) {
+                    Some((_, bv)) => (k, Value::from(vec![v, bv.clone()])),
+                    None => (k, v),
+                }
+            });
+            Ok(super::mutable::MutMap::new_value(pairs.collect::<Vec<_>>()))
+        }
+        "overwrite" => {
+            // merge_overwrite replaces a's shared top-level keys in place first.
+            if let Some(map) = a.downcast_object_ref::<super::mutable::MutMap>() {
+                for (k, v) in map_pairs(b).unwrap_or_default() {
+                    if map.get(&k).is_some() {
+                        map.insert(k, v);
+                    }
+                }
+            }
+            Ok(update(&deep_copy(a), b, merge_lists))
+        }
+        "aggregate" => Err(fail(
+            "merge strategy 'aggregate' (yamlex) is not supported by Brine",
+        )),
+        other => {
+            tracing::warn!("Unknown merging strategy '{other}', fallback to recurse");
+            Ok(update(&deep_copy(a), b, merge_lists))
+        }
     }
 }
 

@@ -14,6 +14,10 @@ pub const LOOP_FLAG_RECURSIVE: u8 = 2;
 /// This macro uses the caller var.
 #[cfg(feature = "macros")]
 pub const MACRO_CALLER: u8 = 2;
+/// Brine patch: the macro body reads `kwargs` (Jinja2's catch-all keyword arguments).
+pub const MACRO_KWARGS: u8 = 4;
+/// Brine patch: the macro body reads `varargs` (Jinja2's extra positional arguments).
+pub const MACRO_VARARGS: u8 = 8;
 
 /// Rust type to represent locals.
 pub type LocalId = u8;

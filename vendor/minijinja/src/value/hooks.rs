@@ -34,6 +34,13 @@ pub(crate) fn map_literal(map: ValueMap) -> Value {
     }
 }
 
+pub(crate) fn map_literal_pairs(pairs: MapEntries) -> Value {
+    match HOOKS.get() {
+        Some(h) => (h.map_literal)(pairs),
+        None => Value::from_object(pairs.into_iter().collect::<ValueMap>()),
+    }
+}
+
 pub(crate) fn list_literal(list: Vec<Value>) -> Value {
     match HOOKS.get() {
         Some(h) => (h.list_literal)(list),

@@ -20,6 +20,10 @@ pub(crate) struct Macro {
     pub state_id: isize,
     pub closure: Option<usize>,
     pub caller_reference: bool,
+    /// Brine patch: collect unknown keyword arguments into `kwargs`.
+    pub kwargs_reference: bool,
+    /// Brine patch: collect extra positional arguments into `varargs`.
+    pub varargs_reference: bool,
 }
 
 impl fmt::Debug for Macro {
@@ -29,7 +33,11 @@ impl fmt::Debug for Macro {
 }
 
 impl Macro {
-    fn prepare_args(&self, args: &[Value]) -> Result<(Vec<Value>, Option<Value>), Error> {
+    #[allow(clippy::type_complexity)]
+    fn prepare_args(
+        &self,
+        args: &[Value],
+    ) -> Result<(Vec<Value>, Option<Value>, Vec<(&'static str, Value)>), Error> {
         let (args, kwargs) = match args.last() {
             Some(last) => match Kwargs::extract(last) {
                 Some(kwargs) => (&args[..args.len() - 1], Some(kwargs)),
@@ -38,8 +46,15 @@ impl Macro {
             _ => (args, None),
         };
 
+        let mut extra = Vec::new();
         if args.len() > self.arg_spec.len() {
-            return Err(Error::from(ErrorKind::TooManyArguments));
+            if !self.varargs_reference {
+                return Err(Error::from(ErrorKind::TooManyArguments));
+            }
+        }
+        if self.varargs_reference {
+            let rest = args.get(self.arg_spec.len()..).unwrap_or_default().to_vec();
+            extra.push(("varargs", crate::value::hooks::list_literal(rest)));
         }
 
         let mut kwargs_used = BTreeSet::new();
@@ -84,7 +99,19 @@ impl Macro {
             None
         };
 
-        if let Some(kwargs) = kwargs {
+        if self.kwargs_reference {
+            let unused = kwargs
+                .as_ref()
+                .map(|kw| {
+                    kw.values
+                        .iter()
+                        .filter(|(k, _)| !k.as_str().is_some_and(|k| kwargs_used.contains(k)))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            extra.push(("kwargs", crate::value::hooks::map_literal_pairs(unused)));
+        } else if let Some(kwargs) = kwargs {
             for key in kwargs.values.keys().filter_map(|x| x.as_str()) {
                 if !kwargs_used.contains(key) {
                     return Err(Error::new(
@@ -95,7 +122,7 @@ impl Macro {
             }
         }
 
-        Ok((arg_values, caller))
+        Ok((arg_values, caller, extra))
     }
 }
 
@@ -121,7 +148,7 @@ impl Object for Macro {
             ));
         }
 
-        let (arg_values, caller) = ok!(self.prepare_args(args));
+        let (arg_values, caller, extra) = ok!(self.prepare_args(args));
         let mut rv = String::new();
         ok!(vm::eval_macro(
             state,
@@ -130,7 +157,8 @@ impl Object for Macro {
             &mut Output::new(&mut rv),
             self.closure,
             caller,
-            arg_values
+            arg_values,
+            extra
         ));
 
         Ok(if !matches!(state.auto_escape(), AutoEscape::None) {

@@ -140,8 +140,9 @@ pub(crate) fn eval_macro<'env, 'template>(
     closure: Option<ClosureId>,
     caller: Option<Value>,
     args: Vec<Value>,
+    extra: Vec<(&'static str, Value)>,
 ) -> Result<Option<Value>, Error> {
-    Executor::eval_macro(state, instructions_id, pc, out, closure, caller, args)
+    Executor::eval_macro(state, instructions_id, pc, out, closure, caller, args, extra)
 }
 
 impl<'env> Executor<'env> {
@@ -173,6 +174,7 @@ impl<'env> Executor<'env> {
         closure: Option<ClosureId>,
         caller: Option<Value>,
         args: Vec<Value>,
+        extra: Vec<(&'static str, Value)>,
     ) -> Result<Option<Value>, Error> {
         let instructions = *state
             .known_instructions
@@ -200,6 +202,9 @@ impl<'env> Executor<'env> {
         }
         if let Some(caller) = caller {
             ctx.store(&mut state.closures, "caller", caller);
+        }
+        for (name, value) in extra {
+            ctx.store(&mut state.closures, name, value);
         }
         if let Err(err) = ctx.incr_depth(state.ctx.depth() + MACRO_RECURSION_COST) {
             ctx.clear();
@@ -1472,7 +1477,8 @@ impl<'env> Executor<'env> {
 
     #[cfg(feature = "macros")]
     fn build_macro(stack: &mut Stack, state: &mut State, offset: u32, name: &str, flags: u8) {
-        use crate::{compiler::instructions::MACRO_CALLER, vm::macro_object::Macro};
+        use crate::compiler::instructions::{MACRO_CALLER, MACRO_KWARGS, MACRO_VARARGS};
+        use crate::vm::macro_object::Macro;
 
         let arg_spec = stack.pop().try_iter().unwrap().collect();
         let closure = stack.pop().as_usize();
@@ -1489,6 +1495,8 @@ impl<'env> Executor<'env> {
             state_id: state.id,
             closure,
             caller_reference: (flags & MACRO_CALLER) != 0,
+            kwargs_reference: (flags & MACRO_KWARGS) != 0,
+            varargs_reference: (flags & MACRO_VARARGS) != 0,
         }));
     }
 }
