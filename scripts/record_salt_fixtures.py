@@ -85,6 +85,7 @@ def record(salt_call, name):
     changed = []
     statuses = {}
     leaks = []
+    rendered_errors = False
     with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(conf)
@@ -107,6 +108,11 @@ def record(salt_call, name):
                 content = reindent(out)
             except ValueError:
                 sys.exit(f"{name}: {cmd}: salt-call printed no JSON:\n{proc.stdout}{proc.stderr}")
+            if cmd == "lowstate":
+                # show_lowstate exits 0 even when rendering fails; its answer is
+                # then a list of error strings instead of chunks.
+                low = json.loads(content).get("local")
+                rendered_errors = isinstance(low, list) and any(isinstance(c, str) for c in low)
             if write_if_changed(os.path.join(expected, f"{cmd}.json"), content):
                 changed.append(cmd)
             if proc.returncode != 0:
@@ -123,6 +129,12 @@ def record(salt_call, name):
         note += f"; salt exit {statuses}"
     if leaks:
         note += f"; paths replaced in {' '.join(leaks)}"
+    if rendered_errors != bool(case.get("error_contains")):
+        note += (
+            "; WARNING: Salt refused this tree but case.yaml has no error_contains"
+            if rendered_errors
+            else "; WARNING: case.yaml has error_contains but Salt compiled the tree"
+        )
     print(f"{name}: {note}")
 
 
