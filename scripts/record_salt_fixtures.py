@@ -1,0 +1,151 @@
+"""Records real Salt's view of each compat tree into tests/compat/trees/*/expected/.
+
+Run by scripts/record-salt-fixtures.sh with the Salt venv's python, because that
+python has PyYAML (and is the same interpreter Salt itself runs on).
+
+Each tree is rendered by `salt-call --local` with a throwaway config dir so that
+nothing from this host's /etc/salt or /var/cache/salt leaks in. Only grains.yaml
+and the minion id may influence the output; the recorded files are what Brine's
+`minion show --local` must reproduce on any host.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TREES = os.path.join(ROOT, "tests", "compat", "trees")
+
+# command name in the fixture (and in Brine's CLI) -> salt-call function
+COMMANDS = [
+    ("lowstate", ["state.show_lowstate"]),
+    ("highstate", ["state.show_highstate"]),
+    ("top", ["state.show_top"]),
+    ("pillar", ["pillar.items"]),
+]
+
+
+def minion_config(tree, tmp, case, grains):
+    return {
+        "file_client": "local",
+        "id": case["id"],
+        "file_roots": {"base": [os.path.join(tree, "salt")]},
+        "pillar_roots": {"base": [os.path.join(tree, "pillar")]},
+        "cachedir": os.path.join(tmp, "cache"),
+        "pki_dir": os.path.join(tmp, "pki"),
+        "sock_dir": os.path.join(tmp, "sock"),
+        "log_file": os.path.join(tmp, "log"),
+        "extension_modules": os.path.join(tmp, "extmods"),
+        # Grain detection that does DNS or GPU probing is slow and host specific;
+        # no tree may depend on it anyway.
+        "enable_fqdns_grains": False,
+        "enable_gpu_grains": False,
+        "grains": grains,
+    }
+
+
+def reindent(text):
+    # Keep Salt's key order (json.loads preserves it); only the indent changes
+    # so the fixtures diff nicely.
+    return json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_if_changed(path, content):
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == content:
+                return False
+    except FileNotFoundError:
+        pass
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(content)
+    return True
+
+
+def record(salt_call, name):
+    tree = os.path.join(TREES, name)
+    with open(os.path.join(tree, "case.yaml"), encoding="utf-8") as f:
+        case = yaml.safe_load(f) or {}
+    grains_file = os.path.join(tree, "grains.yaml")
+    grains = {}
+    if os.path.exists(grains_file):
+        with open(grains_file, encoding="utf-8") as f:
+            grains = yaml.safe_load(f) or {}
+    expected = os.path.join(tree, "expected")
+    os.makedirs(expected, exist_ok=True)
+
+    commands = list(COMMANDS)
+    if case.get("sls"):
+        commands.append(("sls", ["state.show_sls", ",".join(case["sls"])]))
+
+    changed = []
+    statuses = {}
+    leaks = []
+    rendered_errors = False
+    with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
+        conf = os.path.join(tmp, "conf")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "minion"), "w", encoding="utf-8") as f:
+            yaml.safe_dump(minion_config(tree, tmp, case, grains), f)
+        for cmd, args in commands:
+            proc = subprocess.run(
+                [salt_call, "--local", "-c", conf, "--out", "json", *args],
+                capture_output=True,
+                text=True,
+                env=dict(os.environ, LC_ALL="C.UTF-8"),
+            )
+            out = proc.stdout
+            # Error messages may name the tree or the temp dir; fixtures must not.
+            for path, token in ((tree, "TREE"), (tmp, "TMP")):
+                if path in out:
+                    leaks.append(cmd)
+                    out = out.replace(path, token)
+            try:
+                content = reindent(out)
+            except ValueError:
+                sys.exit(f"{name}: {cmd}: salt-call printed no JSON:\n{proc.stdout}{proc.stderr}")
+            if cmd == "lowstate":
+                # show_lowstate exits 0 even when rendering fails; its answer is
+                # then a list of error strings instead of chunks.
+                low = json.loads(content).get("local")
+                rendered_errors = isinstance(low, list) and any(isinstance(c, str) for c in low)
+            if write_if_changed(os.path.join(expected, f"{cmd}.json"), content):
+                changed.append(cmd)
+            if proc.returncode != 0:
+                statuses[cmd] = proc.returncode
+    status_file = os.path.join(expected, "status.json")
+    if statuses:
+        if write_if_changed(status_file, json.dumps(statuses, indent=2) + "\n"):
+            changed.append("status")
+    elif os.path.exists(status_file):
+        os.remove(status_file)
+        changed.append("status")
+    note = f"changed: {' '.join(changed)}" if changed else "unchanged"
+    if statuses:
+        note += f"; salt exit {statuses}"
+    if leaks:
+        note += f"; paths replaced in {' '.join(leaks)}"
+    if rendered_errors != bool(case.get("error_contains")):
+        note += (
+            "; WARNING: Salt refused this tree but case.yaml has no error_contains"
+            if rendered_errors
+            else "; WARNING: case.yaml has error_contains but Salt compiled the tree"
+        )
+    print(f"{name}: {note}")
+
+
+def main():
+    salt_call = sys.argv[1]
+    names = sys.argv[2:] or sorted(
+        d for d in os.listdir(TREES) if os.path.isfile(os.path.join(TREES, d, "case.yaml"))
+    )
+    for name in names:
+        record(salt_call, os.path.basename(name.rstrip("/")))
+
+
+if __name__ == "__main__":
+    main()
