@@ -15,19 +15,19 @@ use crate::probe::LocalProbe;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct LocalOpts {
     /// Minion config file (Salt's keys: id, file_roots, pillar_roots, grains).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// State tree root (file_roots of saltenv base); repeatable.
-    #[arg(long = "file-root", value_name = "DIR")]
+    #[arg(long = "file-root", value_name = "DIR", global = true)]
     pub file_roots: Vec<PathBuf>,
     /// Pillar tree root (pillar_roots of saltenv base); repeatable.
-    #[arg(long = "pillar-root", value_name = "DIR")]
+    #[arg(long = "pillar-root", value_name = "DIR", global = true)]
     pub pillar_roots: Vec<PathBuf>,
     /// YAML or JSON map of grains merged over the detected ones.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub grains: Option<PathBuf>,
     /// Minion id (default: from the config, else the fqdn).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub id: Option<String>,
 }
 

@@ -75,18 +75,16 @@ pub fn register(env: &mut Environment<'static>) {
         Ok(MutList::new_value(out))
     });
     env.add_filter("path_join", |first: Value, rest: Rest<Value>| {
-        let mut out = py_str_jinja(&first);
-        for part in rest.iter().map(py_str_jinja) {
-            if part.starts_with('/') {
-                out = part;
-            } else if out.is_empty() || out.ends_with('/') {
-                out.push_str(&part);
-            } else {
+        // salt.utils.path.join: later parts lose their leading '/', then normpath.
+        let mut out = normpath(&py_str_jinja(&first));
+        for part in rest.iter().map(|p| normpath(&py_str_jinja(p))) {
+            let part = part.trim_start_matches('/');
+            if !out.is_empty() && !out.ends_with('/') {
                 out.push('/');
-                out.push_str(&part);
             }
+            out.push_str(part);
         }
-        Value::from(out)
+        Value::from(normpath(&out))
     });
     env.add_filter("sequence", |v: Value| match v.kind() {
         ValueKind::Seq => v,
@@ -123,6 +121,21 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("difference", |a: Value, b: Value| {
         set_op(&a, &b, |inb, _| !inb, false)
+    });
+    env.add_filter("md5", |v: Value| hex_digest::<md5::Md5>(&v));
+    env.add_filter("sha1", |v: Value| hex_digest::<sha1::Sha1>(&v));
+    env.add_filter("sha256", |v: Value| hex_digest::<sha2::Sha256>(&v));
+    env.add_filter("sha512", |v: Value| hex_digest::<sha2::Sha512>(&v));
+    env.add_filter("base64_encode", |v: Value| {
+        use base64::Engine;
+        Value::from(base64::engine::general_purpose::STANDARD.encode(py_str_jinja(&v)))
+    });
+    env.add_filter("base64_decode", |v: Value| -> Result<Value, Error> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(py_str_jinja(&v).trim())
+            .map_err(|e| fail(format!("base64_decode: {e}")))?;
+        Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
     });
     env.add_test("list", |v: Value| v.kind() == ValueKind::Seq);
 }
@@ -247,4 +260,57 @@ fn set_op(a: &Value, b: &Value, keep: impl Fn(bool, &Value) -> bool, append_b: b
         }
     }
     MutList::new_value(out)
+}
+
+/// Salt's hash filters: the hex digest of the value's UTF-8 text.
+fn hex_digest<D: sha2::Digest>(v: &Value) -> Value {
+    let digest = D::digest(py_str_jinja(v).as_bytes());
+    Value::from(digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Python's `posixpath.normpath`.
+pub fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    // POSIX keeps exactly two leading slashes; one or three-plus become one.
+    let lead = if path.starts_with("//") && !path.starts_with("///") {
+        "//"
+    } else if path.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if !lead.is_empty() => {}
+            c => parts.push(c),
+        }
+    }
+    let joined = format!("{lead}{}", parts.join("/"));
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normpath;
+
+    #[test]
+    fn normpath_matches_python() {
+        for (input, want) in [
+            ("", "."), ("/", "/"), ("//", "//"), ("///a", "/a"), ("a/./b/../c", "a/c"),
+            ("../a", "../a"), ("/../a", "/a"), ("a/b/", "a/b"), ("a//b", "a/b"), ("./", "."),
+        ] {
+            assert_eq!(normpath(input), want, "{input:?}");
+        }
+    }
 }

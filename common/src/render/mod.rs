@@ -174,10 +174,19 @@ impl Renderer {
         .find(|(rel, _)| self.finder.find(rel).is_some())
     }
 
-    fn source(&self, name: &str) -> Option<String> {
-        self.finder
-            .find(name)
-            .and_then(|p| std::fs::read_to_string(p).ok())
+    /// The text of a file under the roots (for error reports).
+    pub fn source(&self, name: &str) -> Option<String> {
+        self.finder.find(name).and_then(|p| std::fs::read_to_string(p).ok())
+    }
+
+    /// Where a line of `file` first satisfies `matches`: (1-based line, its text).
+    /// Gives tree-level errors (a conflicting ID, a missing SLS in top.sls) a location.
+    pub fn locate(&self, file: &str, matches: impl Fn(&str) -> bool) -> Option<(usize, String)> {
+        let text = self.source(file)?;
+        text.lines()
+            .enumerate()
+            .find(|(_, l)| matches(l))
+            .map(|(i, l)| (i + 1, l.to_string()))
     }
 
     /// Renders `file` (relative to the roots) as Jinja. With `sls`, the SLS

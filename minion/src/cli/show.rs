@@ -10,7 +10,7 @@ use super::output::{print_local, OutFormat};
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
     /// Compile on this host with no master (the only mode until the daemons exist).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub local: bool,
     #[command(flatten)]
     pub opts: LocalOpts,

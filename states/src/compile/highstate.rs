@@ -92,15 +92,16 @@ impl<'a> HighBuilder<'a> {
                     if !state.is_empty() {
                         self.merge_included_states(&mut high, state);
                     }
-                    // Salt rewords a missing top-level SLS as "No matching sls found".
-                    for err in &mut self.errors[before..] {
-                        if let CompileError::Tree(msg) = err {
-                            if msg.contains("is not available")
-                                && msg.contains(&format!("SLS {sls_match} in saltenv"))
-                            {
-                                *msg = format!(
-                                    "No matching sls found for '{sls_match}' in env '{saltenv}'"
-                                );
+                    // Salt rewords a missing top-level SLS as "No matching sls
+                    // found"; we also say where top.sls names it.
+                    let missing = format!("SLS {sls_match} in saltenv");
+                    if self.errors[before..].iter().any(|e| matches!(e, CompileError::Tree(m) if m.contains("is not available") && m.contains(&missing))) {
+                        let at = self.top_location(sls_match).map(|at| format!(" (named in {at})")).unwrap_or_default();
+                        for err in &mut self.errors[before..] {
+                            if let CompileError::Tree(msg) = err {
+                                if msg.contains("is not available") && msg.contains(&missing) {
+                                    *msg = format!("No matching sls found for '{sls_match}' in env '{saltenv}'{at}");
+                                }
                             }
                         }
                     }
@@ -371,6 +372,23 @@ impl<'a> HighBuilder<'a> {
         }
     }
 
+    /// `file, line N` of a top-level `id:` in an SLS, when it is written literally.
+    fn id_location(&self, sls: &str, id: &str) -> Option<String> {
+        let (file, _) = self.renderer.resolve_sls(sls)?;
+        let keys = [format!("{id}:"), format!("'{id}':"), format!("\"{id}\":")];
+        let (line, _) = self.renderer.locate(&file, |l| keys.iter().any(|k| l.starts_with(k.as_str())))?;
+        Some(format!("{file}, line {line}"))
+    }
+
+    /// Where top.sls names `sls`, for "no matching sls" errors.
+    fn top_location(&self, sls: &str) -> Option<String> {
+        let (line, text) = self.renderer.locate("top.sls", |l| {
+            let t = l.trim().trim_start_matches('-').trim().trim_matches(['\'', '"']);
+            t == sls
+        })?;
+        Some(format!("top.sls, line {line}: {}", text.trim()))
+    }
+
     /// `merge_included_states`: IDs must be globally unique.
     pub fn merge_included_states(
         &mut self,
@@ -394,10 +412,17 @@ impl<'a> HighBuilder<'a> {
                             b.get("__sls__").and_then(Value::as_str).unwrap_or("?")
                         )
                     };
+                    let sls_of = |b: &Value| b.get("__sls__").and_then(Value::as_str).unwrap_or("").to_string();
+                    let at = [sls_of(existing), sls_of(body)]
+                        .iter()
+                        .filter_map(|sls| self.id_location(sls, id))
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     self.errors.push(tree_err(format!(
-                        "Detected conflicting IDs, SLS IDs need to be globally unique.\n    The conflicting ID is '{id}' and is found in SLS '{}' and SLS '{}'",
+                        "Detected conflicting IDs, SLS IDs need to be globally unique.\n    The conflicting ID is '{id}' and is found in SLS '{}' and SLS '{}'{}",
                         loc(existing),
-                        loc(body)
+                        loc(body),
+                        if at.is_empty() { String::new() } else { format!("\n    declared at: {at}") }
                     )));
                 }
             }
