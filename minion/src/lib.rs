@@ -1,1 +1,2 @@
 //! minion library (being implemented).
+pub mod grains;
