@@ -3,7 +3,8 @@
 `salt-call --local state.show_lowstate` on the same tree (benches/tree50 by
 default), alternating the two in one run so both see the same machine load.
 Prints medians, the ratio, and peak RSS of each. Needs Salt
-(scripts/install-salt.sh) and a release build (cargo build --release -p minion).
+(scripts/install-salt.sh), /usr/bin/time (Debian package `time`) and a release
+build (cargo build --release -p minion).
 
 usage: scripts/bench-compile.py [--runs N] [--tree DIR]"""
 import argparse
@@ -21,15 +22,17 @@ SALT_CALL = os.path.expanduser(os.environ.get("BRINE_SALT_VENV", "~/.cache/brine
 
 
 def timed(argv):
-    """Runs argv; returns (seconds, peak RSS KiB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"failed ({status}): {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss, out
+    """Runs argv under /usr/bin/time (so peak RSS is the command's own, not that
+    of the forked Python parent); returns (seconds, peak RSS KiB, stdout)."""
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + argv,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}")
+        rss = int(rss_file.read().strip().splitlines()[-1])
+    return elapsed, rss, proc.stdout
 
 
 def main():

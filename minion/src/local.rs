@@ -26,7 +26,7 @@ pub struct LocalOpts {
     /// YAML or JSON map of grains merged over the detected ones.
     #[arg(long, value_name = "FILE", global = true)]
     pub grains: Option<PathBuf>,
-    /// Minion id (default: from the config, else the fqdn).
+    /// Minion id (default: from the config, else Salt's default id for this host).
     #[arg(long, global = true)]
     pub id: Option<String>,
 }

@@ -12,6 +12,15 @@ fn main() {
     let cli = minion::cli::Cli::parse();
     match minion::cli::run(cli) {
         Ok(code) => std::process::exit(code),
+        // A reader that stopped reading (`minion grains | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::exit(0)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::exit(1);

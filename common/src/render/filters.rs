@@ -265,7 +265,12 @@ fn set_op(a: &Value, b: &Value, keep: impl Fn(bool, &Value) -> bool, append_b: b
 /// Salt's hash filters: the hex digest of the value's UTF-8 text.
 fn hex_digest<D: sha2::Digest>(v: &Value) -> Value {
     let digest = D::digest(py_str_jinja(v).as_bytes());
-    Value::from(digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    Value::from(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    )
 }
 
 /// Python's `posixpath.normpath`.
@@ -307,8 +312,16 @@ mod tests {
     #[test]
     fn normpath_matches_python() {
         for (input, want) in [
-            ("", "."), ("/", "/"), ("//", "//"), ("///a", "/a"), ("a/./b/../c", "a/c"),
-            ("../a", "../a"), ("/../a", "/a"), ("a/b/", "a/b"), ("a//b", "a/b"), ("./", "."),
+            ("", "."),
+            ("/", "/"),
+            ("//", "//"),
+            ("///a", "/a"),
+            ("a/./b/../c", "a/c"),
+            ("../a", "../a"),
+            ("/../a", "/a"),
+            ("a/b/", "a/b"),
+            ("a//b", "a/b"),
+            ("./", "."),
         ] {
             assert_eq!(normpath(input), want, "{input:?}");
         }

@@ -176,7 +176,9 @@ impl Renderer {
 
     /// The text of a file under the roots (for error reports).
     pub fn source(&self, name: &str) -> Option<String> {
-        self.finder.find(name).and_then(|p| std::fs::read_to_string(p).ok())
+        self.finder
+            .find(name)
+            .and_then(|p| std::fs::read_to_string(p).ok())
     }
 
     /// Where a line of `file` first satisfies `matches`: (1-based line, its text).

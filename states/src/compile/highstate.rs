@@ -376,14 +376,20 @@ impl<'a> HighBuilder<'a> {
     fn id_location(&self, sls: &str, id: &str) -> Option<String> {
         let (file, _) = self.renderer.resolve_sls(sls)?;
         let keys = [format!("{id}:"), format!("'{id}':"), format!("\"{id}\":")];
-        let (line, _) = self.renderer.locate(&file, |l| keys.iter().any(|k| l.starts_with(k.as_str())))?;
+        let (line, _) = self
+            .renderer
+            .locate(&file, |l| keys.iter().any(|k| l.starts_with(k.as_str())))?;
         Some(format!("{file}, line {line}"))
     }
 
     /// Where top.sls names `sls`, for "no matching sls" errors.
     fn top_location(&self, sls: &str) -> Option<String> {
         let (line, text) = self.renderer.locate("top.sls", |l| {
-            let t = l.trim().trim_start_matches('-').trim().trim_matches(['\'', '"']);
+            let t = l
+                .trim()
+                .trim_start_matches('-')
+                .trim()
+                .trim_matches(['\'', '"']);
             t == sls
         })?;
         Some(format!("top.sls, line {line}: {}", text.trim()))
@@ -412,7 +418,12 @@ impl<'a> HighBuilder<'a> {
                             b.get("__sls__").and_then(Value::as_str).unwrap_or("?")
                         )
                     };
-                    let sls_of = |b: &Value| b.get("__sls__").and_then(Value::as_str).unwrap_or("").to_string();
+                    let sls_of = |b: &Value| {
+                        b.get("__sls__")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
                     let at = [sls_of(existing), sls_of(body)]
                         .iter()
                         .filter_map(|sls| self.id_location(sls, id))
