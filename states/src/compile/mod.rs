@@ -94,13 +94,19 @@ impl Compiler {
 
     /// `state.show_highstate`: the rendered high data, before extend/requisite passes.
     pub fn highstate(&self, m: &Minion) -> Result<High, CompileErrors> {
+        let (high, errors) = self.render_top(m);
+        finish(high, errors)
+    }
+
+    /// Renders what top.sls gives the minion; the errors of both steps.
+    fn render_top(&self, m: &Minion) -> (High, Vec<CompileError>) {
         let mut errors = Vec::new();
         let session = self.session(m);
         let matches = self.matches(m, &session, &mut errors);
         let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
-        finish(high, errors)
+        (high, errors)
     }
 
     /// `state.show_sls`: the high data of the named SLS files.
@@ -120,12 +126,7 @@ impl Compiler {
 
     /// `state.show_lowstate`: the ordered low chunks of the highstate.
     pub fn lowstate(&self, m: &Minion) -> Result<Vec<Chunk>, CompileErrors> {
-        let mut errors = Vec::new();
-        let session = self.session(m);
-        let matches = self.matches(m, &session, &mut errors);
-        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
-        let high = builder.render_highstate(&matches);
-        errors.extend(builder.errors);
+        let (high, errors) = self.render_top(m);
         self.to_low(high, errors)
     }
 
