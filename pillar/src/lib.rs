@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{merge_recursive, Map, Value};
-use common::render::{fnmatch, HostProbe, Renderer, Session};
+use common::render::{HostProbe, Renderer, Session};
+use common::target::fnmatch;
 use common::sls_files;
 use common::target::Facts;
 use common::top;

@@ -7,7 +7,6 @@ mod convert;
 mod dictupdate;
 mod error;
 mod filters;
-mod fnmatch;
 mod loader;
 mod mutable;
 mod percent;
@@ -24,7 +23,6 @@ use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
 pub use convert::{to_data, to_jinja};
 pub use error::{RenderError, Stage};
-pub use fnmatch::fnmatch;
 pub use loader::clean_name;
 pub use probe::{CmdOptions, CmdOutput, HostProbe, NoHost, ProbeError};
 pub use salt_fns::FUNCTIONS as SALT_FUNCTIONS;

@@ -423,7 +423,7 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
     'outer: for each in &candidates {
         let each = py_str_jinja(each);
         for (k, v) in &pairs {
-            if super::fnmatch::fnmatch(&each, &py_str_jinja(k)) {
+            if crate::target::fnmatch(&each, &py_str_jinja(k)) {
                 ret = Some(v.clone());
                 break 'outer;
             }

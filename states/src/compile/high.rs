@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use common::data::{Map, Value};
-use common::render::fnmatch;
+use common::target::fnmatch;
 use serde_json::json;
 
 pub type High = Map<String, Value>;

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use common::data::{Map, Value};
-use common::render::{fnmatch, Renderer, Session};
+use common::render::{Renderer, Session};
+use common::target::fnmatch;
 use serde_json::json;
 
 use common::sls_files;
