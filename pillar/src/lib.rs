@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use common::data::{merge_recursive, Map, Value};
 use common::render::{HostProbe, Renderer, Session};
-use common::target::fnmatch;
 use common::sls_files;
+use common::target::fnmatch;
 use common::target::Facts;
 use common::top;
 use common::tree_error::{TreeError, TreeErrors};

@@ -152,6 +152,11 @@ impl Renderer {
         self.finder.roots()
     }
 
+    /// The file `name` stands for under the roots (None if absent or outside them).
+    pub fn find(&self, name: &str) -> Option<PathBuf> {
+        self.finder.find(name)
+    }
+
     /// Whether `name` is a file under the roots.
     pub fn exists(&self, name: &str) -> bool {
         self.finder.find(name).is_some()

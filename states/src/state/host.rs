@@ -1,0 +1,150 @@
+//! The two views of the host a state function gets: [`HostRead`] while checking
+//! (every run), [`HostWrite`] while applying (never in test mode).
+//!
+//! Paths go through [`HostRead::path`], which puts them under the context's
+//! root: `/` on a real host, a throwaway directory for tests and swarm mode.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use common::data::{Map, Value};
+
+use super::StateError;
+
+/// Where `salt://` sources and templates come from (local file_roots in
+/// masterless mode; the master's content-addressed cache later).
+pub trait Sources: Send + Sync {
+    /// The bytes of `salt://path` (or a local absolute path).
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError>;
+    /// Renders a source as a Jinja template with extra context (`file.managed
+    /// template: jinja`), using the minion's grains and pillar.
+    fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError>;
+    /// Files under a `salt://dir` (relative paths), for `file.recurse`.
+    fn list(&self, url: &str) -> Result<Vec<String>, StateError>;
+}
+
+/// Output of a command.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CmdRun {
+    pub retcode: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub pid: u32,
+}
+
+/// Read-only access to the host.
+#[derive(Clone)]
+pub struct HostRead {
+    root: PathBuf,
+    sources: Arc<dyn Sources>,
+}
+
+impl HostRead {
+    pub fn new(root: PathBuf, sources: Arc<dyn Sources>) -> Self {
+        HostRead { root, sources }
+    }
+
+    /// The root everything is applied under (`/` on a real host).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `path` (absolute, as the state tree names it) under the root.
+    pub fn path(&self, path: &str) -> Result<PathBuf, StateError> {
+        if !path.starts_with('/') {
+            return Err(StateError::args(format!("path must be absolute: {path:?}")));
+        }
+        if path.contains('\0') {
+            return Err(StateError::args("path contains a NUL byte"));
+        }
+        Ok(if self.root == Path::new("/") {
+            PathBuf::from(path)
+        } else {
+            self.root.join(path.trim_start_matches('/'))
+        })
+    }
+
+    pub fn sources(&self) -> &dyn Sources {
+        &*self.sources
+    }
+
+    /// Runs a command that only reads (e.g. `dpkg-query`, `systemctl show`).
+    /// argv, never a shell string.
+    pub fn query(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
+        run_argv(argv, &[], None)
+    }
+}
+
+/// Write access: only the executor makes one, and only outside test mode.
+pub struct HostWrite {
+    read: HostRead,
+}
+
+impl HostWrite {
+    /// Only for the executor (crate-private), so state functions cannot make one.
+    #[allow(dead_code)] // the executor is being written
+    pub(crate) fn new(read: HostRead) -> Self {
+        HostWrite { read }
+    }
+
+    pub fn read(&self) -> &HostRead {
+        &self.read
+    }
+
+    /// Runs a command that changes the host. argv, never a shell string.
+    pub fn run(
+        &self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        cwd: Option<&Path>,
+    ) -> Result<CmdRun, StateError> {
+        run_argv(argv, env, cwd)
+    }
+
+    /// Runs an operator's command line through a shell, as Salt's cmd states do:
+    /// the string comes from the state tree, never from the network.
+    pub fn run_shell(
+        &self,
+        shell: &str,
+        command: &str,
+        env: &[(&str, &str)],
+        cwd: Option<&Path>,
+    ) -> Result<CmdRun, StateError> {
+        run_argv(&[shell, "-c", command], env, cwd)
+    }
+}
+
+impl std::ops::Deref for HostWrite {
+    type Target = HostRead;
+    fn deref(&self) -> &HostRead {
+        &self.read
+    }
+}
+
+fn run_argv(argv: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Result<CmdRun, StateError> {
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| StateError::args("empty command"))?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .envs(env.iter().copied());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| StateError::host(format!("cannot run {prog}: {e}")))?;
+    let pid = child.id();
+    let out = child
+        .wait_with_output()
+        .map_err(|e| StateError::host(format!("{prog}: {e}")))?;
+    Ok(CmdRun {
+        retcode: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        pid,
+    })
+}

@@ -1,0 +1,181 @@
+//! State modules: one file per module, all behind [`StateModule`].
+//!
+//! A state function is split in two so that a dry run cannot touch the host by
+//! construction: [`StateModule::check`] gets only a [`HostRead`] and works out
+//! what would change; the executor applies the returned [`Apply`] with a
+//! [`HostWrite`], which it creates only when not in test mode.
+//!
+//! Adding a state function: implement it in its module's file and list it in
+//! that module's `functions()`; adding a module: one file here and one line in
+//! [`registry`].
+mod args;
+mod host;
+mod sources;
+pub mod test;
+
+use common::data::{Map, Value};
+
+pub use args::Args;
+pub use host::{CmdRun, HostRead, HostWrite, Sources};
+pub use sources::LocalSources;
+
+/// Why a state could not be checked or applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StateError {
+    /// A bad or missing argument: the state tree's fault.
+    #[error("{0}")]
+    Args(String),
+    /// The host refused (I/O error, a command failed, …).
+    #[error("{0}")]
+    Host(String),
+}
+
+impl StateError {
+    pub fn args(msg: impl Into<String>) -> Self {
+        StateError::Args(msg.into())
+    }
+    pub fn host(msg: impl Into<String>) -> Self {
+        StateError::Host(msg.into())
+    }
+}
+
+impl From<std::io::Error> for StateError {
+    fn from(e: std::io::Error) -> Self {
+        StateError::Host(e.to_string())
+    }
+}
+
+/// What a check found.
+pub enum Check {
+    /// Already as asked: nothing to do. `test_comment` replaces `comment` in a
+    /// dry run where Salt words it differently.
+    Clean {
+        comment: String,
+        test_comment: Option<String>,
+    },
+    /// Would change the host: `changes` is what Salt shows (a file's `diff`,
+    /// a package's `{old, new}`, …), `comment` is the test-mode comment, and
+    /// `apply` does it.
+    Change {
+        changes: Map<String, Value>,
+        comment: String,
+        apply: Box<dyn Apply>,
+    },
+    /// Cannot be done, decided without touching the host (e.g. a missing source).
+    Fail {
+        comment: String,
+        test_comment: Option<String>,
+    },
+}
+
+impl Check {
+    pub fn clean(comment: impl Into<String>) -> Self {
+        Check::Clean {
+            comment: comment.into(),
+            test_comment: None,
+        }
+    }
+    pub fn fail(comment: impl Into<String>) -> Self {
+        Check::Fail {
+            comment: comment.into(),
+            test_comment: None,
+        }
+    }
+    pub fn change(
+        changes: Map<String, Value>,
+        comment: impl Into<String>,
+        apply: impl Apply + 'static,
+    ) -> Self {
+        Check::Change {
+            changes,
+            comment: comment.into(),
+            apply: Box::new(apply),
+        }
+    }
+}
+
+/// The second half of a state function: make the change.
+pub trait Apply: Send {
+    fn apply(self: Box<Self>, host: &HostWrite) -> Result<Applied, StateError>;
+}
+
+/// What applying did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Applied {
+    pub result: bool,
+    pub comment: String,
+    /// Replaces the checked changes when the apply learned more (e.g. a pid).
+    pub changes: Option<Map<String, Value>>,
+}
+
+impl Applied {
+    pub fn ok(comment: impl Into<String>) -> Self {
+        Applied {
+            result: true,
+            comment: comment.into(),
+            changes: None,
+        }
+    }
+    pub fn ok_with(comment: impl Into<String>, changes: Map<String, Value>) -> Self {
+        Applied {
+            result: true,
+            comment: comment.into(),
+            changes: Some(changes),
+        }
+    }
+    pub fn failed(comment: impl Into<String>, changes: Map<String, Value>) -> Self {
+        Applied {
+            result: false,
+            comment: comment.into(),
+            changes: Some(changes),
+        }
+    }
+}
+
+/// An `Apply` from a closure, for simple state functions.
+pub struct ApplyFn<F>(pub F);
+
+impl<F> Apply for ApplyFn<F>
+where
+    F: FnOnce(&HostWrite) -> Result<Applied, StateError> + Send,
+{
+    fn apply(self: Box<Self>, host: &HostWrite) -> Result<Applied, StateError> {
+        (self.0)(host)
+    }
+}
+
+/// One state module (`file`, `pkg`, …).
+pub trait StateModule: Send + Sync {
+    /// The module name as SLS files use it.
+    fn name(&self) -> &'static str;
+    /// Its state functions, for "unknown function" errors.
+    fn functions(&self) -> &'static [&'static str];
+    /// Whether `fun` takes any keyword arguments (Salt's `**kwargs`), so
+    /// unread ones are not reported as unknown.
+    fn accepts_any_args(&self, _fun: &str) -> bool {
+        false
+    }
+    /// Works out what `fun` would change. Must only read the host.
+    fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError>;
+    /// Salt's `mod_watch`: what a watcher does when something it watches
+    /// changed (service: restart; cmd: run). `None`: the module has none, and
+    /// the executor reports the watch as not applicable.
+    fn mod_watch(
+        &self,
+        _fun: &str,
+        _args: &Args,
+        _host: &HostRead,
+    ) -> Option<Result<Check, StateError>> {
+        None
+    }
+}
+
+/// Every state module Brine has.
+pub fn registry() -> Vec<Box<dyn StateModule>> {
+    vec![Box::new(test::Test)]
+}
+
+/// Builds a `changes` map from pairs.
+pub fn changes<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
