@@ -126,7 +126,7 @@ impl super::StateModule for Test {
                     comment.clone()
                 };
                 match (with_changes, result) {
-                    (true, _) if !(allow_failure && !result) => Check::change(
+                    (true, _) if !allow_failure || result => Check::change(
                         pretend_changes(),
                         test_comment,
                         ApplyFn(move |_: &_| {
