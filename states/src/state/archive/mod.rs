@@ -1,0 +1,2 @@
+//! `archive`: `archive.extracted` (salt/states/archive.py).
+pub mod owner;
