@@ -159,21 +159,13 @@ fn read_opts(args: &Args, host: &HostRead) -> Result<Result<Opts, String>, State
     let rev = args.str_or("rev", "HEAD")?;
     let branch = args.str("branch")?;
     let user = args.str("user")?;
-    let _ = args.get("password"); // Windows only; Salt ignores it elsewhere too.
-    let _ = args.get("output_encoding"); // libgit2 reads names as bytes.
-                                         // libgit2 always force-updates remote-tracking refs; non-fast-forwards
-                                         // are judged on the local branch, as Salt then does.
+    // `password` is for Windows only (Salt ignores it elsewhere too);
+    // `output_encoding` does not apply, libgit2 reads names as bytes.
+    let _ = (args.get("password"), args.get("output_encoding"));
+    // libgit2 always force-updates remote-tracking refs; non-fast-forwards
+    // are judged on the local branch, as Salt then does.
     let _ = args.bool_or("force_fetch", false)?;
-    let force_reset = match args.get("force_reset") {
-        None | Some(Value::Bool(false)) => ForceReset::No,
-        Some(Value::Bool(true)) => ForceReset::Yes,
-        Some(Value::String(s)) if s == "remote-changes" => ForceReset::RemoteChanges,
-        Some(_) => {
-            return Ok(Err(
-                "'force_reset' must be one of True, False, or 'remote-changes'".into(),
-            ))
-        }
-    };
+    let force_reset = args.get("force_reset");
     let force_clone = args.bool_or("force_clone", false)?;
     let force_checkout = args.bool_or("force_checkout", false)?;
     let submodules = args.bool_or("submodules", false)?;
@@ -188,7 +180,19 @@ fn read_opts(args: &Args, host: &HostRead) -> Result<Result<Opts, String>, State
     let https_pass = args.str("https_pass")?;
     let refspec_branch = args.str_or("refspec_branch", "*")?;
     let refspec_tag = args.str_or("refspec_tag", "*")?;
-    let identity = match args.get("identity") {
+    let identity = args.get("identity");
+
+    let force_reset = match force_reset {
+        None | Some(Value::Bool(false)) => ForceReset::No,
+        Some(Value::Bool(true)) => ForceReset::Yes,
+        Some(Value::String(s)) if s == "remote-changes" => ForceReset::RemoteChanges,
+        Some(_) => {
+            return Ok(Err(
+                "'force_reset' must be one of True, False, or 'remote-changes'".into(),
+            ))
+        }
+    };
+    let identity = match identity {
         None => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items.iter().map(common::pyfmt::py_str).collect(),

@@ -711,3 +711,53 @@ fn user_owns_the_checkout() {
     }
     clean_comment(f.check(json!({"user": "nobody"})).unwrap());
 }
+
+#[test]
+fn submodules_are_checked_out_and_hostile_ones_refused() {
+    let f = fixture();
+    let sub_path = f.upstream.path().parent().unwrap().join("sub");
+    let sub = Repository::init_bare(&sub_path).unwrap();
+    let sub_commit = commit_on(&sub, "refs/heads/main", &[("inner.txt", "inner\n")], true);
+    sub.set_head("refs/heads/main").unwrap();
+
+    // A superproject commit with a gitlink and its .gitmodules.
+    let with_sub = |url: &str| {
+        let tip = f
+            .upstream
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .peel_to_commit()
+            .unwrap();
+        let mut tb = f.upstream.treebuilder(Some(&tip.tree().unwrap())).unwrap();
+        let modules = format!("[submodule \"sub\"]\n\tpath = sub\n\turl = {url}\n");
+        let blob = f.upstream.blob(modules.as_bytes()).unwrap();
+        tb.insert(".gitmodules", blob, 0o100644).unwrap();
+        tb.insert("sub", sub_commit, 0o160000).unwrap();
+        let tree = f.upstream.find_tree(tb.write().unwrap()).unwrap();
+        f.upstream
+            .commit(
+                Some("refs/heads/main"),
+                &sig(),
+                &sig(),
+                "add sub",
+                &tree,
+                &[&tip],
+            )
+            .unwrap();
+    };
+    with_sub(&format!("file://{}", sub_path.display()));
+    let applied = f.apply(json!({"submodules": true}));
+    assert!(applied.result, "{}", applied.comment);
+    assert_eq!(f.file("sub/inner.txt"), "inner\n");
+    clean_comment(f.check(json!({"submodules": true})).unwrap());
+
+    // `.gitmodules` is repository content: an option-like URL is refused.
+    with_sub("--upload-pack=touch /tmp/brine-pwned");
+    let applied = f.apply(json!({"submodules": true}));
+    assert!(!applied.result);
+    assert!(
+        applied.comment.contains("Failed to update submodules: "),
+        "{}",
+        applied.comment
+    );
+}
