@@ -181,7 +181,11 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test), Box::new(git::Git)]
+    vec![
+        Box::new(test::Test),
+        Box::new(git::Git),
+        Box::new(archive::Archive),
+    ]
 }
 
 /// Builds a `changes` map from pairs.

@@ -180,6 +180,7 @@ impl Fixture {
             Check::Change { apply, .. } => apply.apply(&HostWrite::new(self.host())).unwrap(),
             Check::Clean { comment, .. } => panic!("expected a change, got clean: {comment}"),
             Check::Fail { comment, .. } => panic!("expected a change, got failure: {comment}"),
+            Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
         }
     }
 
@@ -229,6 +230,7 @@ fn change(check: Check) -> (Map<String, Value>, String) {
         } => (changes, comment),
         Check::Clean { comment, .. } => panic!("expected a change, got clean: {comment}"),
         Check::Fail { comment, .. } => panic!("expected a change, got failure: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
@@ -237,6 +239,7 @@ fn clean(check: Check) -> String {
         Check::Clean { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected clean, got change: {comment}"),
         Check::Fail { comment, .. } => panic!("expected clean, got failure: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
@@ -245,6 +248,7 @@ fn fail(check: Check) -> String {
         Check::Fail { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected failure, got change: {comment}"),
         Check::Clean { comment, .. } => panic!("expected failure, got clean: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
@@ -696,4 +700,13 @@ fn user_and_group_own_the_extracted_tree() {
     let applied = f.apply(args.clone());
     assert_eq!(applied.comment, "All files in archive are already present");
     clean(f.check(args).unwrap());
+}
+
+#[test]
+fn registered_in_the_registry() {
+    let names: Vec<_> = super::super::registry().iter().map(|m| m.name()).collect();
+    assert!(
+        names.contains(&"archive") && names.contains(&"git"),
+        "{names:?}"
+    );
 }

@@ -136,6 +136,7 @@ impl Fixture {
             Check::Change { apply, .. } => apply.apply(&HostWrite::new(self.host())).unwrap(),
             Check::Clean { comment, .. } => panic!("expected a change, got clean: {comment}"),
             Check::Fail { comment, .. } => panic!("expected a change, got failure: {comment}"),
+            Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
         }
     }
 
@@ -203,6 +204,7 @@ fn changes_of(check: &Check) -> (Map<String, Value>, String) {
         } => (changes.clone(), comment.clone()),
         Check::Clean { comment, .. } => panic!("expected a change, got clean: {comment}"),
         Check::Fail { comment, .. } => panic!("expected a change, got failure: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
@@ -211,6 +213,7 @@ fn clean_comment(check: Check) -> String {
         Check::Clean { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected clean, got change: {comment}"),
         Check::Fail { comment, .. } => panic!("expected clean, got failure: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
@@ -219,6 +222,7 @@ fn fail_comment(check: Check) -> String {
         Check::Fail { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected failure, got change: {comment}"),
         Check::Clean { comment, .. } => panic!("expected failure, got clean: {comment}"),
+        Check::Reported { comment, .. } => panic!("unexpected report: {comment}"),
     }
 }
 
