@@ -8,7 +8,9 @@
 //! Adding a state function: implement it in its module's file and list it in
 //! that module's `functions()`; adding a module: one file here and one line in
 //! [`registry`].
+pub mod archive;
 mod args;
+pub mod git;
 mod host;
 mod sources;
 pub mod test;
@@ -179,7 +181,11 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test)]
+    vec![
+        Box::new(test::Test),
+        Box::new(git::Git),
+        Box::new(archive::Archive),
+    ]
 }
 
 /// Builds a `changes` map from pairs.
