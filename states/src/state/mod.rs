@@ -8,15 +8,20 @@
 //! Adding a state function: implement it in its module's file and list it in
 //! that module's `functions()`; adding a module: one file here and one line in
 //! [`registry`].
+mod accounts;
 mod args;
+mod atomic_file;
+pub mod cmd;
 mod host;
 mod sources;
 pub mod test;
+#[cfg(test)]
+mod testutil;
 
 use common::data::{Map, Value};
 
 pub use args::Args;
-pub use host::{CmdRun, HostRead, HostWrite, Sources};
+pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
 pub use sources::LocalSources;
 
 /// Why a state could not be checked or applied.
@@ -172,7 +177,7 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test)]
+    vec![Box::new(test::Test), Box::new(cmd::Cmd)]
 }
 
 /// Builds a `changes` map from pairs.
