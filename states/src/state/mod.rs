@@ -12,8 +12,10 @@ mod accounts;
 mod args;
 mod atomic_file;
 pub mod cmd;
+pub mod cron;
 mod host;
 mod sources;
+pub mod sysctl;
 pub mod test;
 #[cfg(test)]
 mod testutil;
