@@ -15,6 +15,7 @@ pub mod cmd;
 pub mod cron;
 mod host;
 mod sources;
+pub mod ssh_auth;
 pub mod sysctl;
 pub mod test;
 #[cfg(test)]
