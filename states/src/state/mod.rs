@@ -13,6 +13,7 @@ mod args;
 mod atomic_file;
 pub mod cmd;
 pub mod cron;
+pub mod group;
 mod host;
 mod sources;
 pub mod ssh_auth;
