@@ -58,12 +58,6 @@ impl Accounts {
         Self::read_files(&host.path("/etc/passwd")?, &host.path("/etc/group")?)
     }
 
-    /// The databases of this machine's real `/` (for `runas`, whose
-    /// commands run on the real host whatever the context root is).
-    pub fn read_real_root() -> Result<Self, StateError> {
-        Self::read_files(Path::new("/etc/passwd"), Path::new("/etc/group"))
-    }
-
     fn read_files(passwd: &Path, group: &Path) -> Result<Self, StateError> {
         Ok(Accounts {
             users: read_optional(passwd)?

@@ -105,17 +105,13 @@ fn diff(group: &Group, w: &Wanted) -> Vec<Change> {
     }
     let current: BTreeSet<&String> = group.members.iter().collect();
     match &w.members {
-        Some(m) if m.is_empty() => {
-            if !current.is_empty() {
-                out.push(Change::DelAll(group.members.iter().cloned().collect()));
-            }
+        Some(m) if m.is_empty() && !current.is_empty() => {
+            out.push(Change::DelAll(group.members.iter().cloned().collect()));
         }
-        Some(m) => {
-            if current != m.iter().collect::<BTreeSet<_>>() {
-                out.push(Change::Members(m.clone()));
-            }
+        Some(m) if !m.is_empty() && current != m.iter().collect::<BTreeSet<_>>() => {
+            out.push(Change::Members(m.clone()));
         }
-        None => {}
+        _ => {}
     }
     if let Some(add) = &w.addusers {
         let missing: Vec<String> = add

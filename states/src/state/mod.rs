@@ -21,6 +21,7 @@ pub mod sysctl;
 pub mod test;
 #[cfg(test)]
 mod testutil;
+pub mod user;
 
 use common::data::{Map, Value};
 
@@ -181,7 +182,15 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test), Box::new(cmd::Cmd)]
+    vec![
+        Box::new(test::Test),
+        Box::new(cmd::Cmd),
+        Box::new(cron::Cron),
+        Box::new(group::GroupState),
+        Box::new(ssh_auth::SshAuth),
+        Box::new(sysctl::Sysctl),
+        Box::new(user::User),
+    ]
 }
 
 /// Builds a `changes` map from pairs.

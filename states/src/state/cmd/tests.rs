@@ -200,7 +200,7 @@ fn umask_applies_to_created_files() {
 #[test]
 fn runas_runs_as_that_user_with_argv() {
     let t = TestHost::new();
-    if !super::spec::lookup_user(&t.host, "nobody").is_ok() || !nix_is_root() {
+    if super::spec::lookup_user(&t.host, "nobody").is_err() || !nix_is_root() {
         eprintln!("skipped: needs root and a 'nobody' user");
         return;
     }
