@@ -95,6 +95,7 @@ impl TestHost {
                 .expect("apply"),
             Check::Clean { comment, .. } => panic!("expected a change, got clean: {comment}"),
             Check::Fail { comment, .. } => panic!("expected a change, got fail: {comment}"),
+            Check::Reported { comment, .. } => panic!("expected a change, got a report: {comment}"),
         }
     }
 
@@ -143,7 +144,8 @@ pub fn comment_of(check: &Check) -> &str {
     match check {
         Check::Clean { comment, .. }
         | Check::Change { comment, .. }
-        | Check::Fail { comment, .. } => comment,
+        | Check::Fail { comment, .. }
+        | Check::Reported { comment, .. } => comment,
     }
 }
 

@@ -49,6 +49,8 @@ impl super::StateModule for Cmd {
         args: &Args,
         host: &HostRead,
     ) -> Option<Result<Check, StateError>> {
+        // The executor names the watched function in `sfun`, as Salt does.
+        let _ = args.get("sfun");
         Some(match fun {
             "run" | "wait" | "watch" => check_run(args, host),
             "script" | "wait_script" => check_script(args, host),

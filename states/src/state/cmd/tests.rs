@@ -356,3 +356,40 @@ fn script_temp_file_is_private_and_removed() {
     assert!(path.ends_with(".sh"));
     assert!(!std::path::Path::new(path).exists());
 }
+
+#[test]
+fn executor_fires_cmd_wait_when_a_watched_cmd_ran() {
+    let t = TestHost::new();
+    let marker = t.path("/fired");
+    let low = |id: &str, fun: &str, name: String, order: u64, extra: serde_json::Value| {
+        let mut c = chunk(
+            "cmd",
+            fun,
+            json!({"__id__": id, "__sls__": "t", "__env__": "base", "name": name, "order": order}),
+        );
+        if let serde_json::Value::Object(m) = extra {
+            c.extend(m);
+        }
+        c
+    };
+    let chunks = vec![
+        low("first", "run", "echo one".into(), 1, json!({})),
+        low(
+            "reload",
+            "wait",
+            format!("touch {}", marker.display()),
+            2,
+            json!({"watch": [{"cmd": "first"}], "cwd": "/"}),
+        ),
+    ];
+    let dry = crate::run::Runner::new(t.host.clone(), true).run(chunks.clone());
+    assert!(!marker.exists(), "a dry run ran the watcher");
+    assert_eq!(dry.failed(), 0, "{:?}", dry.to_json());
+    let report = crate::run::Runner::new(t.host.clone(), false).run(chunks);
+    assert_eq!(report.failed(), 0, "{:?}", report.to_json());
+    assert!(
+        marker.exists(),
+        "the watch did not fire: {:?}",
+        report.to_json()
+    );
+}
