@@ -159,3 +159,20 @@ pub fn changes_of(check: &Check) -> Option<&Map<String, Value>> {
         _ => None,
     }
 }
+
+/// Whether the shadow tools can edit a test root here: they need root and
+/// `--prefix` (Debian 12's shadow 4.13 has it). Tests that create users or
+/// groups skip, saying why, rather than touch this host's own /etc.
+pub fn shadow_tools_usable() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the shadow tools need root");
+        return false;
+    }
+    let help = std::process::Command::new("useradd").arg("--help").output();
+    let ok = help.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--prefix"));
+    if !ok {
+        eprintln!("skipped: this useradd has no --prefix");
+    }
+    ok
+}
