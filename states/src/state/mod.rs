@@ -8,17 +8,27 @@
 //! Adding a state function: implement it in its module's file and list it in
 //! that module's `functions()`; adding a module: one file here and one line in
 //! [`registry`].
+mod accounts;
 pub mod archive;
 mod args;
+mod atomic_file;
+pub mod cmd;
+pub mod cron;
 pub mod git;
+pub mod group;
 mod host;
 mod sources;
+pub mod ssh_auth;
+pub mod sysctl;
 pub mod test;
+#[cfg(test)]
+mod testutil;
+pub mod user;
 
 use common::data::{Map, Value};
 
 pub use args::Args;
-pub use host::{CmdRun, HostRead, HostWrite, Sources};
+pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
 pub use sources::LocalSources;
 
 /// Why a state could not be checked or applied.
@@ -185,6 +195,12 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(test::Test),
         Box::new(git::Git),
         Box::new(archive::Archive),
+        Box::new(cmd::Cmd),
+        Box::new(cron::Cron),
+        Box::new(group::GroupState),
+        Box::new(ssh_auth::SshAuth),
+        Box::new(sysctl::Sysctl),
+        Box::new(user::User),
     ]
 }
 
