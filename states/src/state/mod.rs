@@ -10,6 +10,7 @@
 //! [`registry`].
 mod args;
 mod host;
+pub mod pkg;
 mod sources;
 pub mod test;
 
@@ -172,7 +173,7 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test)]
+    vec![Box::new(test::Test), Box::new(pkg::Pkg)]
 }
 
 /// Builds a `changes` map from pairs.
