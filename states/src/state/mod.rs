@@ -11,6 +11,7 @@
 mod args;
 mod host;
 pub mod pkg;
+pub mod pkgrepo;
 mod sources;
 pub mod test;
 
