@@ -12,6 +12,7 @@ mod args;
 mod host;
 pub mod pkg;
 pub mod pkgrepo;
+pub mod service;
 mod sources;
 pub mod test;
 
