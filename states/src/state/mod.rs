@@ -64,6 +64,13 @@ pub enum Check {
         comment: String,
         apply: Box<dyn Apply>,
     },
+    /// A result that is the same with or without test mode because nothing on
+    /// the host is involved (the `test` module's `mod_watch`).
+    Reported {
+        result: bool,
+        comment: String,
+        changes: Map<String, Value>,
+    },
     /// Cannot be done, decided without touching the host (e.g. a missing source).
     Fail {
         comment: String,
