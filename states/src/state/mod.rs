@@ -182,7 +182,12 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test), Box::new(pkg::Pkg)]
+    vec![
+        Box::new(test::Test),
+        Box::new(pkg::Pkg),
+        Box::new(pkgrepo::PkgRepo),
+        Box::new(service::Service),
+    ]
 }
 
 /// Builds a `changes` map from pairs.

@@ -95,6 +95,7 @@ fn clean_comment(c: Check) -> String {
         Check::Clean { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected Clean, got Change: {comment}"),
         Check::Fail { comment, .. } => panic!("expected Clean, got Fail: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Clean, got Reported: {comment}"),
     }
 }
 
@@ -103,6 +104,7 @@ fn fail_comment(c: Check) -> String {
         Check::Fail { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected Fail, got Change: {comment}"),
         Check::Clean { comment, .. } => panic!("expected Fail, got Clean: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Fail, got Reported: {comment}"),
     }
 }
 
@@ -121,6 +123,7 @@ fn change(
         } => (changes, comment, apply),
         Check::Clean { comment, .. } => panic!("expected Change, got Clean: {comment}"),
         Check::Fail { comment, .. } => panic!("expected Change, got Fail: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Change, got Reported: {comment}"),
     }
 }
 
@@ -451,4 +454,15 @@ fn a_missing_status_file_is_a_clear_error() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("dpkg's database"), "{err}");
+}
+
+#[test]
+fn pkg_pkgrepo_and_service_are_registered() {
+    let names: Vec<&str> = crate::state::registry().iter().map(|m| m.name()).collect();
+    for want in ["pkg", "pkgrepo", "service"] {
+        assert!(
+            names.contains(&want),
+            "{want} missing from registry(): {names:?}"
+        );
+    }
 }

@@ -118,6 +118,7 @@ fn clean(c: Check) -> String {
         Check::Clean { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected Clean, got Change: {comment}"),
         Check::Fail { comment, .. } => panic!("expected Clean, got Fail: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Clean, got Reported: {comment}"),
     }
 }
 
@@ -126,6 +127,7 @@ fn fail(c: Check) -> String {
         Check::Fail { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected Fail, got Change: {comment}"),
         Check::Clean { comment, .. } => panic!("expected Fail, got Clean: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Fail, got Reported: {comment}"),
     }
 }
 

@@ -553,21 +553,20 @@ fn mask_state(unit: Unit, mask: bool, runtime: bool, host: &HostRead) -> Result<
 /// Salt's `service.mod_watch`: restart (or reload) a running service,
 /// start a stopped one, stop one that should be dead.
 fn mod_watch(fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
-    let sfun = if fun == "mod_watch" {
-        args.str("sfun")?.unwrap_or_default()
-    } else {
-        fun.to_string()
-    };
+    // The executor passes the watching function both ways, as Salt's `sfun`.
+    let sfun = args.str("sfun")?.unwrap_or_else(|| fun.to_string());
     let unit = Unit::new(args)?;
     let reload = args.bool_or("reload", false)?;
     let force = args.bool_or("force", false)?;
-    let _ = (args.get("full_restart"), args.get("sig"));
-    let delay = init_delay(args)?;
+    let _ = args.get("full_restart");
     if !matches!(sfun.as_str(), "running" | "dead") {
         return Ok(Check::fail(format!(
             "Unable to trigger watch for service.{sfun}"
         )));
     }
+    // The watching state's own arguments are this call's too: read them all
+    // (the executor reports unread ones); init_delay applies here as well.
+    let delay = Want::read(args, sfun == "running")?.delay;
     if systemd::offline(host)? {
         return Ok(Check::clean(OFFLINE));
     }

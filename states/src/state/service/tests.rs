@@ -72,6 +72,7 @@ fn clean(c: Check) -> String {
         Check::Clean { comment, .. } => comment,
         Check::Change { comment, .. } => panic!("expected Clean, got Change: {comment}"),
         Check::Fail { comment, .. } => panic!("expected Clean, got Fail: {comment}"),
+        Check::Reported { comment, .. } => panic!("expected Clean, got Reported: {comment}"),
     }
 }
 
@@ -225,13 +226,19 @@ fn offline_running_and_dead_do_nothing_as_salt() {
             "Running in OFFLINE mode. Nothing to do"
         );
     }
-    let c = v(json!({"name": "brinetest", "reload": true}));
+    // mod_watch gets the watching state's arguments (and the executor's `sfun`) and reads them all.
+    let c = v(
+        json!({"name": "brinetest", "reload": true, "enable": true, "init_delay": 2, "unmask": false, "sfun": "running"}),
+    );
     let args = Args::new(&c);
     let w = Service
         .mod_watch("running", &args, &host(r.path()))
         .unwrap()
         .unwrap();
     assert_eq!(clean(w), "Running in OFFLINE mode. Nothing to do");
+    assert_eq!(args.unknown(), Vec::<String>::new());
+    let c = v(json!({"name": "brinetest", "sfun": "enabled"}));
+    let args = Args::new(&c);
     let w = Service
         .mod_watch("enabled", &args, &host(r.path()))
         .unwrap()
