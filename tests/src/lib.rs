@@ -1,6 +1,7 @@
 //! Support for the tests that run Brine's real binaries: finding (and, when
 //! missing, building) them, running them with a deadline, and the differential
-//! "compat" suite that compares `minion show --local` with recorded Salt output.
+//! "compat" suite that compares `minion show --local` with recorded Salt output,
+//! and the [`fleet`] of systemd-nspawn containers the state engine is tested on.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -87,6 +88,8 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
     }
     Ok(path)
 }
+
+pub mod fleet;
 
 /// What a finished child process said.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 mod conditions;
 mod requisite;
 pub mod ret;
+mod retry;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -347,6 +348,31 @@ impl Runner {
             Some(skipped) => skipped,
             None => self.check_and_apply(&low, test, None),
         };
+        if let Some(retry) = retry::Retry::of(&low) {
+            if test {
+                ret.comment = format!("{}  {}", ret.comment, retry.test_note());
+            } else {
+                // Salt's recursion yields "Attempt 1: …\nAttempt 2: …\n<last comment>".
+                let mut earlier: Vec<String> = Vec::new();
+                let mut attempt = 1;
+                while ret.result != Some(retry.until) && retry.attempts > attempt {
+                    std::thread::sleep(retry.wait());
+                    earlier.push(format!(
+                        "Attempt {attempt}: Returned a result of \"{}\", with the following comment: \"{}\"",
+                        match ret.result { Some(true) => "True", Some(false) => "False", None => "None" },
+                        ret.comment
+                    ));
+                    ret = self.check_and_apply(&low, test, None);
+                    // Salt numbers every attempt.
+                    self.run_num += 1;
+                    attempt += 1;
+                }
+                if !earlier.is_empty() {
+                    earlier.push(ret.comment.clone());
+                    ret.comment = earlier.join("\n");
+                }
+            }
+        }
         if !test && ret.result == Some(true) && low.contains_key("check_cmd") {
             conditions::check_cmd(&low, &mut ret);
         }

@@ -51,3 +51,14 @@ configurable_no_changes:
 notification:
   test.show_notification:
     - text: hello from the tree
+retried:
+  test.fail_without_changes:
+    - retry:
+        attempts: 3
+        interval: 0
+retry_until_false:
+  test.succeed_with_changes:
+    - retry:
+        until: False
+        attempts: 2
+        interval: 0
