@@ -701,6 +701,7 @@ fn latest_targets(
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let mut targets = BTreeMap::new();
     let mut unknown = Vec::new();
+    let listed = db.installed();
     for name in names {
         let candidate = policies.get(name).and_then(|p| p.candidate.clone());
         let have = db.satisfied_version(name);
@@ -710,7 +711,7 @@ fn latest_targets(
                 targets.insert(name.clone(), c);
             }
             (None, Some(_)) => {}
-            (None, None) if db.installed().contains_key(name) => {}
+            (None, None) if listed.contains_key(name) => {}
             (None, None) => unknown.push(name.clone()),
         }
     }
