@@ -17,6 +17,9 @@ pub mod cron;
 pub mod git;
 pub mod group;
 mod host;
+pub mod pkg;
+pub mod pkgrepo;
+pub mod service;
 mod sources;
 pub mod ssh_auth;
 pub mod sysctl;
@@ -201,6 +204,9 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(ssh_auth::SshAuth),
         Box::new(sysctl::Sysctl),
         Box::new(user::User),
+        Box::new(pkg::Pkg),
+        Box::new(pkgrepo::PkgRepo),
+        Box::new(service::Service),
     ]
 }
 
