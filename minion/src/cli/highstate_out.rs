@@ -158,38 +158,124 @@ fn nested(out: &mut String, v: &Value, indent: usize) {
     }
 }
 
+/// Salt's summary: counts right-aligned to the widest, `unchanged=` for
+/// results of None (test mode) and `changed=` only when non-zero.
 fn summary(out: &mut String, who: &str, report: &Report, c: &Colors) {
     let total = report.rets.len();
     let failed = report.failed();
     let changed = report.changed();
     let pending = report.rets.iter().filter(|r| r.result.is_none()).count();
     let succeeded = total - failed;
-    let run_ms: f64 = report.rets.iter().map(|r| r.duration_ms).sum();
+    let count_len = [succeeded, failed, pending]
+        .iter()
+        .map(|n| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let width = "Succeeded".len() + count_len + 2;
+    let counts = |label: &str, n: usize| format!("{label}: {n:>w$}", w = width - (label.len() + 2));
     let _ = writeln!(
         out,
-        "\n{}Summary for {who}\n------------{}",
-        c.cyan, c.reset
-    );
-    if pending > 0 {
-        let _ = writeln!(
-            out,
-            "{}Succeeded: {succeeded}{} ({}unchanged={pending}{}, {}changed={changed}{})",
-            c.green, c.reset, c.yellow, c.reset, c.green, c.reset
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "{}Succeeded: {succeeded}{} ({}changed={changed}{})",
-            c.green, c.reset, c.green, c.reset
-        );
-    }
-    let fail_hue = if failed > 0 { c.red } else { c.cyan };
-    let _ = writeln!(out, "{fail_hue}Failed:    {failed}{}", c.reset);
-    let _ = writeln!(
-        out,
-        "{}------------\nTotal states run:     {total}\nTotal run time: {:>8} ms{}",
+        "\n{}Summary for {who}\n{}{}",
         c.cyan,
-        fmt_ms(run_ms),
+        "-".repeat(width),
         c.reset
     );
+    let mut stats = Vec::new();
+    if pending > 0 {
+        stats.push(format!("{}unchanged={pending}{}", c.yellow, c.reset));
+    }
+    if changed > 0 {
+        stats.push(format!("{}changed={changed}{}", c.green, c.reset));
+    }
+    let stats = if stats.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", stats.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "{}{}{}{stats}",
+        c.green,
+        counts("Succeeded", succeeded),
+        c.reset
+    );
+    let fail_hue = if failed > 0 { c.red } else { c.cyan };
+    let _ = writeln!(out, "{fail_hue}{}{}", counts("Failed", failed), c.reset);
+    let run_ms: f64 = report.rets.iter().map(|r| r.duration_ms).sum();
+    let (amount, unit) = if run_ms > 999.0 {
+        (run_ms / 1000.0, "s")
+    } else {
+        (run_ms, "ms")
+    };
+    let _ = writeln!(
+        out,
+        "{}{}\nTotal states run: {total:>w$}\nTotal run time: {:>r$} {unit}{}",
+        c.cyan,
+        "-".repeat(width),
+        format!("{amount:.3}"),
+        c.reset,
+        w = width - 7,
+        r = width - 5,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use states::run::StateRet;
+
+    fn ret(id: &str, result: Option<bool>, changed: bool) -> StateRet {
+        let chunk = serde_json::json!({"state": "test", "__id__": id, "name": id, "fun": "nop", "__sls__": "s"});
+        let mut r = StateRet::new(chunk.as_object().unwrap(), result, "c");
+        if changed {
+            r.changes.insert("x".into(), serde_json::json!(1));
+        }
+        r.duration_ms = 17.236;
+        r
+    }
+
+    #[test]
+    fn summary_reads_like_salts() {
+        let report = Report {
+            rets: vec![
+                ret("a", Some(true), true),
+                ret("b", Some(true), false),
+                ret("c", Some(false), false),
+                ret("d", Some(true), true),
+            ],
+        };
+        let text = render("local", &report, StateOutput::Terse, false);
+        let summary = &text[text.find("Summary").unwrap()..];
+        assert_eq!(
+            summary,
+            "Summary for local\n------------\nSucceeded: 3 (changed=2)\nFailed:    1\n------------\nTotal states run:     4\nTotal run time:  68.944 ms\n"
+        );
+    }
+
+    #[test]
+    fn test_mode_counts_unchanged_and_no_changes_means_no_parens() {
+        let report = Report {
+            rets: vec![ret("a", None, true), ret("b", Some(true), false)],
+        };
+        let text = render("local", &report, StateOutput::Full, false);
+        assert!(
+            text.contains("Succeeded: 2 (unchanged=1, changed=1)\n"),
+            "{text}"
+        );
+        let quiet = Report {
+            rets: vec![ret("b", Some(true), false)],
+        };
+        let text = render("local", &quiet, StateOutput::Full, false);
+        assert!(text.contains("Succeeded: 1\nFailed:    0\n"), "{text}");
+    }
+
+    #[test]
+    fn full_block_matches_salts_layout() {
+        let report = Report {
+            rets: vec![ret("app_config", Some(true), true)],
+        };
+        let text = render("local", &report, StateOutput::Full, false);
+        assert!(text.starts_with("local:\n----------\n          ID: app_config\n    Function: test.nop\n        Name: app_config\n      Result: True\n     Comment: c\n"), "{text}");
+        assert!(text.contains("     Changes:   \n              ----------\n              x:\n                  1\n"), "{text}");
+    }
 }

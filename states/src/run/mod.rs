@@ -101,8 +101,7 @@ impl Runner {
 
     fn has_mod_watch(&self, chunk: &Chunk) -> bool {
         let state = chunk.get("state").and_then(Value::as_str).unwrap_or("");
-        // Modules with a mod_watch in Brine (as in Salt).
-        matches!(state, "service" | "cmd" | "test") && self.modules.contains_key(state)
+        self.modules.get(state).is_some_and(|m| m.watchable())
     }
 
     fn check_failhard(&mut self, i: usize) -> bool {

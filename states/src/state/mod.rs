@@ -179,6 +179,11 @@ pub trait StateModule: Send + Sync {
     }
     /// Works out what `fun` would change. Must only read the host.
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError>;
+    /// Whether this module has a `mod_watch` (Salt turns `watch` into
+    /// `require` for modules without one).
+    fn watchable(&self) -> bool {
+        false
+    }
     /// Salt's `mod_watch`: what a watcher does when something it watches
     /// changed (service: restart; cmd: run). `None`: the module has none, and
     /// the executor reports the watch as not applicable.

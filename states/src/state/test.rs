@@ -58,6 +58,10 @@ impl super::StateModule for Test {
 
     /// Salt's `test.mod_watch`: "Watch statement fired.", listing the watched
     /// states that changed; `result`/`comment`/`changes` args override.
+    fn watchable(&self) -> bool {
+        true
+    }
+
     fn mod_watch(
         &self,
         _fun: &str,

@@ -43,6 +43,10 @@ impl super::StateModule for Cmd {
         }
     }
 
+    fn watchable(&self) -> bool {
+        true
+    }
+
     fn mod_watch(
         &self,
         fun: &str,

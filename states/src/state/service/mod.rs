@@ -53,6 +53,10 @@ impl super::StateModule for Service {
         }
     }
 
+    fn watchable(&self) -> bool {
+        true
+    }
+
     fn mod_watch(
         &self,
         fun: &str,
