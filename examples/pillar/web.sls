@@ -2,5 +2,6 @@ nginx:
   server_name: app.example.com
   port: 8080
 app:
-  repo: https://git.example.com/team/app.git
-  rev: v1.4.2
+  # Any repository will do; this one is public and tiny.
+  repo: https://github.com/octocat/Hello-World.git
+  rev: master
