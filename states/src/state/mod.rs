@@ -9,6 +9,7 @@
 //! that module's `functions()`; adding a module: one file here and one line in
 //! [`registry`].
 mod args;
+pub mod file;
 mod host;
 mod sources;
 pub mod test;
@@ -172,7 +173,7 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test)]
+    vec![Box::new(test::Test), Box::new(file::File)]
 }
 
 /// Builds a `changes` map from pairs.
