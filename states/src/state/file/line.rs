@@ -36,6 +36,13 @@ fn with_eol(src: &str, line: &str) -> String {
     format!("{}{e}", line.trim_end())
 }
 
+/// Whether a line already is `content`. Salt compares with only the line
+/// ending stripped, so an indented line never equals its content and
+/// `mode: ensure` added it again on every run; blanks are ignored here.
+fn same_line(line: &str, content: &str) -> bool {
+    line.trim() == content.trim()
+}
+
 /// `_set_line_indent`: `line` with `src`'s leading blanks.
 fn with_indent(src: &str, line: &str, indent: bool) -> String {
     if !indent {
@@ -162,7 +169,7 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                         one(a, "after")?;
                         let idx = index_of(&lines, &a[0]);
                         let next = lines.get(idx + 1);
-                        if next.is_none_or(|n| n.trim_end_matches(['\r', '\n']) != content.trim_end_matches(['\r', '\n'])) {
+                        if next.is_none_or(|n| !same_line(n, content)) {
                             let line = with_indent(&lines[idx], content, indent);
                             lines.insert(idx + 1, line);
                         }
@@ -172,7 +179,7 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                         let idx = index_of(&lines, &b[0]);
                         // Python's lines[-1] when the match is the first line.
                         let prev = if idx == 0 { lines.last() } else { lines.get(idx - 1) };
-                        if prev.is_none_or(|p| p.trim_end_matches(['\r', '\n']) != content.trim_end_matches(['\r', '\n'])) {
+                        if prev.is_none_or(|p| !same_line(p, content)) {
                             let line = with_indent(&lines[idx], content, indent);
                             lines.insert(idx, line);
                         }
@@ -189,7 +196,7 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                     one(b, "before")?;
                     let ai = index_of(&lines, &a[0]);
                     let bi = index_of(&lines, &b[0]);
-                    let already = lines.iter().any(|l| l.trim_start() == content);
+                    let already = lines.iter().any(|l| same_line(l, content));
                     if !already {
                         if ai + 1 == bi {
                             let line = with_indent(&lines[ai], content, indent);
@@ -205,7 +212,7 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                     one(b, "before")?;
                     let bi = index_of(&lines, &b[0]);
                     let prev_differs = bi == 0
-                        || lines[bi - 1].trim_end_matches(['\r', '\n']) != content.trim_end_matches(['\r', '\n']);
+                        || !same_line(&lines[bi - 1], content);
                     if prev_differs {
                         // Python's lines[before_index - 1] is the last line when 0.
                         let src = if bi == 0 { lines.last().cloned().unwrap_or_default() } else { lines[bi - 1].clone() };
@@ -216,7 +223,7 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                     one(a, "after")?;
                     let ai = index_of(&lines, &a[0]);
                     let is_last = ai + 1 >= lines.len();
-                    if is_last || lines[ai + 1].trim_end_matches(['\r', '\n']) != content.trim_end_matches(['\r', '\n']) {
+                    if is_last || !same_line(&lines[ai + 1], content) {
                         let line = with_indent(&lines[ai], content, indent);
                         lines.insert(ai + 1, line);
                     }

@@ -15,7 +15,7 @@ fn serialize(format: &str, data: &Value) -> String {
     let mut text = match format {
         "json" => common::pyfmt::json_dumps(data, true, Some(2)),
         _ => {
-            let y = common::yaml::dump_block(data);
+            let y = common::yaml::dump_block(&sorted(data));
             match y.strip_suffix("\n...\n") {
                 Some(t) => t.to_string(),
                 None => y.strip_suffix('\n').map(str::to_string).unwrap_or(y),
@@ -24,6 +24,19 @@ fn serialize(format: &str, data: &Value) -> String {
     };
     text.push('\n');
     text
+}
+
+/// Maps with their keys sorted, as PyYAML's `yaml.dump` prints dicts.
+fn sorted(data: &Value) -> Value {
+    match data {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 fn deserialize(format: &str, text: &str) -> Result<Value, String> {

@@ -261,7 +261,8 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     }
     let done = changes.clone();
     Ok(Check::change(
-        one(&name, source.clone()),
+        // Salt's dry run names no changes for a copy.
+        Map::new(),
         test_comment,
         ApplyFn(move |host: &HostWrite| {
             let perms = match perms.resolve(host) {
