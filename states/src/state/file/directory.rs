@@ -577,6 +577,7 @@ impl Apply for MakeDir {
                 }
             }
             if !removed.is_empty() {
+                removed.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
                 changes.insert("removed".into(), Value::Array(removed));
                 comment = format!("Files cleaned from directory {name}");
             }
