@@ -12,10 +12,7 @@ use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffTag};
 /// after each `\n`, endings kept, decoded as UTF-8 or else Latin-1 (Salt
 /// tries the same two encodings).
 pub(super) fn lines_keepends(bytes: &[u8]) -> Vec<String> {
-    bytes
-        .split_inclusive(|b| *b == b'\n')
-        .map(decode)
-        .collect()
+    bytes.split_inclusive(|b| *b == b'\n').map(decode).collect()
 }
 
 /// UTF-8 if it is, Latin-1 otherwise (every byte is a character).
@@ -162,8 +159,14 @@ mod tests {
     #[test]
     fn binary_files_get_a_note_not_a_diff() {
         assert_eq!(file_diff(b"\0\x01", b"\0\x02"), "Replace binary file");
-        assert_eq!(file_diff(b"text\n", b"\0"), "Replace text file with binary file");
-        assert_eq!(file_diff(b"\0", b"text\n"), "Replace binary file with text file");
+        assert_eq!(
+            file_diff(b"text\n", b"\0"),
+            "Replace text file with binary file"
+        );
+        assert_eq!(
+            file_diff(b"\0", b"text\n"),
+            "Replace binary file with text file"
+        );
         assert!(is_text("é latin-1 would be fine too\n".as_bytes()));
         assert!(is_text(b"caf\xe9\n"));
         assert!(!is_text(&[0xff; 10]));

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use common::data::{Map, Value};
 
+use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::fsio::{self, make_parents, mkdir, NewMeta};
 use super::owner::Accounts;
 use super::perms::Perms;
 use super::{absolute_name, include_exclude, Patterns};
-use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 
 /// Everything `file.directory` was asked.
 #[derive(Debug, Clone)]
@@ -62,9 +62,11 @@ impl RecurseSet {
                 Some("ignore_dirs") => set.ignore_dirs = true,
                 Some("silent") => set.silent = true,
                 _ => {
-                    return Err("Types for \"recurse\" limited to \"user\", \"group\", \"mode\", \
+                    return Err(
+                        "Types for \"recurse\" limited to \"user\", \"group\", \"mode\", \
                                 \"ignore_files\", \"ignore_dirs\", \"silent\"."
-                        .into())
+                            .into(),
+                    )
                 }
             }
         }
@@ -163,7 +165,12 @@ fn kept(host: &HostRead, spec: &DirSpec) -> BTreeSet<String> {
         }
         if stat(host, &k, true).is_some_and(|m| m.is_dir()) {
             for w in walk(host, &k, None) {
-                keep.extend(w.dirs.iter().chain(&w.files).map(|n| format!("{}/{n}", w.path)));
+                keep.extend(
+                    w.dirs
+                        .iter()
+                        .chain(&w.files)
+                        .map(|n| format!("{}/{n}", w.path)),
+                );
             }
         }
         let mut p = k.as_str();
@@ -234,7 +241,9 @@ fn planned_changes(host: &HostRead, spec: &DirSpec) -> (Map<String, Value>, Vec<
             for n in w.files.iter().chain(&w.dirs) {
                 let path = format!("{}/{n}", w.path);
                 let rel = &path[spec.name.len() + 1..];
-                if keep.contains(&path) || !include_exclude(rel, &Patterns::default(), &spec.exclude) {
+                if keep.contains(&path)
+                    || !include_exclude(rel, &Patterns::default(), &spec.exclude)
+                {
                     continue;
                 }
                 let mut c = Map::new();
@@ -293,7 +302,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     )?;
     let max_depth = args
         .int("max_depth")?
-        .map(|d| usize::try_from(d).map_err(|_| StateError::args("'max_depth' must not be negative")))
+        .map(|d| {
+            usize::try_from(d).map_err(|_| StateError::args("'max_depth' must not be negative"))
+        })
         .transpose()?;
     let clean = args.bool_or("clean", false)?;
     let force = args.bool_or("force", false)?;
@@ -411,11 +422,16 @@ fn plan_directory(host: &HostRead, spec: DirSpec, obstacle: Obstacle) -> Result<
         (m, Vec::new())
     };
     let comment = match &obstacle {
-        Obstacle::Backup { to, remove_existing } => {
+        Obstacle::Backup {
+            to,
+            remove_existing,
+        } => {
             if *remove_existing {
                 changes.insert(
                     "forced".into(),
-                    Value::String(format!("Existing file at backup path {to} would be removed")),
+                    Value::String(format!(
+                        "Existing file at backup path {to} would be removed"
+                    )),
                 );
             }
             changes.insert(
@@ -484,7 +500,10 @@ impl Apply for MakeDir {
                 let to_real = host.path(to)?;
                 if fsio::lexists(&to_real) {
                     if let Err(e) = fsio::remove_any(&to_real) {
-                        return Ok(Applied::failed(format!("Unable to remove {to}: {e}"), changes));
+                        return Ok(Applied::failed(
+                            format!("Unable to remove {to}: {e}"),
+                            changes,
+                        ));
                     }
                 }
                 if let Err(e) = std::fs::rename(&real, &to_real) {
@@ -496,7 +515,10 @@ impl Apply for MakeDir {
             }
             Obstacle::Remove { what } => {
                 if let Err(e) = fsio::remove_any(&real) {
-                    return Ok(Applied::failed(format!("Unable to remove {name}: {e}"), changes));
+                    return Ok(Applied::failed(
+                        format!("Unable to remove {name}: {e}"),
+                        changes,
+                    ));
                 }
                 changes.insert(
                     "forced".into(),
@@ -512,14 +534,23 @@ impl Apply for MakeDir {
         if self.will_create || !real.is_dir() {
             if real.parent().is_some_and(|p| !p.is_dir()) {
                 if !spec.makedirs {
-                    return Ok(Applied::failed(format!("No directory to create {name} in"), changes));
+                    return Ok(Applied::failed(
+                        format!("No directory to create {name} in"),
+                        changes,
+                    ));
                 }
                 if let Err(e) = make_parents(&real, meta) {
-                    return Ok(Applied::failed(format!("Failed to create directory {name}: {e}"), changes));
+                    return Ok(Applied::failed(
+                        format!("Failed to create directory {name}: {e}"),
+                        changes,
+                    ));
                 }
             }
             if let Err(e) = mkdir(&real, meta) {
-                return Ok(Applied::failed(format!("Failed to create directory {name}: {e}"), changes));
+                return Ok(Applied::failed(
+                    format!("Failed to create directory {name}: {e}"),
+                    changes,
+                ));
             }
             let mut c = Map::new();
             c.insert("directory".into(), "new".into());
@@ -555,7 +586,10 @@ impl Apply for MakeDir {
                         continue;
                     }
                     for n in names {
-                        let out = p.apply(&host.path(&format!("{}/{n}", w.path))?, spec.follow_symlinks);
+                        let out = p.apply(
+                            &host.path(&format!("{}/{n}", w.path))?,
+                            spec.follow_symlinks,
+                        );
                         changes.extend(out.changes);
                         errors.extend(out.errors);
                     }

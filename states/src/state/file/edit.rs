@@ -4,6 +4,7 @@
 //! keeping the file's owner and mode, after the backup Salt makes.
 use common::data::{Map, Value};
 
+use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::diff::{decode, is_text, unified};
 use super::fsio::{self, atomic_write, make_parents, NewMeta};
 use super::managed::py_splitlines;
@@ -11,7 +12,6 @@ use super::perms::Perms;
 use super::pyregex::{self, Flags, Replacement};
 use super::source;
 use super::{absolute_name, fail_unless_dict};
-use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 
 /// A text file read for editing.
 pub(super) struct TextFile {
@@ -222,7 +222,10 @@ impl Apply for EditFile {
 
 /// The texts of `source`/`sources` (rendered when `template` is set, Jinja
 /// by default as Salt's `append` and `blockreplace` do), or a failure.
-pub(super) fn template_texts(args: &Args, host: &HostRead) -> Result<Result<Vec<String>, Check>, StateError> {
+pub(super) fn template_texts(
+    args: &Args,
+    host: &HostRead,
+) -> Result<Result<Vec<String>, Check>, StateError> {
     let source = args.str("source")?.filter(|s| !s.is_empty());
     let sources = args.str_list("sources")?.unwrap_or_default();
     let source_hash = args.str("source_hash")?.filter(|s| !s.is_empty());
@@ -231,10 +234,14 @@ pub(super) fn template_texts(args: &Args, host: &HostRead) -> Result<Result<Vec<
     let defaults = args.get("defaults");
     let context = args.get("context");
     if source.is_some() && !sources.is_empty() {
-        return Ok(Err(Check::fail("source and sources are mutually exclusive")));
+        return Ok(Err(Check::fail(
+            "source and sources are mutually exclusive",
+        )));
     }
     if source_hash.is_some() && !source_hashes.is_empty() {
-        return Ok(Err(Check::fail("source_hash and source_hashes are mutually exclusive")));
+        return Ok(Err(Check::fail(
+            "source_hash and source_hashes are mutually exclusive",
+        )));
     }
     if let Some(f) = fail_unless_dict(context, "Context must be formed as a dict")
         .or_else(|| fail_unless_dict(defaults, "Defaults must be formed as a dict"))
@@ -264,7 +271,12 @@ pub(super) fn template_texts(args: &Args, host: &HostRead) -> Result<Result<Vec<
         };
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => return Ok(Err(Check::fail(format!("Failed to load template file {url}: {}", e.0)))),
+            Err(e) => {
+                return Ok(Err(Check::fail(format!(
+                    "Failed to load template file {url}: {}",
+                    e.0
+                ))))
+            }
         };
         if let Some(spec) = hash {
             match source::checksum(host, &spec, &url, None) {
@@ -394,7 +406,11 @@ pub(super) fn append(args: &Args, host: &HostRead) -> Result<Check, StateError> 
         match present {
             Ok(re) if re.is_match(&file.text) => continue,
             Ok(_) => {}
-            Err(e) => return Ok(Check::fail(format!("Unable to search {name} for {chunk:?}: {e}"))),
+            Err(e) => {
+                return Ok(Check::fail(format!(
+                    "Unable to search {name} for {chunk:?}: {e}"
+                )))
+            }
         }
         lines_added.extend(py_splitlines(chunk).into_iter().map(str::to_string));
     }
@@ -573,7 +589,10 @@ pub(super) fn replace(args: &Args, host: &HostRead) -> Result<Check, StateError>
             Err(e) => return Ok(Check::fail(e)),
         }
         if !found {
-            let mut lines: Vec<String> = split_keepends(&new_text).iter().map(|s| s.to_string()).collect();
+            let mut lines: Vec<String> = split_keepends(&new_text)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             let added = format!("{content}\n");
             if prepend_if {
                 lines.insert(0, added);
@@ -652,10 +671,11 @@ pub(super) fn comment(args: &Args, host: &HostRead) -> Result<Check, StateError>
         Ok(r) => r,
         Err(e) => return Ok(Check::fail(e)),
     };
-    let commented = match pyregex::compile(&format!("{}{un}", pyregex::escape(&char)), Flags::MULTILINE) {
-        Ok(r) => r,
-        Err(e) => return Ok(Check::fail(e)),
-    };
+    let commented =
+        match pyregex::compile(&format!("{}{un}", pyregex::escape(&char)), Flags::MULTILINE) {
+            Ok(r) => r,
+            Err(e) => return Ok(Check::fail(e)),
+        };
     let any_uncommented = file
         .text
         .lines()
@@ -665,32 +685,53 @@ pub(super) fn comment(args: &Args, host: &HostRead) -> Result<Check, StateError>
             return Ok(Check::clean("Pattern already commented"));
         }
         if ignore_missing {
-            return Ok(Check::clean("Pattern not found and ignore_missing set to True"));
+            return Ok(Check::clean(
+                "Pattern not found and ignore_missing set to True",
+            ));
         }
         return Ok(Check::fail(format!("{un}: Pattern not found")));
     }
     if !is_text(&file.bytes) {
         return Ok(binary(&name));
     }
-    let line_re = match pyregex::compile(&comment_line_regex(&regex, &char, true), Flags::default()) {
+    let line_re = match pyregex::compile(&comment_line_regex(&regex, &char, true), Flags::default())
+    {
         Ok(r) => r,
         Err(e) => return Ok(Check::fail(e)),
     };
     let new_text = rewrite_lines(&file.text, &line_re, |l| format!("{char}{l}"));
     let ok = commented.is_match(&new_text);
-    Ok(comment_check(file, &new_text, backup, ok, "Commented lines successfully", "Expected commented lines not found"))
+    Ok(comment_check(
+        file,
+        &new_text,
+        backup,
+        ok,
+        "Commented lines successfully",
+        "Expected commented lines not found",
+    ))
 }
 
 /// The change of `comment`/`uncomment`: Salt reports `{name: "updated"}` in
 /// a dry run and the diff when done; `ok` is whether the expected lines are
 /// there afterwards.
-fn comment_check(file: TextFile, new_text: &str, backup: Backup, ok: bool, done: &str, failed: &str) -> Check {
+fn comment_check(
+    file: TextFile,
+    new_text: &str,
+    backup: Backup,
+    ok: bool,
+    done: &str,
+    failed: &str,
+) -> Check {
     let name = file.name.clone();
     let diff = unified(&split_keepends(&file.text), &split_keepends(new_text), "");
     if diff.is_empty() {
         // Matching lines Salt's line regex does not touch (indented ones):
         // nothing to do, and the result is whether the expected lines exist.
-        return if ok { Check::clean(done) } else { Check::fail(failed) };
+        return if ok {
+            Check::clean(done)
+        } else {
+            Check::fail(failed)
+        };
     }
     let new = match file.encode(new_text) {
         Ok(b) => b,
@@ -748,16 +789,24 @@ pub(super) fn uncomment(args: &Args, host: &HostRead) -> Result<Check, StateErro
     if !is_text(&file.bytes) {
         return Ok(binary(&name));
     }
-    let line_re = match pyregex::compile(&comment_line_regex(&regex, &char, false), Flags::default()) {
-        Ok(r) => r,
-        Err(e) => return Ok(Check::fail(e)),
-    };
+    let line_re =
+        match pyregex::compile(&comment_line_regex(&regex, &char, false), Flags::default()) {
+            Ok(r) => r,
+            Err(e) => return Ok(Check::fail(e)),
+        };
     let chars: Vec<char> = char.chars().collect();
     let new_text = rewrite_lines(&file.text, &line_re, |l| {
         l.trim_start_matches(|c| chars.contains(&c)).to_string()
     });
     let ok = plain.is_match(&new_text);
-    Ok(comment_check(file, &new_text, backup, ok, "Uncommented lines successfully", "Expected uncommented lines not found"))
+    Ok(comment_check(
+        file,
+        &new_text,
+        backup,
+        ok,
+        "Uncommented lines successfully",
+        "Expected uncommented lines not found",
+    ))
 }
 
 /// For `line` with `create`: a missing file starts empty.

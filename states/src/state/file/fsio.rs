@@ -8,8 +8,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::perms::set_mode;
 use super::super::HostRead;
+use super::perms::set_mode;
 
 /// Owner and mode for something being created (`None`: the process's own /
 /// the umask's).
@@ -154,7 +154,11 @@ pub(super) fn make_parents(path: &Path, meta: NewMeta) -> io::Result<Vec<PathBuf
 pub(super) fn dir_mode_for(mode: u32) -> u32 {
     (0..3).fold(0, |acc, i| {
         let digit = (mode >> (3 * i)) & 7;
-        acc | if digit != 0 { (digit | 1) << (3 * i) } else { 0 }
+        acc | if digit != 0 {
+            (digit | 1) << (3 * i)
+        } else {
+            0
+        }
     })
 }
 
@@ -279,7 +283,9 @@ pub(super) fn resolve_links(host: &HostRead, name: &str) -> io::Result<String> {
         }
         hops += 1;
         if hops > 40 {
-            return Err(io::Error::other(format!("too many levels of symbolic links in {name}")));
+            return Err(io::Error::other(format!(
+                "too many levels of symbolic links in {name}"
+            )));
         }
         let target = std::fs::read_link(&real)?;
         let target = target.to_string_lossy().into_owned();

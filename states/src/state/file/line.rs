@@ -3,16 +3,16 @@
 //! so lines land exactly where Salt puts them.
 use common::data::Map;
 
+use super::super::{Args, Check, HostRead, StateError};
+use super::absolute_name;
 use super::diff::{is_text, unified};
 use super::edit::{
-    binary_check, diff_change, edit_check, missing_as_empty, not_found_check,
-    Backup, EditFile, TextFile,
+    binary_check, diff_change, edit_check, missing_as_empty, not_found_check, Backup, EditFile,
+    TextFile,
 };
 use super::owner::Accounts;
 use super::perms::Perms;
 use super::pyregex::{self, Flags};
-use super::absolute_name;
-use super::super::{Args, Check, HostRead, StateError};
 
 /// `_get_eol`: the line ending a line has (`""` for none).
 fn eol(line: &str) -> &str {
@@ -48,7 +48,10 @@ fn with_indent(src: &str, line: &str, indent: bool) -> String {
     if !indent {
         return line.to_string();
     }
-    let lead: String = src.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+    let lead: String = src
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
     format!("{lead}{}", line.trim_start())
 }
 
@@ -178,7 +181,11 @@ fn set_line(mut lines: Vec<String>, spec: &LineSpec) -> Result<Vec<String>, Stri
                         one(b, "before")?;
                         let idx = index_of(&lines, &b[0]);
                         // Python's lines[-1] when the match is the first line.
-                        let prev = if idx == 0 { lines.last() } else { lines.get(idx - 1) };
+                        let prev = if idx == 0 {
+                            lines.last()
+                        } else {
+                            lines.get(idx - 1)
+                        };
                         if prev.is_none_or(|p| !same_line(p, content)) {
                             let line = with_indent(&lines[idx], content, indent);
                             lines.insert(idx, line);
@@ -286,13 +293,17 @@ pub(super) fn line(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         args.mode("file_mode")?,
     )?;
     let Some(mode) = mode else {
-        return Ok(Check::fail("Mode was not defined. How to process the file?"));
+        return Ok(Check::fail(
+            "Mode was not defined. How to process the file?",
+        ));
     };
     if !matches!(mode.as_str(), "insert" | "ensure" | "delete" | "replace") {
         return Ok(Check::fail(format!("Unknown mode: \"{mode}\"")));
     }
     if mode != "delete" && content.is_none() {
-        return Ok(Check::fail("Content can only be empty if mode is ['delete']"));
+        return Ok(Check::fail(
+            "Content can only be empty if mode is ['delete']",
+        ));
     }
     let (file, creating) = match TextFile::open(host, &name)? {
         Some(f) => (f, None),
@@ -405,10 +416,12 @@ struct Block<'a> {
 
 /// Salt's `blockreplace` on a file's text: the new text.
 fn block_text(text: &str, b: &Block) -> Result<String, String> {
-    let append_newline = b
-        .append_newline
-        .unwrap_or(!b.content.ends_with('\n'));
-    let split: Vec<&str> = b.content.split("\r\n").flat_map(|l| l.split('\n')).collect();
+    let append_newline = b.append_newline.unwrap_or(!b.content.ends_with('\n'));
+    let split: Vec<&str> = b
+        .content
+        .split("\r\n")
+        .flat_map(|l| l.split('\n'))
+        .collect();
     let add_content = |linesep: &str, lines: &mut Vec<String>, with_start: bool, end_line: &str| {
         let end_line = format!("{}{linesep}", end_line.trim_end_matches(['\r', '\n']));
         if with_start {
@@ -512,7 +525,12 @@ pub(super) fn blockreplace(args: &Args, host: &HostRead) -> Result<Check, StateE
         Ok(texts) => texts.iter().for_each(|t| content.push_str(t)),
         Err(fail) => return Ok(fail),
     }
-    let exclusive = [append, prepend, before_match.is_some(), after_match.is_some()];
+    let exclusive = [
+        append,
+        prepend,
+        before_match.is_some(),
+        after_match.is_some(),
+    ];
     if exclusive.iter().filter(|x| **x).count() > 1 {
         return Ok(Check::fail(
             "Encountered error managing block: Only one of append_if_not_found, prepend_if_not_found, \
@@ -525,7 +543,11 @@ pub(super) fn blockreplace(args: &Args, host: &HostRead) -> Result<Check, StateE
     if !is_text(&file.bytes) {
         return Ok(binary_check(&name));
     }
-    let compile = |p: &Option<String>| p.as_deref().map(|p| pyregex::compile(p, Flags::default())).transpose();
+    let compile = |p: &Option<String>| {
+        p.as_deref()
+            .map(|p| pyregex::compile(p, Flags::default()))
+            .transpose()
+    };
     let (before_re, after_re) = match (compile(&before_match), compile(&after_match)) {
         (Ok(b), Ok(a)) => (b, a),
         (Err(e), _) | (_, Err(e)) => return Ok(Check::fail(e)),
@@ -592,7 +614,10 @@ mod tests {
             matcher: Some("^port"),
             ..spec("replace", "port = 8080")
         };
-        assert_eq!(line_text("a\nport = 1\nb\n", &s).unwrap(), "a\nport = 8080\nb\n");
+        assert_eq!(
+            line_text("a\nport = 1\nb\n", &s).unwrap(),
+            "a\nport = 8080\nb\n"
+        );
         let d = LineSpec {
             matcher: Some("^port"),
             ..spec("delete", "")
@@ -634,6 +659,8 @@ mod tests {
             "a\n# start\nnew\n# end\nz\n"
         );
         assert_eq!(block_text("a", &b).unwrap(), "a\n# start\nnew\n# end\n");
-        assert!(block_text("# start\nold\n", &b).unwrap_err().starts_with("Unterminated"));
+        assert!(block_text("# start\nold\n", &b)
+            .unwrap_err()
+            .starts_with("Unterminated"));
     }
 }

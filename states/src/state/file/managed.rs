@@ -2,13 +2,13 @@
 //! `file.recurse`: what a file would become, its diff, and the atomic write.
 use common::data::{Map, Value};
 
+use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::diff::file_diff;
 use super::fsio::{self, atomic_write, dir_mode_for, make_parents, NewMeta};
 use super::owner::Accounts;
 use super::perms::{mode_of, mode_str, Perms};
 use super::source::{self, SourceRef};
 use super::{absolute_name, fail_unless_dict, read_backup};
-use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 
 /// Salt's test-mode comment for a file that would change.
 pub(super) fn set_to_change(name: &str) -> String {
@@ -60,9 +60,13 @@ pub(super) fn plan_file(
 ) -> Result<Check, StateError> {
     let real = host.path(&target.real_name)?;
     let link = std::fs::symlink_metadata(host.path(&target.name)?).ok();
-    let replaces_link =
-        link.as_ref().is_some_and(|m| m.file_type().is_symlink()) && target.real_name == target.name;
-    let existing = if replaces_link { None } else { std::fs::metadata(&real).ok() };
+    let replaces_link = link.as_ref().is_some_and(|m| m.file_type().is_symlink())
+        && target.real_name == target.name;
+    let existing = if replaces_link {
+        None
+    } else {
+        std::fs::metadata(&real).ok()
+    };
     let name = target.name.clone();
     let Some(meta) = existing else {
         if !replaces_link {
@@ -70,7 +74,10 @@ pub(super) fn plan_file(
         }
         // follow_symlinks: False and the name is a link: it becomes a file.
         let mut changes = Map::new();
-        changes.insert("diff".into(), "Replace symbolic link with regular file".into());
+        changes.insert(
+            "diff".into(),
+            "Replace symbolic link with regular file".into(),
+        );
         let bytes = content.map(|c| c.bytes().to_vec()).unwrap_or_default();
         let done = changes.clone();
         return Ok(Check::change(
@@ -86,7 +93,9 @@ pub(super) fn plan_file(
         ));
     };
     if meta.is_dir() {
-        return Ok(Check::fail(format!("Specified target {name} is a directory")));
+        return Ok(Check::fail(format!(
+            "Specified target {name} is a directory"
+        )));
     }
     let mut changes = Map::new();
     let mut bytes = None;
@@ -291,7 +300,15 @@ pub(super) fn py_splitlines(s: &str) -> Vec<&str> {
     while let Some((i, c)) = chars.next() {
         let is_break = matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if !is_break {
             continue;
@@ -458,7 +475,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         )));
     }
     if real.is_dir() {
-        return Ok(Check::fail(format!("Specified target {name} is a directory")));
+        return Ok(Check::fail(format!(
+            "Specified target {name} is a directory"
+        )));
     }
     let target = Target {
         name: name.clone(),
@@ -490,7 +509,17 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 
     let content = match (&sources, &contents) {
         (Some(list), _) => {
-            match source_content(host, &target, list, source_hash, source_hash_name, skip_verify, template, context, defaults)? {
+            match source_content(
+                host,
+                &target,
+                list,
+                source_hash,
+                source_hash_name,
+                skip_verify,
+                template,
+                context,
+                defaults,
+            )? {
                 Ok(c) => Some(c),
                 Err(fail) => return Ok(fail),
             }
@@ -526,12 +555,17 @@ fn source_content(
             let mut vars = Map::new();
             vars.insert("name".into(), Value::String(target.name.clone()));
             vars.insert("source".into(), Value::String(chosen.url.clone()));
-            let owner = |o: &Option<super::owner::Owner>| o.as_ref().map_or(Value::Null, |o| o.shown.clone());
+            let owner = |o: &Option<super::owner::Owner>| {
+                o.as_ref().map_or(Value::Null, |o| o.shown.clone())
+            };
             vars.insert("user".into(), owner(&target.perms.user));
             vars.insert("group".into(), owner(&target.perms.group));
             vars.insert(
                 "mode".into(),
-                target.perms.mode.map_or(Value::Null, |m| Value::String(mode_str(m))),
+                target
+                    .perms
+                    .mode
+                    .map_or(Value::Null, |m| Value::String(mode_str(m))),
             );
             vars.insert("attrs".into(), Value::Null);
             for extra in [defaults, context].into_iter().flatten() {

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use common::data::{Map, Value};
 
-use super::owner::{is_root, missing_owners, Accounts, Owner};
 use super::super::{HostRead, StateError};
+use super::owner::{is_root, missing_owners, Accounts, Owner};
 
 /// A mode as Salt shows it: octal, at least four digits (`0644`).
 pub(super) fn mode_str(mode: u32) -> String {
@@ -183,7 +183,8 @@ impl Perms {
         }
         if let Some(m) = self.mode {
             if !is_link && m == mode_of(&after) && m != mode_of(&before) {
-                out.changes.insert("mode".into(), Value::String(mode_str(m)));
+                out.changes
+                    .insert("mode".into(), Value::String(mode_str(m)));
             }
         }
         out

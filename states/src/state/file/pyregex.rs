@@ -30,7 +30,9 @@ impl Flags {
         match value {
             None => Ok(Flags::MULTILINE),
             Some(Value::Number(n)) => {
-                let bits = n.as_u64().ok_or_else(|| format!("Invalid re flags: \"{n}\""))?;
+                let bits = n
+                    .as_u64()
+                    .ok_or_else(|| format!("Invalid re flags: \"{n}\""))?;
                 if bits & 4 != 0 {
                     return Err("re.LOCALE cannot be used with str patterns".into());
                 }
@@ -193,8 +195,7 @@ impl Replacement {
                     if e == '0' || (oct(Some(&e)) && oct(chars.get(i)) && oct(chars.get(i + 1))) {
                         // An octal escape: `\0`, `\01`, `\012`, or three digits.
                         let mut digits = e.to_string();
-                        let limit = if e == '0' { 2 } else { 2 };
-                        for _ in 0..limit {
+                        for _ in 0..2 {
                             if oct(chars.get(i)) {
                                 digits.push(chars[i]);
                                 i += 1;
@@ -202,7 +203,9 @@ impl Replacement {
                         }
                         let v = u32::from_str_radix(&digits, 8).unwrap_or(0);
                         if v > 0o377 {
-                            return Err(format!("octal escape value \\{digits} outside of range 0-0o377"));
+                            return Err(format!(
+                                "octal escape value \\{digits} outside of range 0-0o377"
+                            ));
                         }
                         text.push(char::from_u32(v).unwrap_or('\0'));
                     } else {
@@ -290,7 +293,10 @@ mod tests {
     fn python_replacements() {
         let re = compile(r"(?P<k>\w+)=(\d+)", Flags::MULTILINE).unwrap();
         let r = Replacement::parse(r"\g<k>: \2\n\1 \\ \.", false, &re).unwrap();
-        assert_eq!(subn(&re, &r, "a=1 b=2", 1), ("a: 1\na \\ \\. b=2".to_string(), 1));
+        assert_eq!(
+            subn(&re, &r, "a=1 b=2", 1),
+            ("a: 1\na \\ \\. b=2".to_string(), 1)
+        );
         assert!(Replacement::parse(r"\3", false, &re).is_err());
         assert!(Replacement::parse(r"\q", false, &re).is_err());
         assert!(Replacement::parse(r"\g<nope>", false, &re).is_err());

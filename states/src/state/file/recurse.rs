@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use common::data::{Map, Value};
 
+use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::directory::{plan_subdir, walk};
 use super::fsio;
 use super::managed::{plan_file, plan_new, set_to_change, NewContent, Target};
@@ -12,7 +13,6 @@ use super::owner::Accounts;
 use super::perms::Perms;
 use super::source;
 use super::{absolute_name, fail_unless_dict, include_exclude, read_backup, Patterns};
-use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 
 /// One path's part of the plan.
 struct Step {
@@ -29,7 +29,8 @@ struct Step {
 
 /// Salt's `_is_valid_relpath`: no `..`, and not deeper than `maxdepth`.
 fn valid_relpath(rel: &str, maxdepth: Option<usize>) -> bool {
-    !format!("/{rel}/").contains("/../") && maxdepth.is_none_or(|m| rel.trim_matches('/').matches('/').count() <= m)
+    !format!("/{rel}/").contains("/../")
+        && maxdepth.is_none_or(|m| rel.trim_matches('/').matches('/').count() <= m)
 }
 
 pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -63,7 +64,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let exclude = Patterns::from_arg(args.get("exclude_pat"))?;
     let maxdepth = args
         .int("maxdepth")?
-        .map(|d| usize::try_from(d).map_err(|_| StateError::args("'maxdepth' must not be negative")))
+        .map(|d| {
+            usize::try_from(d).map_err(|_| StateError::args("'maxdepth' must not be negative"))
+        })
         .transpose()?;
     let _ = args.get("keep_source");
     if args.bool_or("keep_symlinks", false)? || args.bool_or("force_symlinks", false)? {
@@ -72,14 +75,21 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         ));
     }
     let accounts = Accounts::load(host);
-    let perms = Perms::from_args(&accounts, args.get("user").or(args.get("owner")), args.get("group"), None)?;
+    let perms = Perms::from_args(
+        &accounts,
+        args.get("user").or(args.get("owner")),
+        args.get("group"),
+        None,
+    )?;
     if let Some(f) = fail_unless_dict(context, "Context must be formed as a dict")
         .or_else(|| fail_unless_dict(defaults, "Defaults must be formed as a dict"))
     {
         return Ok(f);
     }
     if let Some(bad) = sources.iter().find(|s| !s.starts_with("salt://")) {
-        return Ok(Check::fail(format!("Invalid source '{bad}' (must be a salt:// URI)")));
+        return Ok(Check::fail(format!(
+            "Invalid source '{bad}' (must be a salt:// URI)"
+        )));
     }
     // The first source directory that exists.
     let mut chosen = None;
@@ -94,7 +104,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         }
     }
     let Some((source, source_dirs)) = chosen else {
-        let srcpath = sources.first().map_or("", |s| s.trim_start_matches("salt://"));
+        let srcpath = sources
+            .first()
+            .map_or("", |s| s.trim_start_matches("salt://"));
         return Ok(Check::fail(match (sources.len(), last_err) {
             (1, _) | (_, None) => format!(
                 "The directory '{srcpath}' does not exist on the salt fileserver in saltenv 'base'"
@@ -104,7 +116,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     };
     let real = host.path(&name)?;
     if fsio::lexists(&real) && !real.is_dir() {
-        return Ok(Check::fail(format!("The path {name} exists and is not a directory")));
+        return Ok(Check::fail(format!(
+            "The path {name} exists and is not a directory"
+        )));
     }
     let target_missing = !real.is_dir();
 
@@ -113,12 +127,18 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let mut dirs: BTreeSet<String> = BTreeSet::new();
     let mut keep: BTreeSet<String> = BTreeSet::new();
     for rel in host.sources().list(&source)? {
-        if rel.trim().is_empty() || !valid_relpath(&rel, maxdepth) || !include_exclude(&rel, &include, &exclude) {
+        if rel.trim().is_empty()
+            || !valid_relpath(&rel, maxdepth)
+            || !include_exclude(&rel, &include, &exclude)
+        {
             continue;
         }
         let dest = format!("{name}/{rel}");
         keep.insert(dest.clone());
-        dirs.insert(dest.rsplit_once('/').map_or(name.clone(), |(d, _)| d.to_string()));
+        dirs.insert(
+            dest.rsplit_once('/')
+                .map_or(name.clone(), |(d, _)| d.to_string()),
+        );
         files.push((dest, format!("{source}/{rel}")));
     }
     if include_empty {
@@ -140,34 +160,51 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     if target_missing && !dirs.contains(&name) {
         dirs.insert(name.clone());
     }
-    let mut take = |path: &str, check: Check, remove_first, silent, steps: &mut Vec<Step>| match check {
-        Check::Clean { .. } => {}
-        Check::Fail { comment, .. } => {
-            failed = true;
-            comments.push((path.to_string(), comment));
-        }
-        Check::Change { changes, comment, apply } => {
-            comments.push((path.to_string(), comment));
-            steps.push(Step {
-                path: path.to_string(),
-                remove_first,
-                apply: Some(apply),
+    let mut take =
+        |path: &str, check: Check, remove_first, silent, steps: &mut Vec<Step>| match check {
+            Check::Clean { .. } => {}
+            Check::Fail { comment, .. } => {
+                failed = true;
+                comments.push((path.to_string(), comment));
+            }
+            Check::Change {
                 changes,
-                silent,
-            });
-        }
-    };
+                comment,
+                apply,
+            } => {
+                comments.push((path.to_string(), comment));
+                steps.push(Step {
+                    path: path.to_string(),
+                    remove_first,
+                    apply: Some(apply),
+                    changes,
+                    silent,
+                });
+            }
+        };
     for dir in &dirs {
         let dreal = host.path(dir)?;
         let is_file = fsio::lexists(&dreal) && !dreal.is_dir();
         let remove_first = (clean && is_file).then_some("Replaced file with a directory");
         if is_file && !clean {
-            take(dir, Check::fail(format!("Specified location {dir} exists and is a file")), None, false, &mut steps);
+            take(
+                dir,
+                Check::fail(format!("Specified location {dir} exists and is a file")),
+                None,
+                false,
+                &mut steps,
+            );
             continue;
         }
         // With a file in the way, this plans a new directory (the file goes first).
         let check = plan_subdir(host, dir, dir_perms.clone())?;
-        take(dir, check, remove_first, target_missing && *dir == name, &mut steps);
+        take(
+            dir,
+            check,
+            remove_first,
+            target_missing && *dir == name,
+            &mut steps,
+        );
     }
     for (dest, url) in &files {
         let target = Target {
@@ -182,7 +219,13 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         let dreal = host.path(dest)?;
         let is_dir = dreal.is_dir();
         if is_dir && !(clean && replace) {
-            take(dest, Check::fail(format!("Specified target {dest} is a directory")), None, false, &mut steps);
+            take(
+                dest,
+                Check::fail(format!("Specified target {dest} is a directory")),
+                None,
+                false,
+                &mut steps,
+            );
             continue;
         }
         if !replace && fsio::lexists(&dreal) {
@@ -190,7 +233,15 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
             take(dest, check, None, false, &mut steps);
             continue;
         }
-        let content = match file_content(host, url, dest, &file_perms, template.as_deref(), context, defaults) {
+        let content = match file_content(
+            host,
+            url,
+            dest,
+            &file_perms,
+            template.as_deref(),
+            context,
+            defaults,
+        ) {
             Ok(c) => c,
             Err(msg) => {
                 take(dest, Check::fail(msg), None, false, &mut steps);
@@ -202,7 +253,13 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         } else {
             plan_file(host, target, Some(content), set_to_change(dest))?
         };
-        take(dest, check, is_dir.then_some("Replaced directory with a new file"), false, &mut steps);
+        take(
+            dest,
+            check,
+            is_dir.then_some("Replaced directory with a new file"),
+            false,
+            &mut steps,
+        );
     }
     let mut removals = Vec::new();
     if clean {
@@ -220,7 +277,14 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
             for n in w.files.iter().chain(&w.dirs) {
                 let path = format!("{}/{n}", w.path);
                 let rel = &path[name.len() + 1..];
-                if !kept.contains(&path) && include_exclude(rel, &Patterns::default(), &exclude) {
+                // Under a directory that a file replaces: goes with it.
+                let under_file = files
+                    .iter()
+                    .any(|(d, _)| path.starts_with(&format!("{d}/")));
+                if !kept.contains(&path)
+                    && !under_file
+                    && include_exclude(rel, &Patterns::default(), &exclude)
+                {
                     removals.push(path);
                 }
             }
@@ -241,7 +305,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         if failed {
             return Ok(Check::fail(test_comment));
         }
-        return Ok(Check::clean(format!("The directory {name} is in the correct state")));
+        return Ok(Check::clean(format!(
+            "The directory {name} is in the correct state"
+        )));
     }
     if test_comment.is_empty() {
         test_comment = format!("Recursively updated {name}");
@@ -283,7 +349,9 @@ fn file_content(
             let mut vars = Map::new();
             vars.insert("name".into(), Value::String(dest.to_string()));
             vars.insert("source".into(), Value::String(url.to_string()));
-            let owner = |o: &Option<super::owner::Owner>| o.as_ref().map_or(Value::Null, |o| o.shown.clone());
+            let owner = |o: &Option<super::owner::Owner>| {
+                o.as_ref().map_or(Value::Null, |o| o.shown.clone())
+            };
             vars.insert("user".into(), owner(&perms.user));
             vars.insert("group".into(), owner(&perms.group));
             for extra in [defaults, context].into_iter().flatten() {
@@ -328,7 +396,10 @@ impl Apply for Mirror {
                 let real = host.path(&step.path)?;
                 if let Err(e) = fsio::remove_any(&real) {
                     ok = false;
-                    comments.push((step.path.clone(), format!("Unable to remove {}: {e}", step.path)));
+                    comments.push((
+                        step.path.clone(),
+                        format!("Unable to remove {}: {e}", step.path),
+                    ));
                     continue;
                 }
                 these.insert("diff".into(), note.into());

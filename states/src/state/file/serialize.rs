@@ -2,12 +2,12 @@
 //! serializers print it, then managed like any file content.
 use common::data::Value;
 
+use super::super::{Args, Check, HostRead, StateError};
 use super::fsio;
 use super::managed::{plan_file, NewContent, Target};
 use super::owner::Accounts;
 use super::perms::Perms;
 use super::{absolute_name, read_backup};
-use super::super::{Args, Check, HostRead, StateError};
 
 /// Salt's `yaml.serialize` (block style) or `json.serialize` (`indent=2`,
 /// sorted keys), plus the newline the state adds.
@@ -32,7 +32,11 @@ fn sorted(data: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
@@ -81,18 +85,27 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         )));
     }
     if serializer.is_some() && formatter.is_some() {
-        return Ok(Check::fail("Only one of serializer and formatter are allowed"));
+        return Ok(Check::fail(
+            "Only one of serializer and formatter are allowed",
+        ));
     }
-    let format = serializer.or(formatter).unwrap_or_else(|| "yaml".into()).to_lowercase();
+    let format = serializer
+        .or(formatter)
+        .unwrap_or_else(|| "yaml".into())
+        .to_lowercase();
     if dataset.is_some_and(common::data::is_truthy) && dataset_pillar.is_some() {
-        return Ok(Check::fail("Only one of 'dataset' and 'dataset_pillar' is permitted"));
+        return Ok(Check::fail(
+            "Only one of 'dataset' and 'dataset_pillar' is permitted",
+        ));
     }
     let mut data = match (&dataset_pillar, dataset) {
         (Some(key), _) => common::data::traverse(host.pillar(), key, ":").cloned(),
         (None, d) => d.cloned(),
     };
     let Some(mut dataset) = data.take() else {
-        return Ok(Check::fail("Neither 'dataset' nor 'dataset_pillar' was defined"));
+        return Ok(Check::fail(
+            "Neither 'dataset' nor 'dataset_pillar' was defined",
+        ));
     };
     if !matches!(format.as_str(), "yaml" | "json") {
         return Ok(Check::fail(format!(
@@ -103,13 +116,19 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         let text = String::from_utf8_lossy(&std::fs::read(&real)?).into_owned();
         let existing = match deserialize(&format, &text) {
             Ok(v) => v,
-            Err(e) => return Ok(Check::fail(format!("Failed to deserialize existing data: {e}"))),
+            Err(e) => {
+                return Ok(Check::fail(format!(
+                    "Failed to deserialize existing data: {e}"
+                )))
+            }
         };
         if !existing.is_null() {
             let mut merged = existing.clone();
             common::data::merge_recursive(&mut merged, &dataset, false);
             if merged == existing {
-                return Ok(Check::clean(format!("The file {name} is in the correct state")));
+                return Ok(Check::clean(format!(
+                    "The file {name} is in the correct state"
+                )));
             }
             dataset = merged;
         }

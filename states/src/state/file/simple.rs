@@ -4,11 +4,11 @@ use std::path::Path;
 
 use common::data::{Map, Value};
 
+use super::super::{Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
+use super::absolute_name;
 use super::fsio::{self, atomic_write, dir_mode_for, make_parents, NewMeta};
 use super::owner::{Accounts, Kind, Owner};
 use super::perms::{mode_of, mode_str, Perms};
-use super::absolute_name;
-use super::super::{Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
 
 fn one(key: &str, value: impl Into<Value>) -> Map<String, Value> {
     let mut m = Map::new();
@@ -38,9 +38,10 @@ pub(super) fn absent(args: &Args, host: &HostRead) -> Result<Check, StateError> 
             let real = host.path(&name)?;
             Ok(match fsio::remove_any(&real) {
                 Ok(()) => Applied::ok_with(format!("Removed {} {name}", what.to_lowercase()), done),
-                Err(e) if what == "Directory" => {
-                    Applied::failed(format!("Failed to remove directory {name}: {e}"), Map::new())
-                }
+                Err(e) if what == "Directory" => Applied::failed(
+                    format!("Failed to remove directory {name}: {e}"),
+                    Map::new(),
+                ),
                 Err(e) => Applied::failed(format!("Could not remove '{name}': {e}"), Map::new()),
             })
         }),
@@ -88,17 +89,26 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let real = host.path(&name)?;
     let existing = std::fs::metadata(&real).ok();
     let (changes, comment) = match &existing {
-        None => (one("new", name.clone()), format!("File {name} is set to be created")),
+        None => (
+            one("new", name.clone()),
+            format!("File {name} is set to be created"),
+        ),
         Some(m) => {
             let same = |want: Option<i64>, have: i64| want.is_none_or(|w| w == have);
-            if (atime.is_some() || mtime.is_some()) && same(atime, m.atime()) && same(mtime, m.mtime()) {
+            if (atime.is_some() || mtime.is_some())
+                && same(atime, m.atime())
+                && same(mtime, m.mtime())
+            {
                 return Ok(Check::clean(format!(
                     "File {name} exists and has the correct times"
                 )));
             }
             // Without times, touching sets them to now: a change every run,
             // as in Salt.
-            (one("touched", name.clone()), format!("Times set to be updated on file {name}"))
+            (
+                one("touched", name.clone()),
+                format!("Times set to be updated on file {name}"),
+            )
         }
     };
     Ok(Check::change(
@@ -122,7 +132,13 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                 .append(true)
                 .create(true)
                 .open(&real)
-                .or_else(|e| if real.is_dir() { std::fs::File::open(&real) } else { Err(e) });
+                .or_else(|e| {
+                    if real.is_dir() {
+                        std::fs::File::open(&real)
+                    } else {
+                        Err(e)
+                    }
+                });
             let now = std::time::SystemTime::now();
             let at = |t: Option<i64>| {
                 t.map_or(now, |s| {
@@ -147,7 +163,10 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                     one("touched", name.clone()),
                 )
             } else {
-                Applied::ok_with(format!("Created empty file {name}"), one("new", name.clone()))
+                Applied::ok_with(
+                    format!("Created empty file {name}"),
+                    one("new", name.clone()),
+                )
             })
         }),
     ))
@@ -191,11 +210,15 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let user_arg = args.get("user").or(args.get("owner"));
     let group_arg = args.get("group");
     if !source.starts_with('/') {
-        return Ok(Check::fail(format!("Source file \"{source}\" is not present")));
+        return Ok(Check::fail(format!(
+            "Source file \"{source}\" is not present"
+        )));
     }
     let src_real = host.path(&source)?;
     let Ok(src_meta) = std::fs::metadata(&src_real) else {
-        return Ok(Check::fail(format!("Source file \"{source}\" is not present")));
+        return Ok(Check::fail(format!(
+            "Source file \"{source}\" is not present"
+        )));
     };
     let perms = if preserve {
         let shown = |kind, id| Owner {
@@ -208,14 +231,22 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
             mode: Some(mode_of(&src_meta)),
         }
     } else {
-        let mut p = Perms::from_args(&accounts, user_arg, group_arg, mode.or(Some(mode_of(&src_meta))))?;
+        let mut p = Perms::from_args(
+            &accounts,
+            user_arg,
+            group_arg,
+            mode.or(Some(mode_of(&src_meta))),
+        )?;
         let (me, my_group) = accounts.current();
         if p.user.is_none() {
             p.user = Some(me);
         }
         if p.group.is_none() {
             // The user's primary group, as Salt defaults it.
-            let gid = p.uid().and_then(|u| accounts.primary_gid(u)).or(my_group.id);
+            let gid = p
+                .uid()
+                .and_then(|u| accounts.primary_gid(u))
+                .or(my_group.id);
             p.group = gid.map(|g| Owner {
                 shown: Value::String(accounts.name_of(Kind::Group, g)),
                 id: Some(g),
@@ -225,7 +256,11 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     };
     let mut name = name;
     if subdir && host.path(&name)?.is_dir() {
-        let base = source.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let base = source
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
         name = format!("{}/{base}", name.trim_end_matches('/'));
     }
     let dest = host.path(&name)?;
@@ -236,7 +271,10 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                 "The target file \"{name}\" exists and will not be overwritten"
             )));
         }
-        if dest.is_file() && src_meta.is_file() && std::fs::read(&dest)? == std::fs::read(&src_real)? {
+        if dest.is_file()
+            && src_meta.is_file()
+            && std::fs::read(&dest)? == std::fs::read(&src_real)?
+        {
             let meta = std::fs::metadata(&dest)?;
             if perms.diff(&meta).is_empty() {
                 // Salt copies again and reports it; nothing would change.
@@ -251,10 +289,24 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let mut changes = one(&name, source.clone());
     let (me, my_group) = Accounts::default().current();
     if perms.user.as_ref().is_some_and(|u| u.id != me.id) {
-        changes.insert("user".into(), perms.user.as_ref().map(|u| u.shown.clone()).unwrap_or_default());
+        changes.insert(
+            "user".into(),
+            perms
+                .user
+                .as_ref()
+                .map(|u| u.shown.clone())
+                .unwrap_or_default(),
+        );
     }
     if perms.group.as_ref().is_some_and(|g| g.id != my_group.id) {
-        changes.insert("group".into(), perms.group.as_ref().map(|g| g.shown.clone()).unwrap_or_default());
+        changes.insert(
+            "group".into(),
+            perms
+                .group
+                .as_ref()
+                .map(|g| g.shown.clone())
+                .unwrap_or_default(),
+        );
     }
     if let Some(m) = perms.mode.filter(|m| *m != mode_of(&src_meta)) {
         changes.insert("mode".into(), Value::String(mode_str(m)));
@@ -289,17 +341,28 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                 }
             }
             let failed = |e: std::io::Error| {
-                Applied::failed(format!("Failed to copy \"{source}\" to \"{name}\": {e}"), Map::new())
+                Applied::failed(
+                    format!("Failed to copy \"{source}\" to \"{name}\": {e}"),
+                    Map::new(),
+                )
             };
             if src.is_dir() {
                 // Copy beside the target, then swap it in whole.
                 let temp = dest.with_file_name(format!(
                     ".{}.brine-copy-{}",
-                    dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    dest.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
                     std::process::id()
                 ));
                 let result = copy_tree(&src, &temp, perms.uid(), perms.gid())
-                    .and_then(|()| if fsio::lexists(&dest) { fsio::remove_any(&dest) } else { Ok(()) })
+                    .and_then(|()| {
+                        if fsio::lexists(&dest) {
+                            fsio::remove_any(&dest)
+                        } else {
+                            Ok(())
+                        }
+                    })
                     .and_then(|()| std::fs::rename(&temp, &dest))
                     .and_then(|()| fsio::sync_dir(&dest));
                 if let Err(e) = result {

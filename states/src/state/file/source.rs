@@ -21,7 +21,11 @@ pub(super) fn source_list(value: &Value) -> Result<Vec<SourceRef>, StateError> {
                 hash: None,
             }),
             Value::Object(m) if m.len() == 1 => {
-                let (url, hash) = m.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+                let (url, hash) = m
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .unwrap_or_default();
                 Ok(SourceRef {
                     url,
                     hash: match hash {
@@ -78,7 +82,10 @@ pub(super) fn fetch(host: &HostRead, url: &str) -> Result<Vec<u8>, SourceError> 
             .map_err(|_| SourceError(format!("Local file source {path} does not exist")));
     }
     if url.starts_with("salt://") {
-        return host.sources().fetch(url).map_err(|e| SourceError(e.to_string()));
+        return host
+            .sources()
+            .fetch(url)
+            .map_err(|e| SourceError(e.to_string()));
     }
     Err(SourceError(format!(
         "Unable to manage file: invalid source {url:?}: use salt:// or an absolute path"
@@ -188,11 +195,12 @@ fn bare_hash(text: &str) -> Option<Checksum> {
         Some((k, h)) => (HashKind::parse(k)?, h.trim()),
         None => (HashKind::by_len(text.len())?, text),
     };
-    (HashKind::by_len(hex.len()) == Some(kind) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| Checksum {
+    (HashKind::by_len(hex.len()) == Some(kind) && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(
+        || Checksum {
             kind,
             hex: hex.to_ascii_lowercase(),
-        })
+        },
+    )
 }
 
 /// Reads `source_hash`: `sha256=<hex>`, a bare hex digest (its length names

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use common::data::{Map, Value};
 
+use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
+use super::absolute_name;
 use super::fsio::{self, make_parents, NewMeta};
 use super::owner::{Accounts, Kind, Owner};
-use super::absolute_name;
-use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 
 /// Python's `os.path.normpath` (lexical).
 fn normpath(p: &str) -> String {
@@ -78,9 +78,14 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         Some(v) => accounts.owner(Kind::Group, "group", v)?,
         None => {
             // The user's primary group, as Salt defaults it.
-            let gid = user.id.and_then(|u| accounts.primary_gid(u)).or_else(|| accounts.current().1.id);
+            let gid = user
+                .id
+                .and_then(|u| accounts.primary_gid(u))
+                .or_else(|| accounts.current().1.id);
             Owner {
-                shown: Value::String(gid.map_or_else(String::new, |g| accounts.name_of(Kind::Group, g))),
+                shown: Value::String(
+                    gid.map_or_else(String::new, |g| accounts.name_of(Kind::Group, g)),
+                ),
                 id: gid,
             }
         }
@@ -104,18 +109,29 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 
     let real = host.path(&name)?;
     let parent_missing = real.parent().is_some_and(|p| !p.is_dir());
-    let dirname = name.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d }).to_string();
+    let dirname = name
+        .rsplit_once('/')
+        .map_or("/", |(d, _)| if d.is_empty() { "/" } else { d })
+        .to_string();
     let mut changes = Map::new();
     let (mut comment, action) = match present(&real) {
         Present::Nothing => {
             changes.insert("new".into(), Value::String(name.clone()));
-            (format!("Symlink {name} to {target} is set for creation"), Action::Create)
+            (
+                format!("Symlink {name} to {target} is set for creation"),
+                Action::Create,
+            )
         }
         Present::Link { target: cur, .. } if normpath(&cur) != normpath(&target) => {
             changes.insert("change".into(), Value::String(name.clone()));
-            (format!("Link {name} target is set to be changed to {target}"), Action::Replace)
+            (
+                format!("Link {name} target is set to be changed to {target}"),
+                Action::Replace,
+            )
         }
-        Present::Link { uid: cu, gid: cg, .. } => {
+        Present::Link {
+            uid: cu, gid: cg, ..
+        } => {
             if cu == uid && cg == gid {
                 return Ok(Check::Clean {
                     comment: format!("Symlink {name} is present and owned by {owner}"),
@@ -236,10 +252,16 @@ impl Apply for MakeLink {
             return Ok(match self.chown(&real) {
                 Ok(()) => {
                     changes.insert("ownership".into(), Value::String(self.owner.clone()));
-                    Applied::ok_with(format!("Set ownership of symlink {name} to {}", self.owner), changes)
+                    Applied::ok_with(
+                        format!("Set ownership of symlink {name} to {}", self.owner),
+                        changes,
+                    )
                 }
                 Err(e) => Applied::failed(
-                    format!("Failed to set ownership of symlink {name} to {}: {e}", self.owner),
+                    format!(
+                        "Failed to set ownership of symlink {name} to {}: {e}",
+                        self.owner
+                    ),
                     changes,
                 ),
             });
@@ -262,8 +284,12 @@ impl Apply for MakeLink {
         }
         if let Action::Backup(backup) = &self.action {
             let to = host.path(backup)?;
-            let moved = (if fsio::lexists(&to) { fsio::remove_any(&to) } else { Ok(()) })
-                .and_then(|()| std::fs::rename(&real, &to));
+            let moved = (if fsio::lexists(&to) {
+                fsio::remove_any(&to)
+            } else {
+                Ok(())
+            })
+            .and_then(|()| std::fs::rename(&real, &to));
             if let Err(e) = moved {
                 return Ok(Applied::failed(
                     format!("Unable to rename {name} to backup {backup} -> : {e}"),
@@ -274,12 +300,17 @@ impl Apply for MakeLink {
         // A directory cannot be renamed over; anything else can, atomically.
         if real.symlink_metadata().is_ok_and(|m| m.is_dir()) {
             if let Err(e) = fsio::remove_any(&real) {
-                return Ok(Applied::failed(format!("Could not remove '{name}': {e}"), Map::new()));
+                return Ok(Applied::failed(
+                    format!("Could not remove '{name}': {e}"),
+                    Map::new(),
+                ));
             }
         }
         let temp = real.with_file_name(format!(
             ".{}.brine-link-{}",
-            real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            real.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         let _ = std::fs::remove_file(&temp);
@@ -289,7 +320,10 @@ impl Apply for MakeLink {
         if let Err(e) = made {
             let _ = std::fs::remove_file(&temp);
             return Ok(Applied::failed(
-                format!("Unable to create new symlink {name} -> {}: {e}", self.target),
+                format!(
+                    "Unable to create new symlink {name} -> {}: {e}",
+                    self.target
+                ),
                 Map::new(),
             ));
         }
@@ -298,7 +332,10 @@ impl Apply for MakeLink {
         let mut comment = format!("Created new symlink {name} -> {}", self.target);
         let meta = std::fs::symlink_metadata(&real)?;
         if (meta.uid(), meta.gid()) != (self.uid, self.gid) && self.chown(&real).is_err() {
-            comment.push_str(&format!(", but was unable to set ownership to {}", self.owner));
+            comment.push_str(&format!(
+                ", but was unable to set ownership to {}",
+                self.owner
+            ));
             return Ok(Applied::failed(comment, changes));
         }
         Ok(Applied::ok_with(comment, changes))

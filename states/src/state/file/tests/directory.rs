@@ -9,14 +9,25 @@ fn new_directory_then_mode_change_as_salt_reports_them() {
     let args = json!({"name": "/srv/data/", "mode": 750, "user": "deploy"});
     let seen = fx.seen("directory", args.clone());
     assert_eq!(seen.changes(), &json!({"/srv/data": {"directory": "new"}}));
-    assert_eq!(seen.comment(), "The following files will be changed:\n/srv/data: directory - new\n");
+    assert_eq!(
+        seen.comment(),
+        "The following files will be changed:\n/srv/data: directory - new\n"
+    );
     let done = fx.apply("directory", args.clone());
     assert!(done.result);
     assert_eq!(done.comment, "");
-    assert_eq!(applied_changes(&done), json!({"/srv/data": {"directory": "new"}}));
-    assert_eq!((fx.mode("/srv/data"), fx.owner("/srv/data").0), (0o750, DEPLOY));
+    assert_eq!(
+        applied_changes(&done),
+        json!({"/srv/data": {"directory": "new"}})
+    );
+    assert_eq!(
+        (fx.mode("/srv/data"), fx.owner("/srv/data").0),
+        (0o750, DEPLOY)
+    );
     match fx.check("directory", args).unwrap() {
-        Check::Clean { comment, .. } => assert_eq!(comment, "The directory /srv/data is in the correct state"),
+        Check::Clean { comment, .. } => {
+            assert_eq!(comment, "The directory /srv/data is in the correct state")
+        }
         _ => panic!("expected clean"),
     }
 
@@ -25,7 +36,10 @@ fn new_directory_then_mode_change_as_salt_reports_them() {
     assert_eq!(seen.changes(), &json!({"/srv/data": {"mode": "0700"}}));
     let done = fx.apply("directory", args.clone());
     assert_eq!(done.comment, "Directory /srv/data updated");
-    assert_eq!(applied_changes(&done), json!({"/srv/data": {"mode": "0700"}, "mode": "0700"}));
+    assert_eq!(
+        applied_changes(&done),
+        json!({"/srv/data": {"mode": "0700"}, "mode": "0700"})
+    );
     fx.assert_clean("directory", args);
 }
 
@@ -67,10 +81,14 @@ fn recurse_sets_modes_below_and_reports_per_path() {
         applied_changes(&done),
         json!({"/d/keep": {"mode": "0640"}, "/d/sub": {"mode": "0750"}, "/d": {"mode": "0750"}, "mode": "0750"})
     );
-    assert_eq!((fx.mode("/d/keep"), fx.mode("/d/sub"), fx.mode("/d/sub/y")), (0o640, 0o750, 0o640));
+    assert_eq!(
+        (fx.mode("/d/keep"), fx.mode("/d/sub"), fx.mode("/d/sub/y")),
+        (0o640, 0o750, 0o640)
+    );
     fx.assert_clean("directory", args);
 
-    let owners = json!({"name": "/d", "recurse": ["user", "group"], "user": "deploy", "group": "staff"});
+    let owners =
+        json!({"name": "/d", "recurse": ["user", "group"], "user": "deploy", "group": "staff"});
     fx.apply("directory", owners.clone());
     assert_eq!(fx.owner("/d/sub/y"), (DEPLOY, STAFF));
     fx.assert_clean("directory", owners);
@@ -81,7 +99,11 @@ fn recurse_sets_modes_below_and_reports_per_path() {
         "user not specified, but configured as a target for recursive ownership management"
     );
     let seen = fx.seen("directory", json!({"name": "/d", "recurse": ["bogus"]}));
-    assert!(seen.comment().starts_with("Types for \"recurse\" limited to"), "{seen:?}");
+    assert!(
+        seen.comment()
+            .starts_with("Types for \"recurse\" limited to"),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -111,7 +133,10 @@ fn clean_removes_what_no_state_asked_for() {
     assert!(fx.p("/d/keep").exists() && fx.p("/d/managed.conf").exists());
     assert!(!fx.p("/d/sub").exists() && !fx.p("/d/x").exists());
     fx.assert_clean("directory", args);
-    let seen = fx.seen("directory", json!({"name": "/d", "clean": true, "max_depth": 1}));
+    let seen = fx.seen(
+        "directory",
+        json!({"name": "/d", "clean": true, "max_depth": 1}),
+    );
     assert_eq!(seen.comment(), "Cannot specify both max_depth and clean");
 }
 
@@ -120,7 +145,10 @@ fn a_file_in_the_way_fails_unless_forced_or_backed_up() {
     let fx = Fixture::new();
     fx.write("/spot", "file");
     let seen = fx.seen("directory", json!({"name": "/spot"}));
-    assert_eq!(seen.comment(), "Specified location /spot exists and is a file");
+    assert_eq!(
+        seen.comment(),
+        "Specified location /spot exists and is a file"
+    );
     let args = json!({"name": "/spot", "force": true});
     let seen = fx.seen("directory", args.clone());
     assert_eq!(
@@ -137,7 +165,10 @@ fn a_file_in_the_way_fails_unless_forced_or_backed_up() {
     fx.write("/other", "precious");
     let args = json!({"name": "/other", "backupname": "/other.bak"});
     let seen = fx.seen("directory", args.clone());
-    assert_eq!(seen.comment(), "/other would be backed up and replaced with a new directory");
+    assert_eq!(
+        seen.comment(),
+        "/other would be backed up and replaced with a new directory"
+    );
     fx.apply("directory", args);
     assert_eq!(fx.read("/other.bak"), "precious");
     assert!(fx.p("/other").is_dir());

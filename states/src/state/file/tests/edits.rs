@@ -9,18 +9,27 @@ fn append_adds_only_missing_lines() {
     fx.chmod("/f", 0o600);
     let args = json!({"name": "/f", "text": ["c", "a", "  b  "]});
     let seen = fx.seen("append", args.clone());
-    assert_eq!(seen.changes(), &json!({"diff": "--- \n\n+++ \n\n@@ -1,2 +1,3 @@\n\n a\n b\n+c"}));
+    assert_eq!(
+        seen.changes(),
+        &json!({"diff": "--- \n\n+++ \n\n@@ -1,2 +1,3 @@\n\n a\n b\n+c"})
+    );
     assert_eq!(seen.comment(), "File /f is set to be updated");
     let done = fx.apply("append", args.clone());
     assert_eq!(done.comment, "Appended 1 lines");
-    assert_eq!((fx.read("/f").as_str(), fx.mode("/f")), ("a\nb\nc\n", 0o600));
+    assert_eq!(
+        (fx.read("/f").as_str(), fx.mode("/f")),
+        ("a\nb\nc\n", 0o600)
+    );
     match fx.check("append", args).unwrap() {
         Check::Clean { comment, .. } => assert_eq!(comment, "File /f is in correct state"),
         _ => panic!("expected clean"),
     }
     // No final newline: one is added before the new line.
     fx.write("/g", "x");
-    fx.apply("append", json!({"name": "/g", "text": "y", "ignore_whitespace": false}));
+    fx.apply(
+        "append",
+        json!({"name": "/g", "text": "y", "ignore_whitespace": false}),
+    );
     assert_eq!(fx.read("/g"), "x\ny\n");
     // A missing file is created.
     let args = json!({"name": "/new/h", "text": "hello", "makedirs": true});
@@ -90,22 +99,54 @@ fn replace_with_backrefs_backup_and_append_if_not_found() {
 fn replace_refuses_what_it_cannot_do_faithfully() {
     let fx = Fixture::new();
     fx.write("/r", "a\n");
-    let seen = fx.seen("replace", json!({"name": "/r", "pattern": "(?<=a)b", "repl": "c"}));
-    assert!(seen.is_fail() && seen.comment().contains("which Brine cannot evaluate"), "{seen:?}");
-    let seen = fx.seen("replace", json!({"name": "/r", "pattern": "(a", "repl": "c"}));
+    let seen = fx.seen(
+        "replace",
+        json!({"name": "/r", "pattern": "(?<=a)b", "repl": "c"}),
+    );
+    assert!(
+        seen.is_fail() && seen.comment().contains("which Brine cannot evaluate"),
+        "{seen:?}"
+    );
+    let seen = fx.seen(
+        "replace",
+        json!({"name": "/r", "pattern": "(a", "repl": "c"}),
+    );
     assert!(seen.is_fail(), "{seen:?}");
-    let seen = fx.seen("replace", json!({"name": "/r", "pattern": "a", "repl": "\\2"}));
-    assert!(seen.comment().contains("invalid group reference"), "{seen:?}");
-    let seen = fx.seen("replace", json!({"name": "/missing", "pattern": "a", "repl": "b"}));
+    let seen = fx.seen(
+        "replace",
+        json!({"name": "/r", "pattern": "a", "repl": "\\2"}),
+    );
+    assert!(
+        seen.comment().contains("invalid group reference"),
+        "{seen:?}"
+    );
+    let seen = fx.seen(
+        "replace",
+        json!({"name": "/missing", "pattern": "a", "repl": "b"}),
+    );
     assert_eq!(seen.comment(), "/missing: file not found");
-    match fx.check("replace", json!({"name": "/missing", "pattern": "a", "repl": "b", "ignore_if_missing": true})).unwrap() {
+    match fx
+        .check(
+            "replace",
+            json!({"name": "/missing", "pattern": "a", "repl": "b", "ignore_if_missing": true}),
+        )
+        .unwrap()
+    {
         Check::Clean { comment, .. } => assert_eq!(comment, "No changes needed to be made"),
         _ => panic!("expected clean"),
     }
     std::fs::write(fx.p("/bin"), b"\0\0a").unwrap();
-    let seen = fx.seen("replace", json!({"name": "/bin", "pattern": "a", "repl": "b"}));
-    assert_eq!(seen.comment(), "Cannot perform string replacements on a binary file: /bin");
-    assert!(fx.check("replace", json!({"name": "/r", "pattern": "a"})).is_err());
+    let seen = fx.seen(
+        "replace",
+        json!({"name": "/bin", "pattern": "a", "repl": "b"}),
+    );
+    assert_eq!(
+        seen.comment(),
+        "Cannot perform string replacements on a binary file: /bin"
+    );
+    assert!(fx
+        .check("replace", json!({"name": "/r", "pattern": "a"}))
+        .is_err());
 }
 
 #[test]
@@ -125,32 +166,56 @@ fn line_ensure_replace_delete_and_create() {
     // Salt would add the indented line again on every run; Brine does not.
     fx.assert_clean("line", args);
 
-    fx.apply("line", json!({"name": "/l", "content": "C", "match": "^c$", "mode": "replace"}));
+    fx.apply(
+        "line",
+        json!({"name": "/l", "content": "C", "match": "^c$", "mode": "replace"}),
+    );
     assert_eq!(fx.read("/l"), "a\n  b\n  x\nC\n");
-    fx.apply("line", json!({"name": "/l", "match": "x", "mode": "delete"}));
+    fx.apply(
+        "line",
+        json!({"name": "/l", "match": "x", "mode": "delete"}),
+    );
     assert_eq!(fx.read("/l"), "a\n  b\nC\n");
     // Salt's insert at the end, blank line and missing final newline included.
-    fx.apply("line", json!({"name": "/l", "content": "END", "mode": "insert", "location": "end"}));
+    fx.apply(
+        "line",
+        json!({"name": "/l", "content": "END", "mode": "insert", "location": "end"}),
+    );
     assert_eq!(fx.read("/l"), "a\n  b\nC\n\nEND");
 
     let create = json!({"name": "/new", "content": "k=v", "mode": "insert", "location": "start", "create": true, "file_mode": 600});
     fx.apply("line", create);
-    assert_eq!((fx.read("/new").as_str(), fx.mode("/new")), ("k=v\n", 0o600));
-    let seen = fx.seen("line", json!({"name": "/nope", "content": "x", "mode": "ensure", "after": "b"}));
+    assert_eq!(
+        (fx.read("/new").as_str(), fx.mode("/new")),
+        ("k=v\n", 0o600)
+    );
+    let seen = fx.seen(
+        "line",
+        json!({"name": "/nope", "content": "x", "mode": "ensure", "after": "b"}),
+    );
     assert_eq!(seen.comment(), "/nope: file not found");
-    let seen = fx.seen("line", json!({"name": "/l", "content": "y", "mode": "ensure"}));
+    let seen = fx.seen(
+        "line",
+        json!({"name": "/l", "content": "y", "mode": "ensure"}),
+    );
     assert_eq!(
         seen.comment(),
         "Wrong conditions? Unable to ensure line without knowing where to put it before and/or after."
     );
     let seen = fx.seen("line", json!({"name": "/l", "content": "y"}));
-    assert_eq!(seen.comment(), "Mode was not defined. How to process the file?");
+    assert_eq!(
+        seen.comment(),
+        "Mode was not defined. How to process the file?"
+    );
 }
 
 #[test]
 fn blockreplace_between_markers() {
     let fx = Fixture::new();
-    fx.write("/b", "a\n#-- start managed zone --\nold\n#-- end managed zone --\nz\n");
+    fx.write(
+        "/b",
+        "a\n#-- start managed zone --\nold\n#-- end managed zone --\nz\n",
+    );
     let args = json!({"name": "/b", "content": "new"});
     let seen = fx.seen("blockreplace", args.clone());
     assert_eq!(
@@ -159,7 +224,10 @@ fn blockreplace_between_markers() {
     );
     assert_eq!(seen.comment(), "Changes would be made");
     fx.apply("blockreplace", args.clone());
-    assert_eq!(fx.read("/b.bak"), "a\n#-- start managed zone --\nold\n#-- end managed zone --\nz\n");
+    assert_eq!(
+        fx.read("/b.bak"),
+        "a\n#-- start managed zone --\nold\n#-- end managed zone --\nz\n"
+    );
     fx.assert_clean("blockreplace", args);
 
     fx.write("/c", "x\n");
@@ -197,7 +265,10 @@ fn comment_and_uncomment() {
         Check::Clean { comment, .. } => assert_eq!(comment, "Commented lines successfully"),
         _ => panic!("expected clean"),
     }
-    match fx.check("comment", json!({"name": "/c", "regex": "^foo=1"})).unwrap() {
+    match fx
+        .check("comment", json!({"name": "/c", "regex": "^foo=1"}))
+        .unwrap()
+    {
         Check::Clean { comment, .. } => assert_eq!(comment, "Pattern already commented"),
         _ => panic!("expected clean"),
     }

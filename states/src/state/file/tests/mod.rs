@@ -30,9 +30,22 @@ pub(super) struct Fixture {
 /// What a snapshot records of each path under the root.
 #[derive(Debug, Clone, PartialEq)]
 enum Entry {
-    File { bytes: Vec<u8>, mode: u32, uid: u32, gid: u32, mtime: i64 },
-    Dir { mode: u32, uid: u32, gid: u32 },
-    Link { target: PathBuf, uid: u32 },
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Link {
+        target: PathBuf,
+        uid: u32,
+    },
 }
 
 /// A check's outcome, flattened for assertions.
@@ -62,9 +75,22 @@ impl Fixture {
             "root:x:0:0:root:/root:/bin/sh\ndeploy:x:1234:1234::/home/deploy:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(root.join("etc/group"), "root:x:0:\nstaff:x:50:\ndeploy:x:1234:\n").unwrap();
-        let session = Session::new(&json!({"id": "web01"}), &pillar, &json!({}), "base", Arc::new(NoHost));
-        let sources = LocalSources::new(Arc::new(Renderer::new(vec![srv.clone()])), Arc::new(session));
+        std::fs::write(
+            root.join("etc/group"),
+            "root:x:0:\nstaff:x:50:\ndeploy:x:1234:\n",
+        )
+        .unwrap();
+        let session = Session::new(
+            &json!({"id": "web01"}),
+            &pillar,
+            &json!({}),
+            "base",
+            Arc::new(NoHost),
+        );
+        let sources = LocalSources::new(
+            Arc::new(Renderer::new(vec![srv.clone()])),
+            Arc::new(session),
+        );
         let host = HostRead::new(root.clone(), Arc::new(sources)).with_pillar(pillar);
         Fixture {
             _dir: dir,
@@ -157,11 +183,19 @@ impl Fixture {
         let before = self.snapshot();
         let args = Args::new(&chunk);
         let out = File.check(fun, &args, &self.host);
-        assert_eq!(before, self.snapshot(), "check of file.{fun} changed the host");
+        assert_eq!(
+            before,
+            self.snapshot(),
+            "check of file.{fun} changed the host"
+        );
         // A state that fails may stop before reading everything; one that
         // works must have read every argument it was given.
         if matches!(out, Ok(Check::Clean { .. } | Check::Change { .. })) {
-            assert_eq!(args.unknown(), Vec::<String>::new(), "arguments file.{fun} did not read");
+            assert_eq!(
+                args.unknown(),
+                Vec::<String>::new(),
+                "arguments file.{fun} did not read"
+            );
         }
         out
     }
@@ -169,7 +203,9 @@ impl Fixture {
     pub fn seen(&self, fun: &str, args: Value) -> Seen {
         match self.check(fun, args).expect("check succeeds") {
             Check::Clean { comment, .. } => Seen::Clean { comment },
-            Check::Change { changes, comment, .. } => Seen::Change {
+            Check::Change {
+                changes, comment, ..
+            } => Seen::Change {
                 changes: Value::Object(changes),
                 comment,
             },
@@ -180,8 +216,13 @@ impl Fixture {
     /// Checks, expects a change, applies it.
     pub fn apply(&self, fun: &str, args: Value) -> Applied {
         match self.check(fun, args.clone()).expect("check succeeds") {
-            Check::Change { apply, .. } => apply.apply(&HostWrite::new(self.host.clone())).expect("apply succeeds"),
-            other => panic!("file.{fun} {args}: expected a change, got {}", describe(&other)),
+            Check::Change { apply, .. } => apply
+                .apply(&HostWrite::new(self.host.clone()))
+                .expect("apply succeeds"),
+            other => panic!(
+                "file.{fun} {args}: expected a change, got {}",
+                describe(&other)
+            ),
         }
     }
 
@@ -189,7 +230,10 @@ impl Fixture {
     pub fn assert_clean(&self, fun: &str, args: Value) {
         match self.check(fun, args.clone()).expect("check succeeds") {
             Check::Clean { .. } => {}
-            other => panic!("file.{fun} {args}: expected clean, got {}", describe(&other)),
+            other => panic!(
+                "file.{fun} {args}: expected clean, got {}",
+                describe(&other)
+            ),
         }
     }
 
@@ -206,7 +250,9 @@ fn describe(c: &Check) -> String {
     match c {
         Check::Clean { comment, .. } => format!("Clean({comment:?})"),
         Check::Fail { comment, .. } => format!("Fail({comment:?})"),
-        Check::Change { changes, comment, .. } => format!("Change({comment:?}, {changes:?})"),
+        Check::Change {
+            changes, comment, ..
+        } => format!("Change({comment:?}, {changes:?})"),
     }
 }
 
@@ -220,7 +266,9 @@ impl Seen {
 
     pub fn comment(&self) -> &str {
         match self {
-            Seen::Change { comment, .. } | Seen::Clean { comment, .. } | Seen::Fail { comment } => comment,
+            Seen::Change { comment, .. } | Seen::Clean { comment, .. } | Seen::Fail { comment } => {
+                comment
+            }
         }
     }
 
