@@ -240,7 +240,7 @@ fn planned_changes(host: &HostRead, spec: &DirSpec) -> (Map<String, Value>, Vec<
         for w in &walked {
             for n in w.files.iter().chain(&w.dirs) {
                 let path = format!("{}/{n}", w.path);
-                let rel = &path[spec.name.len() + 1..];
+                let rel = path[spec.name.len()..].trim_start_matches('/');
                 if keep.contains(&path)
                     || !include_exclude(rel, &Patterns::default(), &spec.exclude)
                 {

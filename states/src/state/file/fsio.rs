@@ -73,6 +73,11 @@ fn fill_and_rename(
 ) -> io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
+    // Only what differs from the temp file's owner (the process's): an
+    // unprivileged run can then still rewrite a file it may write.
+    let mine = file.metadata()?;
+    let uid = uid.filter(|u| *u != mine.uid());
+    let gid = gid.filter(|g| *g != mine.gid());
     if uid.is_some() || gid.is_some() {
         std::os::unix::fs::fchown(&file, uid, gid)?;
     }

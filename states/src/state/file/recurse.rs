@@ -276,7 +276,7 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         for w in walk(host, &name, None) {
             for n in w.files.iter().chain(&w.dirs) {
                 let path = format!("{}/{n}", w.path);
-                let rel = &path[name.len() + 1..];
+                let rel = path[name.len()..].trim_start_matches('/');
                 // Under a directory that a file replaces: goes with it.
                 let under_file = files
                     .iter()
