@@ -79,6 +79,13 @@ def record(salt_call, name):
     os.makedirs(expected, exist_ok=True)
 
     commands = list(COMMANDS)
+    # Trees of harmless states (test.*, echo) are also applied, dry and real:
+    # Salt's results are the oracle for the executor's requisite truth table.
+    for mode in case.get("apply") or []:
+        if mode == "test":
+            commands.append(("apply_test", ["state.apply", "test=True"]))
+        elif mode == "real":
+            commands.append(("apply", ["state.apply"]))
     if case.get("sls"):
         commands.append(("sls", ["state.show_sls", ",".join(case["sls"])]))
 

@@ -3,6 +3,7 @@
 //!
 //! - [`data`]: the data model (ordered JSON-like values) and Salt's merge/traverse helpers.
 //! - [`yaml`]: YAML read the way Salt's loader reads it, and written the way PyYAML writes it.
+//! - [`pyfmt`]: Python's `str()`, `repr()` and `json.dumps` of a value, as Salt templates print them.
 //! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
 //! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
 //! - [`config`]: minion configuration with Salt's key names and defaults.

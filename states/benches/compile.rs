@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use common::render::NoHost;
 use criterion::{criterion_group, criterion_main, Criterion};
+
+// The same allocator the binaries use, so the figures match what users run.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::{json, Value};
 use states::compile::{Compiler, Minion};
 

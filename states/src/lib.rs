@@ -1,4 +1,5 @@
 //! States: `compile` turns a state tree into low chunks for one minion; the
 //! executor and state modules (which change the host) come with the engine.
 pub mod compile;
+pub mod run;
 pub mod state;

@@ -1,6 +1,7 @@
 //! Support for the tests that run Brine's real binaries: finding (and, when
 //! missing, building) them, running them with a deadline, and the differential
-//! "compat" suite that compares `minion show --local` with recorded Salt output.
+//! "compat" suite that compares `minion show --local` with recorded Salt output,
+//! and the [`fleet`] of systemd-nspawn containers the state engine is tested on.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -88,6 +89,8 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+pub mod fleet;
+
 /// What a finished child process said.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -171,6 +174,10 @@ pub mod compat {
         /// Non-empty for trees Salt refuses: strings Brine's stderr must contain.
         #[serde(default)]
         pub error_contains: Vec<String>,
+        /// `test` and/or `real`: also apply the tree and compare with Salt's
+        /// `state.apply` (only for trees of states that touch nothing).
+        #[serde(default)]
+        pub apply: Vec<String>,
     }
 
     #[derive(Debug, Clone)]
@@ -189,6 +196,10 @@ pub mod compat {
         Top,
         Pillar,
         Sls,
+        /// `state.apply test=True`: the executor's dry run.
+        ApplyTest,
+        /// `state.apply`: a real run (only trees of harmless states ask for it).
+        Apply,
     }
 
     impl Show {
@@ -200,7 +211,13 @@ pub mod compat {
                 Show::Top => "top",
                 Show::Pillar => "pillar",
                 Show::Sls => "sls",
+                Show::ApplyTest => "apply_test",
+                Show::Apply => "apply",
             }
+        }
+
+        fn is_apply(self) -> bool {
+            matches!(self, Show::ApplyTest | Show::Apply)
         }
 
         /// Whether object key order is part of the answer. Salt keeps declaration
@@ -263,13 +280,24 @@ pub mod compat {
             if !self.case.sls.is_empty() {
                 shows.push(Show::Sls);
             }
+            for mode in &self.case.apply {
+                match mode.as_str() {
+                    "test" => shows.push(Show::ApplyTest),
+                    "real" => shows.push(Show::Apply),
+                    _ => {}
+                }
+            }
             shows
         }
 
         /// Arguments after the binary: `show --local <cmd> [SLS...] --file-root
         /// TREE/salt --pillar-root TREE/pillar --grains TREE/grains.yaml --id ID --out json`.
         pub fn minion_args(&self, show: Show) -> Vec<OsString> {
-            let mut args: Vec<OsString> = vec!["show".into(), "--local".into(), show.name().into()];
+            let mut args: Vec<OsString> = match show {
+                Show::ApplyTest => vec!["apply".into(), "--local".into(), "--test".into()],
+                Show::Apply => vec!["apply".into(), "--local".into()],
+                _ => vec!["show".into(), "--local".into(), show.name().into()],
+            };
             if show == Show::Sls {
                 args.extend(self.case.sls.iter().map(OsString::from));
             }
@@ -348,6 +376,19 @@ pub mod compat {
                 return Ok(());
             }
 
+            if show.is_apply() {
+                // 0: all states succeeded, 2: a state failed; either is an answer.
+                if !matches!(out.code, Some(0) | Some(2)) {
+                    return Err(format!("minion apply could not run\n{}", shown()));
+                }
+                let actual: Value = serde_json::from_str(&out.stdout)
+                    .map_err(|e| format!("minion's stdout is not JSON ({e})\n{}", shown()))?;
+                return compare_json(
+                    &run_essentials(&self.expected(show)?),
+                    &run_essentials(&actual),
+                    false,
+                );
+            }
             if out.code != Some(0) {
                 return Err(format!("minion failed where Salt succeeded\n{}", shown()));
             }
@@ -355,6 +396,27 @@ pub mod compat {
                 .map_err(|e| format!("minion's stdout is not JSON ({e})\n{}", shown()))?;
             compare_json(&self.expected(show)?, &actual, show.ordered())
         }
+    }
+
+    /// What a run's result must agree on: per state, result, comment, changes
+    /// and run order. Start times and durations differ between any two runs.
+    pub fn run_essentials(v: &Value) -> Value {
+        let Some(states) = v.get("local").and_then(Value::as_object) else {
+            return v.clone();
+        };
+        Value::Object(
+            states
+                .iter()
+                .map(|(tag, r)| {
+                    let keep = ["result", "comment", "changes", "__run_num__"];
+                    let kept = keep
+                        .iter()
+                        .filter_map(|k| r.get(*k).map(|x| (k.to_string(), x.clone())))
+                        .collect();
+                    (tag.clone(), Value::Object(kept))
+                })
+                .collect(),
+        )
     }
 
     fn clip(s: &str, max: usize) -> String {
@@ -588,6 +650,7 @@ pub mod compat {
                     id: "web1".into(),
                     sls: vec!["a".into(), "b.c".into()],
                     error_contains: vec![],
+                    apply: vec![],
                 },
             };
             let args: Vec<String> = tree

@@ -6,6 +6,15 @@ use crate::data::{Map, Value};
 
 /// Data → template value. Maps and lists become Python-like mutable containers.
 pub fn to_jinja(v: &Value) -> JValue {
+    to_jinja_as(v, false)
+}
+
+/// Data → template value whose dicts are `OrderedDict`s (pillar, SLS data).
+pub fn to_jinja_ordered(v: &Value) -> JValue {
+    to_jinja_as(v, true)
+}
+
+fn to_jinja_as(v: &Value, ordered: bool) -> JValue {
     match v {
         Value::Null => JValue::from(()),
         Value::Bool(b) => JValue::from(*b),
@@ -19,11 +28,19 @@ pub fn to_jinja(v: &Value) -> JValue {
             }
         }
         Value::String(s) => JValue::from(s.as_str()),
-        Value::Array(items) => MutList::new_value(items.iter().map(to_jinja).collect()),
-        Value::Object(map) => MutMap::new_value(
-            map.iter()
-                .map(|(k, v)| (JValue::from(k.as_str()), to_jinja(v))),
-        ),
+        Value::Array(items) => {
+            MutList::new_value(items.iter().map(|i| to_jinja_as(i, ordered)).collect())
+        }
+        Value::Object(map) => {
+            let entries = map
+                .iter()
+                .map(|(k, v)| (JValue::from(k.as_str()), to_jinja_as(v, ordered)));
+            if ordered {
+                MutMap::new_ordered(entries)
+            } else {
+                MutMap::new_value(entries)
+            }
+        }
     }
 }
 
@@ -34,6 +51,13 @@ pub fn to_data(v: &JValue) -> Value {
         ValueKind::Undefined | ValueKind::None => Value::Null,
         ValueKind::Bool => Value::Bool(v.is_true()),
         ValueKind::Number => {
+            // 1.0 stays a float (Python prints it "1.0"), even though it converts to an int.
+            if !v.is_integer() {
+                return f64::try_from(v.clone())
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number);
+            }
             if let Some(i) = v.as_i64() {
                 Value::from(i)
             } else if let Ok(u) = u64::try_from(v.clone()) {
@@ -69,6 +93,35 @@ pub fn to_data(v: &JValue) -> Value {
     }
 }
 
+/// Template value → data with the keys of plain dicts sorted and
+/// `OrderedDict`s left in order, as PyYAML's dumper treats them.
+pub fn to_data_yaml_order(v: &JValue) -> Value {
+    match v.kind() {
+        ValueKind::Map => {
+            let ordered = v
+                .downcast_object_ref::<MutMap>()
+                .is_some_and(MutMap::is_ordered);
+            let mut pairs: Vec<(String, Value)> = map_pairs(v)
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, val)| (key_string(k), to_data_yaml_order(val)))
+                .collect();
+            if !ordered {
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            Value::Object(pairs.into_iter().collect())
+        }
+        ValueKind::Seq | ValueKind::Iterable => Value::Array(
+            seq_items(v)
+                .unwrap_or_default()
+                .iter()
+                .map(to_data_yaml_order)
+                .collect(),
+        ),
+        _ => to_data(v),
+    }
+}
+
 /// How a map key prints as a JSON object key (Python `json.dumps` rules).
 pub fn key_string(k: &JValue) -> String {
     match k.kind() {
@@ -81,6 +134,9 @@ pub fn key_string(k: &JValue) -> String {
 
 /// Python `repr()` of a template value.
 pub fn py_repr_jinja(v: &JValue) -> String {
+    if v.is_tuple() {
+        return tuple_repr(v);
+    }
     crate::pyfmt::py_repr(&to_data(v))
 }
 
@@ -88,6 +144,20 @@ pub fn py_repr_jinja(v: &JValue) -> String {
 pub fn py_str_jinja(v: &JValue) -> String {
     match v.as_str() {
         Some(s) => s.to_string(),
+        None if v.is_tuple() => tuple_repr(v),
         None => crate::pyfmt::py_str(&to_data(v)),
+    }
+}
+
+/// `(1, 2)`, `(1,)`: tuples have no data form, so they print here.
+fn tuple_repr(v: &JValue) -> String {
+    let items: Vec<String> = seq_items(v)
+        .unwrap_or_default()
+        .iter()
+        .map(py_repr_jinja)
+        .collect();
+    match items.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", items.join(", ")),
     }
 }

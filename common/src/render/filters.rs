@@ -13,7 +13,7 @@ fn fail(msg: impl Into<String>) -> Error {
 /// Registers every Salt filter and test on `env`.
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("yaml", |v: Value, flow_style: Option<bool>| {
-        let data = to_data(&v);
+        let data = super::convert::to_data_yaml_order(&v);
         let text = if flow_style.unwrap_or(true) {
             crate::yaml::dump_flow(&data)
         } else {
@@ -25,12 +25,18 @@ pub fn register(env: &mut Environment<'static>) {
         let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
         let indent = kwargs.get::<Option<usize>>("indent")?;
         kwargs.assert_all_used()?;
-        let text = crate::pyfmt::json_dumps(&to_data(&v), sort_keys, indent);
+        // Salt's json filter: json.dumps(sort_keys=True, ensure_ascii=False).
+        let opts = crate::pyfmt::JsonOptions {
+            sort_keys,
+            indent,
+            ensure_ascii: false,
+        };
+        let text = crate::pyfmt::json_dumps_with(&to_data(&v), &opts);
         Ok(Value::from_safe_string(text.trim().to_string()))
     });
     env.add_filter("tojson", |v: Value, indent: Option<usize>| {
-        // Jinja2's htmlsafe_json_dumps with its default sort_keys=True policy.
-        let text = crate::pyfmt::json_dumps(&to_data(&v), true, indent)
+        // Jinja2's htmlsafe_json_dumps; Salt's environment keeps insertion order.
+        let text = crate::pyfmt::json_dumps(&to_data(&v), false, indent)
             .replace('<', "\\u003c")
             .replace('>', "\\u003e")
             .replace('&', "\\u0026")

@@ -21,7 +21,7 @@ use std::sync::{Arc, Once};
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-pub use convert::{to_data, to_jinja};
+pub use convert::{to_data, to_jinja, to_jinja_ordered};
 pub use error::{RenderError, Stage};
 pub use loader::clean_name;
 pub use probe::{CmdOptions, CmdOutput, HostProbe, NoHost, ProbeError};
@@ -62,7 +62,8 @@ impl Session {
         probe: Arc<dyn HostProbe>,
     ) -> Self {
         let grains = to_jinja(grains);
-        let pillar = to_jinja(pillar);
+        // Salt's pillar is made of OrderedDicts (its yaml filter keeps their order).
+        let pillar = to_jinja_ordered(pillar);
         let opts = to_jinja(opts);
         let salt = JValue::from_object(SaltFunctions(Arc::new(SaltContext {
             grains: grains.clone(),

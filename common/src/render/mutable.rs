@@ -14,9 +14,11 @@ use minijinja::{Error, ErrorKind, State};
 
 use super::convert::{py_repr_jinja, to_data};
 
-/// A Python `dict`: insertion-ordered, shared, mutable.
+/// A Python `dict`: insertion-ordered, shared, mutable. `ordered` marks the
+/// `OrderedDict`s Salt makes of SLS and pillar data: its `yaml` filter keeps
+/// their key order but sorts every other dict's keys.
 #[derive(Default)]
-pub struct MutMap(Mutex<IndexMap<Value, Value>>);
+pub struct MutMap(Mutex<IndexMap<Value, Value>>, bool);
 
 /// A Python `list`: shared and mutable.
 #[derive(Default)]
@@ -31,7 +33,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[allow(clippy::len_without_is_empty)]
 impl MutMap {
     pub fn new_value(entries: impl IntoIterator<Item = (Value, Value)>) -> Value {
-        Value::from_object(MutMap(Mutex::new(entries.into_iter().collect())))
+        Value::from_object(MutMap(Mutex::new(entries.into_iter().collect()), false))
+    }
+    /// An `OrderedDict` (data from SLS and pillar files).
+    pub fn new_ordered(entries: impl IntoIterator<Item = (Value, Value)>) -> Value {
+        Value::from_object(MutMap(Mutex::new(entries.into_iter().collect()), true))
+    }
+    pub fn is_ordered(&self) -> bool {
+        self.1
     }
     pub fn entries(&self) -> Vec<(Value, Value)> {
         lock(&self.0)
@@ -197,7 +206,10 @@ impl Object for MutMap {
                     .map(|(k, v)| Value::from(vec![k, v]))
                     .collect(),
             )),
-            "copy" => Ok(MutMap::new_value(self.entries())),
+            "copy" => Ok(Value::from_object(MutMap(
+                Mutex::new(lock(&self.0).clone()),
+                self.1,
+            ))),
             "clear" => {
                 lock(&self.0).clear();
                 Ok(Value::from(()))

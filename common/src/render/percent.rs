@@ -12,7 +12,13 @@ fn err(msg: impl Into<String>) -> Error {
 /// Evaluates `fmt % arg`: a tuple/list supplies positional values, a dict
 /// supplies `%(name)s` values, anything else is the single value.
 pub fn format(fmt: &str, arg: &Value) -> Result<Value, Error> {
-    let named = map_pairs(arg);
+    // A dict supplies names only when the format asks for %(name)s; otherwise
+    // it is one value, as in Python ('%s' % {'k': 'v'}).
+    let named = if fmt.contains("%(") {
+        map_pairs(arg)
+    } else {
+        None
+    };
     let positional: Vec<Value> = match (&named, arg.kind()) {
         (Some(_), _) => vec![],
         (None, ValueKind::Seq) => seq_items(arg).unwrap_or_default(),

@@ -467,7 +467,7 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
 pub fn serialize(serializer: &str, obj: &Value) -> Result<Value, Error> {
     let data = to_data(obj);
     match serializer {
-        "yaml" => Ok(Value::from(crate::yaml::dump_block(&data))),
+        "yaml" => Ok(Value::from(crate::yaml::serialize(&data))),
         "json" => Ok(Value::from(crate::pyfmt::json_dumps(&data, false, None))),
         other => Err(fail(format!(
             "slsutil.serialize: serializer '{other}' is not supported by Brine (yaml, json are)"

@@ -184,6 +184,11 @@ fn bracket(p: &[char], start: usize) -> Option<(Token, usize)> {
     Some((Token::Set { negated, ranges }, j + 1))
 }
 
+/// `fnmatch.fnmatch(name, pattern)` on POSIX (case-sensitive).
+pub fn fnmatch(name: &str, pattern: &str) -> bool {
+    Glob::new(pattern).is_match(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Glob;
@@ -255,9 +260,4 @@ mod tests {
             );
         }
     }
-}
-
-/// `fnmatch.fnmatch(name, pattern)` on POSIX (case-sensitive).
-pub fn fnmatch(name: &str, pattern: &str) -> bool {
-    Glob::new(pattern).is_match(name)
 }

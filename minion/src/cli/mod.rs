@@ -1,5 +1,7 @@
 //! The `minion` command line.
+mod apply;
 mod grains_cmd;
+pub mod highstate_out;
 pub mod output;
 mod show;
 
@@ -24,6 +26,8 @@ pub enum Command {
     Grains(grains_cmd::GrainsArgs),
     /// Show what the state tree compiles to for this minion (no changes made).
     Show(show::ShowArgs),
+    /// Apply the state tree to this host (`--test`: dry run).
+    Apply(apply::ApplyArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -31,5 +35,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Grains(a) => grains_cmd::run(a),
         Command::Show(a) => show::run(a),
+        Command::Apply(a) => apply::run(a),
     }
 }

@@ -176,28 +176,28 @@ pub fn reconcile_extend(high: &mut High, strict: bool, errors: &mut Vec<String>)
                 };
                 for arg in run {
                     let mut update = false;
-                    for hind in 0..cur.len() {
-                        if arg.is_string() && cur[hind].is_string() {
-                            cur[hind] = arg.clone();
+                    for slot in cur.iter_mut() {
+                        if arg.is_string() && slot.is_string() {
+                            *slot = arg.clone();
                             update = true;
                             continue;
                         }
-                        if arg.is_object() && cur[hind].is_object() {
+                        if arg.is_object() && slot.is_object() {
                             let argfirst = first_key(arg).unwrap_or_default().to_string();
-                            if Some(argfirst.as_str()) == first_key(&cur[hind]) {
+                            if Some(argfirst.as_str()) == first_key(slot) {
                                 if STATE_REQUISITE_KEYWORDS.contains(&argfirst.as_str()) {
                                     if let (Some(Value::Array(dst)), Some(Value::Array(src))) =
-                                        (cur[hind].get_mut(&argfirst), arg.get(&argfirst))
+                                        (slot.get_mut(&argfirst), arg.get(&argfirst))
                                     {
                                         dst.extend(src.iter().cloned());
                                     }
                                 } else {
-                                    cur[hind] = arg.clone();
+                                    *slot = arg.clone();
                                 }
                                 update = true;
                             }
-                            if argfirst == "name" && first_key(&cur[hind]) == Some("names") {
-                                cur[hind] = arg.clone();
+                            if argfirst == "name" && first_key(slot) == Some("names") {
+                                *slot = arg.clone();
                             }
                         }
                     }

@@ -187,3 +187,173 @@ fn run_argv(argv: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Result<C
         pid,
     })
 }
+
+/// A command with the knobs Salt's `cmd` states and the account tools need:
+/// stdin, a timeout, a umask, a cleared environment. Built by a state's
+/// apply and run with [`HostWrite::exec`].
+#[derive(Debug, Clone, Default)]
+pub struct Exec {
+    pub argv: Vec<String>,
+    /// Set on top of the inherited environment (or alone, with `clear_env`).
+    pub env: Vec<(String, String)>,
+    /// Taken out of the inherited environment (e.g. `NOTIFY_SOCKET`).
+    pub env_remove: Vec<String>,
+    pub clear_env: bool,
+    pub cwd: Option<PathBuf>,
+    pub stdin: Option<Vec<u8>>,
+    /// Past this the whole process group is killed.
+    pub timeout: Option<std::time::Duration>,
+    pub umask: Option<u32>,
+}
+
+impl Exec {
+    pub fn new<S: AsRef<str>>(argv: &[S]) -> Self {
+        Exec {
+            argv: argv.iter().map(|a| a.as_ref().to_string()).collect(),
+            ..Exec::default()
+        }
+    }
+}
+
+/// How an [`Exec`] ended.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exited {
+    pub run: CmdRun,
+    /// Killed because it ran past its timeout.
+    pub timed_out: bool,
+}
+
+impl HostWrite {
+    /// Runs an [`Exec`]: argv, never a shell string (a state that wants a
+    /// shell puts it in argv, as `run_shell` does).
+    pub fn exec(&self, spec: &Exec) -> Result<Exited, StateError> {
+        exec(spec)
+    }
+}
+
+fn exec(spec: &Exec) -> Result<Exited, StateError> {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+
+    let (prog, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| StateError::args("empty command"))?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
+    if spec.clear_env {
+        cmd.env_clear();
+    }
+    for key in &spec.env_remove {
+        cmd.env_remove(key);
+    }
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    if let Some(dir) = &spec.cwd {
+        cmd.current_dir(dir);
+    }
+    // Its own process group, so a timeout kills what the shell started too.
+    cmd.process_group(0);
+    if let Some(mask) = spec.umask {
+        let mask = mask as libc::mode_t;
+        // SAFETY: umask(2) is async-signal-safe and touches no memory.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::umask(mask);
+                Ok(())
+            });
+        }
+    }
+    cmd.stdin(if spec.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| StateError::host(format!("cannot run {prog}: {e}")))?;
+    let pid = child.id();
+
+    // Pipes are drained on their own threads so a chatty command never blocks
+    // on a full pipe while we wait for it.
+    let feeder = match (child.stdin.take(), spec.stdin.clone()) {
+        (Some(mut pipe), Some(bytes)) => Some(std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })),
+        _ => None,
+    };
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+
+    let mut timed_out = false;
+    let status = match spec.timeout {
+        None => child.wait(),
+        Some(limit) => {
+            let deadline = std::time::Instant::now() + limit;
+            let mut pause = std::time::Duration::from_millis(1);
+            loop {
+                if let Some(status) = child
+                    .try_wait()
+                    .map_err(|e| StateError::host(e.to_string()))?
+                {
+                    break Ok(status);
+                }
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    timed_out = true;
+                    // The child is not reaped yet, so its pid (= its group id)
+                    // cannot have been reused.
+                    // SAFETY: kill(2) with a negative pid signals that group only.
+                    unsafe {
+                        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                    }
+                    break child.wait();
+                }
+                std::thread::sleep(pause.min(deadline - now));
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+    .map_err(|e| StateError::host(format!("{prog}: {e}")))?;
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    // Python reports death by signal N as -N; Salt's output shows that.
+    let retcode = {
+        use std::os::unix::process::ExitStatusExt;
+        status
+            .code()
+            .unwrap_or_else(|| -status.signal().unwrap_or(1))
+    };
+    Ok(Exited {
+        run: CmdRun {
+            retcode,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            pid,
+        },
+        timed_out,
+    })
+}

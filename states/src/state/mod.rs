@@ -8,16 +8,31 @@
 //! Adding a state function: implement it in its module's file and list it in
 //! that module's `functions()`; adding a module: one file here and one line in
 //! [`registry`].
+mod accounts;
+pub mod archive;
 mod args;
+mod atomic_file;
+pub mod cmd;
+pub mod cron;
 pub mod file;
+pub mod git;
+pub mod group;
 mod host;
+pub mod pkg;
+pub mod pkgrepo;
+pub mod service;
 mod sources;
+pub mod ssh_auth;
+pub mod sysctl;
 pub mod test;
+#[cfg(test)]
+mod testutil;
+pub mod user;
 
 use common::data::{Map, Value};
 
 pub use args::Args;
-pub use host::{CmdRun, HostRead, HostWrite, Sources};
+pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
 pub use sources::LocalSources;
 
 /// Why a state could not be checked or applied.
@@ -61,6 +76,13 @@ pub enum Check {
         changes: Map<String, Value>,
         comment: String,
         apply: Box<dyn Apply>,
+    },
+    /// A result that is the same with or without test mode because nothing on
+    /// the host is involved (the `test` module's `mod_watch`).
+    Reported {
+        result: bool,
+        comment: String,
+        changes: Map<String, Value>,
     },
     /// Cannot be done, decided without touching the host (e.g. a missing source).
     Fail {
@@ -158,6 +180,11 @@ pub trait StateModule: Send + Sync {
     }
     /// Works out what `fun` would change. Must only read the host.
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError>;
+    /// Whether this module has a `mod_watch` (Salt turns `watch` into
+    /// `require` for modules without one).
+    fn watchable(&self) -> bool {
+        false
+    }
     /// Salt's `mod_watch`: what a watcher does when something it watches
     /// changed (service: restart; cmd: run). `None`: the module has none, and
     /// the executor reports the watch as not applicable.
@@ -173,7 +200,21 @@ pub trait StateModule: Send + Sync {
 
 /// Every state module Brine has.
 pub fn registry() -> Vec<Box<dyn StateModule>> {
-    vec![Box::new(test::Test), Box::new(file::File)]
+    vec![
+        Box::new(test::Test),
+        Box::new(git::Git),
+        Box::new(archive::Archive),
+        Box::new(cmd::Cmd),
+        Box::new(cron::Cron),
+        Box::new(group::GroupState),
+        Box::new(ssh_auth::SshAuth),
+        Box::new(sysctl::Sysctl),
+        Box::new(user::User),
+        Box::new(pkg::Pkg),
+        Box::new(pkgrepo::PkgRepo),
+        Box::new(service::Service),
+        Box::new(file::File),
+    ]
 }
 
 /// Builds a `changes` map from pairs.

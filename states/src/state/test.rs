@@ -56,6 +56,42 @@ impl super::StateModule for Test {
         true
     }
 
+    /// Salt's `test.mod_watch`: "Watch statement fired.", listing the watched
+    /// states that changed; `result`/`comment`/`changes` args override.
+    fn watchable(&self) -> bool {
+        true
+    }
+
+    fn mod_watch(
+        &self,
+        _fun: &str,
+        args: &Args,
+        _host: &HostRead,
+    ) -> Option<Result<Check, StateError>> {
+        let changed = args
+            .get("__reqs_changed__")
+            .cloned()
+            .unwrap_or(Value::Array(vec![]));
+        let result = match args.get("result") {
+            Some(Value::Bool(b)) => *b,
+            _ => true,
+        };
+        let comment = args
+            .str("comment")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "Watch statement fired.".into());
+        let changes = match args.get("changes") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => changes([("Requisites with changes", changed)]),
+        };
+        Some(Ok(Check::Reported {
+            result,
+            comment,
+            changes,
+        }))
+    }
+
     fn check(&self, fun: &str, args: &Args, _host: &HostRead) -> Result<Check, StateError> {
         let comment = args.str("comment")?;
         Ok(match fun {
@@ -94,7 +130,7 @@ impl super::StateModule for Test {
                     comment.clone()
                 };
                 match (with_changes, result) {
-                    (true, _) if !(allow_failure && !result) => Check::change(
+                    (true, _) if !allow_failure || result => Check::change(
                         pretend_changes(),
                         test_comment,
                         ApplyFn(move |_: &_| {

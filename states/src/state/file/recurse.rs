@@ -162,8 +162,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     }
     let mut take =
         |path: &str, check: Check, remove_first, silent, steps: &mut Vec<Step>| match check {
-            Check::Clean { .. } => {}
-            Check::Fail { comment, .. } => {
+            // (File plans never report without applying.)
+            Check::Clean { .. } | Check::Reported { result: true, .. } => {}
+            Check::Fail { comment, .. } | Check::Reported { comment, .. } => {
                 failed = true;
                 comments.push((path.to_string(), comment));
             }

@@ -210,6 +210,7 @@ impl Fixture {
                 comment,
             },
             Check::Fail { comment, .. } => Seen::Fail { comment },
+            Check::Reported { .. } => panic!("file states do not report without applying"),
         }
     }
 
@@ -253,6 +254,7 @@ fn describe(c: &Check) -> String {
         Check::Change {
             changes, comment, ..
         } => format!("Change({comment:?}, {changes:?})"),
+        Check::Reported { comment, .. } => format!("Reported({comment:?})"),
     }
 }
 

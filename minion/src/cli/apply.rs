@@ -1,0 +1,114 @@
+//! `minion apply --local [SLS ...] [--test]`: the equivalent of
+//! `salt-call --local state.apply`.
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::data::Value;
+use common::render::{Renderer, Session};
+use states::compile::Minion;
+use states::run::Runner;
+use states::state::{HostRead, LocalSources};
+
+use super::highstate_out::{self, StateOutput};
+use super::output::{print_local, OutFormat};
+use crate::local::{LocalInputs, LocalOpts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyOut {
+    /// Salt's highstate blocks and summary (the default).
+    Highstate,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Apply on this host with no master.
+    #[arg(long)]
+    pub local: bool,
+    /// Dry run: report what would change (result None) and change nothing.
+    #[arg(long)]
+    pub test: bool,
+    /// SLS names to apply; without any, the highstate from top.sls.
+    pub sls: Vec<String>,
+    #[command(flatten)]
+    pub opts: LocalOpts,
+    #[arg(long, value_enum, default_value = "highstate")]
+    pub out: ApplyOut,
+    #[arg(long = "state-output", value_enum, default_value = "full")]
+    pub state_output: StateOutput,
+    /// Apply under this directory instead of `/` (tests, throwaway roots).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
+}
+
+/// Exit status: 0 all succeeded, 2 a state failed, 1 could not run.
+pub fn run(a: ApplyArgs) -> anyhow::Result<i32> {
+    if !a.local {
+        anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
+    }
+    let inputs = LocalInputs::load(&a.opts)?;
+    let pillar = match inputs.pillar() {
+        Ok(p) => p,
+        Err(errors) => return Ok(report_errors(&errors, a.out)),
+    };
+    let compiler = inputs.compiler();
+    let minion = Minion {
+        id: &inputs.id,
+        grains: &inputs.grains,
+        pillar: &pillar,
+        opts: &inputs.opts,
+        probe: inputs.probe.clone(),
+    };
+    let chunks = if a.sls.is_empty() {
+        compiler.lowstate(&minion)
+    } else {
+        compiler.sls_lowstate(&minion, &a.sls)
+    };
+    let chunks = match chunks {
+        Ok(c) => c,
+        Err(errors) => return Ok(report_errors(&errors, a.out)),
+    };
+    let session = Arc::new(Session::new(
+        &inputs.grains,
+        &pillar,
+        &inputs.opts,
+        &inputs.config.saltenv,
+        inputs.probe.clone(),
+    ));
+    let sources = LocalSources::new(
+        Arc::new(Renderer::new(inputs.config.file_roots.clone())),
+        session,
+    );
+    let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let report = Runner::new(HostRead::new(root, Arc::new(sources)), a.test).run(chunks);
+    match a.out {
+        ApplyOut::Highstate => {
+            let color = std::io::stdout().is_terminal();
+            print!(
+                "{}",
+                highstate_out::render("local", &report, a.state_output, color)
+            );
+        }
+        ApplyOut::Json => print_local(OutFormat::Json, &report.to_json())?,
+        ApplyOut::Yaml => print_local(OutFormat::Yaml, &report.to_json())?,
+    }
+    Ok(if report.failed() > 0 { 2 } else { 0 })
+}
+
+fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut) -> i32 {
+    for e in &errors.0 {
+        eprintln!("error: {e}\n");
+    }
+    eprintln!("{} error(s); nothing was applied", errors.0.len());
+    if out == ApplyOut::Json {
+        let list = errors
+            .0
+            .iter()
+            .map(|e| Value::String(e.to_string()))
+            .collect();
+        let _ = print_local(OutFormat::Json, &Value::Array(list));
+    }
+    1
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on the host, quietly and idempotently (a quick
+# no-op when everything is there), so scripts/test.sh can call it on every run:
+#
+#   1. Debian packages, when their files are missing:
+#      debootstrap            builds the container rootfs
+#      debian-archive-keyring verifies what debootstrap downloads
+#      systemd-container      systemd-nspawn, which boots the fleet's containers
+#      util-linux             nsenter and setpriv, to run commands in them and tie
+#                             their lifetime to the test process
+#      iproute2               `ip`, for private-network veth pairs
+#      tar                    copies directory trees into containers
+#      time                   /usr/bin/time, for peak RSS in the benchmarks
+#   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
+#      cached outside the checkout, then a no-op), so its build shows in the log
+#      rather than inside the first fleet test.
+#
+# Without root it installs nothing and says so (the fleet tests then print why they
+# skip). As root, a failure is an error: a CI machine that should run the fleet tests
+# must not have them skip unnoticed. BRINE_FLEET=0 leaves out the rootfs (and makes
+# the fleet tests skip).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+# package:file that proves it is installed
+want=(
+  debootstrap:/usr/sbin/debootstrap
+  debian-archive-keyring:/usr/share/keyrings/debian-archive-keyring.gpg
+  systemd-container:/usr/bin/systemd-nspawn
+  util-linux:/usr/bin/nsenter
+  util-linux:/usr/bin/setpriv
+  iproute2:/usr/sbin/ip
+  tar:/usr/bin/tar
+  time:/usr/bin/time
+)
+
+missing=()
+for w in "${want[@]}"; do
+  pkg=${w%%:*} file=${w#*:}
+  [[ -e $file || " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+
+if [[ $(id -u) != 0 ]]; then
+  if ((${#missing[@]})); then
+    echo "test-prereqs: not root, cannot install: ${missing[*]} (the fleet tests will skip)" >&2
+  fi
+  exit 0
+fi
+
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    echo "test-prereqs: no apt-get to install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "test-prereqs: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  log=$(mktemp /tmp/test-prereqs.XXXXXX.log)
+  apt_install() { apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"; }
+  # Update the package lists only when installing from the present ones fails.
+  if ! apt_install >"$log" 2>&1; then
+    apt-get update -q -o Dpkg::Use-Pty=0 >>"$log" 2>&1 || true
+    if ! apt_install >>"$log" 2>&1; then
+      echo "test-prereqs: installing ${missing[*]} failed; last lines of $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+  fi
+  rm -f "$log"
+fi
+
+if [[ ${BRINE_FLEET:-} != 0 ]]; then
+  "$here/build-rootfs.sh"
+fi

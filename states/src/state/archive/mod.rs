@@ -1,0 +1,716 @@
+//! `archive`: `archive.extracted` (salt/states/archive.py), extracting tar
+//! (plain, gzip, bzip2, xz) and zip archives in-process rather than with
+//! `tar`/`unzip`, and refusing any archive with a member that would land
+//! outside the destination.
+//!
+//! `check` reads the whole archive (it is listed anyway to know what is
+//! missing), so a hostile or corrupt archive fails the dry run and nothing
+//! is written; `apply` cleans (if asked), extracts and sets ownership.
+mod entries;
+mod extract;
+mod hash;
+pub mod owner;
+
+use std::path::{Path, PathBuf};
+
+use common::data::{Map, Value};
+use serde_json::json;
+
+use super::{Applied, Args, Check, HostRead, HostWrite, StateError, StateModule};
+use entries::{ArchiveError, Format, Listing};
+use owner::Owner;
+
+pub struct Archive;
+
+const FUNCTIONS: &[&str] = &["extracted"];
+
+impl StateModule for Archive {
+    fn name(&self) -> &'static str {
+        "archive"
+    }
+
+    fn functions(&self) -> &'static [&'static str] {
+        FUNCTIONS
+    }
+
+    fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
+        match fun {
+            "extracted" => {
+                let raw = RawArgs::read(args)?;
+                Ok(match plan(raw, host)? {
+                    Ok(check) => check,
+                    Err(comment) => Check::fail(comment),
+                })
+            }
+            other => Err(StateError::args(format!(
+                "archive.{other} is not a state function (Brine has: extracted)"
+            ))),
+        }
+    }
+}
+
+/// Every argument, read before any decision so none is reported unknown
+/// because an early answer skipped it.
+struct RawArgs {
+    name: String,
+    source: Option<String>,
+    source_hash: Option<String>,
+    source_hash_name: Option<String>,
+    source_hash_update: bool,
+    skip_verify: bool,
+    archive_format: Option<String>,
+    enforce_toplevel: bool,
+    enforce_ownership_on: Option<String>,
+    if_missing: Option<String>,
+    user: Option<String>,
+    group: Option<String>,
+    options: Option<String>,
+    password: Option<String>,
+    trim_output: Option<Value>,
+    overwrite: bool,
+    clean: bool,
+    clean_parent: bool,
+    force: bool,
+}
+
+impl RawArgs {
+    fn read(args: &Args) -> Result<RawArgs, StateError> {
+        // Accepted for compatibility, with nothing to do here: Brine keeps no
+        // cached copy of the source, lists and extracts archives itself, and
+        // always restores zip permissions.
+        for ignored in [
+            "keep_source",
+            "keep",
+            "list_options",
+            "use_cmd_unzip",
+            "extract_perms",
+        ] {
+            let _ = args.get(ignored);
+        }
+        Ok(RawArgs {
+            name: args.name(),
+            source: args.str("source")?,
+            source_hash: args.str("source_hash")?,
+            source_hash_name: args.str("source_hash_name")?,
+            source_hash_update: args.bool_or("source_hash_update", false)?,
+            skip_verify: args.bool_or("skip_verify", false)?,
+            archive_format: args.str("archive_format")?,
+            enforce_toplevel: args.bool_or("enforce_toplevel", true)?,
+            enforce_ownership_on: args.str("enforce_ownership_on")?,
+            if_missing: args.str("if_missing")?,
+            user: args.str("user")?,
+            group: args.str("group")?,
+            options: args.str("options")?,
+            password: args.str("password")?,
+            trim_output: args.get("trim_output").cloned(),
+            overwrite: args.bool_or("overwrite", false)?,
+            clean: args.bool_or("clean", false)?,
+            clean_parent: args.bool_or("clean_parent", false)?,
+            force: args.bool_or("force", false)?,
+        })
+    }
+}
+
+/// Salt's order of checks. `Err` is a Salt-worded failure.
+fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String>, StateError> {
+    if raw.name.is_empty() {
+        return Ok(Err(
+            "Name of the directory path needs to be specified".into()
+        ));
+    }
+    if !raw.name.starts_with('/') {
+        return Ok(Err(format!("{} is not an absolute path", raw.name)));
+    }
+    let bare = match raw.name.trim_end_matches('/') {
+        "" => "/",
+        n => n,
+    };
+    let dest = host.path(bare)?;
+    if dest.is_file() {
+        return Ok(Err(format!("{bare} exists and is not a directory")));
+    }
+    let name = format!("{}/", bare.trim_end_matches('/'));
+    if raw
+        .if_missing
+        .as_deref()
+        .is_some_and(|p| !p.starts_with('/'))
+    {
+        return Ok(Err("Value for 'if_missing' is not an absolute path".into()));
+    }
+    let ownership_on = match &raw.enforce_ownership_on {
+        None => None,
+        Some(p) if !p.starts_with('/') => {
+            return Ok(Err(
+                "Value for 'enforce_ownership_on' is not an absolute path".into(),
+            ))
+        }
+        Some(p) if !p.starts_with(&name) && p.trim_end_matches('/') != bare => {
+            return Ok(Err(format!(
+                "Value for 'enforce_ownership_on' must be within {name}"
+            )))
+        }
+        Some(p) => Some(host.path(p)?),
+    };
+    if let Some(if_missing) = &raw.if_missing {
+        if host.path(if_missing)?.exists() {
+            return Ok(Ok(Check::clean(format!("Path {if_missing} exists"))));
+        }
+    }
+    let mut owner = Owner::default();
+    if let Some(user) = &raw.user {
+        match owner::user(user) {
+            Some(info) => owner.uid = Some(info.uid),
+            None => return Ok(Err(format!("User {user} does not exist"))),
+        }
+    }
+    if let Some(group) = &raw.group {
+        match owner::group(group) {
+            Some(gid) => owner.gid = Some(gid),
+            None => return Ok(Err(format!("Group {group} does not exist"))),
+        }
+    }
+    let Some(source) = raw.source.clone() else {
+        return Err(StateError::args("archive.extracted needs 'source'"));
+    };
+    let bytes = match read_source(&source, host)? {
+        Ok(bytes) => bytes,
+        Err(fail) => return Ok(Err(fail)),
+    };
+    let source_path = source.split('?').next().unwrap_or(&source);
+    let format = match raw.archive_format.as_deref().map(str::to_lowercase) {
+        Some(f) => f,
+        None => match entries::guess_format(source_path) {
+            Some(f) => f.to_string(),
+            None => return Ok(Err("Could not guess archive_format from the value of the 'source' argument. Please set this archive_format to one of the following: tar, rar, zip".into())),
+        },
+    };
+    let format = match format.as_str() {
+        "tar" => Format::Tar,
+        "zip" => Format::Zip,
+        "rar" => return Ok(Err("rar archives are not supported by Brine's archive.extracted: repack as tar or zip".into())),
+        other => return Ok(Err(format!("Invalid archive_format '{other}'. Either set it to a supported value (tar, rar, zip) or remove this argument and the archive format will be guessed based on file extension."))),
+    };
+    if raw.password.is_some() {
+        return Ok(Err(match format {
+            Format::Zip => {
+                "Password-protected ZIP archives are not supported by Brine's archive.extracted"
+                    .into()
+            }
+            Format::Tar => "The 'password' argument is only supported for zip archives".into(),
+        }));
+    }
+    let strip = match parse_options(raw.options.as_deref(), format) {
+        Ok(strip) => strip,
+        Err(fail) => return Ok(Err(fail)),
+    };
+    let trim_output = match parse_trim(raw.trim_output.as_ref()) {
+        Some(t) => t,
+        None => {
+            return Ok(Err(
+                "Invalid value for trim_output, must be True/False or an integer".into(),
+            ))
+        }
+    };
+    if let (Some(source_hash), false) = (&raw.source_hash, raw.skip_verify) {
+        let base = source_path.rsplit('/').next().unwrap_or(source_path);
+        let sum = match hash::parse_inline(source_hash) {
+            Some(sum) => Some(sum),
+            None if source_hash.starts_with("salt://")
+                || source_hash.starts_with('/')
+                || source_hash.starts_with("file://") =>
+            {
+                match read_source(source_hash, host)? {
+                    Ok(text) => hash::find_in_file(
+                        &String::from_utf8_lossy(&text),
+                        base,
+                        raw.source_hash_name.as_deref(),
+                    ),
+                    Err(fail) => return Ok(Err(fail)),
+                }
+            }
+            None => None,
+        };
+        let Some(sum) = sum else {
+            return Ok(Err(format!(
+                "Source hash {source_hash} format is invalid. The supported formats are: 1) a hash, 2) an expression in the format <hash_type>=<hash>, or 3) a salt:// or local path of a file containing hashes (types and lengths: md5 (32), sha1 (40), sha224 (56), sha256 (64), sha384 (96), sha512 (128))"
+            )));
+        };
+        if hash::digest(sum.hash_type, &bytes) != sum.hsum {
+            return Ok(Err(format!(
+                "{source} does not match the desired source_hash {}",
+                sum.hsum
+            )));
+        }
+    }
+    let listing = match entries::list(&bytes, format, strip) {
+        Ok(l) => l,
+        Err(ArchiveError::Unsafe(msg)) => {
+            return Ok(Err(format!(
+                "{msg}. The archive {source} was refused and nothing was extracted."
+            )))
+        }
+        Err(e) => return Ok(Err(format!("Unable to list contents of {source}: {e}"))),
+    };
+    if raw.enforce_toplevel
+        && (listing.top_level_dirs.len() > 1 || !listing.top_level_files.is_empty())
+    {
+        return Ok(Err(format!(
+            "Archive does not have a single top-level directory. To allow this archive to be extracted, set 'enforce_toplevel' to False. To avoid a '{}-bomb' it may also be advisable to set a top-level directory by adding it to the 'name' value (for example, setting 'name' to {name}some_dir instead of {name}).",
+            format.as_str()
+        )));
+    }
+    if raw.clean && raw.clean_parent {
+        return Ok(Err(
+            "Only one of 'clean' and 'clean_parent' can be set to True".into(),
+        ));
+    }
+
+    // What is there already.
+    let mut extraction_needed = raw.overwrite;
+    let mut contents_missing = false;
+    let mut incorrect = Vec::new();
+    let kinds = [
+        (&listing.dirs, PathKind::Dir),
+        (&listing.files, PathKind::File),
+        (&listing.links, PathKind::Link),
+    ];
+    for (paths, want) in kinds {
+        for rel in paths {
+            let full = dest.join(rel.trim_end_matches('/'));
+            match std::fs::symlink_metadata(&full) {
+                Ok(meta) => {
+                    if !want.matches(&meta) {
+                        incorrect.push(rel.clone());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    extraction_needed = true;
+                    contents_missing = true;
+                }
+                // ENOTDIR: a parent is a file, reported for the parent.
+                Err(_) => {}
+            }
+        }
+    }
+    if !incorrect.is_empty() {
+        let listed: String = incorrect.iter().map(|p| format!("\n- {p}")).collect();
+        let intro = format!("The below paths (relative to {name}) exist, but are the incorrect type (file instead of directory, symlink instead of file, etc.).");
+        if !(raw.clean || raw.clean_parent || raw.force) {
+            return Ok(Err(format!("{intro} To proceed with extraction, set 'force' to True. Note that this will remove these paths before extracting.\n{listed}")));
+        }
+        extraction_needed = true;
+    }
+    let mut source_hash_trigger = false;
+    if !extraction_needed && raw.source_hash_update && raw.source_hash.is_some() {
+        // Salt compares with the hash it cached last time; Brine has no
+        // cache, so it compares the archive's files with those on disk.
+        if files_differ(&bytes, format, strip, &dest)? {
+            extraction_needed = true;
+            source_hash_trigger = true;
+        }
+    }
+    // Every listed directory that is a symlink on disk is already of the
+    // wrong type (and removed, not followed, with `force`/`clean`); this
+    // catches what is left, before anything is written.
+    if extraction_needed && incorrect.is_empty() {
+        if let Some(bad) = extract::escapes_on_disk(&dest, &listing) {
+            return Ok(Err(format!(
+                "Archive member '{bad}' would be written outside {name} through a symlink already there. The archive {source} was refused and nothing was extracted."
+            )));
+        }
+    }
+
+    let ownership_targets: Vec<PathBuf> = match &ownership_on {
+        Some(p) => vec![p.clone()],
+        None => listing
+            .top_level_dirs
+            .iter()
+            .chain(&listing.top_level_files)
+            .chain(&listing.top_level_links)
+            .map(|p| dest.join(p.trim_end_matches('/')))
+            .collect(),
+    };
+    let explanation = if source_hash_trigger {
+        ", due to source_hash update"
+    } else if contents_missing {
+        ", due to absence of one or more files/dirs"
+    } else {
+        ""
+    };
+
+    if !extraction_needed {
+        let differs = ownership_targets.iter().any(|p| owner.differs_recursive(p));
+        if !differs {
+            return Ok(Ok(Check::clean("All files in archive are already present")));
+        }
+        let changes: Map<String, Value> = [("updated ownership".to_string(), json!(true))]
+            .into_iter()
+            .collect();
+        let applied_changes = changes.clone();
+        return Ok(Ok(Check::change(
+            changes,
+            "All files in archive are already present. Ownership would be updated on one or more files/directories.",
+            super::ApplyFn(move |_: &HostWrite| {
+                for target in &ownership_targets {
+                    owner.apply_recursive(target)?;
+                }
+                Ok(Applied::ok_with("All files in archive are already present", applied_changes))
+            }),
+        )));
+    }
+
+    let mut comment = format!("Archive {source} would be extracted to {name}");
+    if raw.clean {
+        comment.push_str(", after cleaning destination path(s)");
+    }
+    comment.push_str(explanation);
+    if !incorrect.is_empty() && raw.clean {
+        comment.push_str(". Since the 'clean' option is enabled, the destination paths of the wrong type would be cleared");
+    }
+    let job = Extraction {
+        source,
+        name,
+        dest,
+        bytes,
+        format,
+        strip,
+        listing,
+        incorrect,
+        clean: raw.clean,
+        clean_parent: raw.clean_parent,
+        owner,
+        ownership_targets,
+        trim_output,
+        explanation: explanation.to_string(),
+    };
+    let changes = job.preview();
+    Ok(Ok(Check::change(changes, comment, job)))
+}
+
+#[derive(Clone, Copy)]
+enum PathKind {
+    Dir,
+    File,
+    Link,
+}
+
+impl PathKind {
+    fn matches(self, meta: &std::fs::Metadata) -> bool {
+        let ft = meta.file_type();
+        match self {
+            PathKind::Dir => ft.is_dir(),
+            PathKind::File => !ft.is_dir() && !ft.is_symlink(),
+            PathKind::Link => ft.is_symlink(),
+        }
+    }
+}
+
+/// The archive's bytes, or a Salt-worded failure.
+fn read_source(source: &str, host: &HostRead) -> Result<Result<Vec<u8>, String>, StateError> {
+    if source.starts_with("salt://") {
+        return Ok(host.sources().fetch(source).map_err(|e| e.to_string()));
+    }
+    let local = source.strip_prefix("file://").unwrap_or(source);
+    if local.starts_with('/') {
+        let path = host.path(local)?;
+        if !path.is_file() {
+            return Ok(Err(format!("Source file '{local}' does not exist")));
+        }
+        return Ok(
+            std::fs::read(&path).map_err(|e| format!("Unable to read source file '{local}': {e}"))
+        );
+    }
+    if let Some((scheme, _)) = source.split_once("://") {
+        return Ok(Err(format!(
+            "Source '{source}' is not supported: Brine's archive.extracted reads salt:// and local files, not {scheme}://. Fetch it first (for example with file.managed) or serve it from the file roots."
+        )));
+    }
+    Ok(Err(format!("Invalid source \"{source}\"")))
+}
+
+/// `options`: Brine extracts archives itself, so only options that mean
+/// something without the `tar` command are accepted. Returns the
+/// `--strip-components` count.
+fn parse_options(options: Option<&str>, format: Format) -> Result<usize, String> {
+    let Some(options) = options.map(str::trim).filter(|o| !o.is_empty()) else {
+        return Ok(0);
+    };
+    let words: Vec<&str> = options.split_whitespace().collect();
+    if format == Format::Zip {
+        return match words.iter().all(|w| matches!(*w, "-o" | "o" | "-q" | "-qo" | "-oq")) {
+            true => Ok(0),
+            false => Err(format!("The 'options' argument ({options}) is not supported for zip archives: Brine extracts them itself, always overwriting (-o)")),
+        };
+    }
+    let unsupported = |w: &str| {
+        format!("The tar option '{w}' is not supported: Brine extracts tar archives itself and accepts only --strip-components N (or --strip N), v and the compression flags z, j, J (compression is detected)")
+    };
+    let mut strip = 0usize;
+    let mut iter = words.iter().enumerate().peekable();
+    while let Some((i, word)) = iter.next() {
+        let word = *word;
+        if let Some(n) = word
+            .strip_prefix("--strip-components=")
+            .or_else(|| word.strip_prefix("--strip="))
+        {
+            strip = n
+                .trim_matches(['"', '\''])
+                .parse()
+                .map_err(|_| unsupported(word))?;
+        } else if word == "--strip-components" || word == "--strip" {
+            let n = iter
+                .next()
+                .map(|(_, n)| *n)
+                .ok_or_else(|| unsupported(word))?;
+            strip = n
+                .trim_matches(['"', '\''])
+                .parse()
+                .map_err(|_| unsupported(word))?;
+        } else if matches!(
+            word,
+            "-v" | "--verbose"
+                | "-z"
+                | "-j"
+                | "-J"
+                | "--gzip"
+                | "--bzip2"
+                | "--xz"
+                | "--auto-compress"
+                | "-a"
+        ) {
+        } else if i == 0 && !word.starts_with('-') && word.chars().all(|c| "xvfzjJ".contains(c)) {
+            // Salt's first word is a cluster of short options (`xvzf`).
+        } else {
+            return Err(unsupported(word));
+        }
+    }
+    Ok(strip)
+}
+
+/// `trim_output`: False/None → no trim, True → 100, or a number. None: bad.
+fn parse_trim(value: Option<&Value>) -> Option<Option<usize>> {
+    match value {
+        None | Some(Value::Bool(false)) => Some(None),
+        Some(Value::Bool(true)) => Some(Some(100)),
+        Some(Value::Number(n)) => n.as_u64().map(|n| (n > 0).then_some(n as usize)),
+        Some(Value::String(s)) => s.trim().parse::<usize>().ok().map(|n| (n > 0).then_some(n)),
+        Some(_) => None,
+    }
+}
+
+/// Whether any regular file of the archive differs from the one on disk.
+fn files_differ(
+    bytes: &[u8],
+    format: Format,
+    strip: usize,
+    dest: &Path,
+) -> Result<bool, StateError> {
+    let mut differs = false;
+    entries::each_entry(bytes, format, strip, &mut |entry, data| {
+        if differs || entry.kind != entries::Kind::File {
+            return Ok(());
+        }
+        let mut content = Vec::new();
+        data.read_to_end(&mut content)
+            .map_err(|e| ArchiveError::Read(e.to_string()))?;
+        differs = std::fs::read(dest.join(&entry.path)).map_or(true, |disk| disk != content);
+        Ok(())
+    })
+    .map_err(|e| StateError::host(e.to_string()))?;
+    Ok(differs)
+}
+
+/// An extraction decided by `check`.
+struct Extraction {
+    source: String,
+    /// The destination as Salt prints it, with a trailing slash.
+    name: String,
+    dest: PathBuf,
+    bytes: Vec<u8>,
+    format: Format,
+    strip: usize,
+    listing: Listing,
+    incorrect: Vec<String>,
+    clean: bool,
+    clean_parent: bool,
+    owner: Owner,
+    ownership_targets: Vec<PathBuf>,
+    trim_output: Option<usize>,
+    explanation: String,
+}
+
+impl Extraction {
+    /// `extracted_files` as Salt trims them: tar lists are cut, zip lists
+    /// get a closing note (salt/modules/archive.py `_trim_files`).
+    fn extracted_files(&self) -> Vec<String> {
+        let mut names = self.listing.names.clone();
+        if let Some(n) = self.trim_output {
+            if names.len() > n {
+                names.truncate(n);
+                if self.format == Format::Zip {
+                    names.push(format!("List trimmed after {n} files."));
+                }
+            }
+        }
+        names
+    }
+
+    fn removals(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        if self.clean {
+            for p in self
+                .listing
+                .top_level_dirs
+                .iter()
+                .chain(&self.listing.top_level_files)
+            {
+                if std::fs::symlink_metadata(self.dest.join(p.trim_end_matches('/'))).is_ok() {
+                    removed.push(format!("{}{p}", self.name));
+                }
+            }
+        } else if !self.clean_parent {
+            removed.extend(self.incorrect.iter().map(|p| format!("{}{p}", self.name)));
+        }
+        removed
+    }
+
+    /// The changes `apply` will report, for the dry run.
+    fn preview(&self) -> Map<String, Value> {
+        let mut changes = Map::new();
+        if self.clean_parent && self.dest.exists() {
+            changes.insert(
+                "removed".into(),
+                json!(format!(
+                    "Directory {} was removed prior to the extraction",
+                    self.name
+                )),
+            );
+        }
+        let removed = self.removals();
+        if !removed.is_empty() {
+            changes.insert("removed".into(), json!(removed));
+        }
+        if self.owner_will_change() {
+            changes.insert("updated ownership".into(), json!(true));
+        }
+        if !self.dest.is_dir() || self.clean_parent {
+            changes.insert("directories_created".into(), json!([self.name]));
+        }
+        changes.insert("extracted_files".into(), json!(self.extracted_files()));
+        changes
+    }
+
+    /// Whether setting the owner will change anything: new files belong
+    /// to the minion's user until then.
+    fn owner_will_change(&self) -> bool {
+        // SAFETY: these calls cannot fail.
+        let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        self.owner.uid.is_some_and(|u| u != euid)
+            || self.owner.gid.is_some_and(|g| g != egid)
+            || self
+                .ownership_targets
+                .iter()
+                .any(|p| self.owner.differs_recursive(p))
+    }
+
+    fn run(&self, changes: &mut Map<String, Value>) -> Result<(), String> {
+        if self.clean_parent && self.dest.exists() {
+            std::fs::remove_dir_all(&self.dest).map_err(|e| {
+                format!("Unable to remove the directory {}. The following errors were observed:\n\n- {e}", self.name)
+            })?;
+            changes.insert(
+                "removed".into(),
+                json!(format!(
+                    "Directory {} was removed prior to the extraction",
+                    self.name
+                )),
+            );
+        }
+        let removed = self.removals();
+        for path in &removed {
+            let full = self
+                .dest
+                .join(path[self.name.len()..].trim_end_matches('/'));
+            remove_path(&full).map_err(|e| {
+                format!("One or more paths could not be cleaned. The following errors were observed:\n\n- {e}")
+            })?;
+        }
+        if !removed.is_empty() {
+            changes.insert("removed".into(), json!(removed));
+        }
+        let created = !self.dest.is_dir();
+        if created {
+            std::fs::create_dir_all(&self.dest).map_err(|e| format!("{}: {e}", self.name))?;
+            let dir_owner = Owner {
+                uid: self.owner.uid,
+                gid: None,
+            };
+            dir_owner.apply(&self.dest).map_err(|e| e.to_string())?;
+        }
+        if let Err(e) = extract::extract(&self.bytes, self.format, self.strip, &self.dest) {
+            if created {
+                let _ = std::fs::remove_dir(&self.dest);
+            }
+            return Err(e.to_string());
+        }
+        if !self.owner.is_none() {
+            let mut updated = false;
+            let mut failed = Vec::new();
+            for target in &self.ownership_targets {
+                updated |= self.owner.differs_recursive(target);
+                if self.owner.apply_recursive(target).is_err() {
+                    failed.push(target.display().to_string());
+                }
+            }
+            if updated {
+                changes.insert("updated ownership".into(), json!(true));
+            }
+            if !failed.is_empty() {
+                let listed: String = failed.iter().map(|p| format!("\n- {p}")).collect();
+                return Err(format!("{} extracted to {}\n\nWhile trying to enforce user/group ownership, Salt was unable to change ownership on the following paths:\n{listed}", self.source, self.name));
+            }
+        }
+        if created {
+            changes.insert("directories_created".into(), json!([self.name]));
+        }
+        Ok(())
+    }
+}
+
+impl super::Apply for Extraction {
+    fn apply(self: Box<Self>, _host: &HostWrite) -> Result<Applied, StateError> {
+        let mut changes = Map::new();
+        if let Err(msg) = self.run(&mut changes) {
+            return Ok(Applied::failed(msg, changes));
+        }
+        let files = self.extracted_files();
+        if files.is_empty() {
+            return Ok(Applied::failed(
+                format!("No files were extracted from {}", self.source),
+                changes,
+            ));
+        }
+        changes.insert("extracted_files".into(), json!(files));
+        let mut comment = format!(
+            "{} extracted to {}{}",
+            self.source, self.name, self.explanation
+        );
+        if let Some(n) = self.trim_output {
+            comment.push_str(&format!(". Output was trimmed to {n} number of lines"));
+        }
+        Ok(Applied::ok_with(comment, changes))
+    }
+}
+
+/// `rm -rf` of one path, never following a symlink.
+fn remove_path(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,47 @@
+//! `git`: `git.latest` (salt/states/git.py), with libgit2 in-process instead
+//! of the git command line.
+//!
+//! `check` reads the target checkout and asks the remote for its refs
+//! (`ls-remote`: a connection, no download), and from that works out
+//! everything Salt's test mode reports. `apply` fetches, clones, resets and
+//! checks out.
+//!
+//! `user`: Salt runs git as that user. libgit2 runs inside the minion, so
+//! Brine does the work as the minion's user and then gives the whole
+//! checkout to `user` (and its primary group), as `chown -hR` would; ssh keys
+//! default to that user's `~/.ssh/id_*`.
+mod apply;
+mod latest;
+mod local;
+mod messages;
+mod remote;
+mod url;
+
+use super::{Args, Check, HostRead, StateError, StateModule};
+
+pub struct Git;
+
+const FUNCTIONS: &[&str] = &["latest"];
+
+impl StateModule for Git {
+    fn name(&self) -> &'static str {
+        "git"
+    }
+
+    fn functions(&self) -> &'static [&'static str] {
+        FUNCTIONS
+    }
+
+    fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
+        match fun {
+            "latest" => latest::check(args, host),
+            other => Err(StateError::args(format!(
+                "git.{other} is not a state function (Brine has: {})",
+                FUNCTIONS.join(", ")
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
