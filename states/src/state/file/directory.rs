@@ -539,7 +539,7 @@ impl Apply for MakeDir {
                         changes,
                     ));
                 }
-                if let Err(e) = make_parents(&real, meta) {
+                if let Err(e) = make_parents(host.root(), &real, meta) {
                     return Ok(Applied::failed(
                         format!("Failed to create directory {name}: {e}"),
                         changes,

@@ -171,7 +171,7 @@ impl Apply for EditFile {
                     if !c.makedirs {
                         return Ok(Applied::failed(c.no_dir.clone(), Map::new()));
                     }
-                    if let Err(e) = make_parents(&real, NewMeta::default()) {
+                    if let Err(e) = make_parents(host.root(), &real, NewMeta::default()) {
                         return Ok(Applied::failed(
                             format!("Unable to create parent directories: {e}"),
                             Map::new(),

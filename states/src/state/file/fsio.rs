@@ -127,7 +127,7 @@ pub(super) fn mkdir(path: &Path, meta: NewMeta) -> io::Result<()> {
 
 /// Creates the missing ancestors of `path` (not `path` itself), top down,
 /// each with `meta`, as Salt's `file.makedirs`. Returns the ones created.
-pub(super) fn make_parents(path: &Path, meta: NewMeta) -> io::Result<Vec<PathBuf>> {
+pub(super) fn make_parents(root: &Path, path: &Path, meta: NewMeta) -> io::Result<Vec<PathBuf>> {
     let mut missing = Vec::new();
     let mut dir = path.parent();
     while let Some(d) = dir {
@@ -135,9 +135,13 @@ pub(super) fn make_parents(path: &Path, meta: NewMeta) -> io::Result<Vec<PathBuf
             break;
         }
         if d.symlink_metadata().is_ok() {
+            // Named as the state tree names it, not by where the root is.
+            let shown = d
+                .strip_prefix(root)
+                .map_or(d.to_path_buf(), |rel| Path::new("/").join(rel));
             return Err(io::Error::other(format!(
                 "The path '{}' already exists and is not a directory",
-                d.display()
+                shown.display()
             )));
         }
         missing.push(d.to_path_buf());

@@ -230,7 +230,7 @@ impl Apply for WriteFile {
                     gid: perms.gid(),
                     mode: dir_mode,
                 };
-                if let Err(e) = make_parents(&real, meta) {
+                if let Err(e) = make_parents(host.root(), &real, meta) {
                     return Ok(Applied::failed(
                         format!("Unable to create parent directories: {e}"),
                         Map::new(),

@@ -117,7 +117,7 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         ApplyFn(move |host: &HostWrite| {
             let real = host.path(&name)?;
             if makedirs {
-                if let Err(e) = make_parents(&real, NewMeta::default()) {
+                if let Err(e) = make_parents(host.root(), &real, NewMeta::default()) {
                     return Ok(Applied::failed(e.to_string(), Map::new()));
                 }
             }
@@ -336,7 +336,7 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                     gid: perms.gid(),
                     mode: dir_mode.or(perms.mode.map(dir_mode_for)),
                 };
-                if let Err(e) = make_parents(&dest, meta) {
+                if let Err(e) = make_parents(host.root(), &dest, meta) {
                     return Ok(Applied::failed(e.to_string(), Map::new()));
                 }
             }

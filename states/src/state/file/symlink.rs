@@ -278,7 +278,7 @@ impl Apply for MakeLink {
                 gid: Some(self.gid),
                 mode: self.dir_mode,
             };
-            if let Err(e) = make_parents(&real, meta) {
+            if let Err(e) = make_parents(host.root(), &real, meta) {
                 return Ok(Applied::failed(e.to_string(), Map::new()));
             }
         }
