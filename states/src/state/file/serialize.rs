@@ -13,7 +13,15 @@ use super::{absolute_name, read_backup};
 /// sorted keys), plus the newline the state adds.
 fn serialize(format: &str, data: &Value) -> String {
     let mut text = match format {
-        "json" => common::pyfmt::json_dumps(data, true, Some(2)),
+        // Through salt.utils.json.dumps, which leaves non-ASCII as it is.
+        "json" => common::pyfmt::json_dumps_with(
+            data,
+            &common::pyfmt::JsonOptions {
+                sort_keys: true,
+                indent: Some(2),
+                ensure_ascii: false,
+            },
+        ),
         _ => {
             let y = common::yaml::dump_block(&sorted(data));
             match y.strip_suffix("\n...\n") {

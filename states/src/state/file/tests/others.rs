@@ -239,3 +239,21 @@ fn serialize_json_and_yaml_then_merge() {
         "Neither 'dataset' nor 'dataset_pillar' was defined"
     );
 }
+
+#[test]
+fn serialized_text_is_what_salt_writes() {
+    // Recorded from Salt 3007.8: file.serialize with the same datasets.
+    let fx = Fixture::new();
+    let data = json!({"b": 1, "a": [1, 2], "c": {"x": "é"}});
+    fx.apply(
+        "serialize",
+        json!({"name": "/s.json", "dataset": data, "serializer": "json"}),
+    );
+    assert_eq!(
+        fx.read("/s.json"),
+        "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": 1,\n  \"c\": {\n    \"x\": \"é\"\n  }\n}\n"
+    );
+    let data = json!({"b": 1, "a": [1, 2], "c": {"x": "y"}});
+    fx.apply("serialize", json!({"name": "/s.yaml", "dataset": data}));
+    assert_eq!(fx.read("/s.yaml"), "a:\n- 1\n- 2\nb: 1\nc:\n  x: y\n");
+}
