@@ -163,6 +163,13 @@ pub enum TargetError {
     NotAString { kind: TargetKind },
 }
 
+/// A Python `re` pattern rewritten in `regex`-crate syntax (unanchored), for
+/// state functions that take Python patterns (`file.replace`, `file.line`).
+/// Constructs the `regex` crate cannot evaluate are refused, not approximated.
+pub fn python_regex(pattern: &str) -> Result<String, TargetError> {
+    pyre::translate(pattern).map_err(|e| regex_error(pattern, e))
+}
+
 pub(crate) fn regex_error(pattern: &str, e: PyReError) -> TargetError {
     match e {
         PyReError::Invalid(message) => TargetError::BadRegex {

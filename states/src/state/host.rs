@@ -21,6 +21,28 @@ pub trait Sources: Send + Sync {
     fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError>;
     /// Files under a `salt://dir` (relative paths), for `file.recurse`.
     fn list(&self, url: &str) -> Result<Vec<String>, StateError>;
+    /// Directories under a `salt://dir` (relative paths, empty ones
+    /// included), for `file.recurse` with `include_empty`; an error when the
+    /// directory itself does not exist. The default derives them from
+    /// [`list`](Self::list), so it cannot see empty directories.
+    fn list_dirs(&self, url: &str) -> Result<Vec<String>, StateError> {
+        let files = self.list(url)?;
+        if files.is_empty() {
+            return Err(StateError::host(format!("{url} is not a directory")));
+        }
+        let mut dirs: Vec<String> = files
+            .iter()
+            .flat_map(|f| {
+                let parts: Vec<&str> = f.split('/').collect();
+                (1..parts.len())
+                    .map(move |n| parts[..n].join("/"))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        Ok(dirs)
+    }
 }
 
 /// Output of a command.
@@ -37,11 +59,28 @@ pub struct CmdRun {
 pub struct HostRead {
     root: PathBuf,
     sources: Arc<dyn Sources>,
+    pillar: Arc<Value>,
 }
 
 impl HostRead {
     pub fn new(root: PathBuf, sources: Arc<dyn Sources>) -> Self {
-        HostRead { root, sources }
+        HostRead {
+            root,
+            sources,
+            pillar: Arc::new(Value::Null),
+        }
+    }
+
+    /// The minion's pillar, for arguments that name pillar keys
+    /// (`file.managed contents_pillar`, `file.serialize dataset_pillar`).
+    pub fn with_pillar(mut self, pillar: Value) -> Self {
+        self.pillar = Arc::new(pillar);
+        self
+    }
+
+    /// The minion's pillar (`Null` when none was given).
+    pub fn pillar(&self) -> &Value {
+        &self.pillar
     }
 
     /// The root everything is applied under (`/` on a real host).

@@ -14,6 +14,7 @@ mod args;
 mod atomic_file;
 pub mod cmd;
 pub mod cron;
+pub mod file;
 pub mod git;
 pub mod group;
 mod host;
@@ -212,6 +213,7 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkg::Pkg),
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
+        Box::new(file::File),
     ]
 }
 

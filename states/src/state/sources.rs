@@ -73,6 +73,53 @@ impl Sources for LocalSources {
         out.dedup();
         Ok(out)
     }
+
+    fn list_dirs(&self, url: &str) -> Result<Vec<String>, StateError> {
+        let rel = Self::salt_path(url)
+            .ok_or_else(|| StateError::args(format!("{url:?} is not a salt:// directory")))?;
+        let missing = || {
+            StateError::host(format!(
+                "The directory '{}' does not exist on the salt fileserver in saltenv 'base'",
+                rel.trim_matches('/')
+            ))
+        };
+        // Normalised like any salt:// name, and the directory must really be
+        // under its root, so `..` or a symlink cannot leave the roots.
+        let clean = common::render::clean_name(rel).ok_or_else(missing)?;
+        let mut found = false;
+        let mut out = Vec::new();
+        for root in self.renderer.roots() {
+            let (Ok(real_root), Ok(dir)) = (root.canonicalize(), root.join(&clean).canonicalize())
+            else {
+                continue;
+            };
+            if dir.starts_with(&real_root) && dir.is_dir() {
+                found = true;
+                walk_dirs(&dir, &dir, &mut out);
+            }
+        }
+        if !found {
+            return Err(missing());
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+fn walk_dirs(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|ft| ft.is_dir()) {
+            if let Ok(rel) = path.strip_prefix(base) {
+                out.push(rel.to_string_lossy().into_owned());
+            }
+            walk_dirs(base, &path, out);
+        }
+    }
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {

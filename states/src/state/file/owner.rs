@@ -1,0 +1,154 @@
+//! Users and groups: names resolved through the context root's `/etc/passwd`
+//! and `/etc/group` (so a test root or a swarm minion has its own), numeric
+//! ids taken as they are.
+use common::data::Value;
+
+use super::super::{HostRead, StateError};
+
+/// A `user:` or `group:` argument: what the state tree said (shown back in
+/// `changes` and comments as Salt does) and the id it names, if it exists.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Owner {
+    pub shown: Value,
+    pub id: Option<u32>,
+}
+
+impl Owner {
+    /// The name as comments print it.
+    pub fn name(&self) -> String {
+        common::pyfmt::py_str(&self.shown)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    fn file(self) -> &'static str {
+        match self {
+            Kind::User => "/etc/passwd",
+            Kind::Group => "/etc/group",
+        }
+    }
+}
+
+/// Name ↔ id tables of one root.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Accounts {
+    users: Vec<(String, u32, u32)>,
+    groups: Vec<(String, u32)>,
+}
+
+impl Accounts {
+    pub fn load(host: &HostRead) -> Accounts {
+        let read = |kind: Kind| {
+            host.path(kind.file())
+                .ok()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        let users = read(Kind::User)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                Some((
+                    f.first()?.to_string(),
+                    f.get(2)?.parse().ok()?,
+                    f.get(3)?.parse().ok()?,
+                ))
+            })
+            .collect();
+        let groups = read(Kind::Group)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                Some((f.first()?.to_string(), f.get(2)?.parse().ok()?))
+            })
+            .collect();
+        Accounts { users, groups }
+    }
+
+    fn lookup(&self, kind: Kind, name: &str) -> Option<u32> {
+        match kind {
+            Kind::User => self.users.iter().find(|u| u.0 == name).map(|u| u.1),
+            Kind::Group => self.groups.iter().find(|g| g.0 == name).map(|g| g.1),
+        }
+    }
+
+    /// The name of an id, or the id itself when the root has no entry.
+    pub fn name_of(&self, kind: Kind, id: u32) -> String {
+        let found = match kind {
+            Kind::User => self.users.iter().find(|u| u.1 == id).map(|u| u.0.clone()),
+            Kind::Group => self.groups.iter().find(|g| g.1 == id).map(|g| g.0.clone()),
+        };
+        found.unwrap_or_else(|| id.to_string())
+    }
+
+    /// A user's primary group id.
+    pub fn primary_gid(&self, uid: u32) -> Option<u32> {
+        self.users.iter().find(|u| u.1 == uid).map(|u| u.2)
+    }
+
+    /// Resolves an argument value: a name, or a numeric id (as a number or a
+    /// string of digits, which Salt only takes as a number).
+    pub fn owner(&self, kind: Kind, key: &str, value: &Value) -> Result<Owner, StateError> {
+        let id = match value {
+            Value::Number(n) => Some(
+                n.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| StateError::args(format!("'{key}' is not a valid id: {n}")))?,
+            ),
+            Value::String(s) if s.is_empty() => {
+                return Err(StateError::args(format!("'{key}' must not be empty")))
+            }
+            Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+            Value::String(s) => self.lookup(kind, s),
+            other => {
+                return Err(StateError::args(format!(
+                    "'{key}' must be a name or a numeric id, got {other}"
+                )))
+            }
+        };
+        Ok(Owner {
+            shown: value.clone(),
+            id,
+        })
+    }
+
+    /// This process's user and group, as the owner of what it creates.
+    pub fn current(&self) -> (Owner, Owner) {
+        // SAFETY: geteuid/getegid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        (
+            Owner {
+                shown: Value::String(self.name_of(Kind::User, uid)),
+                id: Some(uid),
+            },
+            Owner {
+                shown: Value::String(self.name_of(Kind::Group, gid)),
+                id: Some(gid),
+            },
+        )
+    }
+}
+
+/// Salt's `_check_user` message for owners that do not exist.
+pub(super) fn missing_owners(user: Option<&Owner>, group: Option<&Owner>) -> Option<String> {
+    let mut err = String::new();
+    if let Some(u) = user.filter(|u| u.id.is_none()) {
+        err.push_str(&format!("User {} is not available ", u.name()));
+    }
+    if let Some(g) = group.filter(|g| g.id.is_none()) {
+        err.push_str(&format!("Group {} is not available", g.name()));
+    }
+    (!err.is_empty()).then_some(err)
+}
+
+/// Whether this process may change owners at all.
+pub(super) fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
+}
