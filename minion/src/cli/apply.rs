@@ -82,7 +82,8 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<i32> {
         session,
     );
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let report = Runner::new(HostRead::new(root, Arc::new(sources)), a.test).run(chunks);
+    let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
+    let report = Runner::new(host, a.test).run(chunks);
     match a.out {
         ApplyOut::Highstate => {
             let color = std::io::stdout().is_terminal();
