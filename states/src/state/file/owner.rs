@@ -42,8 +42,44 @@ pub(super) struct Accounts {
     groups: Vec<(String, u32)>,
 }
 
+/// What identifies one version of the passwd and group files of a root.
+type AccountsKey = (
+    std::path::PathBuf,
+    Option<std::time::SystemTime>,
+    Option<std::time::SystemTime>,
+    u64,
+    u64,
+);
+
 impl Accounts {
+    /// The tables of the host's root, parsed once per version of the files:
+    /// every file state asks, and a run of a thousand of them re-read the
+    /// files a thousand times. A state that adds a user changes the mtime, so
+    /// the next lookup sees it.
     pub fn load(host: &HostRead) -> Accounts {
+        use std::sync::Mutex;
+        static CACHE: Mutex<Option<(AccountsKey, Accounts)>> = Mutex::new(None);
+        let stamp = |kind: Kind| {
+            host.path(kind.file())
+                .ok()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| (m.modified().ok(), m.len()))
+                .unwrap_or((None, 0))
+        };
+        let ((pm, pl), (gm, gl)) = (stamp(Kind::User), stamp(Kind::Group));
+        let key: AccountsKey = (host.root().to_path_buf(), pm, gm, pl, gl);
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, accounts)) = cache.as_ref() {
+            if *k == key {
+                return accounts.clone();
+            }
+        }
+        let accounts = Self::read(host);
+        *cache = Some((key, accounts.clone()));
+        accounts
+    }
+
+    fn read(host: &HostRead) -> Accounts {
         let read = |kind: Kind| {
             host.path(kind.file())
                 .ok()
