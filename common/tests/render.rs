@@ -122,3 +122,22 @@ fn sls_context_variables() {
         .unwrap();
     assert_eq!(out, "a.b|a/b|a/b|a/b/init.sls|a_b");
 }
+
+#[test]
+fn salt_module_attribute_calls_match_the_bracket_form() {
+    // Salt allows salt.file.dirname(...) as well as salt['file.dirname'](...);
+    // salt.config.get must not silently return None.
+    let src = "{{ salt.file.dirname('/a/b') }} {{ salt.config.get('id') }} {{ salt.pillar.get('app:port') }}";
+    assert_eq!(render(&[("a.sls", src)], "a.sls").unwrap(), "/a web01 8080");
+}
+
+#[test]
+fn jinja2_compat_forms_formulas_use() {
+    let src = "{{ ''|default('x', boolean=True) }} {{ none is iterable }} {{ [] is iterable }} \
+               {{ 'a.b.c'.rpartition('.')[2] }} {{ 'a.b.c'.partition('.')[0] }} {{ 'a b c'.rsplit(' ', 1) }} \
+               {{ '7'.zfill(3) }} {{ odict([('b', 1), ('a', 2)]) }} {% set d = {'k': 1} %}{{ d.pop('z', None) }}";
+    assert_eq!(
+        render(&[("a.sls", src)], "a.sls").unwrap(),
+        "x False True c a ['a b', 'c'] 007 {'b': 1, 'a': 2} None"
+    );
+}

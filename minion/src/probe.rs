@@ -48,6 +48,19 @@ impl HostProbe for LocalProbe {
         Ok(Path::new(path).is_dir())
     }
 
+    fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
+        use std::os::unix::fs::PermissionsExt;
+        let is_exec = |p: &Path| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        if name.contains('/') {
+            return Ok(is_exec(Path::new(name)));
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        Ok(std::env::split_paths(&path).any(|dir| is_exec(&dir.join(name))))
+    }
+
     fn user_info(&self, name: &str) -> Result<Value, ProbeError> {
         let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
         let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
@@ -156,6 +169,13 @@ mod tests {
         assert_eq!(bob["fullname"], "Bob B");
         assert_eq!(bob["groups"], json!(["bob", "sudo"]));
         assert_eq!(user_info_from("nobody", passwd, group), json!({}));
+    }
+
+    #[test]
+    fn has_exec_searches_path() {
+        assert!(LocalProbe.has_exec("sh").unwrap());
+        assert!(LocalProbe.has_exec("/bin/sh").unwrap());
+        assert!(!LocalProbe.has_exec("no-such-brine-command").unwrap());
     }
 
     #[test]

@@ -144,6 +144,45 @@ pub fn register(env: &mut Environment<'static>) {
         Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
     });
     env.add_test("list", |v: Value| v.kind() == ValueKind::Seq);
+    // Jinja2's `iterable` is false for None (MiniJinja says true).
+    env.add_test("iterable", |v: Value| {
+        !v.is_none() && !v.is_undefined() && v.try_iter().is_ok()
+    });
+    env.add_test("callable", |v: Value| {
+        v.as_object().is_some() && matches!(v.kind(), ValueKind::Plain)
+    });
+    // Jinja2's default(value, default_value='', boolean=False).
+    let default = |v: Value, dflt: Option<Value>, kwargs: Kwargs| -> Result<Value, Error> {
+        let boolean = kwargs.get::<Option<bool>>("boolean")?.unwrap_or(false);
+        let dflt = dflt
+            .or(kwargs.get::<Option<Value>>("default_value")?)
+            .unwrap_or(Value::from(""));
+        kwargs.assert_all_used()?;
+        Ok(if v.is_undefined() || (boolean && !v.is_true()) {
+            dflt
+        } else {
+            v
+        })
+    };
+    env.add_filter("default", default);
+    env.add_filter("d", default);
+    // Python dict/OrderedDict from (key, value) pairs or keywords.
+    env.add_function(
+        "odict",
+        |args: Rest<Value>, kwargs: Kwargs| -> Result<Value, Error> {
+            let mut pairs = Vec::new();
+            for item in args.iter().flat_map(|a| seq_items(a).unwrap_or_default()) {
+                let kv = seq_items(&item).unwrap_or_default();
+                if let [k, v] = kv.as_slice() {
+                    pairs.push((k.clone(), v.clone()));
+                }
+            }
+            for key in kwargs.args() {
+                pairs.push((Value::from(key), kwargs.get::<Value>(key)?));
+            }
+            Ok(super::mutable::MutMap::new_ordered(pairs))
+        },
+    );
 }
 
 fn load_yaml(v: Value) -> Result<Value, Error> {

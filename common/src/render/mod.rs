@@ -143,7 +143,14 @@ impl Renderer {
             out.write_str(&convert::py_str_jinja(value))
                 .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
         });
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(|state, value, method, args| {
+            match value.as_str().and_then(|s| str_method(s, method, args)) {
+                Some(result) => result,
+                None => {
+                    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+                }
+            }
+        });
         filters::register(&mut env);
         Renderer { env, finder }
     }
@@ -268,6 +275,51 @@ impl Renderer {
     }
 }
 
+/// Python string methods pycompat lacks and formulas use.
+fn str_method(s: &str, method: &str, args: &[JValue]) -> Option<Result<JValue, Error>> {
+    let arg = |i: usize| args.get(i).and_then(|a| a.as_str()).map(str::to_string);
+    Some(Ok(match method {
+        "partition" | "rpartition" => {
+            let sep = arg(0)?;
+            let found = if method == "partition" {
+                s.split_once(&sep)
+            } else {
+                s.rsplit_once(&sep)
+            };
+            let parts = match found {
+                Some((a, b)) => vec![a.to_string(), sep.clone(), b.to_string()],
+                None if method == "partition" => vec![s.to_string(), String::new(), String::new()],
+                None => vec![String::new(), String::new(), s.to_string()],
+            };
+            JValue::from(parts.into_iter().map(JValue::from).collect::<Vec<_>>())
+        }
+        "rsplit" => {
+            let sep = arg(0);
+            let max = args.get(1).and_then(|m| m.as_i64()).unwrap_or(-1);
+            let mut parts: Vec<String> = match &sep {
+                Some(sep) if max >= 0 => s
+                    .rsplitn(max as usize + 1, sep.as_str())
+                    .map(str::to_string)
+                    .collect(),
+                Some(sep) => s.rsplit(sep.as_str()).map(str::to_string).collect(),
+                None => s.split_whitespace().rev().map(str::to_string).collect(),
+            };
+            parts.reverse();
+            mutable::MutList::new_value(parts.into_iter().map(JValue::from).collect())
+        }
+        "zfill" => {
+            let width = args.first().and_then(|w| w.as_i64()).unwrap_or(0).max(0) as usize;
+            let (sign, digits) = match s.strip_prefix(['-', '+']) {
+                Some(rest) => (&s[..1], rest),
+                None => ("", s),
+            };
+            let pad = width.saturating_sub(s.chars().count());
+            JValue::from(format!("{sign}{}{digits}", "0".repeat(pad)))
+        }
+        _ => return None,
+    }))
+}
+
 /// `{% import_yaml "x" as y %}` and friends: render the file as a template with
 /// the importing file's context, then parse it.
 fn salt_import(
@@ -278,7 +330,16 @@ fn salt_import(
 ) -> Result<JValue, Error> {
     let resolved = loader::join(name, state.name());
     let tmpl = state.env().get_template(&resolved)?;
-    let text = tmpl.render(JValue::from(ctx.clone()))?;
+    // The imported file may import in turn (formulas' osfamilymap.yaml does).
+    let mut inner = ctx.clone();
+    let nested = Arc::new(ctx.clone());
+    inner.insert(
+        "__salt_import".into(),
+        JValue::from_function(move |state: &State, name: String, kind: String| {
+            salt_import(state, &nested, &name, &kind)
+        }),
+    );
+    let text = tmpl.render(JValue::from(inner))?;
     match kind {
         "yaml" => crate::yaml::load(&text)
             .map(|v| to_jinja(&v))

@@ -180,6 +180,8 @@ impl Object for MutMap {
             }
             "pop" => {
                 let (key, default): (Value, Option<Value>) = minijinja::value::from_args(args)?;
+                // `d.pop(k, None)`: an explicit None is still a default.
+                let default = default.or_else(|| (args.len() > 1).then(|| Value::from(())));
                 match (lock(&self.0).shift_remove(&key), default) {
                     (Some(v), _) => Ok(v),
                     (None, Some(d)) => Ok(d),

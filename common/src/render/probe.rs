@@ -40,6 +40,8 @@ pub trait HostProbe: Send + Sync {
     fn directory_exists(&self, path: &str) -> Result<bool, ProbeError>;
     /// Salt's `user.info`: a map, empty when the user does not exist.
     fn user_info(&self, name: &str) -> Result<Value, ProbeError>;
+    /// Salt's `cmd.has_exec`: whether `name` is an executable on the minion's PATH.
+    fn has_exec(&self, name: &str) -> Result<bool, ProbeError>;
 }
 
 /// A probe for contexts with no host to ask (e.g. rendering for display only):
@@ -62,5 +64,8 @@ impl HostProbe for NoHost {
     }
     fn user_info(&self, name: &str) -> Result<Value, ProbeError> {
         Err(ProbeError::Unavailable(format!("user.info {name:?}")))
+    }
+    fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
+        Err(ProbeError::Unavailable(format!("cmd.has_exec {name:?}")))
     }
 }

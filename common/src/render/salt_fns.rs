@@ -32,6 +32,41 @@ impl fmt::Debug for SaltFunctions {
     }
 }
 
+/// `salt.mod`: attribute access and method calls reach `mod.fun`.
+struct SaltModule {
+    name: String,
+    ctx: Arc<SaltContext>,
+}
+
+impl fmt::Debug for SaltModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<salt module {}>", self.name)
+    }
+}
+
+impl Object for SaltModule {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let fun = key.as_str()?;
+        Some(Value::from_object(SaltCall {
+            name: format!("{}.{fun}", self.name),
+            ctx: self.ctx.clone(),
+        }))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        Arc::new(SaltCall {
+            name: format!("{}.{method}", self.name),
+            ctx: self.ctx.clone(),
+        })
+        .call(state, args)
+    }
+}
+
 /// One `salt['mod.fun']` callable.
 struct SaltCall {
     name: String,
@@ -87,10 +122,19 @@ pub const FUNCTIONS: &[&str] = &[
 impl Object for SaltFunctions {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        Some(Value::from_object(SaltCall {
-            name: name.to_string(),
-            ctx: self.0.clone(),
-        }))
+        // `salt['file.dirname']` names a function; `salt.file` a module whose
+        // attributes are functions (`salt.file.dirname(...)`), as Salt allows.
+        if name.contains('.') {
+            Some(Value::from_object(SaltCall {
+                name: name.to_string(),
+                ctx: self.0.clone(),
+            }))
+        } else {
+            Some(Value::from_object(SaltModule {
+                name: name.to_string(),
+                ctx: self.0.clone(),
+            }))
+        }
     }
 
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
@@ -341,6 +385,9 @@ impl SaltCall {
                     .map_err(|e| fail(e.to_string()))?;
                 Ok(to_jinja(&info))
             }
+            "cmd.has_exec" => probe_bool(ctx.probe.has_exec(&str_arg(0, "cmd")?)),
+            // Masterless: no mine to read, as salt-call --local answers.
+            "mine.get" => Ok(super::mutable::MutMap::new_value(Vec::new())),
             "test.true" => Ok(Value::from(true)),
             "test.echo" => Ok(Value::from(str_arg(0, "text")?)),
             "test.false" => Ok(Value::from(false)),
