@@ -141,3 +141,13 @@ fn jinja2_compat_forms_formulas_use() {
         "x False True c a ['a b', 'c'] 007 {'b': 1, 'a': 2} None"
     );
 }
+
+#[test]
+fn do_takes_any_expression_as_in_jinja2() {
+    let src = "{% set d = {'a': 1, 'b': 2} %}{% do d.pop('a') if d.a is defined %}{% do d.pop('z') if false %}\
+               {% for i in range(3) %}{% do d.update({i: i}) %}{% endfor %}{{ d }}";
+    assert_eq!(
+        render(&[("a.sls", src)], "a.sls").unwrap(),
+        "{'b': 2, 0: 0, 1: 1, 2: 2}"
+    );
+}

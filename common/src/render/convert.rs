@@ -132,20 +132,38 @@ pub fn key_string(k: &JValue) -> String {
     }
 }
 
-/// Python `repr()` of a template value.
+/// Python `repr()` of a template value. Containers are walked here, not via
+/// the data model, so non-string keys print as Python prints them (`{0: 'a'}`).
 pub fn py_repr_jinja(v: &JValue) -> String {
     if v.is_tuple() {
         return tuple_repr(v);
     }
-    crate::pyfmt::py_repr(&to_data(v))
+    match v.kind() {
+        ValueKind::Map => {
+            let items: Vec<String> = map_pairs(v)
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, val)| format!("{}: {}", py_repr_jinja(k), py_repr_jinja(val)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        ValueKind::Seq => {
+            let items: Vec<String> = seq_items(v)
+                .unwrap_or_default()
+                .iter()
+                .map(py_repr_jinja)
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        _ => crate::pyfmt::py_repr(&to_data(v)),
+    }
 }
 
 /// Python `str()` of a template value.
 pub fn py_str_jinja(v: &JValue) -> String {
     match v.as_str() {
         Some(s) => s.to_string(),
-        None if v.is_tuple() => tuple_repr(v),
-        None => crate::pyfmt::py_str(&to_data(v)),
+        None => py_repr_jinja(v),
     }
 }
 

@@ -152,8 +152,14 @@ pub fn register(env: &mut Environment<'static>) {
         v.as_object().is_some() && matches!(v.kind(), ValueKind::Plain)
     });
     // Jinja2's default(value, default_value='', boolean=False).
-    let default = |v: Value, dflt: Option<Value>, kwargs: Kwargs| -> Result<Value, Error> {
-        let boolean = kwargs.get::<Option<bool>>("boolean")?.unwrap_or(false);
+    let default = |v: Value,
+                   dflt: Option<Value>,
+                   boolean: Option<bool>,
+                   kwargs: Kwargs|
+     -> Result<Value, Error> {
+        let boolean = boolean
+            .or(kwargs.get::<Option<bool>>("boolean")?)
+            .unwrap_or(false);
         let dflt = dflt
             .or(kwargs.get::<Option<Value>>("default_value")?)
             .unwrap_or(Value::from(""));

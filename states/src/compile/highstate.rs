@@ -243,8 +243,13 @@ impl<'a> HighBuilder<'a> {
             }
             if !nstate.is_empty() {
                 self.merge_included_states(state, nstate.clone());
+                // merge_included_states moved the included `__extend__` and
+                // `__exclude__` lists across; copying them again would replace
+                // the includer's own.
                 for (k, v) in nstate {
-                    state.insert(k, v);
+                    if k != "__extend__" && k != "__exclude__" {
+                        state.insert(k, v);
+                    }
                 }
             }
         }

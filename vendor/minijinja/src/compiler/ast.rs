@@ -441,7 +441,8 @@ pub struct Break;
 #[cfg_attr(feature = "internal_debug", derive(Debug))]
 #[cfg_attr(feature = "unstable_machinery_serde", derive(serde::Serialize))]
 pub struct Do<'a> {
-    pub call: Spanned<Call<'a>>,
+    /// Brine patch: any expression, as Jinja2's `do` takes (`{% do x.pop(k) if c %}`).
+    pub expr: Expr<'a>,
 }
 
 /// A "from" import

@@ -553,7 +553,8 @@ impl<'source> CodeGenerator<'source> {
     }
 
     fn compile_do(&mut self, do_tag: &ast::Spanned<ast::Do<'source>>) {
-        self.compile_call(&do_tag.call, None);
+        self.compile_expr(&do_tag.expr);
+        self.add(Instruction::DiscardTop);
     }
 
     fn compile_if_stmt(&mut self, if_cond: &ast::Spanned<ast::IfCond<'source>>) {

@@ -1381,14 +1381,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_do(&mut self) -> Result<ast::Do<'a>, Error> {
-        let call = match ok!(self.parse_expr()) {
-            ast::Expr::Call(call) => call,
-            expr => syntax_error!(
-                "expected call expression in call block, got {}",
-                expr.description()
-            ),
-        };
-        Ok(ast::Do { call })
+        // Brine patch: Jinja2 evaluates any expression in `do`.
+        Ok(ast::Do {
+            expr: ok!(self.parse_expr()),
+        })
     }
 
     /// Parses an expression and returns it together with a span that covers
