@@ -1,10 +1,117 @@
-//! Replacing a file so a crash leaves the old content or the new, never half:
-//! a temp file in the same directory, fsync, rename, fsync the directory.
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+//! The one way Brine replaces a file: a temp file in the target's directory,
+//! written, fsynced, given its owner and mode, renamed over the target, then
+//! the directory fsynced. A crash leaves the old file or the new one, never
+//! part of one, and no temp file is left behind on an error. Every state
+//! module that writes files goes through here.
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StateError;
+
+/// Owner and mode for something being created (`None`: the process's own /
+/// the umask's).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct NewMeta {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub mode: Option<u32>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to fail a write after the temp file is complete and
+    /// before the rename, as a crash or a full disk would.
+    pub(crate) static FAIL_BEFORE_RENAME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+pub(crate) fn temp_name(target: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    target.with_file_name(format!(".{base}.brine-{}-{n}.tmp", std::process::id()))
+}
+
+/// Replaces (or creates) `target` with `bytes`, atomically. With `meta`
+/// fields unset, an existing file keeps its owner and mode; a new one gets
+/// the process's owner and `0666 & !umask`.
+pub(crate) fn atomic_write(target: &Path, bytes: &[u8], meta: NewMeta) -> io::Result<()> {
+    let old = std::fs::metadata(target).ok();
+    let uid = meta.uid.or(old.as_ref().map(|m| m.uid()));
+    let gid = meta.gid.or(old.as_ref().map(|m| m.gid()));
+    let mode = meta
+        .mode
+        .or(old.as_ref().map(|m| m.mode() & 0o7777))
+        .unwrap_or(0o666 & !umask());
+    let temp = temp_name(target);
+    // 0600 until the real owner and mode are set, so nobody reads it early.
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)?;
+    let result = fill_and_rename(file, &temp, target, bytes, uid, gid, mode);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn fill_and_rename(
+    mut file: File,
+    temp: &Path,
+    target: &Path,
+    bytes: &[u8],
+    uid: Option<u32>,
+    gid: Option<u32>,
+    mode: u32,
+) -> io::Result<()> {
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    // Only what differs from the temp file's owner (the process's): an
+    // unprivileged run can then still rewrite a file it may write.
+    let mine = file.metadata()?;
+    let uid = uid.filter(|u| *u != mine.uid());
+    let gid = gid.filter(|g| *g != mine.gid());
+    if uid.is_some() || gid.is_some() {
+        std::os::unix::fs::fchown(&file, uid, gid)?;
+    }
+    // After chown, which clears setuid/setgid bits.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    drop(file);
+    #[cfg(test)]
+    if FAIL_BEFORE_RENAME.with(|f| f.get()) {
+        return Err(io::Error::other("simulated failure before rename"));
+    }
+    std::fs::rename(temp, target)?;
+    sync_dir(target)
+}
+
+/// Makes a rename or a new entry in `path`'s directory durable.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// The process umask, read without changing it (Linux reports it in
+/// /proc/self/status; elsewhere the usual 022 is assumed).
+pub(crate) fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
 
 /// Mode and owner for a file.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,31 +132,13 @@ pub fn existing_meta(path: &Path) -> Option<Meta> {
 
 /// Writes `bytes` to `path` atomically with `meta`. The directory must exist.
 pub fn write(path: &Path, bytes: &[u8], meta: Meta) -> Result<(), StateError> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| StateError::args(format!("{} has no directory", path.display())))?;
-    let err = |what: &str, e: std::io::Error| {
-        StateError::host(format!("cannot {what} {}: {e}", path.display()))
+    let new = NewMeta {
+        uid: meta.owner.map(|o| o.0),
+        gid: meta.owner.map(|o| o.1),
+        mode: Some(meta.mode),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".brine-")
-        .tempfile_in(dir)
-        .map_err(|e| err("create a temp file beside", e))?;
-    let file = tmp.as_file_mut();
-    file.write_all(bytes).map_err(|e| err("write", e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(meta.mode))
-        .map_err(|e| err("set the mode of", e))?;
-    if let Some((uid, gid)) = meta.owner {
-        std::os::unix::fs::fchown(&*file, Some(uid), Some(gid))
-            .map_err(|e| err("set the owner of", e))?;
-    }
-    file.sync_all().map_err(|e| err("sync", e))?;
-    tmp.persist(path).map_err(|e| err("replace", e.error))?;
-    // The rename itself is durable only once the directory is synced.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    atomic_write(path, bytes, new)
+        .map_err(|e| StateError::host(format!("cannot replace {}: {e}", path.display())))
 }
 
 #[cfg(test)]

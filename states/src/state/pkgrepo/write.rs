@@ -1,18 +1,18 @@
-//! Crash-safe file writes: a temp file in the target's directory, fsync,
-//! rename, fsync of the directory. A crash leaves the old file or the new one.
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+//! Writes of apt source and key files, through `state::atomic_file`.
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
+use crate::state::atomic_file::{atomic_write, NewMeta};
 use crate::state::StateError;
 
 fn host_err(path: &Path, what: &str, e: std::io::Error) -> StateError {
     StateError::host(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Writes `data` to `path` atomically. An existing file keeps its mode; a
-/// new one gets `mode`, and missing parent directories get 0755.
+/// Writes `data` to `path` atomically (`state::atomic_file`). An existing
+/// file keeps its mode; a new one gets `mode`, and missing parent directories
+/// get 0755.
 pub fn atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), StateError> {
     let dir = path
         .parent()
@@ -22,34 +22,13 @@ pub fn atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), StateError> {
         .mode(0o755)
         .create(dir)
         .map_err(|e| host_err(dir, "create", e))?;
-    let mode = fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(mode);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.brine-{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)
-            .map_err(|e| host_err(&tmp, "create", e))?;
-        f.write_all(data).map_err(|e| host_err(&tmp, "write", e))?;
-        // The umask may have narrowed the mode given to open().
-        f.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(|e| host_err(&tmp, "chmod", e))?;
-        f.sync_all().map_err(|e| host_err(&tmp, "fsync", e))?;
-        fs::rename(&tmp, path).map_err(|e| host_err(path, "rename onto", e))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let keep = fs::metadata(path).is_ok();
+    let meta = NewMeta {
+        uid: None,
+        gid: None,
+        mode: (!keep).then_some(mode),
+    };
+    atomic_write(path, data, meta).map_err(|e| host_err(path, "replace", e))
 }
 
 /// Removes `path` (absent is fine) and syncs its directory.
@@ -70,6 +49,7 @@ fn sync_dir(dir: &Path) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn writes_new_files_and_keeps_modes_of_old_ones() {
