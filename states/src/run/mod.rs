@@ -12,7 +12,7 @@ mod retry;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use common::data::{Map, Value};
+use common::data::Value;
 use serde_json::json;
 
 use crate::compile::Chunk;
@@ -553,9 +553,4 @@ impl Runner {
             self.running.insert(ret.tag.clone(), ret);
         }
     }
-}
-
-/// Changes map helper for modules' tests.
-pub fn changes_of(v: Value) -> Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
 }
