@@ -378,8 +378,10 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
     ];
     const REQ_IN_ALL_EXTRA: &[&str] = &["require", "watch", "onfail", "onfail_stop", "onchanges"];
     let mut extend: Map<String, Value> = Map::new();
-    let snapshot = high.clone();
-    for (id, body) in &snapshot {
+    // Salt reads the high data while collecting `extend`, and applies it only
+    // afterwards, so a shared borrow serves (no copy of the whole tree).
+    let snapshot: &High = high;
+    for (id, body) in snapshot {
         let Some(b) = body.as_object() else { continue };
         let body_env = b.get("__env__").cloned().unwrap_or(Value::Null);
         let body_sls = b.get("__sls__").cloned().unwrap_or(Value::Null);
@@ -449,7 +451,7 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
                                 json!({ st: s })
                             } else {
                                 let mut found = None;
-                                for (nid, nb) in &snapshot {
+                                for (nid, nb) in snapshot {
                                     for st8 in state_keys(nb) {
                                         for j in nb[&st8].as_array().into_iter().flatten() {
                                             if j.get("name").and_then(Value::as_str)
@@ -473,7 +475,7 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
                     };
                     let pname = hashable_key(pname).unwrap_or_default();
                     if pstate == "sls" {
-                        hinges = find_sls_ids(&pname, &snapshot);
+                        hinges = find_sls_ids(&pname, snapshot);
                     } else {
                         hinges.push((pname.clone(), pstate.clone()));
                     }
@@ -490,7 +492,7 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
                             );
                         }
                         if key == "prereq" {
-                            for (ext_id, req_state) in find_name(&name, &st, &snapshot, true) {
+                            for (ext_id, req_state) in find_name(&name, &st, snapshot, true) {
                                 push_arg(
                                     &mut extend,
                                     &ext_id,
@@ -501,11 +503,11 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
                             continue;
                         }
                         if key == "use_in" {
-                            for (ext_id, req_state) in find_name(&name, &st, &snapshot, true) {
+                            for (ext_id, req_state) in find_name(&name, &st, snapshot, true) {
                                 if ext_id.is_empty() {
                                     continue;
                                 }
-                                let ext_args = state_args(&ext_id, &st, &snapshot);
+                                let ext_args = state_args(&ext_id, &st, snapshot);
                                 ensure_state(&mut extend, &ext_id, &req_state);
                                 for a in args {
                                     if let Some(k) = single_key(a) {
@@ -524,11 +526,11 @@ pub fn requisite_in(high: &mut High, errors: &mut Vec<String>) {
                             continue;
                         }
                         if key == "use" {
-                            for (ext_id, req_state) in find_name(&name, &st, &snapshot, true) {
+                            for (ext_id, req_state) in find_name(&name, &st, snapshot, true) {
                                 if ext_id.is_empty() {
                                     continue;
                                 }
-                                let loc_args = state_args(id, state, &snapshot);
+                                let loc_args = state_args(id, state, snapshot);
                                 ensure_state(&mut extend, id, state);
                                 let src = snapshot
                                     .get(&ext_id)
