@@ -414,21 +414,20 @@ impl Runner {
         }
         let checked = match checked {
             Ok(c) => c,
-            Err(StateError::Args(e)) => return StateRet::new(low, Some(false), e),
-            Err(StateError::Host(e)) => return StateRet::new(low, Some(false), e),
+            Err(StateError::Args(e)) | Err(StateError::Host(e)) => {
+                return StateRet::new(low, Some(false), e)
+            }
+        };
+        // A dry run shows the module's test-mode wording where it has one.
+        let worded = |comment: String, test_comment: Option<String>| match test_comment {
+            Some(t) if test => t,
+            _ => comment,
         };
         match checked {
             Check::Clean {
                 comment,
                 test_comment,
-            } => {
-                let c = if test {
-                    test_comment.unwrap_or(comment)
-                } else {
-                    comment
-                };
-                StateRet::new(low, Some(true), c)
-            }
+            } => StateRet::new(low, Some(true), worded(comment, test_comment)),
             Check::Reported {
                 result,
                 comment,
@@ -441,14 +440,7 @@ impl Runner {
             Check::Fail {
                 comment,
                 test_comment,
-            } => {
-                let c = if test {
-                    test_comment.unwrap_or(comment)
-                } else {
-                    comment
-                };
-                StateRet::new(low, Some(false), c)
-            }
+            } => StateRet::new(low, Some(false), worded(comment, test_comment)),
             Check::Change {
                 changes,
                 comment,
