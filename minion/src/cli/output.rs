@@ -15,19 +15,31 @@ pub enum OutFormat {
 
 /// Prints `{"local": value}` in the chosen format.
 pub fn print_local(out: OutFormat, value: &Value) -> std::io::Result<()> {
-    let mut wrapped = serde_json::Map::new();
-    wrapped.insert("local".into(), value.clone());
-    let wrapped = Value::Object(wrapped);
-    let mut stdout = std::io::stdout().lock();
+    /// `{"local": value}` without copying the value.
+    #[derive(Serialize)]
+    struct Local<'a> {
+        local: &'a Value,
+    }
+    // Buffered: the JSON serializer writes token by token.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match out {
         OutFormat::Json => {
             let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
             let mut ser = serde_json::Serializer::with_formatter(&mut stdout, fmt);
-            wrapped.serialize(&mut ser).map_err(std::io::Error::other)?;
+            Local { local: value }
+                .serialize(&mut ser)
+                .map_err(std::io::Error::other)?;
             writeln!(stdout)
         }
         OutFormat::Yaml | OutFormat::Nested => {
-            write!(stdout, "{}", common::yaml::dump_block(&wrapped))
+            let mut wrapped = serde_json::Map::new();
+            wrapped.insert("local".into(), value.clone());
+            write!(
+                stdout,
+                "{}",
+                common::yaml::dump_block(&Value::Object(wrapped))
+            )
         }
-    }
+    }?;
+    stdout.flush()
 }

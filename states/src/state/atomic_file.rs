@@ -102,15 +102,20 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 
 /// The process umask, read without changing it (Linux reports it in
 /// /proc/self/status; elsewhere the usual 022 is assumed).
+/// Read once: nothing in Brine changes its umask, and a run writing a
+/// thousand files asked for it a thousand times.
 pub(crate) fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
+    })
 }
 
 /// Mode and owner for a file.
