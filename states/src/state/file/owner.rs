@@ -79,32 +79,18 @@ impl Accounts {
         accounts
     }
 
+    /// Name/id tables from the shared account reader (`state::accounts`);
+    /// an unreadable file counts as empty, as before.
     fn read(host: &HostRead) -> Accounts {
-        let read = |kind: Kind| {
-            host.path(kind.file())
-                .ok()
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .unwrap_or_default()
-        };
-        let users = read(Kind::User)
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some((
-                    f.first()?.to_string(),
-                    f.get(2)?.parse().ok()?,
-                    f.get(3)?.parse().ok()?,
-                ))
-            })
-            .collect();
-        let groups = read(Kind::Group)
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some((f.first()?.to_string(), f.get(2)?.parse().ok()?))
-            })
-            .collect();
-        Accounts { users, groups }
+        let db = crate::state::accounts::Accounts::read(host).unwrap_or_default();
+        Accounts {
+            users: db
+                .users
+                .into_iter()
+                .map(|u| (u.name, u.uid, u.gid))
+                .collect(),
+            groups: db.groups.into_iter().map(|g| (g.name, g.gid)).collect(),
+        }
     }
 
     fn lookup(&self, kind: Kind, name: &str) -> Option<u32> {
