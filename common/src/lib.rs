@@ -7,12 +7,17 @@
 //! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
 //! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
 //! - [`config`]: minion configuration with Salt's key names and defaults.
+//! - [`keys`], [`noise`], [`wire`]: identity key files, the Noise XX handshake and
+//!   sessions, and the typed messages that cross the network.
 pub mod config;
 pub mod data;
+pub mod keys;
+pub mod noise;
 pub mod pyfmt;
 pub mod render;
 pub mod sls_files;
 pub mod target;
 pub mod top;
 pub mod tree_error;
+pub mod wire;
 pub mod yaml;

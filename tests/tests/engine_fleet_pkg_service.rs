@@ -121,6 +121,15 @@ fn sh(c: &Container, script: &str) -> String {
         .to_string()
 }
 
+/// The unit's recent journal and status, for a failure message: a service
+/// that fails on one machine and not another is otherwise undiagnosable.
+fn journal(c: &Container, unit: &str) -> String {
+    c.sh(&format!(
+        "systemctl status --no-pager {unit}; journalctl --no-pager -n 40 -u {unit}; ss -ltnp"
+    ))
+    .unwrap_or_else(|e| e.to_string())
+}
+
 fn main_pid(c: &Container) -> String {
     sh(c, "systemctl show --property=MainPID --value nginx")
 }
@@ -216,7 +225,7 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
         "deb http://deb.debian.org/debian bookworm contrib"
     );
     let svc = state(&web, "service.running nginx-svc");
-    assert_eq!(svc["result"], true, "{svc}");
+    assert_eq!(svc["result"], true, "{svc}\n{}", journal(&c, "nginx"));
     assert_eq!(svc["comment"], "Service restarted");
     assert_eq!(svc["changes"], serde_json::json!({"nginx": true}));
     let after = main_pid(&c);

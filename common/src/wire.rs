@@ -1,0 +1,282 @@
+//! Every message that crosses the network, as typed enums, MessagePack on the
+//! wire inside a Noise session.
+//!
+//! Nothing is dispatched by a string that came off the network: a peer can
+//! only send a variant of the enum its side of the connection accepts, and a
+//! message that does not decode into one is refused whole. Decoding happens
+//! only after the Noise session opened the frames, i.e. after the handshake
+//! proved who sent them.
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Map, Value};
+
+/// The largest plaintext message accepted (a job with its files, a return).
+pub const MAX_MESSAGE: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("cannot decode a message: {0}")]
+    Decode(String),
+    #[error("cannot encode a message: {0}")]
+    Encode(String),
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, WireError> {
+    rmp_serde::to_vec_named(msg).map_err(|e| WireError::Encode(e.to_string()))
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err(WireError::Decode(format!(
+            "{} bytes is over the limit of {MAX_MESSAGE}",
+            bytes.len()
+        )));
+    }
+    rmp_serde::from_slice(bytes).map_err(|e| WireError::Decode(e.to_string()))
+}
+
+/// What the initiator claims in the third handshake message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Claim {
+    Minion { id: String },
+    Operator,
+}
+
+/// The master's first word after a handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Admission {
+    /// Accepted: go on.
+    Accepted,
+    /// Key recorded as pending; try again later.
+    Pending,
+    /// Rejected, or another key holds this id, or not an operator.
+    Refused { reason: String },
+}
+
+/// Minion → master.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MinionMsg {
+    /// Sent right after admission, and again when they change.
+    Grains {
+        grains: Value,
+    },
+    Ping,
+    /// A finished job; kept in the minion's outbox until [`MasterMsg::ReturnAck`].
+    Return(JobReturn),
+    /// The answer to a [`MasterMsg::Probe`].
+    ProbeReply {
+        req: u64,
+        reply: Result<Value, String>,
+    },
+    /// Asks for the contents of files by SHA-256 (job manifest) or by url.
+    Fetch {
+        req: u64,
+        jid: String,
+        what: FetchWhat,
+    },
+    /// Asks the master to render a `salt://` template for the running job.
+    Render {
+        req: u64,
+        jid: String,
+        url: String,
+        context: Map<String, Value>,
+    },
+    /// Lists a `salt://` directory for the running job (file.recurse).
+    List {
+        req: u64,
+        jid: String,
+        url: String,
+        dirs: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FetchWhat {
+    Blobs(Vec<String>),
+    Url(String),
+}
+
+/// Master → minion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MasterMsg {
+    Admission(Admission),
+    Pong,
+    Job(Job),
+    ReturnAck {
+        jid: String,
+    },
+    /// A read of the minion's host that the renderer needs.
+    Probe {
+        req: u64,
+        call: ProbeCall,
+    },
+    Fetched {
+        req: u64,
+        reply: Result<Vec<Blob>, String>,
+    },
+    Rendered {
+        req: u64,
+        reply: Result<String, String>,
+    },
+    Listed {
+        req: u64,
+        reply: Result<Vec<String>, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blob {
+    pub sha256: String,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// The host reads a template may make (Salt's execution functions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProbeCall {
+    Cmd {
+        command: String,
+        cwd: Option<String>,
+        shell: Option<String>,
+        env: Vec<(String, String)>,
+        no_shell: bool,
+    },
+    FileExists(String),
+    DirectoryExists(String),
+    UserInfo(String),
+    HasExec(String),
+}
+
+/// A unit of work for one minion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub jid: String,
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Compiled low chunks, the minion's own pillar (for `contents_pillar`),
+    /// and the `salt://` files the chunks name, by SHA-256.
+    Apply {
+        chunks: Vec<Map<String, Value>>,
+        test: bool,
+        pillar: Value,
+        manifest: Vec<(String, String)>,
+    },
+    /// An execution function (`test.ping`, `cmd.run`, ...).
+    Run {
+        fun: String,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobReturn {
+    pub jid: String,
+    /// `true` when the function ran and every state succeeded.
+    pub success: bool,
+    /// For apply: the result map keyed `mod_|-id_|-name_|-fun`; for run, the
+    /// function's return.
+    pub ret: Value,
+    /// Exit status as `minion apply` would give it (0, 1 or 2).
+    pub retcode: i32,
+}
+
+/// Operator → master.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OpRequest {
+    Keys(KeysOp),
+    Publish(Publish),
+    JobsList,
+    JobsActive,
+    JobShow { jid: String },
+    Render { minion: String, sls: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum KeysOp {
+    List,
+    Accept { id: Option<String>, all: bool },
+    Reject { id: String },
+    Delete { id: String },
+    Fingerprint { id: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Publish {
+    pub target: String,
+    /// `glob`, `pcre`, `list`, `grain`, `pillar`, `ipcidr`, `compound`, `nodegroup`.
+    pub tgt_type: String,
+    pub what: PublishWhat,
+    pub timeout_secs: u64,
+    pub batch: Option<Batch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PublishWhat {
+    Apply {
+        sls: Vec<String>,
+        test: bool,
+    },
+    Run {
+        fun: String,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Batch {
+    Count(usize),
+    Percent(u8),
+}
+
+/// Master → operator. A publish streams `Expected`, then one `Returned` per
+/// minion, then `Done`; every other request gets one `Reply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OpReply {
+    Admission(Admission),
+    Expected { jid: String, minions: Vec<String> },
+    Returned { minion: String, ret: JobReturn },
+    Done { jid: String, missing: Vec<String> },
+    Reply(Result<Value, String>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let msg = MasterMsg::Job(Job {
+            jid: "20261124101010123456".into(),
+            kind: JobKind::Apply {
+                chunks: vec![Map::new()],
+                test: true,
+                pillar: serde_json::json!({"a": [1, 2.5, "x", null, true]}),
+                manifest: vec![("salt://a".into(), "ab".into())],
+            },
+        });
+        let bytes = encode(&msg).unwrap();
+        assert_eq!(decode::<MasterMsg>(&bytes).unwrap(), msg);
+        let blob = MasterMsg::Fetched {
+            req: 1,
+            reply: Ok(vec![Blob {
+                sha256: "x".into(),
+                data: vec![0, 255, 7],
+            }]),
+        };
+        assert_eq!(decode::<MasterMsg>(&encode(&blob).unwrap()).unwrap(), blob);
+    }
+
+    #[test]
+    fn garbage_and_wrong_direction_are_refused() {
+        assert!(decode::<MinionMsg>(b"\xc1\xff").is_err());
+        assert!(decode::<MinionMsg>(&[]).is_err());
+        // A master message is not a minion message.
+        let bytes = encode(&MasterMsg::Pong).unwrap();
+        assert!(decode::<MinionMsg>(&bytes).is_err());
+    }
+}
