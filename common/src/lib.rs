@@ -12,9 +12,11 @@
 pub mod config;
 pub mod data;
 pub mod keys;
+pub mod link;
 pub mod noise;
 pub mod pyfmt;
 pub mod render;
+pub mod rpc;
 pub mod sls_files;
 pub mod target;
 pub mod top;

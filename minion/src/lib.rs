@@ -1,5 +1,6 @@
 //! The minion: grains, the local host probe, and the masterless commands.
 pub mod cli;
+pub mod daemon;
 pub mod grains;
 pub mod local;
 pub mod probe;

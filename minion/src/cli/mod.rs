@@ -3,6 +3,7 @@ mod apply;
 mod grains_cmd;
 pub mod highstate_out;
 pub mod output;
+mod serve;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Apply the state tree to this host (`--test`: dry run).
     Apply(apply::ApplyArgs),
+    /// Run the minion daemon: connect to the master and run its jobs.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -36,5 +39,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Grains(a) => grains_cmd::run(a),
         Command::Show(a) => show::run(a),
         Command::Apply(a) => apply::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }

@@ -36,6 +36,18 @@ impl Report {
                 .collect(),
         )
     }
+    /// Reads back what [`Report::to_json`] wrote (a return from a minion),
+    /// in `__run_num__` order; `None` when it is not a result map.
+    pub fn from_json(v: &Value) -> Option<Report> {
+        let mut rets: Vec<StateRet> = v
+            .as_object()?
+            .iter()
+            .map(|(tag, r)| StateRet::from_json(tag, r))
+            .collect::<Option<_>>()?;
+        rets.sort_by_key(|r| r.run_num);
+        Some(Report { rets })
+    }
+
     pub fn failed(&self) -> usize {
         self.rets.iter().filter(|r| r.result == Some(false)).count()
     }

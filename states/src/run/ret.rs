@@ -59,6 +59,31 @@ impl StateRet {
         }
     }
 
+    /// One entry of a result map, as [`StateRet::to_json`] wrote it.
+    pub fn from_json(tag: &str, v: &Value) -> Option<StateRet> {
+        let parts: Vec<&str> = tag.split("_|-").collect();
+        let [state, id, name, fun] = parts[..] else {
+            return None;
+        };
+        let o = v.as_object()?;
+        let text = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        Some(StateRet {
+            tag: tag.to_string(),
+            id: id.to_string(),
+            name: o.get("name").and_then(Value::as_str).unwrap_or(name).to_string(),
+            sls: text("__sls__"),
+            function: format!("{state}.{fun}"),
+            result: o.get("result")?.as_bool(),
+            comment: text("comment"),
+            changes: o.get("changes").and_then(Value::as_object).cloned().unwrap_or_default(),
+            run_num: o.get("__run_num__").and_then(Value::as_u64).unwrap_or(0) as usize,
+            start_time: text("start_time"),
+            duration_ms: o.get("duration").and_then(Value::as_f64).unwrap_or(0.0),
+            state_ran: true,
+            skip_watch: false,
+        })
+    }
+
     /// The value Salt's `--out json` shows under the state's tag.
     pub fn to_json(&self) -> Value {
         json!({

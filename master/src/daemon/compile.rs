@@ -1,0 +1,157 @@
+//! What one minion gets for an apply: its pillar, its low chunks, and the
+//! manifest of `salt://` files those chunks name. Compiled on the master with
+//! the minion's cached grains and a probe that asks that minion.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::config::MinionConfig;
+use common::data::{Map, Value};
+use common::render::{HostProbe, Renderer, Session};
+use common::tree_error::TreeErrors;
+use sha2::{Digest, Sha256};
+use states::compile::{Chunk, Compiler, Minion};
+
+/// The state and pillar trees as they are when a job starts; a tree changed
+/// on disk is seen by the next job.
+pub struct Tree {
+    pub compiler: Compiler,
+    pub pillar: pillar::PillarTree,
+    pub renderer: Arc<Renderer>,
+    pub file_roots: Vec<PathBuf>,
+    pub pillar_roots: Vec<PathBuf>,
+    pub saltenv: String,
+}
+
+impl Tree {
+    pub fn new(
+        file_roots: Vec<PathBuf>,
+        pillar_roots: Vec<PathBuf>,
+        nodegroups: Map<String, Value>,
+    ) -> Tree {
+        let saltenv = "base".to_string();
+        Tree {
+            compiler: Compiler::new(file_roots.clone(), &saltenv).with_nodegroups(nodegroups),
+            pillar: pillar::PillarTree::new(pillar_roots.clone(), &saltenv),
+            renderer: Arc::new(Renderer::new(file_roots.clone())),
+            file_roots,
+            pillar_roots,
+            saltenv,
+        }
+    }
+
+    /// `opts` as a minion's templates see them.
+    pub fn opts(&self, id: &str) -> Value {
+        MinionConfig {
+            file_roots: self.file_roots.clone(),
+            pillar_roots: self.pillar_roots.clone(),
+            ..MinionConfig::default()
+        }
+        .opts(id)
+    }
+
+    pub fn pillar_for(
+        &self,
+        id: &str,
+        grains: &Value,
+        probe: Arc<dyn HostProbe>,
+    ) -> Result<Value, TreeErrors> {
+        if !self.pillar_roots.iter().any(|p| p.is_dir()) {
+            return Ok(Value::Object(Map::new()));
+        }
+        let opts = self.opts(id);
+        self.pillar.compile(&pillar::Minion {
+            id,
+            grains,
+            opts: &opts,
+            probe,
+        })
+    }
+}
+
+/// One minion's compiled job.
+pub struct Compiled {
+    pub chunks: Vec<Chunk>,
+    pub pillar: Value,
+    /// Kept for the job's life: templates the states render later
+    /// (`file.managed template: jinja`) render with the same inputs.
+    pub session: Arc<Session>,
+    pub manifest: Vec<(String, String)>,
+}
+
+/// Compiles the highstate (`sls` empty) or the named SLS for one minion.
+pub fn compile(
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    sls: &[String],
+) -> Result<Compiled, TreeErrors> {
+    let pillar = tree.pillar_for(id, grains, probe.clone())?;
+    let opts = tree.opts(id);
+    let minion = Minion {
+        id,
+        grains,
+        pillar: &pillar,
+        opts: &opts,
+        probe: probe.clone(),
+    };
+    let chunks = if sls.is_empty() {
+        tree.compiler.lowstate(&minion)?
+    } else {
+        tree.compiler.sls_lowstate(&minion, sls)?
+    };
+    let session = Arc::new(Session::new(grains, &pillar, &opts, &tree.saltenv, probe));
+    let manifest = manifest(&tree.renderer, &chunks);
+    Ok(Compiled {
+        chunks,
+        pillar,
+        session,
+        manifest,
+    })
+}
+
+/// The `salt://` files the chunks name, with their SHA-256, so the minion
+/// can fetch only what its cache lacks. Templates are left out: the master
+/// renders those when the state asks.
+pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> {
+    let mut urls = Vec::new();
+    for chunk in chunks {
+        if chunk.get("template").is_some_and(|t| !t.is_null()) {
+            continue;
+        }
+        for (k, v) in chunk {
+            if !k.starts_with("__") {
+                collect_urls(v, &mut urls);
+            }
+        }
+    }
+    urls.sort();
+    urls.dedup();
+    urls.into_iter()
+        .filter_map(|url| {
+            let path = renderer.find(&url)?;
+            let bytes = std::fs::read(path).ok()?;
+            Some((url, sha256_hex(&bytes)))
+        })
+        .collect()
+}
+
+fn collect_urls(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.starts_with("salt://") => {
+            out.push(s.split('?').next().unwrap_or(s).to_string())
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_urls(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_urls(x, out)),
+        _ => {}
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

@@ -1,0 +1,155 @@
+//! `master serve`: the daemon. Two listeners (minions on `ret_port`,
+//! operators on `operator_port`), the key store, the live-minion registry
+//! with its on-disk grains cache, job dispatch and the job cache.
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use common::data::Value;
+use common::keys::KeyPair;
+use common::render::{Renderer, Session};
+use common::wire::JobReturn;
+use tokio::sync::mpsc;
+
+use crate::config::MasterConfig;
+use crate::jobcache::JobCache;
+use crate::listener::{self, Limits, Peer};
+use crate::pki::KeyStore;
+
+pub mod compile;
+mod minions;
+mod operators;
+pub mod probe;
+mod publish;
+mod runfun;
+
+use probe::ProbeReplies;
+
+/// A minion with a session open now.
+pub struct LiveMinion {
+    pub peer: Arc<Peer>,
+    pub probes: Arc<ProbeReplies>,
+}
+
+/// What the master keeps about one minion's part of a running job.
+pub struct RunningJob {
+    /// The render inputs, for templates the minion asks the master to render.
+    pub session: Option<Arc<Session>>,
+    pub renderer: Arc<Renderer>,
+    /// Where the return goes (the publish waiting for it).
+    pub done: mpsc::UnboundedSender<(String, JobReturn)>,
+    /// SHA-256 → url of the files this job may fetch by hash.
+    pub blobs: HashMap<String, String>,
+}
+
+pub struct Master {
+    pub config: MasterConfig,
+    pub key: Arc<KeyPair>,
+    pub keys: Mutex<KeyStore>,
+    pub jobs: Mutex<JobCache>,
+    pub live: RwLock<HashMap<String, LiveMinion>>,
+    /// Grains of every minion that ever connected, as last sent.
+    pub grains: RwLock<BTreeMap<String, Value>>,
+    pub running: Mutex<HashMap<(String, String), RunningJob>>,
+}
+
+impl Master {
+    pub fn open(config: MasterConfig) -> anyhow::Result<Arc<Master>> {
+        let keys = KeyStore::open(&config.pki_dir)?;
+        let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
+        common::keys::create_private_dir(&config.cachedir)?;
+        let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
+        let master = Master {
+            key,
+            keys: Mutex::new(keys),
+            jobs: Mutex::new(jobs),
+            live: RwLock::new(HashMap::new()),
+            grains: RwLock::new(load_grains_cache(&config.cachedir)),
+            running: Mutex::new(HashMap::new()),
+            config,
+        };
+        Ok(Arc::new(master))
+    }
+
+    fn grains_path(&self, id: &str) -> PathBuf {
+        self.config.cachedir.join("minions").join(id).join("grains.json")
+    }
+
+    /// Records a minion's grains in memory and on disk (ids are validated
+    /// by the key store before a session exists).
+    pub fn set_grains(&self, id: &str, grains: Value) {
+        let changed = self.grains.read().unwrap().get(id) != Some(&grains);
+        if !changed {
+            return;
+        }
+        let path = self.grains_path(id);
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(path.parent().unwrap())?;
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec(&grains)?)?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            tracing::warn!(minion = id, error = %e, "cannot write the grains cache");
+        }
+        self.grains.write().unwrap().insert(id.to_string(), grains);
+    }
+
+    pub fn live_peer(&self, id: &str) -> Option<(Arc<Peer>, Arc<ProbeReplies>)> {
+        self.live
+            .read()
+            .unwrap()
+            .get(id)
+            .map(|m| (m.peer.clone(), m.probes.clone()))
+    }
+
+    /// Closes a minion's session now (its key was deleted or rejected).
+    pub fn disconnect(&self, id: &str) {
+        if let Some(m) = self.live.write().unwrap().remove(id) {
+            m.peer.close();
+            m.probes.close_all();
+        }
+    }
+}
+
+fn load_grains_cache(cachedir: &std::path::Path) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(cachedir.join("minions")) else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let path = entry.path().join("grains.json");
+        if let Some(v) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        {
+            out.insert(id, v);
+        }
+    }
+    out
+}
+
+/// Starts both listeners; returns the endpoints they bound.
+pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
+    let c = &master.config;
+    let limits = Limits::default();
+    let minion_ep = listener::serve(
+        &format!("tcp://{}:{}", c.interface, c.ret_port),
+        master.key.clone(),
+        Arc::new(minions::MinionSide::new(master.clone())),
+        limits,
+    )
+    .await?;
+    let op_ep = listener::serve(
+        &format!("tcp://{}:{}", c.interface, c.operator_port),
+        master.key.clone(),
+        Arc::new(operators::OperatorSide::new(master.clone())),
+        limits,
+    )
+    .await?;
+    tracing::info!(minions = %minion_ep, operators = %op_ep, fingerprint = %master.key.public.fingerprint(), "master listening");
+    Ok((minion_ep, op_ep))
+}

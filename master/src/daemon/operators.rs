@@ -1,0 +1,164 @@
+//! The operator port: only keys listed in `pki/operators` get a session, and
+//! every request runs as the operator that key names (checked against the
+//! ACL, recorded with each job).
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use common::data::Value;
+use common::keys::PublicKey;
+use common::wire::{self, Admission, Claim, KeysOp, OpReply, OpRequest};
+use serde_json::json;
+
+use super::Master;
+use crate::listener::{Handler, Peer};
+
+pub struct OperatorSide {
+    master: Arc<Master>,
+    names: Mutex<HashMap<u64, String>>,
+}
+
+impl OperatorSide {
+    pub fn new(master: Arc<Master>) -> Self {
+        OperatorSide {
+            master,
+            names: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Handler for OperatorSide {
+    fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission {
+        if *claim != Claim::Operator {
+            return Admission::Refused {
+                reason: "this port is for operators".into(),
+            };
+        }
+        match self.master.keys.lock().unwrap().operator_for(key) {
+            Some(name) => {
+                tracing::info!(operator = %name, "operator connected");
+                Admission::Accepted
+            }
+            None => {
+                tracing::warn!(fingerprint = %key.fingerprint(), "an operator key not in pki/operators was refused");
+                Admission::Refused {
+                    reason: format!(
+                        "operator key {} is not listed in the master's pki/operators",
+                        key.fingerprint()
+                    ),
+                }
+            }
+        }
+    }
+
+    fn opened(&self, peer: &Arc<Peer>) {
+        if let Some(name) = self.master.keys.lock().unwrap().operator_for(&peer.key) {
+            self.names.lock().unwrap().insert(peer.serial, name);
+        }
+    }
+
+    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
+        let Some(operator) = self.names.lock().unwrap().get(&peer.serial).cloned() else {
+            peer.close();
+            return;
+        };
+        let req: OpRequest = match wire::decode(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(operator = %operator, error = %e, "closing an operator session that sent an undecodable request");
+                peer.close();
+                return;
+            }
+        };
+        let master = self.master.clone();
+        let peer = peer.clone();
+        tokio::spawn(async move {
+            match req {
+                OpRequest::Publish(p) => super::publish::publish(master, operator, p, peer).await,
+                other => {
+                    let reply = answer(&master, &operator, other).await;
+                    let _ = peer.send(&OpReply::Reply(reply));
+                }
+            }
+        });
+    }
+
+    fn closed(&self, peer: &Arc<Peer>) {
+        self.names.lock().unwrap().remove(&peer.serial);
+    }
+}
+
+async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<Value, String> {
+    let acl = |fun: &str| -> Result<(), String> {
+        if master.config.acl.allows(operator, "*", fun) {
+            Ok(())
+        } else {
+            Err(format!("operator {operator} may not run {fun}"))
+        }
+    };
+    match req {
+        OpRequest::Keys(op) => {
+            acl("keys")?;
+            keys(master, op)
+        }
+        OpRequest::JobsList => {
+            acl("jobs")?;
+            let jobs = master.jobs.lock().unwrap().list_jobs(200).map_err(|e| e.to_string())?;
+            Ok(serde_json::to_value(jobs).map_err(|e| e.to_string())?)
+        }
+        OpRequest::JobsActive => {
+            acl("jobs")?;
+            let jobs = master.jobs.lock().unwrap().active().map_err(|e| e.to_string())?;
+            Ok(serde_json::to_value(jobs).map_err(|e| e.to_string())?)
+        }
+        OpRequest::JobShow { jid } => {
+            acl("jobs")?;
+            crate::jobcache::validate_jid(&jid).map_err(|e| e.to_string())?;
+            let detail = master.jobs.lock().unwrap().show(&jid).map_err(|e| e.to_string())?;
+            match detail {
+                Some(d) => Ok(serde_json::to_value(d).map_err(|e| e.to_string())?),
+                None => Err(format!("no job {jid}")),
+            }
+        }
+        OpRequest::Render { minion, sls } => {
+            acl("render")?;
+            super::publish::render_for(master.clone(), minion, sls).await
+        }
+        OpRequest::Publish(_) => unreachable!("handled by publish"),
+    }
+}
+
+fn keys(master: &Master, op: KeysOp) -> Result<Value, String> {
+    let store = master.keys.lock().unwrap();
+    let e = |e: crate::pki::PkiError| e.to_string();
+    match op {
+        KeysOp::List => {
+            let l = store.list().map_err(e)?;
+            Ok(json!({"minions": l.accepted, "minions_pre": l.pending, "minions_rejected": l.rejected}))
+        }
+        KeysOp::Accept { all: true, .. } => Ok(json!({"accepted": store.accept_all().map_err(e)?})),
+        KeysOp::Accept { id: Some(id), .. } => {
+            store.accept(&id).map_err(e)?;
+            Ok(json!({"accepted": [id]}))
+        }
+        KeysOp::Accept { id: None, .. } => Err("name a minion id or --all".into()),
+        KeysOp::Reject { id } => {
+            store.reject(&id).map_err(e)?;
+            drop(store);
+            master.disconnect(&id);
+            Ok(json!({"rejected": [id]}))
+        }
+        KeysOp::Delete { id } => {
+            store.delete(&id).map_err(e)?;
+            drop(store);
+            master.disconnect(&id);
+            Ok(json!({"deleted": [id]}))
+        }
+        KeysOp::Fingerprint { id: None } => {
+            Ok(json!({"master": master.key.public.fingerprint()}))
+        }
+        KeysOp::Fingerprint { id: Some(id) } => match store.fingerprint(&id).map_err(e)? {
+            Some((state, fp)) => Ok(json!({"id": id, "state": state, "fingerprint": fp})),
+            None => Err(format!("no key for {id}")),
+        },
+    }
+}

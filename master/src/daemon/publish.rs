@@ -1,0 +1,410 @@
+//! A job from an operator to its targets: match the cached grains, compile
+//! per minion, send each its own job, collect returns until the deadline,
+//! and stream them back; everything recorded in the job cache.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::data::{Map, Value};
+use common::render::{HostProbe, NoHost};
+use common::target::{Facts, Target, TargetKind};
+use common::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
+use tokio::sync::{mpsc, Semaphore};
+
+use super::compile::{compile, Tree};
+use super::probe::RemoteProbe;
+use super::{Master, RunningJob};
+use crate::jobcache::JobRecord;
+use crate::listener::Peer;
+
+/// The function name a publish is checked and recorded as.
+fn function_of(what: &PublishWhat) -> String {
+    match what {
+        PublishWhat::Apply { .. } => "state.apply".into(),
+        PublishWhat::Run { fun, .. } => fun.clone(),
+    }
+}
+
+fn args_of(what: &PublishWhat) -> Value {
+    match what {
+        PublishWhat::Apply { sls, test } => serde_json::json!({"sls": sls, "test": test}),
+        PublishWhat::Run { args, kwargs, .. } => serde_json::json!({"args": args, "kwargs": kwargs}),
+    }
+}
+
+fn fail(sink: &Peer, message: String) {
+    let _ = sink.send(&OpReply::Reply(Err(message)));
+}
+
+pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
+    let function = function_of(&p.what);
+    if !master.config.acl.allows(&operator, &p.target, &function) {
+        tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");
+        return fail(
+            &sink,
+            format!("operator {operator} may not run {function} on {}", p.target),
+        );
+    }
+    let tree = Arc::new(Tree::new(
+        master.config.file_roots.clone(),
+        master.config.pillar_roots.clone(),
+        master.config.nodegroups.clone(),
+    ));
+    let expected = match targets(&master, &tree, &p).await {
+        Ok(t) => t,
+        Err(e) => return fail(&sink, e),
+    };
+    let (jid, recorded) = {
+        let jobs = master.jobs.lock().unwrap();
+        let jid = jobs.new_jid();
+        let record = JobRecord {
+            jid: jid.clone(),
+            operator: operator.clone(),
+            target: p.target.clone(),
+            tgt_type: p.tgt_type.clone(),
+            function: function.clone(),
+            args: args_of(&p.what),
+            expected: expected.clone(),
+            started_ms: now_ms(),
+            finished_ms: None,
+        };
+        let r = jobs.record_job(&record);
+        (jid, r)
+    };
+    if let Err(e) = recorded {
+        return fail(&sink, format!("cannot record the job: {e}"));
+    }
+    tracing::info!(jid = %jid, operator = %operator, function = %function, target = %p.target, minions = expected.len(), "job published");
+    let _ = sink.send(&OpReply::Expected {
+        jid: jid.clone(),
+        minions: expected.clone(),
+    });
+    let timeout = Duration::from_secs(if p.timeout_secs > 0 {
+        p.timeout_secs
+    } else {
+        master.config.timeout
+    });
+    let wave = match p.batch {
+        None => expected.len().max(1),
+        Some(Batch::Count(n)) => n.max(1),
+        Some(Batch::Percent(pc)) => (expected.len() * pc as usize).div_ceil(100).max(1),
+    };
+    let mut missing = Vec::new();
+    for ids in expected.chunks(wave) {
+        missing.extend(run_wave(&master, &tree, &jid, ids, &p.what, timeout, &sink).await);
+    }
+    if let Err(e) = master.jobs.lock().unwrap().finish_job(&jid) {
+        tracing::warn!(jid = %jid, error = %e, "cannot mark the job finished");
+    }
+    let _ = sink.send(&OpReply::Done { jid, missing });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Accepted minions whose cached grains (and pillar, when the target needs
+/// it) match.
+async fn targets(master: &Arc<Master>, tree: &Arc<Tree>, p: &Publish) -> Result<Vec<String>, String> {
+    let kind = TargetKind::from_salt_name(&p.tgt_type)
+        .ok_or_else(|| format!("unknown target type {:?}", p.tgt_type))?;
+    let target = Target::parse(&p.target, kind, &master.config.nodegroups).map_err(|e| e.to_string())?;
+    let accepted = master.keys.lock().unwrap().list().map_err(|e| e.to_string())?.accepted;
+    let needs_pillar = matches!(
+        kind,
+        TargetKind::Pillar | TargetKind::PillarPcre | TargetKind::PillarExact
+    ) || (matches!(kind, TargetKind::Compound | TargetKind::Nodegroup)
+        && (p.target.contains("I@")
+            || p.target.contains("J@")
+            || serde_json::to_string(&master.config.nodegroups)
+                .unwrap_or_default()
+                .contains("I@")));
+    let grains = master.grains.read().unwrap().clone();
+    let master = master.clone();
+    let tree = tree.clone();
+    tokio::task::spawn_blocking(move || {
+        let empty = Value::Object(Map::new());
+        let mut out = Vec::new();
+        for id in accepted {
+            let g = grains.get(&id).cloned().unwrap_or_else(|| {
+                serde_json::json!({"id": id})
+            });
+            let pillar = if needs_pillar {
+                tree.pillar_for(&id, &g, probe_for(&master, &id))
+                    .unwrap_or_else(|_| empty.clone())
+            } else {
+                empty.clone()
+            };
+            let facts = Facts {
+                id: &id,
+                grains: &g,
+                pillar: &pillar,
+            };
+            if target.matches(&facts) {
+                out.push(id);
+            }
+        }
+        out.sort();
+        out
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+fn probe_for(master: &Master, id: &str) -> Arc<dyn HostProbe> {
+    match master.live_peer(id) {
+        Some((peer, replies)) => Arc::new(RemoteProbe { peer, replies }),
+        None => Arc::new(NoHost),
+    }
+}
+
+/// Runs one wave; returns the minions that did not return by the deadline.
+async fn run_wave(
+    master: &Arc<Master>,
+    tree: &Arc<Tree>,
+    jid: &str,
+    ids: &[String],
+    what: &PublishWhat,
+    timeout: Duration,
+    sink: &Arc<Peer>,
+) -> Vec<String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, JobReturn)>();
+    let compiles = Arc::new(Semaphore::new(master.config.worker_threads.max(1)));
+    let mut pending: HashSet<String> = HashSet::new();
+    let mut got: HashSet<String> = HashSet::new();
+    for id in ids {
+        if master.live_peer(id).is_none() {
+            continue;
+        }
+        pending.insert(id.clone());
+        let job = OneJob {
+            master: master.clone(),
+            tree: tree.clone(),
+            jid: jid.to_string(),
+            id: id.clone(),
+            what: what.clone(),
+            done: tx.clone(),
+            compiles: compiles.clone(),
+        };
+        tokio::spawn(job.start());
+    }
+    drop(tx);
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !pending.is_empty() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some((id, ret))) => {
+                if !pending.remove(&id) {
+                    continue;
+                }
+                got.insert(id.clone());
+                let recorded = master.jobs.lock().unwrap().record_return(
+                    jid,
+                    &id,
+                    ret.success,
+                    ret.retcode,
+                    &ret.ret,
+                );
+                if let Err(e) = recorded {
+                    tracing::warn!(jid = %jid, minion = %id, error = %e, "cannot record a return");
+                }
+                let _ = sink.send(&OpReply::Returned { minion: id, ret });
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let mut running = master.running.lock().unwrap();
+    for id in ids {
+        running.remove(&(jid.to_string(), id.clone()));
+    }
+    ids.iter().filter(|id| !got.contains(*id)).cloned().collect()
+}
+
+struct OneJob {
+    master: Arc<Master>,
+    tree: Arc<Tree>,
+    jid: String,
+    id: String,
+    what: PublishWhat,
+    done: mpsc::UnboundedSender<(String, JobReturn)>,
+    compiles: Arc<Semaphore>,
+}
+
+impl OneJob {
+    async fn start(self) {
+        let Some((peer, replies)) = self.master.live_peer(&self.id) else {
+            return;
+        };
+        let probe: Arc<dyn HostProbe> = Arc::new(RemoteProbe {
+            peer: peer.clone(),
+            replies,
+        });
+        let (sls, test, master_side) = match &self.what {
+            PublishWhat::Apply { sls, test } => (sls.clone(), *test, None),
+            PublishWhat::Run { fun, args, kwargs } => match super::runfun::master_side(fun, args, kwargs) {
+                Some(super::runfun::MasterSide::Apply { sls, test }) => (sls, test, None),
+                Some(other) => (Vec::new(), false, Some(other)),
+                None => {
+                    self.send_run(&peer);
+                    return;
+                }
+            },
+        };
+        let grains = self
+            .master
+            .grains
+            .read()
+            .unwrap()
+            .get(&self.id)
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({"id": self.id}));
+        let _permit = self.compiles.clone().acquire_owned().await;
+        let tree = self.tree.clone();
+        let id = self.id.clone();
+        if let Some(side) = master_side {
+            let ret = tokio::task::spawn_blocking(move || side.answer(&tree, &id, &grains, probe))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            let _ = self.done.send((self.id.clone(), to_return(&self.jid, ret)));
+            return;
+        }
+        let compiled =
+            tokio::task::spawn_blocking(move || compile(&tree, &id, &grains, probe, &sls)).await;
+        let compiled = match compiled {
+            Ok(Ok(c)) => c,
+            Ok(Err(errors)) => {
+                let list = errors.0.iter().map(|e| Value::String(e.to_string())).collect();
+                let ret = JobReturn {
+                    jid: self.jid.clone(),
+                    success: false,
+                    ret: Value::Array(list),
+                    retcode: 1,
+                };
+                let _ = self.done.send((self.id.clone(), ret));
+                return;
+            }
+            Err(e) => {
+                let _ = self.done.send((self.id.clone(), to_return(&self.jid, Err(e.to_string()))));
+                return;
+            }
+        };
+        let blobs: HashMap<String, String> = compiled
+            .manifest
+            .iter()
+            .map(|(url, sha)| (sha.clone(), url.clone()))
+            .collect();
+        self.master.running.lock().unwrap().insert(
+            (self.jid.clone(), self.id.clone()),
+            RunningJob {
+                session: Some(compiled.session.clone()),
+                renderer: self.tree.renderer.clone(),
+                done: self.done.clone(),
+                blobs,
+            },
+        );
+        let job = Job {
+            jid: self.jid.clone(),
+            kind: JobKind::Apply {
+                chunks: compiled.chunks,
+                test,
+                pillar: compiled.pillar,
+                manifest: compiled.manifest,
+            },
+        };
+        if let Err(e) = peer.send(&MasterMsg::Job(job)) {
+            tracing::warn!(minion = %self.id, error = %e, "cannot send a job");
+        }
+    }
+
+    /// An execution function that runs on the minion.
+    fn send_run(&self, peer: &Peer) {
+        let PublishWhat::Run { fun, args, kwargs } = &self.what else {
+            return;
+        };
+        self.master.running.lock().unwrap().insert(
+            (self.jid.clone(), self.id.clone()),
+            RunningJob {
+                session: None,
+                renderer: self.tree.renderer.clone(),
+                done: self.done.clone(),
+                blobs: HashMap::new(),
+            },
+        );
+        let job = Job {
+            jid: self.jid.clone(),
+            kind: JobKind::Run {
+                fun: fun.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+            },
+        };
+        if let Err(e) = peer.send(&MasterMsg::Job(job)) {
+            tracing::warn!(minion = %self.id, error = %e, "cannot send a job");
+        }
+    }
+}
+
+fn to_return(jid: &str, ret: Result<Value, String>) -> JobReturn {
+    match ret {
+        Ok(v) => JobReturn {
+            jid: jid.to_string(),
+            success: true,
+            ret: v,
+            retcode: 0,
+        },
+        Err(e) => JobReturn {
+            jid: jid.to_string(),
+            success: false,
+            ret: Value::String(e),
+            retcode: 1,
+        },
+    }
+}
+
+/// A return that arrived with no publish waiting (the master restarted, or
+/// the deadline passed): recorded if this minion was expected and has not
+/// returned yet.
+pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
+    let jobs = master.jobs.lock().unwrap();
+    let Ok(Some(detail)) = jobs.show(&ret.jid) else {
+        return false;
+    };
+    if !detail.record.expected.iter().any(|e| e == id) {
+        return false;
+    }
+    matches!(
+        jobs.record_return(&ret.jid, id, ret.success, ret.retcode, &ret.ret),
+        Ok(true)
+    )
+}
+
+/// `master render ID [SLS...]`: the low chunks that minion would get.
+pub async fn render_for(master: Arc<Master>, id: String, sls: Vec<String>) -> Result<Value, String> {
+    crate::pki::validate_id(&id).map_err(|e| e.to_string())?;
+    let grains = master
+        .grains
+        .read()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
+    let tree = Tree::new(
+        master.config.file_roots.clone(),
+        master.config.pillar_roots.clone(),
+        master.config.nodegroups.clone(),
+    );
+    let probe = probe_for(&master, &id);
+    tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
+        Ok(c) => Ok(Value::Array(c.chunks.into_iter().map(Value::Object).collect())),
+        Err(errors) => Err(errors
+            .0
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n\n")),
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}

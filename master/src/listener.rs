@@ -1,0 +1,356 @@
+//! The listening side of sessions: a ZeroMQ ROUTER, the Noise handshake per
+//! peer, then sealed messages handed to a [`Handler`].
+//!
+//! A peer is what its handshake proved, never its ZeroMQ routing identity:
+//! before the handshake completes nothing but handshake messages is read,
+//! and the handler decides admission from the proven static key and the
+//! claim that travelled encrypted with it. One task reads and owns the table
+//! of peers; one task writes, so each peer's frames leave in the order they
+//! were sealed.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use zeromq::{RouterSocket, Socket, SocketEvent, SocketRecv, SocketSend, ZmqMessage};
+
+use common::keys::{KeyPair, PublicKey};
+use common::noise::{Responder, Session};
+use common::wire::{self, Admission, Claim, MAX_MESSAGE};
+
+/// What the application does with sessions.
+pub trait Handler: Send + Sync + 'static {
+    /// Decides whether a proven key with its claim may go on. Called in the
+    /// reader task: must not block.
+    fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission;
+    /// The first message has been sent to an admitted peer.
+    fn opened(&self, peer: &Arc<Peer>);
+    /// One opened message from an admitted peer (bytes still to decode).
+    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>);
+    /// The peer is gone (disconnected, silent, or closed by the master).
+    fn closed(&self, peer: &Arc<Peer>);
+}
+
+/// Limits that keep a flood of connections from costing more than this.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Handshakes in progress at once; more are dropped unanswered.
+    pub handshakes: usize,
+    /// A handshake not finished by then is forgotten.
+    pub handshake_timeout: Duration,
+    /// A peer that sends nothing for this long is closed (peers ping).
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshakes: 4096,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An admitted peer.
+pub struct Peer {
+    /// Unique per session for the life of the master.
+    pub serial: u64,
+    pub key: PublicKey,
+    pub claim: Claim,
+    identity: Bytes,
+    session: Mutex<Session>,
+    out: mpsc::Sender<ZmqMessage>,
+    control: mpsc::UnboundedSender<Control>,
+    last_seen: Mutex<Instant>,
+    closed: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("the peer's session is closed")]
+    Closed,
+    #[error("the send queue is full")]
+    Full,
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+}
+
+impl Peer {
+    /// Seals and queues a message. Never blocks: a full queue is an error.
+    pub fn send<T: Serialize>(&self, msg: &T) -> Result<(), SendError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(SendError::Closed);
+        }
+        let plain = wire::encode(msg)?;
+        // Seal and queue under one lock so the nonce order is the queue order.
+        let mut session = self.session.lock().unwrap();
+        let frames = session.seal(&plain);
+        let mut zmsg = ZmqMessage::from(self.identity.clone());
+        for f in frames {
+            zmsg.push_back(Bytes::from(f));
+        }
+        self.out.try_send(zmsg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Ends this session now (key deleted or rejected, or replaced).
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::Relaxed) {
+            let _ = self.control.send(Control::Close(self.identity.clone(), self.serial));
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+}
+
+enum Control {
+    Close(Bytes, u64),
+}
+
+enum PeerState {
+    Handshaking { responder: Responder, since: Instant },
+    Live(Arc<Peer>),
+}
+
+/// Binds `endpoint` and serves until the process ends.
+pub async fn serve(
+    endpoint: &str,
+    key: Arc<KeyPair>,
+    handler: Arc<dyn Handler>,
+    limits: Limits,
+) -> Result<String, zeromq::ZmqError> {
+    let mut socket = RouterSocket::new();
+    let bound = socket.bind(endpoint).await?;
+    let monitor = socket.monitor();
+    let (send_half, recv_half) = socket.split();
+    let (out, outgoing) = mpsc::channel(1 << 16);
+    tokio::spawn(write_loop(send_half, outgoing));
+    let (control, controls) = mpsc::unbounded_channel();
+    let reader = Reader {
+        key,
+        handler,
+        limits,
+        peers: HashMap::new(),
+        out,
+        control,
+        serial: AtomicU64::new(1),
+    };
+    tokio::spawn(reader.run(recv_half, monitor, controls));
+    Ok(bound.to_string())
+}
+
+/// A send blocked this long means the peer stopped reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn write_loop(mut socket: zeromq::RouterSendHalf, mut outgoing: mpsc::Receiver<ZmqMessage>) {
+    while let Some(msg) = outgoing.recv().await {
+        match tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "send to a peer failed"),
+            Err(_) => tracing::warn!("a peer did not take a message within {SEND_TIMEOUT:?}"),
+        }
+    }
+}
+
+struct Reader {
+    key: Arc<KeyPair>,
+    handler: Arc<dyn Handler>,
+    limits: Limits,
+    peers: HashMap<Bytes, PeerState>,
+    out: mpsc::Sender<ZmqMessage>,
+    control: mpsc::UnboundedSender<Control>,
+    serial: AtomicU64,
+}
+
+impl Reader {
+    async fn run(
+        mut self,
+        mut socket: zeromq::RouterRecvHalf,
+        mut monitor: futures::channel::mpsc::Receiver<SocketEvent>,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+    ) {
+        let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                msg = socket.recv() => match msg {
+                    Ok(msg) => self.on_message(msg),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the listening socket failed");
+                        return;
+                    }
+                },
+                Some(event) = monitor.next() => {
+                    if let SocketEvent::Disconnected(id) = event {
+                        self.drop_peer(&Bytes::from(id), None);
+                    }
+                }
+                Some(Control::Close(id, serial)) = controls.recv() => {
+                    self.drop_peer(&id, Some(serial));
+                }
+                _ = sweep.tick() => self.sweep(),
+            }
+        }
+    }
+
+    fn drop_peer(&mut self, id: &Bytes, serial: Option<u64>) {
+        if let Some(PeerState::Live(p)) = self.peers.get(id) {
+            if serial.is_some_and(|s| s != p.serial) {
+                return;
+            }
+        }
+        if let Some(PeerState::Live(peer)) = self.peers.remove(id) {
+            peer.closed.store(true, Ordering::Relaxed);
+            self.handler.closed(&peer);
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for (id, state) in &self.peers {
+            let stale = match state {
+                PeerState::Handshaking { since, .. } => {
+                    now.duration_since(*since) > self.limits.handshake_timeout
+                }
+                PeerState::Live(p) => {
+                    now.duration_since(*p.last_seen.lock().unwrap()) > self.limits.idle_timeout
+                }
+            };
+            if stale {
+                gone.push(id.clone());
+            }
+        }
+        for id in gone {
+            if let Some(PeerState::Live(p)) = self.peers.get(&id) {
+                tracing::info!(claim = ?p.claim, "closing a silent session");
+            }
+            self.drop_peer(&id, None);
+            self.peers.remove(&id);
+        }
+    }
+
+    fn handshakes(&self) -> usize {
+        self.peers
+            .values()
+            .filter(|s| matches!(s, PeerState::Handshaking { .. }))
+            .count()
+    }
+
+    fn on_message(&mut self, msg: ZmqMessage) {
+        let mut frames = msg.into_vec();
+        if frames.len() < 2 {
+            return;
+        }
+        let id = frames.remove(0);
+        match self.peers.remove(&id) {
+            None => self.on_first(id, &frames),
+            Some(PeerState::Handshaking { responder, .. }) => self.on_third(id, &frames, responder),
+            Some(PeerState::Live(peer)) => {
+                let opened = peer
+                    .session
+                    .lock()
+                    .unwrap()
+                    .open(frames.iter().map(|f| f.as_ref()), MAX_MESSAGE);
+                match opened {
+                    Ok(bytes) => {
+                        *peer.last_seen.lock().unwrap() = Instant::now();
+                        self.peers.insert(id, PeerState::Live(peer.clone()));
+                        self.handler.message(&peer, bytes);
+                    }
+                    Err(e) => {
+                        tracing::warn!(claim = ?peer.claim, error = %e, "closing a session that sent a bad frame");
+                        peer.closed.store(true, Ordering::Relaxed);
+                        self.handler.closed(&peer);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_first(&mut self, id: Bytes, frames: &[Bytes]) {
+        if frames.len() != 1 {
+            tracing::debug!("dropping a multi-frame message from an unauthenticated peer");
+            return;
+        }
+        if self.handshakes() >= self.limits.handshakes {
+            tracing::warn!("too many handshakes in progress; dropping one");
+            return;
+        }
+        match Responder::start(&self.key, &frames[0]) {
+            Ok((responder, msg2)) => {
+                let mut reply = ZmqMessage::from(id.clone());
+                reply.push_back(Bytes::from(msg2));
+                if self.out.try_send(reply).is_ok() {
+                    self.peers.insert(
+                        id,
+                        PeerState::Handshaking {
+                            responder,
+                            since: Instant::now(),
+                        },
+                    );
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "dropping a bad first handshake message"),
+        }
+    }
+
+    fn on_third(&mut self, id: Bytes, frames: &[Bytes], responder: Responder) {
+        if frames.len() != 1 {
+            return;
+        }
+        let (key, claim, session) = match responder.finish(&frames[0]) {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping a failed handshake");
+                return;
+            }
+        };
+        let claim: Claim = match wire::decode(&claim) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(fingerprint = %key.fingerprint(), error = %e, "a handshake with an unreadable claim");
+                return;
+            }
+        };
+        let admission = self.handler.admit(&key, &claim);
+        let peer = Arc::new(Peer {
+            serial: self.serial.fetch_add(1, Ordering::Relaxed),
+            key,
+            claim,
+            identity: id.clone(),
+            session: Mutex::new(session),
+            out: self.out.clone(),
+            control: self.control.clone(),
+            last_seen: Mutex::new(Instant::now()),
+            closed: AtomicBool::new(false),
+        });
+        let accepted = admission == Admission::Accepted;
+        if peer.send(&AdmissionMsg::from(admission)).is_err() || !accepted {
+            return;
+        }
+        self.peers.insert(id, PeerState::Live(peer.clone()));
+        self.handler.opened(&peer);
+    }
+}
+
+/// The first sealed message on every session, whichever side it serves:
+/// minions and operators both decode it as their enum's `Admission` variant.
+#[derive(Serialize)]
+enum AdmissionMsg {
+    Admission(Admission),
+}
+
+impl From<Admission> for AdmissionMsg {
+    fn from(a: Admission) -> Self {
+        AdmissionMsg::Admission(a)
+    }
+}

@@ -1,0 +1,279 @@
+//! `minion serve`: the daemon. Connects to the master (DEALER, Noise XX),
+//! pins the master's key, sends its grains, runs the jobs it is sent, and
+//! keeps each result on disk until the master acks it. When the master goes
+//! away it reconnects with a fresh socket and jittered back-off.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use common::data::Value;
+use common::keys::{KeyPair, PublicKey};
+use common::link::{self, LinkOptions};
+use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
+use rand::Rng;
+
+pub mod exec;
+pub mod outbox;
+pub mod sources;
+pub mod uplink;
+
+use outbox::{valid_jid, Outbox};
+use uplink::Uplink;
+
+/// The daemon's settings, with Salt's key names where Salt has them.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub id: String,
+    /// `master` and `master_port`.
+    pub master: String,
+    pub master_port: u16,
+    /// `master_fingerprint`: when set, the only master key accepted.
+    pub master_fingerprint: Option<String>,
+    pub pki_dir: PathBuf,
+    pub cachedir: PathBuf,
+    /// `ping_interval` in seconds (Brine's: Salt counts minutes).
+    pub ping_interval: Duration,
+    /// `acceptance_wait_time`: how long to wait while the key is pending.
+    pub acceptance_wait: Duration,
+    /// `random_reconnect_delay` cap for back-off, seconds.
+    pub max_backoff: Duration,
+    /// `state_root`: where states apply (a throwaway root in tests).
+    pub state_root: PathBuf,
+}
+
+impl DaemonConfig {
+    pub fn from_raw(id: String, raw: &common::data::Map<String, Value>) -> anyhow::Result<Self> {
+        let s = |k: &str, d: &str| -> String {
+            raw.get(k).and_then(Value::as_str).unwrap_or(d).to_string()
+        };
+        let n = |k: &str, d: u64| -> anyhow::Result<u64> {
+            match raw.get(k) {
+                None | Some(Value::Null) => Ok(d),
+                Some(v) => v
+                    .as_u64()
+                    .with_context(|| format!("config key '{k}' must be a whole number")),
+            }
+        };
+        Ok(DaemonConfig {
+            id,
+            master: s("master", "salt"),
+            master_port: n("master_port", 4506)? as u16,
+            master_fingerprint: raw
+                .get("master_fingerprint")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            pki_dir: PathBuf::from(s("pki_dir", "/etc/brine/pki/minion")),
+            cachedir: PathBuf::from(s("cachedir", "/var/cache/brine/minion")),
+            ping_interval: Duration::from_secs(n("ping_interval", 5)?.max(1)),
+            acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
+            max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),
+            state_root: PathBuf::from(s("state_root", "/")),
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://{}:{}", self.master, self.master_port)
+    }
+}
+
+/// Why a session ended.
+enum Ended {
+    Pending,
+    Refused(String),
+    Lost(String),
+}
+
+pub async fn serve(config: DaemonConfig, grains: Value) -> anyhow::Result<()> {
+    common::keys::create_private_dir(&config.pki_dir)?;
+    let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
+    let outbox = Arc::new(Outbox::open(&config.cachedir)?);
+    let uplink = Arc::new(Uplink::default());
+    tracing::info!(id = %config.id, master = %config.endpoint(), fingerprint = %key.public.fingerprint(), "minion starting");
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let started = Instant::now();
+        let ended = session(&config, &key, &grains, &outbox, &uplink).await;
+        uplink.set(None);
+        uplink.replies.close_all();
+        let wait = match ended {
+            Ended::Pending => {
+                tracing::warn!(id = %config.id, "this minion's key is pending on the master; run `master keys accept {}` there", config.id);
+                config.acceptance_wait
+            }
+            Ended::Refused(reason) => {
+                tracing::error!(id = %config.id, reason = %reason, "the master refused this minion");
+                config.max_backoff
+            }
+            Ended::Lost(reason) => {
+                tracing::warn!(reason = %reason, "lost the master; reconnecting");
+                if started.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_millis(500);
+                }
+                let w = backoff;
+                backoff = (backoff * 2).min(config.max_backoff);
+                w
+            }
+        };
+        // Jitter spreads a fleet's reconnects after a master restart.
+        let jitter = rand::rng().random_range(0.5..1.5);
+        tokio::time::sleep(wait.mul_f64(jitter)).await;
+    }
+}
+
+fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
+    let seen = key.fingerprint();
+    if let Some(pinned) = &config.master_fingerprint {
+        return if pinned.eq_ignore_ascii_case(&seen) {
+            Ok(())
+        } else {
+            Err(format!("master_fingerprint is {pinned}"))
+        };
+    }
+    // Trust on first use, then refuse a change.
+    let path = config.pki_dir.join("master.pub");
+    match PublicKey::load(&path) {
+        Ok(known) if known == *key => Ok(()),
+        Ok(known) => Err(format!(
+            "this minion trusts master key {} ({}); remove that file to trust a new master",
+            known.fingerprint(),
+            path.display()
+        )),
+        Err(_) if !path.exists() => {
+            key.save(&path).map_err(|e| e.to_string())?;
+            tracing::info!(fingerprint = %seen, "trusting the master's key on first use");
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn session(
+    config: &DaemonConfig,
+    key: &KeyPair,
+    grains: &Value,
+    outbox: &Arc<Outbox>,
+    uplink: &Arc<Uplink>,
+) -> Ended {
+    let claim = Claim::Minion {
+        id: config.id.clone(),
+    };
+    let link = match link::connect(
+        &config.endpoint(),
+        key,
+        &claim,
+        |k| verify_master(config, k),
+        LinkOptions::default(),
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e @ link::LinkError::ServerKey { .. }) => return Ended::Refused(e.to_string()),
+        Err(e) => return Ended::Lost(e.to_string()),
+    };
+    let mut rx = link.rx;
+    let tx = link.tx;
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv::<MasterMsg>()).await;
+    match first {
+        Ok(Ok(MasterMsg::Admission(Admission::Accepted))) => {}
+        Ok(Ok(MasterMsg::Admission(Admission::Pending))) => return Ended::Pending,
+        Ok(Ok(MasterMsg::Admission(Admission::Refused { reason }))) => {
+            return Ended::Refused(reason)
+        }
+        Ok(Ok(other)) => return Ended::Lost(format!("unexpected first message {other:?}")),
+        Ok(Err(e)) => return Ended::Lost(e.to_string()),
+        Err(_) => return Ended::Lost("no admission from the master".into()),
+    }
+    tracing::info!(id = %config.id, "connected to the master");
+    uplink.set(Some(tx.clone()));
+    if tx.send(&MinionMsg::Grains { grains: grains.clone() }).await.is_err() {
+        return Ended::Lost("cannot send grains".into());
+    }
+    for ret in outbox.pending() {
+        tracing::info!(jid = %ret.jid, "delivering a result kept while the master was away");
+        if tx.send(&MinionMsg::Return(ret)).await.is_err() {
+            return Ended::Lost("cannot deliver the outbox".into());
+        }
+    }
+    let env = Arc::new(exec::JobEnv {
+        uplink: uplink.clone(),
+        grains: grains.clone(),
+        root: config.state_root.clone(),
+        file_cache: config.cachedir.join("files"),
+    });
+    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval(config.ping_interval);
+    loop {
+        tokio::select! {
+            msg = rx.recv::<MasterMsg>() => {
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => return Ended::Lost(e.to_string()),
+                };
+                last_heard = Instant::now();
+                match msg {
+                    MasterMsg::Pong => {}
+                    MasterMsg::Admission(Admission::Refused { reason }) => return Ended::Refused(reason),
+                    MasterMsg::Admission(_) => {}
+                    MasterMsg::Job(job) => on_job(job, &env, outbox, &tx),
+                    MasterMsg::ReturnAck { jid } => outbox.ack(&jid),
+                    MasterMsg::Probe { req, call } => {
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let reply = exec::answer_probe(call);
+                            let _ = tx.blocking_send(&MinionMsg::ProbeReply { req, reply });
+                        });
+                    }
+                    other => uplink.answer(other),
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > config.ping_interval * 3 {
+                    return Ended::Lost(format!("nothing from the master for {:?}", last_heard.elapsed()));
+                }
+                if tx.send(&MinionMsg::Ping).await.is_err() {
+                    return Ended::Lost("cannot send a ping".into());
+                }
+            }
+        }
+    }
+}
+
+fn on_job(job: common::wire::Job, env: &Arc<exec::JobEnv>, outbox: &Arc<Outbox>, tx: &link::LinkTx) {
+    let jid = job.jid.clone();
+    if !valid_jid(&jid) {
+        tracing::warn!("refusing a job with a malformed id");
+        return;
+    }
+    match outbox.start(&jid) {
+        Ok(true) => {}
+        Ok(false) => {
+            // Seen before: never run twice; resend the result if we have it.
+            tracing::warn!(jid = %jid, "a job id seen before; not running it again");
+            if let Some(ret) = outbox.get(&jid) {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(&MinionMsg::Return(ret)).await;
+                });
+            }
+            return;
+        }
+        Err(e) => {
+            tracing::error!(jid = %jid, error = %e, "cannot record the job; not running it");
+            return;
+        }
+    }
+    tracing::info!(jid = %jid, "running a job");
+    let env = env.clone();
+    let outbox = outbox.clone();
+    tokio::task::spawn_blocking(move || {
+        let ret = exec::run_job(&env, &jid, job.kind);
+        if let Err(e) = outbox.put(&ret) {
+            tracing::error!(jid = %jid, error = %e, "cannot store a result");
+        }
+        // Through the current link: the one the job started on may be gone.
+        if let Err(e) = env.uplink.blocking_send(&MinionMsg::Return(ret)) {
+            tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");
+        }
+    });
+}

@@ -1,0 +1,163 @@
+//! `salt://` files for a job from the master: by SHA-256 from the minion's
+//! cache when the manifest names them (fetched once, only when missing),
+//! templates rendered by the master with this minion's grains and pillar.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::data::{Map, Value};
+use common::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
+use sha2::{Digest, Sha256};
+use states::state::{Sources, StateError};
+
+use super::outbox::valid_jid;
+use super::uplink::Uplink;
+
+pub struct JobSources {
+    pub jid: String,
+    pub uplink: Arc<Uplink>,
+    /// url → SHA-256
+    pub manifest: HashMap<String, String>,
+    pub cache: PathBuf,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn valid_sha(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl JobSources {
+    fn cached(&self, sha: &str) -> Option<Vec<u8>> {
+        if !valid_sha(sha) {
+            return None;
+        }
+        let data = std::fs::read(self.cache.join(sha)).ok()?;
+        (sha256_hex(&data) == sha).then_some(data)
+    }
+
+    fn store(&self, blob: &Blob) -> Result<(), StateError> {
+        if sha256_hex(&blob.data) != blob.sha256 {
+            return Err(StateError::host(format!(
+                "the master sent a file whose SHA-256 is not {}",
+                blob.sha256
+            )));
+        }
+        std::fs::create_dir_all(&self.cache)
+            .and_then(|_| {
+                let tmp = self.cache.join(format!(".{}.tmp", blob.sha256));
+                std::fs::write(&tmp, &blob.data)?;
+                std::fs::rename(&tmp, self.cache.join(&blob.sha256))
+            })
+            .map_err(|e| StateError::host(format!("cannot cache a file: {e}")))
+    }
+
+    /// Fetches every manifest file the cache lacks, in one request.
+    pub fn prefetch(&self) -> Result<usize, StateError> {
+        let mut missing: Vec<String> = self
+            .manifest
+            .values()
+            .filter(|sha| self.cached(sha).is_none())
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let n = missing.len();
+        for blob in self.fetch_from_master(FetchWhat::Blobs(missing))? {
+            self.store(&blob)?;
+        }
+        Ok(n)
+    }
+
+    fn fetch_from_master(&self, what: FetchWhat) -> Result<Vec<Blob>, StateError> {
+        if !valid_jid(&self.jid) {
+            return Err(StateError::host("no job to fetch files for"));
+        }
+        let reply = self
+            .uplink
+            .request(|req| MinionMsg::Fetch {
+                req,
+                jid: self.jid.clone(),
+                what,
+            })
+            .map_err(StateError::host)?;
+        match reply {
+            MasterMsg::Fetched { reply, .. } => reply.map_err(StateError::host),
+            _ => Err(StateError::host("an unexpected answer from the master")),
+        }
+    }
+}
+
+impl Sources for JobSources {
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError> {
+        if url.starts_with('/') {
+            return std::fs::read(url)
+                .map_err(|e| StateError::host(format!("cannot read source {url}: {e}")));
+        }
+        if !url.starts_with("salt://") {
+            return Err(StateError::args(format!(
+                "unsupported source {url:?}: use salt:// or an absolute path"
+            )));
+        }
+        let bare = url.split('?').next().unwrap_or(url);
+        if let Some(data) = self.manifest.get(bare).and_then(|sha| self.cached(sha)) {
+            return Ok(data);
+        }
+        let mut blobs = self.fetch_from_master(FetchWhat::Url(bare.to_string()))?;
+        let blob = blobs
+            .pop()
+            .ok_or_else(|| StateError::host(format!("the master sent nothing for {url}")))?;
+        self.store(&blob)?;
+        Ok(blob.data)
+    }
+
+    fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError> {
+        let reply = self
+            .uplink
+            .request(|req| MinionMsg::Render {
+                req,
+                jid: self.jid.clone(),
+                url: url.to_string(),
+                context: context.clone(),
+            })
+            .map_err(StateError::host)?;
+        match reply {
+            MasterMsg::Rendered { reply, .. } => reply.map_err(StateError::host),
+            _ => Err(StateError::host("an unexpected answer from the master")),
+        }
+    }
+
+    fn list(&self, url: &str) -> Result<Vec<String>, StateError> {
+        self.list_remote(url, false)
+    }
+
+    fn list_dirs(&self, url: &str) -> Result<Vec<String>, StateError> {
+        self.list_remote(url, true)
+    }
+}
+
+impl JobSources {
+    fn list_remote(&self, url: &str, dirs: bool) -> Result<Vec<String>, StateError> {
+        let reply = self
+            .uplink
+            .request(|req| MinionMsg::List {
+                req,
+                jid: self.jid.clone(),
+                url: url.to_string(),
+                dirs,
+            })
+            .map_err(StateError::host)?;
+        match reply {
+            MasterMsg::Listed { reply, .. } => reply.map_err(StateError::host),
+            _ => Err(StateError::host("an unexpected answer from the master")),
+        }
+    }
+}
