@@ -1,0 +1,383 @@
+//! Master configuration, with Salt's key names and defaults, read from YAML the
+//! way Salt reads its config files (`common::yaml`), in the style of
+//! `common::config::MinionConfig`.
+//!
+//! Every key is type-checked when the file is read, so a typo'd value stops
+//! the master at start-up with the key's name instead of surfacing later as a
+//! refused connection or a job that never ends.
+use std::path::{Path, PathBuf};
+
+use common::data::{Map, Value};
+use common::target::fnmatch;
+
+/// The same error type the minion config uses: a file, and the key that is wrong.
+pub use common::config::ConfigError;
+
+/// Where `master` looks for its config when `--config` is not given.
+pub const DEFAULT_MASTER_CONFIG: &str = "/etc/brine/master.yaml";
+
+/// The function name an ACL sees for `state.apply` publishes (highstate or sls).
+pub const APPLY_FUNCTION: &str = "state.apply";
+
+/// The master settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MasterConfig {
+    /// `interface`: the address both ports bind.
+    pub interface: String,
+    /// `ret_port`: minions connect here.
+    pub ret_port: u16,
+    /// `operator_port`: operators connect here.
+    pub operator_port: u16,
+    /// `file_roots` of saltenv `base`.
+    pub file_roots: Vec<PathBuf>,
+    /// `pillar_roots` of saltenv `base`.
+    pub pillar_roots: Vec<PathBuf>,
+    /// `pki_dir`: the key store.
+    pub pki_dir: PathBuf,
+    /// `cachedir`: the job cache and other master state.
+    pub cachedir: PathBuf,
+    /// `auto_accept`: admit every new minion key without an operator.
+    pub auto_accept: bool,
+    /// `autosign`: minion-id globs whose new keys are admitted without an operator.
+    pub autosign: Vec<String>,
+    /// `nodegroups`: name → compound expression (string) or list of minion ids.
+    pub nodegroups: Map<String, Value>,
+    /// `keep_jobs`: hours a job stays in the cache (0 keeps jobs forever, as in Salt).
+    pub keep_jobs: u64,
+    /// `timeout`: seconds a job waits for minions before reporting the missing ones.
+    pub timeout: u64,
+    /// `worker_threads`: threads of the daemon's runtime (default: the CPU count).
+    pub worker_threads: usize,
+    /// `acl`; `None` when the key is absent: every known operator may do anything.
+    pub acl: Option<Acl>,
+    /// The whole file, as templates see it in `opts`.
+    pub raw: Map<String, Value>,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            interface: "0.0.0.0".into(),
+            ret_port: 4506,
+            operator_port: 4507,
+            file_roots: vec![PathBuf::from("/srv/salt")],
+            pillar_roots: vec![PathBuf::from("/srv/pillar")],
+            pki_dir: PathBuf::from("/etc/brine/pki/master"),
+            cachedir: PathBuf::from("/var/cache/brine/master"),
+            auto_accept: false,
+            autosign: Vec::new(),
+            nodegroups: Map::new(),
+            keep_jobs: 24,
+            timeout: 60,
+            worker_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            acl: None,
+            raw: Map::new(),
+        }
+    }
+}
+
+/// Which operators may publish what to whom.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Acl {
+    pub rules: Vec<AclRule>,
+}
+
+/// One `{targets, functions}` entry of an operator's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AclRule {
+    pub operator: String,
+    /// Globs matched against the target expression *as written* (not against
+    /// the minions it resolves to), so a rule reads the way the operator types.
+    pub targets: Vec<String>,
+    /// Globs matched against the function name (`test.ping`, `state.apply`).
+    pub functions: Vec<String>,
+}
+
+impl Acl {
+    /// True if one of `operator`'s rules has a target glob matching
+    /// `target_expr` and a function glob matching `function`. An operator the
+    /// ACL does not name gets nothing.
+    pub fn allows(&self, operator: &str, target_expr: &str, function: &str) -> bool {
+        self.rules.iter().any(|r| {
+            r.operator == operator
+                && r.targets.iter().any(|g| fnmatch(target_expr, g))
+                && r.functions.iter().any(|g| fnmatch(function, g))
+        })
+    }
+}
+
+impl MasterConfig {
+    /// Reads `path`; a missing file is an error only when `must_exist`.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default())
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let value = common::yaml::load(&text).map_err(|source| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_value(path, value)
+    }
+
+    /// The ACL decision for a publish: with no `acl` key every operator whose
+    /// key is in `pki/operators` may do anything (the caller has already
+    /// checked that); with one, only what it grants.
+    pub fn allows(&self, operator: &str, target_expr: &str, function: &str) -> bool {
+        self.acl
+            .as_ref()
+            .is_none_or(|acl| acl.allows(operator, target_expr, function))
+    }
+
+    /// True if `id` matches one of the `autosign` globs.
+    pub fn autosigned(&self, id: &str) -> bool {
+        self.autosign.iter().any(|g| fnmatch(id, g))
+    }
+
+    fn from_value(path: &Path, value: Value) -> Result<Self, ConfigError> {
+        let raw = match value {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            _ => return Err(key_error(path, "(top)", "the config must be a map")),
+        };
+        let k = Keys { path, raw: &raw };
+        let mut cfg = MasterConfig::default();
+        if let Some(v) = k.string("interface")? {
+            cfg.interface = v;
+        }
+        if let Some(v) = k.port("ret_port")? {
+            cfg.ret_port = v;
+        }
+        if let Some(v) = k.port("operator_port")? {
+            cfg.operator_port = v;
+        }
+        if let Some(v) = k.get("file_roots") {
+            cfg.file_roots = roots(path, "file_roots", v, "base")?;
+        }
+        if let Some(v) = k.get("pillar_roots") {
+            cfg.pillar_roots = roots(path, "pillar_roots", v, "base")?;
+        }
+        if let Some(v) = k.string("pki_dir")? {
+            cfg.pki_dir = v.into();
+        }
+        if let Some(v) = k.string("cachedir")? {
+            cfg.cachedir = v.into();
+        }
+        if let Some(v) = k.boolean("auto_accept")? {
+            cfg.auto_accept = v;
+        }
+        if let Some(v) = k.get("autosign") {
+            cfg.autosign = string_or_list(v)
+                .ok_or_else(|| key_error(path, "autosign", "expected a list of minion-id globs"))?;
+        }
+        if let Some(v) = raw.get("nodegroups") {
+            cfg.nodegroups = nodegroups(path, v)?;
+        }
+        if let Some(v) = k.uint("keep_jobs")? {
+            cfg.keep_jobs = v;
+        }
+        if let Some(v) = k.uint("timeout")? {
+            if v == 0 {
+                return Err(key_error(path, "timeout", "must be at least 1 second"));
+            }
+            cfg.timeout = v;
+        }
+        if let Some(v) = k.uint("worker_threads")? {
+            cfg.worker_threads = usize::try_from(v)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| key_error(path, "worker_threads", "must be at least 1"))?;
+        }
+        if let Some(v) = raw.get("acl") {
+            cfg.acl = Some(acl(path, v)?);
+        }
+        cfg.raw = raw;
+        Ok(cfg)
+    }
+}
+
+fn key_error(path: &Path, key: &str, message: &str) -> ConfigError {
+    ConfigError::Key {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Typed reads of top-level keys; an absent key or `key:` with no value
+/// (YAML null) keeps the default, as Salt does.
+struct Keys<'a> {
+    path: &'a Path,
+    raw: &'a Map<String, Value>,
+}
+
+impl Keys<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.raw.get(key).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| key_error(self.path, key, "expected a string"))
+            })
+            .transpose()
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| key_error(self.path, key, "expected true or false"))
+            })
+            .transpose()
+    }
+
+    fn uint(&self, key: &str) -> Result<Option<u64>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.as_u64()
+                    .ok_or_else(|| key_error(self.path, key, "expected a whole number ≥ 0"))
+            })
+            .transpose()
+    }
+
+    fn port(&self, key: &str) -> Result<Option<u16>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| key_error(self.path, key, "expected a port number (1-65535)"))
+            })
+            .transpose()
+    }
+}
+
+/// `file_roots`/`pillar_roots`: a map of saltenv → list of directories (or a
+/// bare list, taken as that saltenv's).
+fn roots(path: &Path, key: &str, v: &Value, saltenv: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let bad = |message: &str| key_error(path, key, message);
+    let list = match v {
+        Value::Object(envs) => envs.get(saltenv).cloned().unwrap_or(Value::Array(vec![])),
+        Value::Array(_) => v.clone(),
+        _ => return Err(bad("expected a map of saltenv to a list of directories")),
+    };
+    list.as_array()
+        .ok_or_else(|| bad("expected a list of directories"))?
+        .iter()
+        .map(|d| {
+            d.as_str()
+                .map(PathBuf::from)
+                .ok_or_else(|| bad("directories must be strings"))
+        })
+        .collect()
+}
+
+/// A string, or a list of strings (a lone string is a one-item list, as Salt
+/// accepts for most glob lists).
+fn string_or_list(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Null => Some(Vec::new()),
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => None,
+    }
+}
+
+fn nodegroups(path: &Path, v: &Value) -> Result<Map<String, Value>, ConfigError> {
+    let groups = match v {
+        Value::Null => return Ok(Map::new()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(key_error(
+                path,
+                "nodegroups",
+                "expected a map of name to an expression",
+            ))
+        }
+    };
+    for (name, expr) in groups {
+        let ok = match expr {
+            Value::String(_) => true,
+            Value::Array(ids) => ids.iter().all(Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            return Err(key_error(
+                path,
+                &format!("nodegroups.{name}"),
+                "expected a compound expression or a list of minion ids",
+            ));
+        }
+    }
+    Ok(groups.clone())
+}
+
+/// `acl`: operator → list of `{targets, functions}`. Present but empty (or
+/// null) grants nothing: writing `acl:` is taken as a wish to restrict, so it
+/// fails closed.
+fn acl(path: &Path, v: &Value) -> Result<Acl, ConfigError> {
+    let operators = match v {
+        Value::Null => return Ok(Acl::default()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(key_error(
+                path,
+                "acl",
+                "expected a map of operator to a list of {targets, functions}",
+            ))
+        }
+    };
+    let mut rules = Vec::new();
+    for (operator, entries) in operators {
+        let entries = match entries {
+            Value::Array(items) => items.clone(),
+            Value::Object(_) => vec![entries.clone()],
+            Value::Null => vec![],
+            _ => {
+                return Err(key_error(
+                    path,
+                    &format!("acl.{operator}"),
+                    "expected a list of {targets, functions}",
+                ))
+            }
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let here = format!("acl.{operator}[{i}]");
+            let map = entry.as_object().ok_or_else(|| {
+                key_error(path, &here, "expected a map with targets and functions")
+            })?;
+            let list = |field: &str| {
+                let key = format!("{here}.{field}");
+                let v = map
+                    .get(field)
+                    .ok_or_else(|| key_error(path, &key, "missing"))?;
+                string_or_list(v).ok_or_else(|| key_error(path, &key, "expected a list of globs"))
+            };
+            rules.push(AclRule {
+                operator: operator.clone(),
+                targets: list("targets")?,
+                functions: list("functions")?,
+            });
+        }
+    }
+    Ok(Acl { rules })
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

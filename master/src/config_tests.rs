@@ -1,0 +1,133 @@
+use super::*;
+
+fn load(text: &str) -> Result<MasterConfig, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("master.yaml");
+    std::fs::write(&p, text).unwrap();
+    MasterConfig::load(&p, true)
+}
+
+fn err(text: &str) -> String {
+    load(text).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults() {
+    let cfg = MasterConfig::default();
+    assert_eq!(cfg.interface, "0.0.0.0");
+    assert_eq!((cfg.ret_port, cfg.operator_port), (4506, 4507));
+    assert_eq!(cfg.file_roots, vec![PathBuf::from("/srv/salt")]);
+    assert_eq!(cfg.pillar_roots, vec![PathBuf::from("/srv/pillar")]);
+    assert_eq!(cfg.pki_dir, PathBuf::from("/etc/brine/pki/master"));
+    assert_eq!(cfg.cachedir, PathBuf::from("/var/cache/brine/master"));
+    assert!(!cfg.auto_accept && cfg.autosign.is_empty() && cfg.nodegroups.is_empty());
+    assert_eq!((cfg.keep_jobs, cfg.timeout), (24, 60));
+    assert!(cfg.worker_threads >= 1);
+    assert_eq!(cfg.acl, None);
+    // An empty file is the defaults too.
+    assert_eq!(load("").unwrap(), MasterConfig::default());
+}
+
+#[test]
+fn missing_file_is_default_unless_required() {
+    let p = Path::new("/nonexistent/brine/master.yaml");
+    assert_eq!(
+        MasterConfig::load(p, false).unwrap(),
+        MasterConfig::default()
+    );
+    assert!(matches!(
+        MasterConfig::load(p, true),
+        Err(ConfigError::Read { .. })
+    ));
+}
+
+#[test]
+fn reads_salt_keys() {
+    let cfg = load(
+        "interface: 127.0.0.1\nret_port: 14506\noperator_port: 14507\n\
+         file_roots:\n  base:\n    - /a\n    - /b\n  dev:\n    - /dev-only\n\
+         pillar_roots:\n  base: [/p]\n\
+         pki_dir: /tmp/pki\ncachedir: /tmp/cache\nauto_accept: yes\n\
+         autosign:\n  - 'web*'\n  - db01\n\
+         nodegroups:\n  web: 'G@role:web and web*'\n  pair: [a, b]\n\
+         keep_jobs: 0\ntimeout: 5\nworker_threads: 3\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.interface, "127.0.0.1");
+    assert_eq!((cfg.ret_port, cfg.operator_port), (14506, 14507));
+    assert_eq!(
+        cfg.file_roots,
+        vec![PathBuf::from("/a"), PathBuf::from("/b")]
+    );
+    assert_eq!(cfg.pillar_roots, vec![PathBuf::from("/p")]);
+    assert_eq!(cfg.pki_dir, PathBuf::from("/tmp/pki"));
+    assert_eq!(cfg.cachedir, PathBuf::from("/tmp/cache"));
+    assert!(cfg.auto_accept);
+    assert!(cfg.autosigned("web12") && cfg.autosigned("db01") && !cfg.autosigned("db02"));
+    assert_eq!(
+        cfg.nodegroups.get("web"),
+        Some(&Value::String("G@role:web and web*".into()))
+    );
+    assert_eq!(
+        cfg.nodegroups
+            .get("pair")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!((cfg.keep_jobs, cfg.timeout, cfg.worker_threads), (0, 5, 3));
+    assert_eq!(cfg.raw.get("ret_port"), Some(&Value::from(14506)));
+}
+
+#[test]
+fn bad_types_name_the_key() {
+    for (text, key) in [
+        ("ret_port: lots\n", "ret_port"),
+        ("operator_port: 70000\n", "operator_port"),
+        ("auto_accept: maybe\n", "auto_accept"),
+        ("interface: [a]\n", "interface"),
+        ("file_roots: 5\n", "file_roots"),
+        ("pillar_roots:\n  base: [1]\n", "pillar_roots"),
+        ("autosign: {a: 1}\n", "autosign"),
+        ("nodegroups:\n  web: 5\n", "nodegroups.web"),
+        ("keep_jobs: -1\n", "keep_jobs"),
+        ("timeout: 0\n", "timeout"),
+        ("worker_threads: 0\n", "worker_threads"),
+        ("acl: [alice]\n", "acl"),
+        (
+            "acl:\n  alice:\n    - functions: ['*']\n",
+            "acl.alice[0].targets",
+        ),
+        ("- a list\n", "(top)"),
+    ] {
+        let e = err(text);
+        assert!(e.contains(&format!("'{key}'")), "{text:?} → {e}");
+    }
+}
+
+#[test]
+fn acl_rules() {
+    let cfg = load(
+        "acl:\n  alice:\n    - targets: 'web*'\n      functions: ['test.*', state.apply]\n\
+         \x20   - targets: [db01, 'db0[2-3]']\n      functions: [test.ping]\n  root:\n    \
+         - targets: '*'\n      functions: '*'\n",
+    )
+    .unwrap();
+    let acl = cfg.acl.as_ref().unwrap();
+    assert_eq!(acl.rules.len(), 3);
+    assert!(cfg.allows("alice", "web01", "test.ping"));
+    assert!(cfg.allows("alice", "web*", APPLY_FUNCTION));
+    assert!(!cfg.allows("alice", "web01", "cmd.run"));
+    assert!(cfg.allows("alice", "db03", "test.ping"));
+    assert!(!cfg.allows("alice", "db03", "state.apply"));
+    // The expression is matched as written: '*' is not under 'web*'.
+    assert!(!cfg.allows("alice", "*", "test.ping"));
+    assert!(cfg.allows("root", "G@os:Debian", "cmd.run"));
+    // Not named in the ACL: nothing.
+    assert!(!cfg.allows("bob", "web01", "test.ping"));
+    // No acl key: everything; an empty one: nothing.
+    assert!(MasterConfig::default().allows("bob", "*", "cmd.run"));
+    assert!(!load("acl:\n").unwrap().allows("bob", "*", "test.ping"));
+}

@@ -1,0 +1,441 @@
+//! The job cache: every published job and each minion's return, in embedded
+//! SQLite at `<cachedir>/jobs.sqlite`.
+//!
+//! It is what lets `master jobs show JID` answer after the deadline, or after
+//! a restart, with both the returns and the minions that never answered. WAL
+//! mode lets readers (operator queries) run beside the writer (returns
+//! arriving); `synchronous=NORMAL` is durable across a crash of the master,
+//! and a power cut can lose at most the last commits, never the file.
+//!
+//! A return is recorded once per (job, minion): a duplicate (a minion
+//! re-sending from its outbox before it saw the ack) is ignored, never
+//! overwrites. Calls block; the daemon runs them off its async workers.
+mod jid;
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use common::data::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+pub use jid::{now_ms, validate_jid};
+
+/// Bumped when the tables change; a newer file is refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    jid      TEXT PRIMARY KEY NOT NULL,
+    operator TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    tgt_type TEXT NOT NULL,
+    function TEXT NOT NULL,
+    args     TEXT NOT NULL,   -- JSON
+    expected TEXT NOT NULL,   -- JSON list of minion ids
+    started  INTEGER NOT NULL, -- unix ms
+    finished INTEGER           -- unix ms; NULL while the job runs
+);
+CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started);
+CREATE INDEX IF NOT EXISTS jobs_active ON jobs(jid) WHERE finished IS NULL;
+CREATE TABLE IF NOT EXISTS returns (
+    jid      TEXT NOT NULL REFERENCES jobs(jid) ON DELETE CASCADE,
+    minion   TEXT NOT NULL,
+    success  INTEGER NOT NULL,
+    retcode  INTEGER NOT NULL,
+    ret      TEXT NOT NULL,    -- JSON
+    returned INTEGER NOT NULL, -- unix ms
+    PRIMARY KEY (jid, minion)
+) WITHOUT ROWID;
+";
+
+/// Errors of the job cache.
+#[derive(Debug, thiserror::Error)]
+pub enum JobCacheError {
+    #[error("job cache {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("job cache {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "job cache {path}: schema version {found} is newer than this master's ({SCHEMA_VERSION})"
+    )]
+    Schema { path: PathBuf, found: i64 },
+    #[error("job cache: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("job cache: {what} is not valid JSON: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("invalid job id {jid:?}: expected 20 digits")]
+    InvalidJid { jid: String },
+    #[error("job {0} already exists")]
+    DuplicateJob(String),
+    #[error("no job {0}")]
+    UnknownJob(String),
+}
+
+type Result<T> = std::result::Result<T, JobCacheError>;
+
+/// A published job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    pub jid: String,
+    pub operator: String,
+    /// The target expression as the operator wrote it.
+    pub target: String,
+    pub tgt_type: String,
+    /// `state.apply`, or the execution function's name.
+    pub function: String,
+    pub args: Value,
+    /// The minions the target resolved to when the job was published.
+    pub expected: Vec<String>,
+    /// Unix ms.
+    pub started: i64,
+    /// Unix ms; `None` while the job runs.
+    pub finished: Option<i64>,
+}
+
+/// One line of `jobs list` / `jobs active`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobSummary {
+    pub jid: String,
+    pub operator: String,
+    pub target: String,
+    pub tgt_type: String,
+    pub function: String,
+    pub started: i64,
+    pub finished: Option<i64>,
+    pub expected: usize,
+    pub returned: usize,
+}
+
+/// One minion's answer to a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MinionReturn {
+    pub minion: String,
+    pub success: bool,
+    pub retcode: i32,
+    pub ret: Value,
+    /// Unix ms.
+    pub returned: i64,
+}
+
+/// A job with its returns, and the expected minions that have not answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobDetail {
+    pub record: JobRecord,
+    /// Sorted by minion id.
+    pub returns: Vec<MinionReturn>,
+    /// In the order of `record.expected`.
+    pub missing: Vec<String>,
+}
+
+/// The open cache; share it behind an `Arc`.
+#[derive(Debug)]
+pub struct JobCache {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    /// The last jid handed out, in µs since the epoch.
+    last_jid: Mutex<i64>,
+}
+
+impl JobCache {
+    /// Opens (creating if needed) the cache file and its directory (0700; the
+    /// file 0600, since returns can carry secrets from pillar).
+    pub fn open(path: &Path) -> Result<JobCache> {
+        let io = |source| JobCacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io)?;
+        }
+        let open_err = |source| JobCacheError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        // SQLite gives the -wal and -shm files the database file's mode.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open_err)?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        if found > SCHEMA_VERSION {
+            return Err(JobCacheError::Schema {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(open_err)?;
+        // Jids keep increasing across restarts, even if the clock stepped back.
+        let last: Option<String> = conn
+            .query_row("SELECT max(jid) FROM jobs", [], |r| r.get(0))
+            .map_err(open_err)?;
+        let last = last.as_deref().and_then(jid::parse_jid).unwrap_or(0);
+        Ok(JobCache {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            last_jid: Mutex::new(last),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A new job id: now in UTC, or one microsecond after the last one handed
+    /// out if the clock has not moved past it, so ids are strictly increasing.
+    pub fn new_jid(&self) -> String {
+        let mut last = self.last_jid.lock().unwrap_or_else(|e| e.into_inner());
+        *last = jid::now_micros().max(*last + 1);
+        jid::format_jid(*last)
+    }
+
+    /// Records a new job; a jid already recorded is refused (no replays).
+    pub fn record_job(&self, job: &JobRecord) -> Result<()> {
+        validate_jid(&job.jid)?;
+        let args = to_json("args", &job.args)?;
+        let expected = to_json("expected minions", &job.expected)?;
+        let res = self.conn().execute(
+            "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started, finished)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                job.jid,
+                job.operator,
+                job.target,
+                job.tgt_type,
+                job.function,
+                args,
+                expected,
+                job.started,
+                job.finished
+            ],
+        );
+        match res {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(JobCacheError::DuplicateJob(job.jid.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records `minion`'s return; false (and nothing changes) if it already
+    /// returned for this job.
+    pub fn record_return(
+        &self,
+        jid: &str,
+        minion: &str,
+        success: bool,
+        retcode: i32,
+        ret: &Value,
+    ) -> Result<bool> {
+        validate_jid(jid)?;
+        let ret = to_json("ret", ret)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !job_exists(&tx, jid)? {
+            return Err(JobCacheError::UnknownJob(jid.into()));
+        }
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, returned)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![jid, minion, success, retcode, ret, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Marks the job finished now (a second call keeps the first time).
+    pub fn finish_job(&self, jid: &str) -> Result<()> {
+        validate_jid(jid)?;
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET finished = ?1 WHERE jid = ?2 AND finished IS NULL",
+            params![now_ms(), jid],
+        )?;
+        if n == 0 && !job_exists(&conn, jid)? {
+            return Err(JobCacheError::UnknownJob(jid.into()));
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub fn list_jobs(&self, limit: usize) -> Result<Vec<JobSummary>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.summaries("1 ORDER BY j.jid DESC LIMIT ?1", params![limit])
+    }
+
+    /// Jobs not finished yet, oldest first.
+    pub fn active(&self) -> Result<Vec<JobSummary>> {
+        self.summaries("j.finished IS NULL ORDER BY j.jid", params![])
+    }
+
+    fn summaries(&self, tail: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<JobSummary>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT j.jid, j.operator, j.target, j.tgt_type, j.function, j.started, j.finished,
+                    json_array_length(j.expected),
+                    (SELECT count(*) FROM returns r WHERE r.jid = j.jid)
+             FROM jobs j WHERE {tail}"
+        ))?;
+        let rows = stmt.query_map(p, |r| {
+            Ok(JobSummary {
+                jid: r.get(0)?,
+                operator: r.get(1)?,
+                target: r.get(2)?,
+                tgt_type: r.get(3)?,
+                function: r.get(4)?,
+                started: r.get(5)?,
+                finished: r.get(6)?,
+                expected: r.get::<_, i64>(7)? as usize,
+                returned: r.get::<_, i64>(8)? as usize,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The job, its returns and its missing minions; `None` if unknown.
+    pub fn show(&self, jid: &str) -> Result<Option<JobDetail>> {
+        validate_jid(jid)?;
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT operator, target, tgt_type, function, args, expected, started, finished
+                 FROM jobs WHERE jid = ?1",
+                [jid],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((operator, target, tgt_type, function, args, expected, started, finished)) = row
+        else {
+            return Ok(None);
+        };
+        let record = JobRecord {
+            jid: jid.to_string(),
+            operator,
+            target,
+            tgt_type,
+            function,
+            args: from_json("args", &args)?,
+            expected: from_json("expected minions", &expected)?,
+            started,
+            finished,
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT minion, success, retcode, ret, returned FROM returns
+             WHERE jid = ?1 ORDER BY minion",
+        )?;
+        let raw = stmt
+            .query_map([jid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, i32>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut returns = Vec::with_capacity(raw.len());
+        for (minion, success, retcode, ret, returned) in raw {
+            returns.push(MinionReturn {
+                minion,
+                success,
+                retcode,
+                ret: from_json("ret", &ret)?,
+                returned,
+            });
+        }
+        let answered: std::collections::HashSet<&str> =
+            returns.iter().map(|r| r.minion.as_str()).collect();
+        let missing = record
+            .expected
+            .iter()
+            .filter(|m| !answered.contains(m.as_str()))
+            .cloned()
+            .collect();
+        Ok(Some(JobDetail {
+            record,
+            returns,
+            missing,
+        }))
+    }
+
+    /// Removes jobs (and their returns) started more than `keep_hours` ago;
+    /// returns how many jobs went. `0` keeps everything, as Salt's `keep_jobs: 0`.
+    pub fn prune(&self, keep_hours: u64) -> Result<usize> {
+        if keep_hours == 0 {
+            return Ok(0);
+        }
+        let keep_ms = i64::try_from(keep_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(keep_ms);
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM returns WHERE jid IN (SELECT jid FROM jobs WHERE started < ?1)",
+            [cutoff],
+        )?;
+        let n = tx.execute("DELETE FROM jobs WHERE started < ?1", [cutoff])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic mid-call leaves no open transaction (it rolls back on drop).
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn job_exists(conn: &Connection, jid: &str) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM jobs WHERE jid = ?1", [jid], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn to_json<T: Serialize + ?Sized>(what: &'static str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|source| JobCacheError::Json { what, source })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|source| JobCacheError::Json { what, source })
+}
+
+#[cfg(test)]
+mod tests;

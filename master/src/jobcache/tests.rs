@@ -1,0 +1,194 @@
+use serde_json::json;
+
+use super::*;
+
+fn cache() -> (tempfile::TempDir, JobCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = JobCache::open(&dir.path().join("cache/jobs.sqlite")).unwrap();
+    (dir, c)
+}
+
+fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
+    let rec = JobRecord {
+        jid: c.new_jid(),
+        operator: "alice".into(),
+        target: "web*".into(),
+        tgt_type: "glob".into(),
+        function: "test.ping".into(),
+        args: json!({"args": [], "kwargs": {"b": 1, "a": 2}}),
+        expected: expected.iter().map(|s| s.to_string()).collect(),
+        started,
+        finished: None,
+    };
+    c.record_job(&rec).unwrap();
+    rec
+}
+
+#[test]
+fn jids_are_salt_shaped_and_strictly_increasing() {
+    let (_d, c) = cache();
+    let jids: Vec<String> = (0..1000).map(|_| c.new_jid()).collect();
+    for w in jids.windows(2) {
+        assert!(w[0] < w[1], "{} !< {}", w[0], w[1]);
+    }
+    for j in &jids {
+        validate_jid(j).unwrap();
+        assert!(j.starts_with("20"), "{j}");
+    }
+}
+
+#[test]
+fn jids_keep_increasing_after_reopen_even_with_a_future_jid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    let c = JobCache::open(&path).unwrap();
+    let mut rec = job(&c, &[], now_ms());
+    rec.jid = "29990101000000000000".into();
+    c.record_job(&rec).unwrap();
+    drop(c);
+    let c = JobCache::open(&path).unwrap();
+    assert_eq!(c.new_jid(), "29990101000000000001");
+}
+
+#[test]
+fn a_duplicate_return_is_ignored() {
+    let (_d, c) = cache();
+    let rec = job(&c, &["web01"], now_ms());
+    assert!(c
+        .record_return(&rec.jid, "web01", true, 0, &json!(true))
+        .unwrap());
+    assert!(!c
+        .record_return(&rec.jid, "web01", false, 1, &json!("forged"))
+        .unwrap());
+    let d = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(d.returns.len(), 1);
+    assert_eq!((d.returns[0].success, d.returns[0].retcode), (true, 0));
+    assert_eq!(d.returns[0].ret, json!(true));
+}
+
+#[test]
+fn returns_and_jobs_are_checked() {
+    let (_d, c) = cache();
+    let rec = job(&c, &["a"], now_ms());
+    assert!(matches!(
+        c.record_job(&rec),
+        Err(JobCacheError::DuplicateJob(_))
+    ));
+    let unknown = "20000101000000000000";
+    assert!(matches!(
+        c.record_return(unknown, "a", true, 0, &json!(1)),
+        Err(JobCacheError::UnknownJob(_))
+    ));
+    assert!(matches!(
+        c.finish_job(unknown),
+        Err(JobCacheError::UnknownJob(_))
+    ));
+    assert_eq!(c.show(unknown).unwrap(), None);
+    for bad in ["../../etc/passwd", "1", "2026112410101012345x"] {
+        assert!(matches!(c.show(bad), Err(JobCacheError::InvalidJid { .. })));
+        assert!(matches!(
+            c.record_return(bad, "a", true, 0, &json!(1)),
+            Err(JobCacheError::InvalidJid { .. })
+        ));
+    }
+}
+
+#[test]
+fn show_lists_missing_minions_and_keeps_json_order() {
+    let (_d, c) = cache();
+    let rec = job(&c, &["web03", "web01", "web02"], now_ms());
+    c.record_return(&rec.jid, "web02", false, 2, &json!({"z": 1, "a": [1, 2]}))
+        .unwrap();
+    let d = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(d.record, rec);
+    assert_eq!(d.missing, ["web03", "web01"]);
+    assert_eq!(d.returns[0].minion, "web02");
+    assert_eq!(
+        serde_json::to_string(&d.returns[0].ret).unwrap(),
+        r#"{"z":1,"a":[1,2]}"#
+    );
+    assert_eq!(
+        serde_json::to_string(&d.record.args).unwrap(),
+        r#"{"args":[],"kwargs":{"b":1,"a":2}}"#
+    );
+}
+
+#[test]
+fn active_list_and_finish() {
+    let (_d, c) = cache();
+    let a = job(&c, &["x", "y"], now_ms());
+    let b = job(&c, &["x"], now_ms());
+    c.record_return(&a.jid, "x", true, 0, &json!(true)).unwrap();
+    let active: Vec<String> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, [a.jid.clone(), b.jid.clone()]);
+    c.finish_job(&a.jid).unwrap();
+    let first = c.show(&a.jid).unwrap().unwrap().record.finished.unwrap();
+    c.finish_job(&a.jid).unwrap();
+    assert_eq!(
+        c.show(&a.jid).unwrap().unwrap().record.finished,
+        Some(first)
+    );
+    let active: Vec<String> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, [b.jid.as_str()]);
+    let list = c.list_jobs(10).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].jid, b.jid); // newest first
+    assert_eq!((list[1].expected, list[1].returned), (2, 1));
+    assert!(list[1].finished.is_some());
+    assert_eq!(c.list_jobs(1).unwrap().len(), 1);
+}
+
+#[test]
+fn survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    let c = JobCache::open(&path).unwrap();
+    let rec = job(&c, &["a", "b"], now_ms());
+    c.record_return(&rec.jid, "a", true, 0, &json!({"ok": true}))
+        .unwrap();
+    drop(c);
+    let c = JobCache::open(&path).unwrap();
+    let d = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(d.missing, ["b"]);
+    assert_eq!(d.returns[0].ret, json!({"ok": true}));
+    assert!(!c
+        .record_return(&rec.jid, "a", false, 1, &json!(null))
+        .unwrap());
+    assert!(c.new_jid() > rec.jid);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn prune_removes_old_jobs_and_their_returns() {
+    let (_d, c) = cache();
+    let hour = 3_600_000;
+    let old = job(&c, &["a"], now_ms() - 48 * hour);
+    let new = job(&c, &["a"], now_ms() - hour);
+    c.record_return(&old.jid, "a", true, 0, &json!(1)).unwrap();
+    c.record_return(&new.jid, "a", true, 0, &json!(1)).unwrap();
+    assert_eq!(c.prune(0).unwrap(), 0); // keep_jobs: 0 keeps everything
+    assert_eq!(c.prune(24).unwrap(), 1);
+    assert_eq!(c.show(&old.jid).unwrap(), None);
+    assert!(c.show(&new.jid).unwrap().is_some());
+    let left: i64 = c
+        .conn()
+        .query_row("SELECT count(*) FROM returns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 1);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    drop(JobCache::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        JobCache::open(&path),
+        Err(JobCacheError::Schema { .. })
+    ));
+}
