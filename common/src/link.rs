@@ -75,7 +75,9 @@ impl LinkTx {
     /// For blocking threads (a job's file fetches).
     pub fn blocking_send<T: Serialize>(&self, msg: &T) -> Result<(), LinkError> {
         let bytes = wire::encode(msg)?;
-        self.queue.blocking_send(bytes).map_err(|_| LinkError::Closed)
+        self.queue
+            .blocking_send(bytes)
+            .map_err(|_| LinkError::Closed)
     }
 }
 

@@ -165,7 +165,7 @@ impl Session {
             .expect("a chunk under Noise's limit always seals");
         out.truncate(n);
         self.sealed += 1;
-        if self.sealed % REKEY_EVERY == 0 {
+        if self.sealed.is_multiple_of(REKEY_EVERY) {
             self.transport.rekey_outgoing();
         }
         out
@@ -201,7 +201,7 @@ impl Session {
                 .map_err(|_| NoiseError::Decrypt)?;
             out.truncate(start + n);
             self.opened += 1;
-            if self.opened % REKEY_EVERY == 0 {
+            if self.opened.is_multiple_of(REKEY_EVERY) {
                 self.transport.rekey_incoming();
             }
             if out.len() > limit {

@@ -86,6 +86,9 @@ mod tests {
         assert!(!p.complete(a, 1));
         let (c, rx_c) = p.register();
         p.close_all();
-        assert_eq!(p.wait(c, rx_c, Duration::from_secs(1)), Err(RpcError::Closed));
+        assert_eq!(
+            p.wait(c, rx_c, Duration::from_secs(1)),
+            Err(RpcError::Closed)
+        );
     }
 }

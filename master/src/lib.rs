@@ -8,8 +8,17 @@
 //! - [`jobcache`]: jobs and their returns in embedded SQLite, so a job's
 //!   results (and who never answered) can be read after the master restarts.
 //!
+//! - [`listener`]: the ROUTER side of sessions: Noise handshake per peer,
+//!   admission, sealed messages to a handler.
+//! - [`daemon`]: `master serve`: minion and operator ports, registry and
+//!   grains cache, per-minion compile, job dispatch.
+//! - [`cli`]: the operator commands (`keys`, `apply`, `run`, `jobs`, `render`).
+//!
 //! Like `common`, this is library code: errors are `thiserror` enums, logs go
 //! through `tracing`, nothing prints.
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod jobcache;
+pub mod listener;
 pub mod pki;

@@ -103,7 +103,9 @@ impl Peer {
     /// Ends this session now (key deleted or rejected, or replaced).
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::Relaxed) {
-            let _ = self.control.send(Control::Close(self.identity.clone(), self.serial));
+            let _ = self
+                .control
+                .send(Control::Close(self.identity.clone(), self.serial));
         }
     }
 
@@ -117,7 +119,10 @@ enum Control {
 }
 
 enum PeerState {
-    Handshaking { responder: Responder, since: Instant },
+    Handshaking {
+        responder: Box<Responder>,
+        since: Instant,
+    },
     Live(Arc<Peer>),
 }
 
@@ -253,7 +258,9 @@ impl Reader {
         let id = frames.remove(0);
         match self.peers.remove(&id) {
             None => self.on_first(id, &frames),
-            Some(PeerState::Handshaking { responder, .. }) => self.on_third(id, &frames, responder),
+            Some(PeerState::Handshaking { responder, .. }) => {
+                self.on_third(id, &frames, *responder)
+            }
             Some(PeerState::Live(peer)) => {
                 let opened = peer
                     .session
@@ -293,7 +300,7 @@ impl Reader {
                     self.peers.insert(
                         id,
                         PeerState::Handshaking {
-                            responder,
+                            responder: Box::new(responder),
                             since: Instant::now(),
                         },
                     );

@@ -1,9 +1,31 @@
-//! `master`: the Brine master. The daemon, key store, jobs and operator CLI are
-//! the next piece of work; until then this binary says so instead of pretending.
+//! `master`: the Brine master daemon and the operator's commands.
+//! Exit status: 0 success, 1 could not run, 2 a state failed, 3 a targeted
+//! minion did not return.
+use clap::Parser;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
-    eprintln!(
-        "master: the master daemon and operator commands are not built yet.\n\
-         Compile a tree for one host with: minion show --local lowstate --file-root DIR --pillar-root DIR"
-    );
-    std::process::exit(1);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BRINE_LOG").unwrap_or_else(|_| {
+                // The daemon logs its lifecycle; the CLI only problems.
+                if std::env::args().nth(1).as_deref() == Some("serve") {
+                    "info".into()
+                } else {
+                    "warn".into()
+                }
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = master::cli::Cli::parse();
+    match master::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
 }

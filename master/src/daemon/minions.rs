@@ -141,7 +141,12 @@ impl Handler for MinionSide {
                 let peer = peer.clone();
                 tokio::task::spawn_blocking(move || {
                     let reply = with_sources(&master, &id, &jid, &url, |s| {
-                        if dirs { s.list_dirs(&url) } else { s.list(&url) }.map_err(|e| e.to_string())
+                        if dirs {
+                            s.list_dirs(&url)
+                        } else {
+                            s.list(&url)
+                        }
+                        .map_err(|e| e.to_string())
                     });
                     let _ = peer.send(&MasterMsg::Listed { req, reply });
                 });

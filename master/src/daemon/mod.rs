@@ -72,7 +72,11 @@ impl Master {
     }
 
     fn grains_path(&self, id: &str) -> PathBuf {
-        self.config.cachedir.join("minions").join(id).join("grains.json")
+        self.config
+            .cachedir
+            .join("minions")
+            .join(id)
+            .join("grains.json")
     }
 
     /// Records a minion's grains in memory and on disk (ids are validated
@@ -132,8 +136,36 @@ fn load_grains_cache(cachedir: &std::path::Path) -> BTreeMap<String, Value> {
     out
 }
 
+/// The operator key root uses on the master host: made at start, listed in
+/// `pki/operators/local.pub`, readable only by the master's user.
+fn ensure_local_operator(master: &Master) -> anyhow::Result<()> {
+    let path = master.config.pki_dir.join("operator.key");
+    let key = KeyPair::load_or_create(&path)?;
+    let keys = master.keys.lock().unwrap();
+    if keys.operator_for(&key.public)?.is_none() {
+        keys.add_operator("local", &key.public)?;
+    }
+    Ok(())
+}
+
+/// Runs for the life of the daemon: prunes the job cache every hour.
+pub async fn housekeeping(master: Arc<Master>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let m = master.clone();
+        let pruned =
+            tokio::task::spawn_blocking(move || m.jobs.lock().unwrap().prune(m.config.keep_jobs))
+                .await;
+        if let Ok(Err(e)) = pruned {
+            tracing::warn!(error = %e, "cannot prune the job cache");
+        }
+    }
+}
+
 /// Starts both listeners; returns the endpoints they bound.
 pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
+    ensure_local_operator(&master)?;
     let c = &master.config;
     let limits = Limits::default();
     let minion_ep = listener::serve(

@@ -33,7 +33,15 @@ impl Handler for OperatorSide {
                 reason: "this port is for operators".into(),
             };
         }
-        match self.master.keys.lock().unwrap().operator_for(key) {
+        match self
+            .master
+            .keys
+            .lock()
+            .unwrap()
+            .operator_for(key)
+            .ok()
+            .flatten()
+        {
             Some(name) => {
                 tracing::info!(operator = %name, "operator connected");
                 Admission::Accepted
@@ -51,7 +59,7 @@ impl Handler for OperatorSide {
     }
 
     fn opened(&self, peer: &Arc<Peer>) {
-        if let Some(name) = self.master.keys.lock().unwrap().operator_for(&peer.key) {
+        if let Ok(Some(name)) = self.master.keys.lock().unwrap().operator_for(&peer.key) {
             self.names.lock().unwrap().insert(peer.serial, name);
         }
     }
@@ -89,7 +97,7 @@ impl Handler for OperatorSide {
 
 async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<Value, String> {
     let acl = |fun: &str| -> Result<(), String> {
-        if master.config.acl.allows(operator, "*", fun) {
+        if master.config.allows(operator, "*", fun) {
             Ok(())
         } else {
             Err(format!("operator {operator} may not run {fun}"))
@@ -102,18 +110,33 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
         }
         OpRequest::JobsList => {
             acl("jobs")?;
-            let jobs = master.jobs.lock().unwrap().list_jobs(200).map_err(|e| e.to_string())?;
+            let jobs = master
+                .jobs
+                .lock()
+                .unwrap()
+                .list_jobs(200)
+                .map_err(|e| e.to_string())?;
             Ok(serde_json::to_value(jobs).map_err(|e| e.to_string())?)
         }
         OpRequest::JobsActive => {
             acl("jobs")?;
-            let jobs = master.jobs.lock().unwrap().active().map_err(|e| e.to_string())?;
+            let jobs = master
+                .jobs
+                .lock()
+                .unwrap()
+                .active()
+                .map_err(|e| e.to_string())?;
             Ok(serde_json::to_value(jobs).map_err(|e| e.to_string())?)
         }
         OpRequest::JobShow { jid } => {
             acl("jobs")?;
             crate::jobcache::validate_jid(&jid).map_err(|e| e.to_string())?;
-            let detail = master.jobs.lock().unwrap().show(&jid).map_err(|e| e.to_string())?;
+            let detail = master
+                .jobs
+                .lock()
+                .unwrap()
+                .show(&jid)
+                .map_err(|e| e.to_string())?;
             match detail {
                 Some(d) => Ok(serde_json::to_value(d).map_err(|e| e.to_string())?),
                 None => Err(format!("no job {jid}")),
@@ -133,7 +156,9 @@ fn keys(master: &Master, op: KeysOp) -> Result<Value, String> {
     match op {
         KeysOp::List => {
             let l = store.list().map_err(e)?;
-            Ok(json!({"minions": l.accepted, "minions_pre": l.pending, "minions_rejected": l.rejected}))
+            Ok(
+                json!({"minions": l.accepted, "minions_pre": l.pending, "minions_rejected": l.rejected}),
+            )
         }
         KeysOp::Accept { all: true, .. } => Ok(json!({"accepted": store.accept_all().map_err(e)?})),
         KeysOp::Accept { id: Some(id), .. } => {
@@ -153,9 +178,7 @@ fn keys(master: &Master, op: KeysOp) -> Result<Value, String> {
             master.disconnect(&id);
             Ok(json!({"deleted": [id]}))
         }
-        KeysOp::Fingerprint { id: None } => {
-            Ok(json!({"master": master.key.public.fingerprint()}))
-        }
+        KeysOp::Fingerprint { id: None } => Ok(json!({"master": master.key.public.fingerprint()})),
         KeysOp::Fingerprint { id: Some(id) } => match store.fingerprint(&id).map_err(e)? {
             Some((state, fp)) => Ok(json!({"id": id, "state": state, "fingerprint": fp})),
             None => Err(format!("no key for {id}")),

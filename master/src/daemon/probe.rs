@@ -36,7 +36,9 @@ impl RemoteProbe {
     fn ask_bool(&self, call: ProbeCall) -> Result<bool, ProbeError> {
         match self.ask(call)? {
             Value::Bool(b) => Ok(b),
-            other => Err(ProbeError::Failed(format!("expected true or false, got {other}"))),
+            other => Err(ProbeError::Failed(format!(
+                "expected true or false, got {other}"
+            ))),
         }
     }
 }

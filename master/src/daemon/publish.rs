@@ -28,7 +28,9 @@ fn function_of(what: &PublishWhat) -> String {
 fn args_of(what: &PublishWhat) -> Value {
     match what {
         PublishWhat::Apply { sls, test } => serde_json::json!({"sls": sls, "test": test}),
-        PublishWhat::Run { args, kwargs, .. } => serde_json::json!({"args": args, "kwargs": kwargs}),
+        PublishWhat::Run { args, kwargs, .. } => {
+            serde_json::json!({"args": args, "kwargs": kwargs})
+        }
     }
 }
 
@@ -38,7 +40,7 @@ fn fail(sink: &Peer, message: String) {
 
 pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
     let function = function_of(&p.what);
-    if !master.config.acl.allows(&operator, &p.target, &function) {
+    if !master.config.allows(&operator, &p.target, &function) {
         tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");
         return fail(
             &sink,
@@ -65,8 +67,8 @@ pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             function: function.clone(),
             args: args_of(&p.what),
             expected: expected.clone(),
-            started_ms: now_ms(),
-            finished_ms: None,
+            started: now_ms(),
+            finished: None,
         };
         let r = jobs.record_job(&record);
         (jid, r)
@@ -108,11 +110,22 @@ fn now_ms() -> i64 {
 
 /// Accepted minions whose cached grains (and pillar, when the target needs
 /// it) match.
-async fn targets(master: &Arc<Master>, tree: &Arc<Tree>, p: &Publish) -> Result<Vec<String>, String> {
+async fn targets(
+    master: &Arc<Master>,
+    tree: &Arc<Tree>,
+    p: &Publish,
+) -> Result<Vec<String>, String> {
     let kind = TargetKind::from_salt_name(&p.tgt_type)
         .ok_or_else(|| format!("unknown target type {:?}", p.tgt_type))?;
-    let target = Target::parse(&p.target, kind, &master.config.nodegroups).map_err(|e| e.to_string())?;
-    let accepted = master.keys.lock().unwrap().list().map_err(|e| e.to_string())?.accepted;
+    let target =
+        Target::parse(&p.target, kind, &master.config.nodegroups).map_err(|e| e.to_string())?;
+    let accepted = master
+        .keys
+        .lock()
+        .unwrap()
+        .list()
+        .map_err(|e| e.to_string())?
+        .accepted;
     let needs_pillar = matches!(
         kind,
         TargetKind::Pillar | TargetKind::PillarPcre | TargetKind::PillarExact
@@ -129,9 +142,10 @@ async fn targets(master: &Arc<Master>, tree: &Arc<Tree>, p: &Publish) -> Result<
         let empty = Value::Object(Map::new());
         let mut out = Vec::new();
         for id in accepted {
-            let g = grains.get(&id).cloned().unwrap_or_else(|| {
-                serde_json::json!({"id": id})
-            });
+            let g = grains
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"id": id}));
             let pillar = if needs_pillar {
                 tree.pillar_for(&id, &g, probe_for(&master, &id))
                     .unwrap_or_else(|_| empty.clone())
@@ -219,7 +233,10 @@ async fn run_wave(
     for id in ids {
         running.remove(&(jid.to_string(), id.clone()));
     }
-    ids.iter().filter(|id| !got.contains(*id)).cloned().collect()
+    ids.iter()
+        .filter(|id| !got.contains(*id))
+        .cloned()
+        .collect()
 }
 
 struct OneJob {
@@ -243,14 +260,16 @@ impl OneJob {
         });
         let (sls, test, master_side) = match &self.what {
             PublishWhat::Apply { sls, test } => (sls.clone(), *test, None),
-            PublishWhat::Run { fun, args, kwargs } => match super::runfun::master_side(fun, args, kwargs) {
-                Some(super::runfun::MasterSide::Apply { sls, test }) => (sls, test, None),
-                Some(other) => (Vec::new(), false, Some(other)),
-                None => {
-                    self.send_run(&peer);
-                    return;
+            PublishWhat::Run { fun, args, kwargs } => {
+                match super::runfun::master_side(fun, args, kwargs) {
+                    Some(super::runfun::MasterSide::Apply { sls, test }) => (sls, test, None),
+                    Some(other) => (Vec::new(), false, Some(other)),
+                    None => {
+                        self.send_run(&peer);
+                        return;
+                    }
                 }
-            },
+            }
         };
         let grains = self
             .master
@@ -275,7 +294,11 @@ impl OneJob {
         let compiled = match compiled {
             Ok(Ok(c)) => c,
             Ok(Err(errors)) => {
-                let list = errors.0.iter().map(|e| Value::String(e.to_string())).collect();
+                let list = errors
+                    .0
+                    .iter()
+                    .map(|e| Value::String(e.to_string()))
+                    .collect();
                 let ret = JobReturn {
                     jid: self.jid.clone(),
                     success: false,
@@ -286,7 +309,9 @@ impl OneJob {
                 return;
             }
             Err(e) => {
-                let _ = self.done.send((self.id.clone(), to_return(&self.jid, Err(e.to_string()))));
+                let _ = self
+                    .done
+                    .send((self.id.clone(), to_return(&self.jid, Err(e.to_string()))));
                 return;
             }
         };
@@ -381,7 +406,11 @@ pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
 }
 
 /// `master render ID [SLS...]`: the low chunks that minion would get.
-pub async fn render_for(master: Arc<Master>, id: String, sls: Vec<String>) -> Result<Value, String> {
+pub async fn render_for(
+    master: Arc<Master>,
+    id: String,
+    sls: Vec<String>,
+) -> Result<Value, String> {
     crate::pki::validate_id(&id).map_err(|e| e.to_string())?;
     let grains = master
         .grains
@@ -397,7 +426,9 @@ pub async fn render_for(master: Arc<Master>, id: String, sls: Vec<String>) -> Re
     );
     let probe = probe_for(&master, &id);
     tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
-        Ok(c) => Ok(Value::Array(c.chunks.into_iter().map(Value::Object).collect())),
+        Ok(c) => Ok(Value::Array(
+            c.chunks.into_iter().map(Value::Object).collect(),
+        )),
         Err(errors) => Err(errors
             .0
             .iter()

@@ -64,12 +64,17 @@ impl MasterSide {
         probe: Arc<dyn HostProbe>,
     ) -> Result<Value, String> {
         let errors = |e: common::tree_error::TreeErrors| {
-            e.0.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n\n")
+            e.0.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("\n\n")
         };
         match self {
             MasterSide::ShowLowstate { sls } => {
                 let c = compile(tree, id, grains, probe, sls).map_err(errors)?;
-                Ok(Value::Array(c.chunks.into_iter().map(Value::Object).collect()))
+                Ok(Value::Array(
+                    c.chunks.into_iter().map(Value::Object).collect(),
+                ))
             }
             MasterSide::PillarItems => tree.pillar_for(id, grains, probe).map_err(errors),
             MasterSide::RefreshPillar => tree

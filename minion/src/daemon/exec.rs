@@ -70,11 +70,21 @@ fn apply(
     (report.to_json(), code)
 }
 
-fn arg<'a>(args: &'a [Value], kwargs: &'a Map<String, Value>, i: usize, name: &str) -> Option<&'a Value> {
+fn arg<'a>(
+    args: &'a [Value],
+    kwargs: &'a Map<String, Value>,
+    i: usize,
+    name: &str,
+) -> Option<&'a Value> {
     kwargs.get(name).or_else(|| args.get(i))
 }
 
-fn arg_str(args: &[Value], kwargs: &Map<String, Value>, i: usize, name: &str) -> Result<String, String> {
+fn arg_str(
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+    i: usize,
+    name: &str,
+) -> Result<String, String> {
     match arg(args, kwargs, i, name) {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(other) => Ok(other.to_string()),
@@ -91,7 +101,12 @@ fn truthy(v: Option<&Value>) -> bool {
 }
 
 /// Execution functions, by Salt's names.
-fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>) -> Result<Value, String> {
+fn function(
+    env: &JobEnv,
+    fun: &str,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<Value, String> {
     match fun {
         "test.ping" => Ok(Value::Bool(true)),
         "test.echo" => arg_str(args, kwargs, 0, "text").map(Value::String),
@@ -99,8 +114,12 @@ fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>
         "grains.items" => Ok(env.grains.clone()),
         "grains.get" => {
             let key = arg_str(args, kwargs, 0, "key")?;
-            let default = arg(args, kwargs, 1, "default").cloned().unwrap_or(Value::String(String::new()));
-            Ok(common::data::traverse(&env.grains, &key, ":").cloned().unwrap_or(default))
+            let default = arg(args, kwargs, 1, "default")
+                .cloned()
+                .unwrap_or(Value::String(String::new()));
+            Ok(common::data::traverse(&env.grains, &key, ":")
+                .cloned()
+                .unwrap_or(default))
         }
         "cmd.run" | "cmd.run_all" => {
             let command = arg_str(args, kwargs, 0, "cmd")?;
@@ -108,7 +127,9 @@ fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>
             let shell = truthy(kwargs.get("python_shell"));
             let out = run_command(&command, shell, kwargs.get("cwd").and_then(Value::as_str))?;
             if fun == "cmd.run_all" {
-                return Ok(json!({"stdout": out.stdout, "stderr": out.stderr, "retcode": out.retcode}));
+                return Ok(
+                    json!({"stdout": out.stdout, "stderr": out.stderr, "retcode": out.retcode}),
+                );
             }
             let mut text = out.stdout;
             if !out.stderr.is_empty() {
@@ -149,12 +170,19 @@ fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>
                 .map_err(|e| format!("cannot run dpkg-query: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
             Ok(Value::String(
-                text.strip_prefix("ii ").map(str::to_string).unwrap_or_default(),
+                text.strip_prefix("ii ")
+                    .map(str::to_string)
+                    .unwrap_or_default(),
             ))
         }
         "pkg.install" => {
             let name = arg_str(args, kwargs, 0, "name")?;
-            let before = function(env, "pkg.version", &[Value::String(name.clone())], &Map::new())?;
+            let before = function(
+                env,
+                "pkg.version",
+                &[Value::String(name.clone())],
+                &Map::new(),
+            )?;
             let out = Command::new("apt-get")
                 .args(["install", "-y", "-q", "--", &name])
                 .env("DEBIAN_FRONTEND", "noninteractive")
@@ -164,7 +192,12 @@ fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>
             if !out.status.success() {
                 return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
             }
-            let after = function(env, "pkg.version", &[Value::String(name.clone())], &Map::new())?;
+            let after = function(
+                env,
+                "pkg.version",
+                &[Value::String(name.clone())],
+                &Map::new(),
+            )?;
             if before == after {
                 return Ok(json!({}));
             }
@@ -172,7 +205,9 @@ fn function(env: &JobEnv, fun: &str, args: &[Value], kwargs: &Map<String, Value>
         }
         "file.read" => {
             let path = arg_str(args, kwargs, 0, "path")?;
-            std::fs::read_to_string(&path).map(Value::String).map_err(|e| format!("{path}: {e}"))
+            std::fs::read_to_string(&path)
+                .map(Value::String)
+                .map_err(|e| format!("{path}: {e}"))
         }
         other => Err(format!("'{other}' is not available on this minion")),
     }
@@ -190,7 +225,8 @@ fn run_command(command: &str, shell: bool, cwd: Option<&str>) -> Result<Output, 
         c.arg("-c").arg(command);
         c
     } else {
-        let argv = crate::probe::shlex_split(command).ok_or_else(|| format!("cannot split {command:?} into words"))?;
+        let argv = crate::probe::shlex_split(command)
+            .ok_or_else(|| format!("cannot split {command:?} into words"))?;
         let (prog, rest) = argv.split_first().ok_or("empty command")?;
         let mut c = Command::new(prog);
         c.args(rest);

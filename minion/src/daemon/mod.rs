@@ -186,7 +186,13 @@ async fn session(
     }
     tracing::info!(id = %config.id, "connected to the master");
     uplink.set(Some(tx.clone()));
-    if tx.send(&MinionMsg::Grains { grains: grains.clone() }).await.is_err() {
+    if tx
+        .send(&MinionMsg::Grains {
+            grains: grains.clone(),
+        })
+        .await
+        .is_err()
+    {
         return Ended::Lost("cannot send grains".into());
     }
     for ret in outbox.pending() {
@@ -239,7 +245,12 @@ async fn session(
     }
 }
 
-fn on_job(job: common::wire::Job, env: &Arc<exec::JobEnv>, outbox: &Arc<Outbox>, tx: &link::LinkTx) {
+fn on_job(
+    job: common::wire::Job,
+    env: &Arc<exec::JobEnv>,
+    outbox: &Arc<Outbox>,
+    tx: &link::LinkTx,
+) {
     let jid = job.jid.clone();
     if !valid_jid(&jid) {
         tracing::warn!("refusing a job with a malformed id");

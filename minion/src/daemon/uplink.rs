@@ -34,7 +34,9 @@ impl Uplink {
     }
 
     pub fn blocking_send(&self, msg: &MinionMsg) -> Result<(), String> {
-        self.current()?.blocking_send(msg).map_err(|e| e.to_string())
+        self.current()?
+            .blocking_send(msg)
+            .map_err(|e| e.to_string())
     }
 
     /// Sends the request `make(req)` and waits for the master's answer.

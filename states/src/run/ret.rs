@@ -70,12 +70,20 @@ impl StateRet {
         Some(StateRet {
             tag: tag.to_string(),
             id: id.to_string(),
-            name: o.get("name").and_then(Value::as_str).unwrap_or(name).to_string(),
+            name: o
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(name)
+                .to_string(),
             sls: text("__sls__"),
             function: format!("{state}.{fun}"),
             result: o.get("result")?.as_bool(),
             comment: text("comment"),
-            changes: o.get("changes").and_then(Value::as_object).cloned().unwrap_or_default(),
+            changes: o
+                .get("changes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
             run_num: o.get("__run_num__").and_then(Value::as_u64).unwrap_or(0) as usize,
             start_time: text("start_time"),
             duration_ms: o.get("duration").and_then(Value::as_f64).unwrap_or(0.0),

@@ -1,0 +1,107 @@
+//! The operator's connection to the master's operator port, with the
+//! operator's own key. On the master host the daemon made a `local`
+//! operator key that root can read; from a laptop the key lives in
+//! `~/.config/brine/operator.key` and its `.pub` goes into the master's
+//! `pki/operators/`.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use common::keys::{KeyPair, PublicKey};
+use common::link::{self, Link, LinkOptions};
+use common::wire::{Admission, Claim, OpReply};
+
+use crate::config::{MasterConfig, DEFAULT_MASTER_CONFIG};
+
+/// Where to find the master and which key to use.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientOpts {
+    /// Master config (on the master host: its pki_dir and operator_port).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// The master's address, `host[:port]` (default: this host).
+    #[arg(long, value_name = "HOST[:PORT]", global = true)]
+    pub master: Option<String>,
+    /// The operator's private key (default: the local operator key on the
+    /// master host, else ~/.config/brine/operator.key).
+    #[arg(long = "operator-key", value_name = "FILE", global = true)]
+    pub operator_key: Option<PathBuf>,
+}
+
+fn user_dir() -> PathBuf {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("brine")
+}
+
+/// `~/.config/brine/operator.yaml`: `master: host[:port]`.
+fn operator_yaml_master() -> Option<String> {
+    let text = std::fs::read_to_string(user_dir().join("operator.yaml")).ok()?;
+    let v = common::yaml::load(&text).ok()?;
+    v.get("master").and_then(|m| m.as_str()).map(str::to_string)
+}
+
+pub fn load_config(opts: &ClientOpts) -> Result<MasterConfig> {
+    Ok(match &opts.config {
+        Some(p) => MasterConfig::load(p, true)?,
+        None => MasterConfig::load(std::path::Path::new(DEFAULT_MASTER_CONFIG), false)?,
+    })
+}
+
+pub async fn connect(opts: &ClientOpts) -> Result<Link> {
+    let config = load_config(opts)?;
+    let remote = opts.master.clone().or_else(operator_yaml_master);
+    let endpoint = match &remote {
+        Some(m) if m.contains(':') => format!("tcp://{m}"),
+        Some(m) => format!("tcp://{m}:{}", config.operator_port),
+        None => format!("tcp://127.0.0.1:{}", config.operator_port),
+    };
+    let local_key = config.pki_dir.join("operator.key");
+    let key_path = match &opts.operator_key {
+        Some(p) => p.clone(),
+        None if remote.is_none() && local_key.exists() => local_key,
+        None => user_dir().join("operator.key"),
+    };
+    let created = !key_path.exists();
+    let key = KeyPair::load_or_create(&key_path)
+        .with_context(|| format!("operator key {}", key_path.display()))?;
+    if created {
+        eprintln!(
+            "created operator key {}; the master admits it once {} is copied to its pki/operators/NAME.pub",
+            key_path.display(),
+            key_path.with_extension("pub").display()
+        );
+    }
+    // The master's key: the one in its pki dir on the master host, else
+    // trust on first use, remembered beside the operator key.
+    let pinned_path = if remote.is_none() && config.pki_dir.join("master.pub").exists() {
+        config.pki_dir.join("master.pub")
+    } else {
+        key_path.with_file_name("master.pub")
+    };
+    let verify = |k: &PublicKey| -> std::result::Result<(), String> {
+        match PublicKey::load(&pinned_path) {
+            Ok(known) if known == *k => Ok(()),
+            Ok(known) => Err(format!(
+                "expected {} (from {})",
+                known.fingerprint(),
+                pinned_path.display()
+            )),
+            Err(_) => k.save(&pinned_path).map_err(|e| e.to_string()),
+        }
+    };
+    let opts = LinkOptions {
+        connect_timeout: Duration::from_secs(5),
+        handshake_timeout: Duration::from_secs(10),
+    };
+    let mut link = link::connect(&endpoint, &key, &Claim::Operator, verify, opts)
+        .await
+        .with_context(|| format!("cannot reach the master at {endpoint}"))?;
+    match link.rx.recv::<OpReply>().await? {
+        OpReply::Admission(Admission::Accepted) => Ok(link),
+        OpReply::Admission(Admission::Refused { reason }) => bail!("the master refused: {reason}"),
+        other => bail!("unexpected answer from the master: {other:?}"),
+    }
+}

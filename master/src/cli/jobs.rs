@@ -1,0 +1,35 @@
+//! `master jobs list|show JID|active`.
+use common::wire::OpRequest;
+
+use super::{print_value, request, ClientOpts, Out};
+
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub op: JobsCmd,
+    #[command(flatten)]
+    pub client: ClientOpts,
+    #[arg(long, value_enum, default_value = "highstate", global = true)]
+    pub out: Out,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum JobsCmd {
+    /// Recent jobs, newest first.
+    List,
+    /// One job: who ran what, every return, who did not return.
+    Show { jid: String },
+    /// Jobs still waiting for returns.
+    Active,
+}
+
+pub async fn run(a: JobsArgs) -> anyhow::Result<i32> {
+    let req = match a.op {
+        JobsCmd::List => OpRequest::JobsList,
+        JobsCmd::Show { jid } => OpRequest::JobShow { jid },
+        JobsCmd::Active => OpRequest::JobsActive,
+    };
+    let v = request(&a.client, req).await?;
+    print_value(a.out, &v)?;
+    Ok(0)
+}

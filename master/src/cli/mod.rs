@@ -1,0 +1,90 @@
+//! The `master` command line: the daemon and the operator commands.
+mod client;
+mod jobs;
+mod keys;
+mod publish;
+mod render;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+pub use client::ClientOpts;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "master",
+    version,
+    about = "Brine master: the daemon and the operator's commands"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Out {
+    /// Salt's highstate blocks (apply) or nested output (run), then a summary.
+    Highstate,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the master daemon.
+    Serve(serve::ServeArgs),
+    /// Minion keys: list, accept, reject, delete, fingerprint.
+    Keys(keys::KeysArgs),
+    /// Apply the state tree (or named SLS) to the targeted minions.
+    Apply(publish::ApplyArgs),
+    /// Run an execution function on the targeted minions.
+    Run(publish::RunArgs),
+    /// The job cache: list, show JID, active.
+    Jobs(jobs::JobsArgs),
+    /// What a minion would get: its low chunks, from its cached grains.
+    Render(render::RenderArgs),
+}
+
+/// Runs a parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::Serve(a) = cli.command {
+        return serve::run(a);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(_) => unreachable!(),
+            Command::Keys(a) => keys::run(a).await,
+            Command::Apply(a) => publish::apply(a).await,
+            Command::Run(a) => publish::run(a).await,
+            Command::Jobs(a) => jobs::run(a).await,
+            Command::Render(a) => render::run(a).await,
+        }
+    })
+}
+
+/// Sends one request and waits for its single reply.
+async fn request(
+    opts: &ClientOpts,
+    req: common::wire::OpRequest,
+) -> anyhow::Result<common::data::Value> {
+    let mut link = client::connect(opts).await?;
+    link.tx.send(&req).await?;
+    loop {
+        match link.rx.recv::<common::wire::OpReply>().await? {
+            common::wire::OpReply::Reply(r) => return r.map_err(|e| anyhow::anyhow!(e)),
+            _ => continue,
+        }
+    }
+}
+
+/// Prints a value in the chosen format (`highstate` prints YAML-ish nested).
+fn print_value(out: Out, v: &common::data::Value) -> anyhow::Result<()> {
+    match out {
+        Out::Json => println!("{}", serde_json::to_string_pretty(v)?),
+        Out::Yaml | Out::Highstate => print!("{}", common::yaml::dump_block(v)),
+    }
+    Ok(())
+}
