@@ -238,9 +238,23 @@ pub enum Batch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OpReply {
     Admission(Admission),
-    Expected { jid: String, minions: Vec<String> },
-    Returned { minion: String, ret: JobReturn },
-    Done { jid: String, missing: Vec<String> },
+    Expected {
+        jid: String,
+        minions: Vec<String>,
+    },
+    Returned {
+        minion: String,
+        ret: JobReturn,
+    },
+    /// Sent every few seconds while a publish waits: the operator can tell
+    /// a slow fleet from a master that is gone.
+    Waiting {
+        jid: String,
+    },
+    Done {
+        jid: String,
+        missing: Vec<String>,
+    },
     Reply(Result<Value, String>),
 }
 

@@ -89,6 +89,7 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+pub mod daemons;
 pub mod fleet;
 
 /// What a finished child process said.

@@ -72,8 +72,12 @@ async fn request(
 ) -> anyhow::Result<common::data::Value> {
     let mut link = client::connect(opts).await?;
     link.tx.send(&req).await?;
+    let limit = std::time::Duration::from_secs(60);
     loop {
-        match link.rx.recv::<common::wire::OpReply>().await? {
+        let reply = tokio::time::timeout(limit, link.rx.recv::<common::wire::OpReply>())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer from the master within {limit:?}"))??;
+        match reply {
             common::wire::OpReply::Reply(r) => return r.map_err(|e| anyhow::anyhow!(e)),
             _ => continue,
         }

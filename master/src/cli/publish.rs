@@ -153,8 +153,13 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     let tty = std::io::stderr().is_terminal();
     let mut expected: Vec<String> = Vec::new();
     let mut returns: BTreeMap<String, JobReturn> = BTreeMap::new();
+    // The master speaks at least every KEEPALIVE while a job runs.
+    let silence = crate::daemon::KEEPALIVE * 5;
     let (jid, missing) = loop {
-        match link.rx.recv::<OpReply>().await? {
+        let reply = tokio::time::timeout(silence, link.rx.recv::<OpReply>())
+            .await
+            .map_err(|_| anyhow::anyhow!("lost the master: nothing heard for {silence:?}"))??;
+        match reply {
             OpReply::Expected { jid, minions } => {
                 tracing::info!(jid = %jid, minions = minions.len(), "job published");
                 expected = minions;
@@ -164,7 +169,7 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
             }
             OpReply::Done { jid, missing } => break (jid, missing),
             OpReply::Reply(Err(e)) => bail!(e),
-            OpReply::Reply(Ok(_)) | OpReply::Admission(_) => {}
+            OpReply::Reply(Ok(_)) | OpReply::Admission(_) | OpReply::Waiting { .. } => {}
         }
         if tty {
             eprint!(

@@ -24,6 +24,7 @@ mod publish;
 mod runfun;
 
 use probe::ProbeReplies;
+pub use publish::KEEPALIVE;
 
 /// A minion with a session open now.
 pub struct LiveMinion {
@@ -108,8 +109,13 @@ impl Master {
     }
 
     /// Closes a minion's session now (its key was deleted or rejected).
-    pub fn disconnect(&self, id: &str) {
+    pub fn disconnect(&self, id: &str, reason: &str) {
         if let Some(m) = self.live.write().unwrap().remove(id) {
+            let _ = m.peer.send(&common::wire::MasterMsg::Admission(
+                common::wire::Admission::Refused {
+                    reason: reason.to_string(),
+                },
+            ));
             m.peer.close();
             m.probes.close_all();
         }

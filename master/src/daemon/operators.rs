@@ -169,13 +169,13 @@ fn keys(master: &Master, op: KeysOp) -> Result<Value, String> {
         KeysOp::Reject { id } => {
             store.reject(&id).map_err(e)?;
             drop(store);
-            master.disconnect(&id);
+            master.disconnect(&id, "this minion's key was rejected");
             Ok(json!({"rejected": [id]}))
         }
         KeysOp::Delete { id } => {
             store.delete(&id).map_err(e)?;
             drop(store);
-            master.disconnect(&id);
+            master.disconnect(&id, "this minion's key was deleted");
             Ok(json!({"deleted": [id]}))
         }
         KeysOp::Fingerprint { id: None } => Ok(json!({"master": master.key.public.fingerprint()})),

@@ -175,6 +175,9 @@ fn probe_for(master: &Master, id: &str) -> Arc<dyn HostProbe> {
     }
 }
 
+/// How often a waiting operator hears that the master is still there.
+pub const KEEPALIVE: Duration = Duration::from_secs(2);
+
 /// Runs one wave; returns the minions that did not return by the deadline.
 async fn run_wave(
     master: &Arc<Master>,
@@ -207,8 +210,17 @@ async fn run_wave(
     }
     drop(tx);
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.tick().await;
     while !pending.is_empty() {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
+        let next = tokio::select! {
+            r = tokio::time::timeout_at(deadline, rx.recv()) => r,
+            _ = keepalive.tick() => {
+                let _ = sink.send(&OpReply::Waiting { jid: jid.to_string() });
+                continue;
+            }
+        };
+        match next {
             Ok(Some((id, ret))) => {
                 if !pending.remove(&id) {
                     continue;

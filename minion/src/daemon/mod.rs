@@ -40,6 +40,9 @@ pub struct DaemonConfig {
     pub max_backoff: Duration,
     /// `state_root`: where states apply (a throwaway root in tests).
     pub state_root: PathBuf,
+    /// `record_received`: append every message from the master to this file,
+    /// one JSON line each. A test aid: it shows what this minion was sent.
+    pub record_received: Option<PathBuf>,
 }
 
 impl DaemonConfig {
@@ -69,6 +72,10 @@ impl DaemonConfig {
             acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
             max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),
             state_root: PathBuf::from(s("state_root", "/")),
+            record_received: raw
+                .get("record_received")
+                .and_then(Value::as_str)
+                .map(PathBuf::from),
         })
     }
 
@@ -217,6 +224,9 @@ async fn session(
                     Err(e) => return Ended::Lost(e.to_string()),
                 };
                 last_heard = Instant::now();
+                if let Some(path) = &config.record_received {
+                    record(path, &msg);
+                }
                 match msg {
                     MasterMsg::Pong => {}
                     MasterMsg::Admission(Admission::Refused { reason }) => return Ended::Refused(reason),
@@ -243,6 +253,16 @@ async fn session(
             }
         }
     }
+}
+
+fn record(path: &std::path::Path, msg: &MasterMsg) {
+    use std::io::Write;
+    let line = serde_json::to_string(msg).unwrap_or_default();
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"));
 }
 
 fn on_job(

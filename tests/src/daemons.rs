@@ -1,0 +1,280 @@
+//! Real `master serve` and `minion serve` processes on loopback, each in its
+//! own temp dirs, for end-to-end tests. Every process is killed when its
+//! handle drops, so a failing test leaves nothing running.
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{bin, run, Output};
+
+/// Two free TCP ports on 127.0.0.1 (free when asked; good enough for tests).
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A master with its state tree, config and state under one temp dir.
+pub struct Master {
+    pub dir: tempfile::TempDir,
+    pub ret_port: u16,
+    pub operator_port: u16,
+    child: Option<Child>,
+}
+
+impl Master {
+    /// Writes `files` (path relative to the master's dir → contents; use
+    /// `salt/...` and `pillar/...`) and starts the daemon.
+    pub fn start(files: &[(&str, &str)]) -> Master {
+        Master::start_with(files, "")
+    }
+
+    /// As [`Master::start`], with extra lines for master.yaml.
+    pub fn start_with(files: &[(&str, &str)], extra_config: &str) -> Master {
+        let dir = tempfile::tempdir().unwrap();
+        let (ret_port, operator_port) = free_ports();
+        for (path, text) in files {
+            write(&dir.path().join(path), text);
+        }
+        let d = dir.path().display();
+        write(
+            &dir.path().join("master.yaml"),
+            &format!(
+                "interface: 127.0.0.1\nret_port: {ret_port}\noperator_port: {operator_port}\n\
+                 file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\n\
+                 pki_dir: {d}/pki\ncachedir: {d}/cache\ntimeout: 20\n{extra_config}"
+            ),
+        );
+        let mut m = Master {
+            dir,
+            ret_port,
+            operator_port,
+            child: None,
+        };
+        m.restart();
+        m
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("master.yaml")
+    }
+
+    /// Starts (again) the daemon on the same dirs and ports, and waits until
+    /// its operator port answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("master.log"))
+            .unwrap();
+        let child = Command::new(bin("master"))
+            .args(["serve", "--config"])
+            .arg(self.config())
+            .env("BRINE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start master");
+        self.child = Some(child);
+        wait_until(
+            Duration::from_secs(20),
+            "the master's operator port",
+            || self.cli(&["keys", "list"]).code == Some(0),
+        );
+    }
+
+    /// Kills the daemon (SIGKILL: a crash, not a shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs an operator command with this master's config.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin("master"));
+        cmd.args(args).arg("--config").arg(self.config());
+        run(cmd, Duration::from_secs(120)).unwrap()
+    }
+
+    /// Runs an operator command with `--out json` and parses its stdout.
+    pub fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let mut all = args.to_vec();
+        all.extend(["--out", "json"]);
+        let out = self.cli(&all);
+        let v = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "master {args:?}: {e}\nstdout: {}\nstderr: {}\nlog: {}",
+                out.stdout,
+                out.stderr,
+                self.log()
+            )
+        });
+        (out.code, v)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("master.log")).unwrap_or_default()
+    }
+
+    /// Ids whose keys are pending.
+    pub fn pending(&self) -> Vec<String> {
+        let (_, v) = self.json(&["keys", "list"]);
+        v["minions_pre"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits until every id in `ids` answers `test.ping`.
+    pub fn wait_connected(&self, ids: &[&str]) {
+        wait_until(
+            Duration::from_secs(30),
+            "minions to answer test.ping",
+            || {
+                let out = self.cli(&[
+                    "run",
+                    "-L",
+                    &ids.join(","),
+                    "test.ping",
+                    "--out",
+                    "json",
+                    "-t",
+                    "5",
+                ]);
+                serde_json::from_str::<Value>(&out.stdout)
+                    .ok()
+                    .is_some_and(|v| ids.iter().all(|id| v[*id] == Value::Bool(true)))
+            },
+        );
+    }
+
+    /// Starts a minion of this master.
+    pub fn minion(&self, id: &str) -> Minion {
+        Minion::start(id, self.ret_port, "")
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minion daemon with its own key, cache and state root.
+pub struct Minion {
+    pub id: String,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Minion {
+    pub fn start(id: &str, master_port: u16, extra_config: &str) -> Minion {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::create_dir_all(dir.path().join("root")).unwrap();
+        write(
+            &dir.path().join("minion.yaml"),
+            &format!(
+                "id: {id}\nmaster: 127.0.0.1\nmaster_port: {master_port}\npki_dir: {d}/pki\n\
+                 cachedir: {d}/cache\nstate_root: {d}/root\nacceptance_wait_time: 1\n\
+                 ping_interval: 1\nrandom_reconnect_delay: 2\nrecord_received: {d}/received.jsonl\n\
+                 {extra_config}"
+            ),
+        );
+        let mut m = Minion {
+            id: id.to_string(),
+            dir,
+            child: None,
+        };
+        m.restart();
+        m
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("minion.log"))
+            .unwrap();
+        let child = Command::new(bin("minion"))
+            .args(["serve", "--config"])
+            .arg(self.dir.path().join("minion.yaml"))
+            .env("BRINE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start minion");
+        self.child = Some(child);
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The directory states apply under (the minion's `/`).
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Every message the master sent this minion, as JSON text.
+    pub fn received(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("received.jsonl")).unwrap_or_default()
+    }
+
+    /// Job ids this minion started.
+    pub fn jobs_started(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path().join("cache/jobs"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("minion.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Minion {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `cond` every 100 ms until it holds; panics after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
