@@ -130,8 +130,13 @@ fn apply_runs_the_watch_chain_test_mode_changes_nothing_and_a_rerun_is_clean() {
     assert_eq!(watcher["result"], true, "{watcher}");
     assert_eq!(watcher["changes"]["retcode"], 0, "{watcher}");
 
-    // Again: nothing changes, the watch does not fire.
+    // static.txt came by SHA-256, once; the template was rendered by the master.
+    let fetched = |m: &tests::daemons::Minion| m.received().matches("\"Fetched\"").count();
+    assert_eq!(fetched(&m), 1, "{}", m.received());
+
+    // Again: nothing changes, the watch does not fire, no file is sent again.
     let (code, v) = master.json(&["apply", "*"]);
+    assert_eq!(fetched(&m), 1);
     assert_eq!(code, Some(0));
     for (tag, s) in states(&v, "web1") {
         assert_eq!(s["changes"], serde_json::json!({}), "{tag}: {s}");

@@ -111,14 +111,11 @@ pub fn compile(
 }
 
 /// The `salt://` files the chunks name, with their SHA-256, so the minion
-/// can fetch only what its cache lacks. Templates are left out: the master
-/// renders those when the state asks.
+/// can fetch only what its cache lacks. Templates are listed too (a state
+/// reads their source before asking the master to render them).
 pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> {
     let mut urls = Vec::new();
     for chunk in chunks {
-        if chunk.get("template").is_some_and(|t| !t.is_null()) {
-            continue;
-        }
         for (k, v) in chunk {
             if !k.starts_with("__") {
                 collect_urls(v, &mut urls);

@@ -43,7 +43,13 @@ pub struct DaemonConfig {
     /// `record_received`: append every message from the master to this file,
     /// one JSON line each. A test aid: it shows what this minion was sent.
     pub record_received: Option<PathBuf>,
+    /// `grains_refresh_every` in minutes (Salt's key): grains are detected
+    /// again this often and sent when they changed. 0 turns it off.
+    pub grains_refresh: Duration,
 }
+
+/// Detects this host's grains again (config grains merged, as at start).
+pub type GrainsSource = Arc<dyn Fn() -> Value + Send + Sync>;
 
 impl DaemonConfig {
     pub fn from_raw(id: String, raw: &common::data::Map<String, Value>) -> anyhow::Result<Self> {
@@ -72,6 +78,15 @@ impl DaemonConfig {
             acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
             max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),
             state_root: PathBuf::from(s("state_root", "/")),
+            grains_refresh: Duration::from_secs_f64(
+                60.0 * match raw.get("grains_refresh_every") {
+                    None | Some(Value::Null) => 5.0,
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|m| *m >= 0.0)
+                        .context("config key 'grains_refresh_every' must be a number of minutes")?,
+                },
+            ),
             record_received: raw
                 .get("record_received")
                 .and_then(Value::as_str)
@@ -91,7 +106,7 @@ enum Ended {
     Lost(String),
 }
 
-pub async fn serve(config: DaemonConfig, grains: Value) -> anyhow::Result<()> {
+pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result<()> {
     common::keys::create_private_dir(&config.pki_dir)?;
     let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
     let outbox = Arc::new(Outbox::open(&config.cachedir)?);
@@ -158,7 +173,7 @@ fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
 async fn session(
     config: &DaemonConfig,
     key: &KeyPair,
-    grains: &Value,
+    grains: &GrainsSource,
     outbox: &Arc<Outbox>,
     uplink: &Arc<Uplink>,
 ) -> Ended {
@@ -193,9 +208,10 @@ async fn session(
     }
     tracing::info!(id = %config.id, "connected to the master");
     uplink.set(Some(tx.clone()));
+    let mut sent_grains = grains();
     if tx
         .send(&MinionMsg::Grains {
-            grains: grains.clone(),
+            grains: sent_grains.clone(),
         })
         .await
         .is_err()
@@ -210,14 +226,32 @@ async fn session(
     }
     let env = Arc::new(exec::JobEnv {
         uplink: uplink.clone(),
-        grains: grains.clone(),
+        grains: sent_grains.clone(),
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
     });
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(config.ping_interval);
+    let refresh_every = if config.grains_refresh.is_zero() {
+        Duration::from_secs(u64::from(u32::MAX))
+    } else {
+        config.grains_refresh
+    };
+    let mut refresh = tokio::time::interval(refresh_every);
+    refresh.tick().await;
     loop {
         tokio::select! {
+            _ = refresh.tick() => {
+                let g = grains.clone();
+                let now = tokio::task::spawn_blocking(move || g()).await.unwrap_or(Value::Null);
+                if now.is_object() && now != sent_grains {
+                    tracing::info!("grains changed; sending them to the master");
+                    sent_grains = now.clone();
+                    if tx.send(&MinionMsg::Grains { grains: now }).await.is_err() {
+                        return Ended::Lost("cannot send grains".into());
+                    }
+                }
+            }
             msg = rx.recv::<MasterMsg>() => {
                 let msg = match msg {
                     Ok(m) => m,
