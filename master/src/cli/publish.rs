@@ -241,6 +241,9 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     }
     Ok(if !missing.is_empty() {
         3
+    } else if returns.values().any(|r| r.retcode == 1) {
+        // A minion's tree did not compile, or a function could not run.
+        1
     } else if failed > 0 {
         2
     } else {

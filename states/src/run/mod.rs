@@ -91,6 +91,7 @@ impl Runner {
 
     /// `call_chunks` then `call_listen`.
     pub fn run(mut self, chunks: Vec<Chunk>) -> Report {
+        let _durable_at_end = crate::state::DeferDirSyncs::start();
         self.chunks = chunks;
         for i in 0..self.chunks.len() {
             if self.failhard {

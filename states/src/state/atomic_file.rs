@@ -92,11 +92,55 @@ fn fill_and_rename(
     sync_dir(target)
 }
 
-/// Makes a rename or a new entry in `path`'s directory durable.
+/// Makes a rename or a new entry in `path`'s directory durable; during a
+/// run (see [`DeferDirSyncs`]) once per directory at the end of the run.
 pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
+    let Some(dir) = path.parent() else {
+        return Ok(());
+    };
+    {
+        let mut pending = DEFERRED.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.0 > 0 {
+            pending.1.insert(dir.to_path_buf());
+            return Ok(());
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+/// Runs in progress, and the directories whose entries they changed.
+static DEFERRED: std::sync::Mutex<(usize, std::collections::BTreeSet<PathBuf>)> =
+    std::sync::Mutex::new((0, std::collections::BTreeSet::new()));
+
+/// While one lives, directory fsyncs are collected and done when it drops.
+///
+/// Why this keeps the promise: the file's data is fsynced *before* its
+/// rename, so whatever a crash keeps of the directory, the name points at the
+/// old file or the complete new one. The directory fsync only makes the
+/// rename itself survive a crash; doing it once per directory at the end of
+/// the run, not once per file, is what a run of a thousand files into one
+/// directory can afford (each fsync is a disk flush).
+pub struct DeferDirSyncs(());
+
+impl DeferDirSyncs {
+    pub fn start() -> DeferDirSyncs {
+        DEFERRED.lock().unwrap_or_else(|e| e.into_inner()).0 += 1;
+        DeferDirSyncs(())
+    }
+}
+
+impl Drop for DeferDirSyncs {
+    fn drop(&mut self) {
+        let dirs = {
+            let mut pending = DEFERRED.lock().unwrap_or_else(|e| e.into_inner());
+            pending.0 -= 1;
+            std::mem::take(&mut pending.1)
+        };
+        for dir in dirs {
+            if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot fsync a directory");
+            }
+        }
     }
 }
 
@@ -149,6 +193,21 @@ pub fn write(path: &Path, bytes: &[u8], meta: Meta) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_syncs_each_directory_once_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = DeferDirSyncs::start();
+        for i in 0..3 {
+            atomic_write(&dir.path().join(format!("f{i}")), b"x", NewMeta::default()).unwrap();
+        }
+        let pending = |d: &Path| DEFERRED.lock().unwrap().1.contains(d);
+        assert!(pending(dir.path()));
+        // Written and visible already; only the directory fsync waits.
+        assert_eq!(std::fs::read(dir.path().join("f2")).unwrap(), b"x");
+        drop(guard);
+        assert!(!pending(dir.path()));
+    }
 
     #[test]
     fn replaces_content_and_sets_mode() {

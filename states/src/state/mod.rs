@@ -32,6 +32,7 @@ pub mod user;
 use common::data::{Map, Value};
 
 pub use args::Args;
+pub use atomic_file::DeferDirSyncs;
 pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
 pub use sources::LocalSources;
 
