@@ -361,3 +361,7 @@ impl From<Admission> for AdmissionMsg {
         AdmissionMsg::Admission(a)
     }
 }
+
+#[cfg(test)]
+#[path = "listener_tests.rs"]
+mod tests;
