@@ -19,10 +19,21 @@ fn main() {
             }),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person: journald and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = master::cli::Cli::parse();
     match master::cli::run(cli) {
         Ok(code) => std::process::exit(code),
+        // A reader that stopped reading (`master apply ... | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::exit(0)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::exit(1);

@@ -86,9 +86,19 @@ async fn request(
 
 /// Prints a value in the chosen format (`highstate` prints YAML-ish nested).
 fn print_value(out: Out, v: &common::data::Value) -> anyhow::Result<()> {
-    match out {
-        Out::Json => println!("{}", serde_json::to_string_pretty(v)?),
-        Out::Yaml | Out::Highstate => print!("{}", common::yaml::dump_block(v)),
-    }
+    let text = match out {
+        Out::Json => format!("{}\n", serde_json::to_string_pretty(v)?),
+        Out::Yaml | Out::Highstate => common::yaml::dump_block(v),
+    };
+    write_stdout(&text)
+}
+
+/// Writes to stdout, returning a closed pipe as an error instead of
+/// panicking as `print!` does.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
     Ok(())
 }

@@ -228,15 +228,15 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
                     "{id}:\n    Minion did not return. [No response]\n"
                 ));
             }
-            print!("{out}");
-            println!(
-                "\nJob {jid}: {} minion(s) targeted: {} succeeded, {} failed, {} changed, {} did not return",
+            out.push_str(&format!(
+                "\nJob {jid}: {} minion(s) targeted: {} succeeded, {} failed, {} changed, {} did not return\n",
                 expected.len(),
                 returns.len() - failed,
                 failed,
                 changed,
                 missing.len()
-            );
+            ));
+            super::write_stdout(&out)?;
         }
     }
     Ok(if !missing.is_empty() {
