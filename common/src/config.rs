@@ -80,26 +80,34 @@ fn roots(path: &Path, key: &str, v: &Value, saltenv: &str) -> Result<Vec<PathBuf
         .collect()
 }
 
+/// Reads a YAML config file the way Salt reads one; `None` when it is
+/// missing and not `required` (a daemon's default path need not exist).
+pub fn read_yaml(path: &Path, required: bool) -> Result<Option<Value>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    crate::yaml::load(&text)
+        .map(Some)
+        .map_err(|source| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 impl MinionConfig {
     /// Reads `path`; a missing file at the default location is not an error.
     pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default())
-            }
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        };
-        let value = crate::yaml::load(&text).map_err(|source| ConfigError::Yaml {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_value(path, value)
+        match read_yaml(path, required)? {
+            Some(value) => Self::from_value(path, value),
+            None => Ok(Self::default()),
+        }
     }
 
     fn from_value(path: &Path, value: Value) -> Result<Self, ConfigError> {

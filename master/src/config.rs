@@ -109,23 +109,10 @@ impl Acl {
 impl MasterConfig {
     /// Reads `path`; a missing file is an error only when `must_exist`.
     pub fn load(path: &Path, must_exist: bool) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default())
-            }
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        };
-        let value = common::yaml::load(&text).map_err(|source| ConfigError::Yaml {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_value(path, value)
+        match common::config::read_yaml(path, must_exist)? {
+            Some(value) => Self::from_value(path, value),
+            None => Ok(Self::default()),
+        }
     }
 
     /// The ACL decision for a publish: with no `acl` key every operator whose
