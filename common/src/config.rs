@@ -58,7 +58,14 @@ impl Default for MinionConfig {
     }
 }
 
-fn roots(path: &Path, key: &str, v: &Value, saltenv: &str) -> Result<Vec<PathBuf>, ConfigError> {
+/// `file_roots`/`pillar_roots`: a map of saltenv → list of directories (or a
+/// bare list, taken as that saltenv's).
+pub fn roots(
+    path: &Path,
+    key: &str,
+    v: &Value,
+    saltenv: &str,
+) -> Result<Vec<PathBuf>, ConfigError> {
     let bad = |message: &str| ConfigError::Key {
         path: path.to_path_buf(),
         key: key.to_string(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use common::data::{Map, Value};
 use common::target::fnmatch;
 
+use common::config::roots;
 /// The same error type the minion config uses: a file, and the key that is wrong.
 pub use common::config::ConfigError;
 
@@ -249,26 +250,6 @@ impl Keys<'_> {
             })
             .transpose()
     }
-}
-
-/// `file_roots`/`pillar_roots`: a map of saltenv → list of directories (or a
-/// bare list, taken as that saltenv's).
-fn roots(path: &Path, key: &str, v: &Value, saltenv: &str) -> Result<Vec<PathBuf>, ConfigError> {
-    let bad = |message: &str| key_error(path, key, message);
-    let list = match v {
-        Value::Object(envs) => envs.get(saltenv).cloned().unwrap_or(Value::Array(vec![])),
-        Value::Array(_) => v.clone(),
-        _ => return Err(bad("expected a map of saltenv to a list of directories")),
-    };
-    list.as_array()
-        .ok_or_else(|| bad("expected a list of directories"))?
-        .iter()
-        .map(|d| {
-            d.as_str()
-                .map(PathBuf::from)
-                .ok_or_else(|| bad("directories must be strings"))
-        })
-        .collect()
 }
 
 /// A string, or a list of strings (a lone string is a one-item list, as Salt
