@@ -235,6 +235,18 @@ fn minions_reconnect_after_the_master_restarts_and_the_next_job_works() {
     let (code, v) = master.json(&["apply", "*"]);
     assert_eq!(code, Some(0), "{v:#}");
     assert!(m2.root().join("etc/app.conf").exists());
+
+    // A minion that is down is still expected (its grains are cached on
+    // disk, across a master restart too) and reported, not silently skipped.
+    let mut m2 = m2;
+    m2.kill();
+    master.kill();
+    master.restart();
+    master.wait_connected(&["web1"]);
+    let (code, v) = master.json(&["run", "-G", "id:web*", "test.ping", "-t", "2"]);
+    assert_eq!(code, Some(3), "{v:#}");
+    assert_eq!(v["web1"], true);
+    assert_eq!(v["web2"], "Minion did not return. [No response]");
 }
 
 #[test]

@@ -245,9 +245,13 @@ impl<'a> Composer<'a> {
                     }
                 }
                 let tag = scalar_tag(&value, style, tag);
+                // The scanner grows its strings in steps; a tree of a big
+                // rendered SLS holds thousands, so keep only what is used.
+                let mut value = value.into_owned();
+                value.shrink_to_fit();
                 let id = self.push_node(Node {
                     tag,
-                    kind: Kind::Scalar(value.into_owned()),
+                    kind: Kind::Scalar(value),
                     mark,
                 });
                 self.register_anchor(anchor, &span, id)?;
