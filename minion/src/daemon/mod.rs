@@ -13,6 +13,7 @@ use common::link::{self, LinkOptions};
 use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use rand::Rng;
 
+mod code_pages;
 pub mod exec;
 pub mod outbox;
 pub mod sources;
@@ -207,6 +208,7 @@ async fn session(
         Err(_) => return Ended::Lost("no admission from the master".into()),
     }
     tracing::info!(id = %config.id, "connected to the master");
+    code_pages::trim();
     uplink.set(Some(tx.clone()));
     let mut sent_grains = grains();
     if tx
@@ -340,5 +342,7 @@ fn on_job(
         if let Err(e) = env.uplink.blocking_send(&MinionMsg::Return(ret)) {
             tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");
         }
+        // Between jobs the state engine's code need not stay resident.
+        code_pages::trim();
     });
 }
