@@ -91,7 +91,7 @@ impl Handler for MinionSide {
                     let mut grains = grains;
                     // The id is the one the key proved, whatever the grains say.
                     grains["id"] = Value::String(id.clone());
-                    self.master.set_grains(&id, grains);
+                    self.master.grains.set(&id, &grains);
                 }
             }
             MinionMsg::Return(ret) => self.on_return(peer, &id, ret),
@@ -179,16 +179,19 @@ impl MinionSide {
             .lock()
             .unwrap()
             .remove(&(jid.clone(), id.to_string()));
-        let recorded = if let Some(job) = waiting {
-            let _ = job.done.send((id.to_string(), ret.clone()));
-            true
+        if let Some(job) = waiting {
+            let _ = job.done.send((id.to_string(), ret));
         } else {
             // Finished while the master was away (or restarted): it counts
             // if this minion was expected for that job and has not returned.
-            crate::daemon::publish::record_late_return(&self.master, id, &ret)
-        };
-        if !recorded {
-            tracing::warn!(minion = %id, jid = %jid, "a return for a job this minion was not sent; ignored");
+            // The job cache is read off the listener's task.
+            let master = self.master.clone();
+            let id = id.to_string();
+            tokio::task::spawn_blocking(move || {
+                if !crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                    tracing::warn!(minion = %id, jid = %ret.jid, "a return for a job this minion was not sent; ignored");
+                }
+            });
         }
         // Acked either way, so the minion's outbox does not resend it forever.
         let _ = peer.send(&MasterMsg::ReturnAck { jid });

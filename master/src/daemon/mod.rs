@@ -1,11 +1,9 @@
 //! `master serve`: the daemon. Two listeners (minions on `ret_port`,
 //! operators on `operator_port`), the key store, the live-minion registry
 //! with its on-disk grains cache, job dispatch and the job cache.
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use common::data::Value;
 use common::keys::KeyPair;
 use common::render::{Renderer, Session};
 use common::wire::JobReturn;
@@ -17,12 +15,14 @@ use crate::listener::{self, Limits, Peer};
 use crate::pki::KeyStore;
 
 pub mod compile;
+mod grains_cache;
 mod minions;
 mod operators;
 pub mod probe;
 mod publish;
 mod runfun;
 
+use grains_cache::GrainsCache;
 use probe::ProbeReplies;
 pub use publish::KEEPALIVE;
 
@@ -50,7 +50,7 @@ pub struct Master {
     pub jobs: Mutex<JobCache>,
     pub live: RwLock<HashMap<String, LiveMinion>>,
     /// Grains of every minion that ever connected, as last sent.
-    pub grains: RwLock<BTreeMap<String, Value>>,
+    pub grains: GrainsCache,
     pub running: Mutex<HashMap<(String, String), RunningJob>>,
 }
 
@@ -65,39 +65,11 @@ impl Master {
             keys: Mutex::new(keys),
             jobs: Mutex::new(jobs),
             live: RwLock::new(HashMap::new()),
-            grains: RwLock::new(load_grains_cache(&config.cachedir)),
+            grains: GrainsCache::load(&config.cachedir),
             running: Mutex::new(HashMap::new()),
             config,
         };
         Ok(Arc::new(master))
-    }
-
-    fn grains_path(&self, id: &str) -> PathBuf {
-        self.config
-            .cachedir
-            .join("minions")
-            .join(id)
-            .join("grains.json")
-    }
-
-    /// Records a minion's grains in memory and on disk (ids are validated
-    /// by the key store before a session exists).
-    pub fn set_grains(&self, id: &str, grains: Value) {
-        let changed = self.grains.read().unwrap().get(id) != Some(&grains);
-        if !changed {
-            return;
-        }
-        let path = self.grains_path(id);
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(path.parent().unwrap())?;
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&grains)?)?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            tracing::warn!(minion = id, error = %e, "cannot write the grains cache");
-        }
-        self.grains.write().unwrap().insert(id.to_string(), grains);
     }
 
     pub fn live_peer(&self, id: &str) -> Option<(Arc<Peer>, Arc<ProbeReplies>)> {
@@ -120,26 +92,6 @@ impl Master {
             m.probes.close_all();
         }
     }
-}
-
-fn load_grains_cache(cachedir: &std::path::Path) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir(cachedir.join("minions")) else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let path = entry.path().join("grains.json");
-        if let Some(v) = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        {
-            out.insert(id, v);
-        }
-    }
-    out
 }
 
 /// The operator key root uses on the master host: made at start, listed in

@@ -47,6 +47,9 @@ pub struct DaemonConfig {
     /// `grains_refresh_every` in minutes (Salt's key): grains are detected
     /// again this often and sent when they changed. 0 turns it off.
     pub grains_refresh: Duration,
+    /// Drop start-up code pages once connected and after each job. Off in a
+    /// swarm: thousands of minions share one process's code.
+    pub trim_code_pages: bool,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -92,6 +95,7 @@ impl DaemonConfig {
                 .get("record_received")
                 .and_then(Value::as_str)
                 .map(PathBuf::from),
+            trim_code_pages: true,
         })
     }
 
@@ -208,7 +212,9 @@ async fn session(
         Err(_) => return Ended::Lost("no admission from the master".into()),
     }
     tracing::info!(id = %config.id, "connected to the master");
-    code_pages::trim();
+    if config.trim_code_pages {
+        code_pages::trim();
+    }
     uplink.set(Some(tx.clone()));
     let mut sent_grains = grains();
     if tx
@@ -231,6 +237,7 @@ async fn session(
         grains: sent_grains.clone(),
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
+        trim_code_pages: config.trim_code_pages,
     });
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(config.ping_interval);
@@ -334,8 +341,9 @@ fn on_job(
     let env = env.clone();
     let outbox = outbox.clone();
     tokio::task::spawn_blocking(move || {
+        let durable = exec::changes_host(&job.kind);
         let ret = exec::run_job(&env, &jid, job.kind);
-        if let Err(e) = outbox.put(&ret) {
+        if let Err(e) = outbox.put(&ret, durable) {
             tracing::error!(jid = %jid, error = %e, "cannot store a result");
         }
         // Through the current link: the one the job started on may be gone.
@@ -343,6 +351,8 @@ fn on_job(
             tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");
         }
         // Between jobs the state engine's code need not stay resident.
-        code_pages::trim();
+        if env.trim_code_pages {
+            code_pages::trim();
+        }
     });
 }

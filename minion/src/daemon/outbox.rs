@@ -41,16 +41,23 @@ impl Outbox {
         }
     }
 
-    /// Stores a finished job's return durably before it is sent.
-    pub fn put(&self, ret: &JobReturn) -> std::io::Result<()> {
+    /// Stores a finished job's return before it is sent; `durable` also
+    /// makes it survive a power loss (fsync), for jobs that changed the host.
+    /// Without it the return still survives the minion's own restart.
+    pub fn put(&self, ret: &JobReturn, durable: bool) -> std::io::Result<()> {
         let bytes = wire::encode(ret).map_err(std::io::Error::other)?;
         let path = self.returns.join(&ret.jid);
         let tmp = self.returns.join(format!(".{}.tmp", ret.jid));
         let mut f = fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, &path)?;
-        fs::File::open(&self.returns)?.sync_all()
+        if durable {
+            fs::File::open(&self.returns)?.sync_all()?;
+        }
+        Ok(())
     }
 
     pub fn get(&self, jid: &str) -> Option<JobReturn> {
@@ -97,7 +104,7 @@ mod tests {
             ret: serde_json::json!({"a": 1}),
             retcode: 0,
         };
-        ob.put(&ret).unwrap();
+        ob.put(&ret, true).unwrap();
         let reopened = Outbox::open(dir.path()).unwrap();
         assert_eq!(reopened.pending(), vec![ret.clone()]);
         assert!(!reopened.start(jid).unwrap());
