@@ -19,7 +19,7 @@ pub mod outbox;
 pub mod sources;
 pub mod uplink;
 
-use outbox::{valid_jid, Outbox};
+use outbox::{valid_jid, Outbox, Start};
 use uplink::Uplink;
 
 /// The daemon's settings, with Salt's key names where Salt has them.
@@ -320,8 +320,8 @@ fn on_job(
         return;
     }
     match outbox.start(&jid) {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(Start::New) => {}
+        Ok(Start::SeenBefore) => {
             // Seen before: never run twice; resend the result if we have it.
             tracing::warn!(jid = %jid, "a job id seen before; not running it again");
             if let Some(ret) = outbox.get(&jid) {
@@ -330,6 +330,10 @@ fn on_job(
                     let _ = tx.send(&MinionMsg::Return(ret)).await;
                 });
             }
+            return;
+        }
+        Ok(Start::TooOld) => {
+            tracing::warn!(jid = %jid, "a job id older than every job remembered; not running it");
             return;
         }
         Err(e) => {
