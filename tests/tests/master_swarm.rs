@@ -115,4 +115,19 @@ fn a_swarm_is_many_minions_each_with_its_own_key_grains_and_root() {
             assert_eq!(state["changes"], Value::Object(Default::default()));
         }
     }
+
+    // Compiles are reused while nothing changed; a changed SLS is seen at once.
+    std::fs::write(
+        master.dir.path().join("salt/app.sls"),
+        "/srv/brine-swarm-app/whoami:\n  file.managed:\n    - makedirs: True\n    \
+         - contents: 'v2 {{ grains.id }}'\n",
+    )
+    .unwrap();
+    let (code, v2) = master.json(&["apply", "sw-*"]);
+    assert_eq!(code, Some(0), "{v2:#}");
+    for id in &expected {
+        let text =
+            std::fs::read_to_string(swarm.root(id).join("srv/brine-swarm-app/whoami")).unwrap();
+        assert_eq!(text, format!("v2 {id}\n"));
+    }
 }

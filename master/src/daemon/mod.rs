@@ -15,6 +15,7 @@ use crate::listener::{self, Limits, Peer};
 use crate::pki::KeyStore;
 
 pub mod compile;
+mod compile_cache;
 mod grains_cache;
 mod minions;
 mod operators;
@@ -43,6 +44,9 @@ pub struct RunningJob {
     pub blobs: HashMap<String, String>,
 }
 
+/// Encoded compiles kept for reuse, at most (about 2 KiB per state).
+const COMPILE_CACHE_BYTES: usize = 64 << 20;
+
 pub struct Master {
     pub config: MasterConfig,
     pub key: Arc<KeyPair>,
@@ -51,6 +55,8 @@ pub struct Master {
     pub live: RwLock<HashMap<String, LiveMinion>>,
     /// Grains of every minion that ever connected, as last sent.
     pub grains: GrainsCache,
+    /// Compiles reused while their inputs are unchanged.
+    pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(String, String), RunningJob>>,
 }
 
@@ -66,6 +72,7 @@ impl Master {
             jobs: Mutex::new(jobs),
             live: RwLock::new(HashMap::new()),
             grains: GrainsCache::load(&config.cachedir),
+            compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             config,
         };

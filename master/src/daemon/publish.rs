@@ -11,7 +11,7 @@ use common::target::{Facts, Target, TargetKind};
 use common::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::compile::{compile, Tree};
+use super::compile::{compile, compile_reusing, Tree};
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
 use crate::jobcache::{JobRecord, NewReturn};
@@ -346,8 +346,11 @@ impl OneJob {
             let _ = self.done.send((self.id.clone(), to_return(&self.jid, ret)));
             return;
         }
-        let compiled =
-            tokio::task::spawn_blocking(move || compile(&tree, &id, &grains, probe, &sls)).await;
+        let master = self.master.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            compile_reusing(&master.compiled, &tree, &id, &grains, probe, &sls)
+        })
+        .await;
         let compiled = match compiled {
             Ok(Ok(c)) => c,
             Ok(Err(errors)) => {
