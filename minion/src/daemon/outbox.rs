@@ -18,6 +18,18 @@ pub fn valid_jid(jid: &str) -> bool {
     jid.len() == 20 && jid.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Every method checks the id itself: it becomes a file name here, whatever
+/// the caller checked.
+fn refuse_bad(jid: &str) -> std::io::Result<()> {
+    if valid_jid(jid) {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("malformed job id {}", common::untrusted::shown(jid)),
+    ))
+}
+
 impl Outbox {
     pub fn open(cachedir: &Path) -> std::io::Result<Outbox> {
         let returns = cachedir.join("outbox");
@@ -30,6 +42,7 @@ impl Outbox {
 
     /// Marks `jid` started; `false` when it was started before.
     pub fn start(&self, jid: &str) -> std::io::Result<bool> {
+        refuse_bad(jid)?;
         match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -43,6 +56,7 @@ impl Outbox {
 
     /// Stores a finished job's return durably before it is sent.
     pub fn put(&self, ret: &JobReturn) -> std::io::Result<()> {
+        refuse_bad(&ret.jid)?;
         let bytes = wire::encode(ret).map_err(std::io::Error::other)?;
         let path = self.returns.join(&ret.jid);
         let tmp = self.returns.join(format!(".{}.tmp", ret.jid));
@@ -54,6 +68,9 @@ impl Outbox {
     }
 
     pub fn get(&self, jid: &str) -> Option<JobReturn> {
+        if !valid_jid(jid) {
+            return None;
+        }
         let bytes = fs::read(self.returns.join(jid)).ok()?;
         wire::decode(&bytes).ok()
     }
@@ -105,5 +122,43 @@ mod tests {
         assert!(reopened.pending().is_empty());
         assert!(!valid_jid("../../etc/passwd000"));
         assert!(!valid_jid("2026112410101000000a"));
+    }
+
+    #[test]
+    fn a_malformed_job_id_never_becomes_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let ob = Outbox::open(&cache).unwrap();
+        let before = tree(dir.path());
+        for jid in ["../../escaped", "/tmp/abs", "..", "x\0y", "", "2026112410101000000/"] {
+            let e = ob.start(jid).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(!e.to_string().contains('\0'));
+            let ret = JobReturn {
+                jid: jid.into(),
+                success: true,
+                ret: serde_json::json!(null),
+                retcode: 0,
+            };
+            assert!(ob.put(&ret).is_err());
+            assert!(ob.get(jid).is_none());
+            ob.ack(jid);
+        }
+        assert_eq!(tree(dir.path()), before);
+    }
+
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+                out.push(e.path());
+            }
+        }
+        out.sort();
+        out
     }
 }
