@@ -249,9 +249,10 @@ fn fetch(master: &Master, id: &str, jid: &str, what: FetchWhat) -> Result<Vec<Bl
                 let urls = shas
                     .iter()
                     .map(|sha| {
-                        job.blobs.get(sha).cloned().ok_or_else(|| {
-                            format!("{} is not a file of job {jid}", shown(sha))
-                        })
+                        job.blobs
+                            .get(sha)
+                            .cloned()
+                            .ok_or_else(|| format!("{} is not a file of job {jid}", shown(sha)))
                     })
                     .collect::<Result<Vec<String>, String>>()?;
                 Ok((job.renderer.clone(), urls))

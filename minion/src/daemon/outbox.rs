@@ -130,7 +130,14 @@ mod tests {
         let cache = dir.path().join("cache");
         let ob = Outbox::open(&cache).unwrap();
         let before = tree(dir.path());
-        for jid in ["../../escaped", "/tmp/abs", "..", "x\0y", "", "2026112410101000000/"] {
+        for jid in [
+            "../../escaped",
+            "/tmp/abs",
+            "..",
+            "x\0y",
+            "",
+            "2026112410101000000/",
+        ] {
             let e = ob.start(jid).unwrap_err();
             assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
             assert!(!e.to_string().contains('\0'));

@@ -225,7 +225,11 @@ mod tests {
     fn salt_urls_that_leave_the_roots_are_not_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let s = offline(dir.path().to_path_buf(), &[]);
-        for url in ["salt://../../etc/passwd", "salt:///etc/passwd", "salt://a\0b"] {
+        for url in [
+            "salt://../../etc/passwd",
+            "salt:///etc/passwd",
+            "salt://a\0b",
+        ] {
             let e = s.fetch(url).unwrap_err().to_string();
             assert!(e.contains("refused"), "{url:?}: {e}");
         }

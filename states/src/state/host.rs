@@ -379,6 +379,9 @@ mod tests {
             assert!(!e.contains('\0'), "{e:?}");
         }
         let e = t.host.path("/../../etc/shadow").unwrap_err().to_string();
-        assert!(e.contains("\"/../../etc/shadow\"") && e.contains("state root"), "{e}");
+        assert!(
+            e.contains("\"/../../etc/shadow\"") && e.contains("state root"),
+            "{e}"
+        );
     }
 }

@@ -36,9 +36,9 @@ impl LocalSources {
             )));
         }
         let rel = Self::salt_path(url)?;
-        self.renderer
-            .find(rel)
-            .ok_or_else(|| StateError::host(format!("Source file {url} not found in saltenv 'base'")))
+        self.renderer.find(rel).ok_or_else(|| {
+            StateError::host(format!("Source file {url} not found in saltenv 'base'"))
+        })
     }
 
     /// Each root's directory `rel`, when it really is a directory inside
@@ -86,7 +86,9 @@ impl Sources for LocalSources {
 
     fn list(&self, url: &str) -> Result<Vec<String>, StateError> {
         if !url.starts_with("salt://") {
-            return Err(StateError::args(format!("{url:?} is not a salt:// directory")));
+            return Err(StateError::args(format!(
+                "{url:?} is not a salt:// directory"
+            )));
         }
         let rel = Self::salt_path(url)?;
         let mut out = Vec::new();
@@ -100,7 +102,9 @@ impl Sources for LocalSources {
 
     fn list_dirs(&self, url: &str) -> Result<Vec<String>, StateError> {
         if !url.starts_with("salt://") {
-            return Err(StateError::args(format!("{url:?} is not a salt:// directory")));
+            return Err(StateError::args(format!(
+                "{url:?} is not a salt:// directory"
+            )));
         }
         let rel = Self::salt_path(url)?;
         let dirs = self.dirs_under_roots(rel);
@@ -161,7 +165,13 @@ mod tests {
     fn sources(root: &Path) -> LocalSources {
         let renderer = Arc::new(Renderer::new(vec![root.to_path_buf()]));
         let empty = Value::Object(Map::new());
-        let session = Arc::new(Session::new(&empty, &empty, &empty, "base", Arc::new(NoHost)));
+        let session = Arc::new(Session::new(
+            &empty,
+            &empty,
+            &empty,
+            "base",
+            Arc::new(NoHost),
+        ));
         LocalSources::new(renderer, session)
     }
 
@@ -209,7 +219,12 @@ mod tests {
             assert!(!e.contains('\0'), "{e:?}");
             assert!(s.render(url, &Map::new()).is_err(), "{url:?}");
         }
-        for url in ["salt://..", "salt://../..", "salt:///etc", "salt://sub/../.."] {
+        for url in [
+            "salt://..",
+            "salt://../..",
+            "salt:///etc",
+            "salt://sub/../..",
+        ] {
             let e = s.list(url).unwrap_err().to_string();
             assert!(e.contains("refused"), "{url}: {e}");
             assert!(s.list_dirs(url).is_err(), "{url}");
