@@ -54,6 +54,8 @@ mod tests {
     fn plain_urls_give_their_path() {
         assert_eq!(path("salt://web/app.conf").unwrap(), "web/app.conf");
         assert_eq!(path("salt://a.txt?saltenv=base").unwrap(), "a.txt");
+        // A saltenv is a label, never a path: the query is dropped whole.
+        assert_eq!(path("salt://a.txt?saltenv=../../x").unwrap(), "a.txt");
         assert_eq!(path("salt://dir/").unwrap(), "dir/");
         assert_eq!(path("salt://").unwrap(), "");
         // Never decoded: a literal name, looked up (and not found) as such.

@@ -83,6 +83,11 @@ impl Master {
     /// Records a minion's grains in memory and on disk (ids are validated
     /// by the key store before a session exists).
     pub fn set_grains(&self, id: &str, grains: Value) {
+        // Checked again here, where the id becomes a directory name.
+        if let Err(e) = crate::pki::validate_id(id) {
+            tracing::warn!(error = %e, "grains for an invalid minion id; not cached");
+            return;
+        }
         let changed = self.grains.read().unwrap().get(id) != Some(&grains);
         if !changed {
             return;
@@ -131,6 +136,9 @@ fn load_grains_cache(cachedir: &std::path::Path) -> BTreeMap<String, Value> {
         let Some(id) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
+        if crate::pki::validate_id(&id).is_err() {
+            continue;
+        }
         let path = entry.path().join("grains.json");
         if let Some(v) = std::fs::read(&path)
             .ok()
