@@ -209,8 +209,11 @@ pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> 
     urls.dedup();
     urls.into_iter()
         .filter_map(|url| {
-            let path = renderer.find(&url)?;
-            let bytes = std::fs::read(path).ok()?;
+            // A URL that leaves the roots, or names a FIFO or device, is left
+            // out: the state asking for it gets the refusal from the file server.
+            let rel = common::salt_url::path(&url).ok()?;
+            let path = renderer.find(rel)?;
+            let bytes = common::files::read_regular(&path).ok()?;
             Some((url, sha256_hex(&bytes)))
         })
         .collect()

@@ -42,6 +42,9 @@ impl GrainsCache {
             let Some(id) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
+            if crate::pki::validate_id(&id).is_err() {
+                continue;
+            }
             let text = std::fs::read_to_string(entry.path().join("grains.json")).ok();
             if let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
                 by_id.insert(id, Arc::new(CachedGrains::new(&v)));
@@ -65,6 +68,11 @@ impl GrainsCache {
     /// Records a minion's grains in memory and on disk (ids are validated
     /// by the key store before a session exists).
     pub fn set(&self, id: &str, grains: &Value) {
+        // Checked again here, where the id becomes a directory name.
+        if let Err(e) = crate::pki::validate_id(id) {
+            tracing::warn!(error = %e, "grains for an invalid minion id; not cached");
+            return;
+        }
         let new = CachedGrains::new(grains);
         if self.get(id).is_some_and(|old| old.json == new.json) {
             return;

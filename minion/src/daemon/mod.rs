@@ -316,7 +316,7 @@ fn on_job(
 ) {
     let jid = job.jid.clone();
     if !valid_jid(&jid) {
-        tracing::warn!("refusing a job with a malformed id");
+        tracing::warn!(jid = %common::untrusted::shown(&jid), "refusing a job with a malformed id");
         return;
     }
     match outbox.start(&jid) {

@@ -52,6 +52,16 @@ pub fn valid_jid(jid: &str) -> bool {
     jid.len() == 20 && jid.bytes().all(|b| b.is_ascii_digit())
 }
 
+fn refuse_bad(jid: &str) -> std::io::Result<()> {
+    if valid_jid(jid) {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("malformed job id {}", common::untrusted::shown(jid)),
+    ))
+}
+
 impl Outbox {
     pub fn open(cachedir: &Path) -> std::io::Result<Outbox> {
         let returns = cachedir.join("outbox");
@@ -85,6 +95,7 @@ impl Outbox {
     /// Marks `jid` started, unless it was started before or is older than
     /// every id remembered.
     pub fn start(&self, jid: &str) -> std::io::Result<Start> {
+        refuse_bad(jid)?;
         let mut s = self.started.lock().unwrap();
         if s.ids.contains(jid) {
             return Ok(Start::SeenBefore);
@@ -138,6 +149,7 @@ impl Outbox {
     /// it to disk with an fsync (jobs that changed the host), otherwise it
     /// is kept in memory.
     pub fn put(&self, ret: &JobReturn, durable: bool) -> std::io::Result<()> {
+        refuse_bad(&ret.jid)?;
         if !durable {
             self.in_memory
                 .lock()
@@ -267,5 +279,47 @@ mod tests {
             reopened.start(&jid(2 * KEEP_STARTED + 1)).unwrap(),
             Start::New
         );
+    }
+
+    #[test]
+    fn a_malformed_job_id_never_becomes_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let ob = Outbox::open(&cache).unwrap();
+        let before = tree(dir.path());
+        for jid in [
+            "../../escaped",
+            "/tmp/abs",
+            "..",
+            "x\0y",
+            "",
+            "2026112410101000000/",
+        ] {
+            let e = ob.start(jid).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(!e.to_string().contains('\0'));
+            for durable in [true, false] {
+                assert!(ob.put(&ret(jid), durable).is_err());
+            }
+            assert!(ob.get(jid).is_none());
+            ob.ack(jid);
+        }
+        assert_eq!(tree(dir.path()), before);
+        assert!(ob.started().is_empty());
+    }
+
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+                out.push(e.path());
+            }
+        }
+        out.sort();
+        out
     }
 }
