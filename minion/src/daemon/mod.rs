@@ -166,13 +166,23 @@ fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
             known.fingerprint(),
             path.display()
         )),
-        Err(_) if !path.exists() => {
-            key.save(&path).map_err(|e| e.to_string())?;
-            tracing::info!(fingerprint = %seen, "trusting the master's key on first use");
-            Ok(())
-        }
+        // First use: saved once the session is up (see `trust_on_first_use`),
+        // so a full disk or descriptor table is a retry, not a refusal.
+        Err(_) if !path.exists() => Ok(()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Remembers the master's key the first time; later sessions must match it.
+fn trust_on_first_use(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
+    let path = config.pki_dir.join("master.pub");
+    if config.master_fingerprint.is_some() || path.exists() {
+        return Ok(());
+    }
+    key.save(&path)
+        .map_err(|e| format!("cannot save the master's key: {e}"))?;
+    tracing::info!(fingerprint = %key.fingerprint(), "trusting the master's key on first use");
+    Ok(())
 }
 
 async fn session(
@@ -198,6 +208,9 @@ async fn session(
         Err(e @ link::LinkError::ServerKey { .. }) => return Ended::Refused(e.to_string()),
         Err(e) => return Ended::Lost(e.to_string()),
     };
+    if let Err(e) = trust_on_first_use(config, &link.server_key) {
+        return Ended::Lost(e);
+    }
     let mut rx = link.rx;
     let tx = link.tx;
     let first = tokio::time::timeout(Duration::from_secs(10), rx.recv::<MasterMsg>()).await;

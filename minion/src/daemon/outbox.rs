@@ -35,7 +35,6 @@ struct Started {
     ids: BTreeSet<String>,
     /// Ids at or below this were forgotten: refused as too old.
     floor: Option<String>,
-    log: fs::File,
 }
 
 /// Whether [`Outbox::start`] may run a job.
@@ -78,14 +77,10 @@ impl Outbox {
                 }
             }
         }
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)?;
         let outbox = Outbox {
             returns,
             log_path,
-            started: Mutex::new(Started { ids, floor, log }),
+            started: Mutex::new(Started { ids, floor }),
             in_memory: Mutex::new(BTreeMap::new()),
         };
         outbox.compact_if_needed()?;
@@ -103,7 +98,13 @@ impl Outbox {
         if s.floor.as_deref().is_some_and(|f| jid <= f) {
             return Ok(Start::TooOld);
         }
-        s.log.write_all(format!("{jid}\n").as_bytes())?;
+        // Opened per append, not held: a swarm runs thousands of minions in
+        // one process, and a held file each would double its descriptors.
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?
+            .write_all(format!("{jid}\n").as_bytes())?;
         s.ids.insert(jid.to_string());
         let over = s.ids.len() > 2 * KEEP_STARTED;
         drop(s);
@@ -141,7 +142,6 @@ impl Outbox {
         let tmp = self.log_path.with_extension("log.tmp");
         fs::write(&tmp, text)?;
         fs::rename(&tmp, &self.log_path)?;
-        s.log = fs::OpenOptions::new().append(true).open(&self.log_path)?;
         Ok(())
     }
 
