@@ -13,7 +13,7 @@ use common::link::{self, LinkOptions};
 use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use rand::Rng;
 
-mod code_pages;
+pub mod code_pages;
 pub mod exec;
 pub mod outbox;
 pub mod sources;
