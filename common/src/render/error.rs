@@ -165,6 +165,7 @@ fn kind_text(kind: minijinja::ErrorKind) -> &'static str {
         BadEscape => "bad string escape",
         CannotUnpack => "cannot unpack",
         BadSerialization => "cannot serialize",
+        OutOfFuel => "the template did more work than one render may (a runaway loop?)",
         _ => "template error",
     }
 }
