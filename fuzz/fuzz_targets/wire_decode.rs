@@ -1,7 +1,8 @@
-//! Arbitrary bytes decoded as every message type a peer may send: decoding
-//! must fail cleanly or give a message that encodes and decodes to itself.
+//! Arbitrary bytes decoded as every message type a peer may send (and the
+//! returns a minion keeps in its outbox): decoding must fail cleanly or give
+//! a message that encodes and decodes to itself.
 #![no_main]
-use common::wire::{self, Admission, Claim, MasterMsg, MinionMsg, OpReply, OpRequest};
+use common::wire::{self, Admission, Claim, JobReturn, MasterMsg, MinionMsg, OpReply, OpRequest};
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -21,4 +22,6 @@ fuzz_target!(|data: &[u8]| {
     check::<OpReply>(data);
     check::<Claim>(data);
     check::<Admission>(data);
+    // The minion's outbox keeps returns on disk in the same encoding.
+    check::<JobReturn>(data);
 });
