@@ -20,12 +20,13 @@
 //! Assertions read `--out json`, exit statuses, the job cache and the hosts'
 //! files. Waits are for conditions, with deadlines. Prints `skipped: <reason>`
 //! and returns where containers cannot run.
+use std::path::PathBuf;
 use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tests::daemons::{wait_until, Master};
+use tests::daemons::Master;
 use tests::fleet::{self, Container, Options};
 
 const IDS: [&str; 3] = ["web1", "web2", "web3"];
@@ -147,7 +148,7 @@ impl Operator {
         let mut cmd = Command::new(tests::bin("master"));
         cmd.args(args).arg("--config").arg(master.config());
         Operator(std::thread::spawn(move || {
-            tests::run(cmd, Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"))
+            tests::run(cmd, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"))
         }))
     }
 
@@ -178,7 +179,57 @@ fn parse(out: &tests::Output, master: &Master) -> Value {
 
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
+    lines[lines.len().saturating_sub(150)..].join("\n")
+}
+
+/// Polls `cond` every 100 ms until it holds; after `limit`, panics saying
+/// what was awaited, with the logs of `master` and the minions on `hosts`.
+fn wait_for(
+    limit: Duration,
+    what: &str,
+    master: &Master,
+    hosts: &[&Container],
+    mut cond: impl FnMut() -> bool,
+) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut logs = format!("--- master log ---\n{}\n", tail(&master.log()));
+    for c in hosts {
+        let journal = c.exec(&[
+            "journalctl",
+            "-u",
+            "brine-minion",
+            "--no-pager",
+            "-n",
+            "40",
+            "-o",
+            "short-precise",
+        ]);
+        logs.push_str(&format!(
+            "--- {} minion journal ---\n{}\n",
+            c.name(),
+            String::from_utf8_lossy(&journal.stdout)
+        ));
+    }
+    panic!("timed out after {limit:?} waiting for {what}\n{logs}");
+}
+
+/// Prints the tail of the master's log if the test fails (declare it after
+/// the master, so it runs while the log is still there).
+struct LogOnFailure(PathBuf);
+
+impl Drop for LogOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- master log (tail) ---\n{}", tail(&log));
+        }
+    }
 }
 
 /// Every state in a minion's report succeeded.
@@ -327,6 +378,7 @@ fn master_fleet_reports_and_converges_through_faults() {
         ],
         "auto_accept: True\n",
     );
+    let _log = LogOnFailure(master.dir.path().join("master.log"));
     set_generation(&master, 1);
     std::thread::scope(|s| {
         for (c, id) in fleet.iter().zip(IDS) {
@@ -360,9 +412,13 @@ fn link_cut(master: &Master, fleet: &[Container]) {
     set_generation(master, 1);
     close_gates(&[web1, web2, web3]);
     let op = Operator::start(master, &["apply", "*", "-t", "12", "--out", "json"]);
-    wait_until(Duration::from_secs(60), "the job to start on web3", || {
-        started(web3)
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the job to start on web3",
+        master,
+        &[web3],
+        || started(web3),
+    );
     host_ip(&["link", "set", &veth, "down"]);
     // web3 finishes cut off; the others as usual.
     open_gates(&[web1, web2, web3]);
@@ -382,9 +438,11 @@ fn link_cut(master: &Master, fleet: &[Container]) {
     assert_files_whole(web2, 1);
 
     // web3 finished on its own and keeps the result until the master has it.
-    wait_until(
+    wait_for(
         Duration::from_secs(90),
         "web3's result in the job cache",
+        master,
+        &[web3],
         || cached_return(&job_show(master, &jid), "web3").is_some(),
     );
     let job = job_show(master, &jid);
@@ -393,9 +451,13 @@ fn link_cut(master: &Master, fleet: &[Container]) {
     assert!(all_ok(&ret["ret"]), "{job:#}");
     assert_eq!(job["missing"], json!([]), "{job:#}");
     assert_files_whole(web3, 1);
-    wait_until(Duration::from_secs(30), "web3's outbox to be acked", || {
-        outbox(web3).is_empty()
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "web3's outbox to be acked",
+        master,
+        &[web3],
+        || outbox(web3).is_empty(),
+    );
 
     let (code, report) = apply(master, &["*", "-t", "60"]);
     assert_eq!(code, 0, "{report:#}");
@@ -412,18 +474,22 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
     let all: Vec<&Container> = fleet.iter().collect();
     close_gates(&all);
     let op = Operator::start(master, &["apply", "*", "-t", "60", "--out", "json"]);
-    wait_until(
+    wait_for(
         Duration::from_secs(60),
         "the job to start everywhere",
+        master,
+        &all,
         || all.iter().all(|c| started(c)),
     );
     master.kill();
     open_gates(&all);
     let jid = sh(all[0], &format!("ls {CACHEDIR}/jobs | sort | tail -n1"));
     // Finished and kept while there is no master.
-    wait_until(
+    wait_for(
         Duration::from_secs(60),
         "every minion to keep its result in its outbox",
+        master,
+        &all,
         || all.iter().all(|c| outbox(c).contains(&jid)),
     );
     for c in &all {
@@ -451,9 +517,11 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
     }
 
     assert_eq!(newest_jid(master, "*"), jid);
-    wait_until(
+    wait_for(
         Duration::from_secs(90),
         "the results finished during the outage in the job cache",
+        master,
+        &all,
         || job_show(master, &jid)["missing"] == json!([]),
     );
     let job = job_show(master, &jid);
@@ -470,9 +538,13 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
         "a job the old master ran is still active"
     );
     for c in &all {
-        wait_until(Duration::from_secs(30), "outboxes acked", || {
-            outbox(c).is_empty()
-        });
+        wait_for(
+            Duration::from_secs(30),
+            "outboxes acked",
+            master,
+            &[c],
+            || outbox(c).is_empty(),
+        );
     }
 
     let (code, report) = apply(master, &["*", "-t", "60"]);
@@ -562,9 +634,11 @@ fn cache_full(master: &Master, web1: &Container) {
     assert_eq!(code, 0, "{report:#}");
     assert!(all_ok(&report["web1"]), "{report:#}");
     // The journal may take a moment to have what the minion logged.
-    wait_until(
+    wait_for(
         Duration::from_secs(30),
         "the minion to say it could not keep the result",
+        master,
+        &[web1],
         || {
             sh(
                 web1,
@@ -606,9 +680,11 @@ fn host_killed(master: &Master, fleet: &mut [Container]) {
     let all: Vec<&Container> = fleet.iter().collect();
     close_gates(&all);
     let op = Operator::start(master, &["apply", "*", "-t", "12", "--out", "json"]);
-    wait_until(
+    wait_for(
         Duration::from_secs(60),
         "the job to start everywhere",
+        master,
+        &all,
         || all.iter().all(|c| started(c)),
     );
     fleet[2].kill();
