@@ -193,6 +193,9 @@ pub enum OpRequest {
     JobsActive,
     JobShow { jid: String },
     Render { minion: String, sls: Vec<String> },
+    /// Sent every few seconds by an operator waiting on a job: the master
+    /// closes sessions that say nothing for a while. Not answered.
+    Ping,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

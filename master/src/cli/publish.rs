@@ -155,14 +155,28 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     let mut jid: Option<String> = None;
     let mut expected: Vec<String> = Vec::new();
     let mut returns: BTreeMap<String, JobReturn> = BTreeMap::new();
-    // The master speaks at least every KEEPALIVE while a job runs.
+    // The master speaks at least every KEEPALIVE while a job runs, and so
+    // do we: it closes sessions that stay silent, however long the job.
     let silence = crate::daemon::KEEPALIVE * 5;
+    let mut last_heard = Instant::now();
+    let mut keepalive = tokio::time::interval(crate::daemon::KEEPALIVE);
     let ended = loop {
-        let reply = match tokio::time::timeout(silence, link.rx.recv::<OpReply>()).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => break Ended::Lost(e.to_string()),
-            Err(_) => break Ended::Lost(format!("nothing heard for {silence:?}")),
+        let reply = tokio::select! {
+            r = link.rx.recv::<OpReply>() => match r {
+                Ok(reply) => reply,
+                Err(e) => break Ended::Lost(e.to_string()),
+            },
+            _ = keepalive.tick() => {
+                if last_heard.elapsed() > silence {
+                    break Ended::Lost(format!("nothing heard for {silence:?}"));
+                }
+                if let Err(e) = link.tx.send(&OpRequest::Ping).await {
+                    break Ended::Lost(e.to_string());
+                }
+                continue;
+            }
         };
+        last_heard = Instant::now();
         match reply {
             OpReply::Expected { jid: j, minions } => {
                 tracing::info!(jid = %j, minions = minions.len(), "job published");
