@@ -503,6 +503,29 @@ impl Container {
         self.net.as_ref().map(|n| n.host_if.as_str())
     }
 
+    /// Brings the host end of a private container's veth down (`false`: the
+    /// container is cut off, as by a pulled cable; nothing inside notices but
+    /// lost packets) or up again.
+    pub fn set_link(&self, up: bool) -> Result<(), FleetError> {
+        let net = self.net.as_ref().ok_or_else(|| {
+            FleetError::Io(format!("{} has no private network to cut", self.name))
+        })?;
+        let state = if up { "up" } else { "down" };
+        let mut cmd = Command::new(tool("ip"));
+        cmd.args(["link", "set", &net.host_if, state]);
+        let out = run_output(cmd, Input::None, Duration::from_secs(30));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(FleetError::Io(format!(
+                "`ip link set {} {state}` failed ({}): {}",
+                net.host_if,
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
     /// From the start of nspawn until systemd inside said running/degraded.
     pub fn boot_time(&self) -> Duration {
         self.boot_time

@@ -51,22 +51,26 @@ const PILLAR_TOP: &str = "base:\n  '*':\n    - faults\n";
 
 /// A job that runs until the test opens its gate, then replaces several
 /// files whose contents change with the pillar's generation.
-const SLOW: &str = r#"
-{% set line = 'generation ' ~ pillar['gen'] ~ ' on ' ~ grains['id'] ~ ': a file never seen half-written\n' %}
+fn slow_sls() -> String {
+    format!(
+        r#"
+{{% set line = 'generation ' ~ pillar['gen'] ~ ' on ' ~ grains['id'] ~ ': a file never seen half-written\n' %}}
 started:
   cmd.run:
     - name: >-
-        mkdir -p /srv/faults && touch /srv/faults/.started &&
-        for i in $(seq 600); do [ -e /srv/faults/.go ] && exit 0; sleep 0.1; done; exit 1
-{% for i in range(4) %}
-/srv/faults/file{{ i }}.txt:
+        mkdir -p {DIR} && touch {STARTED} &&
+        for i in $(seq 600); do [ -e {GATE} ] && exit 0; sleep 0.1; done; exit 1
+{{% for i in range({FILES}) %}}
+{DIR}/file{{{{ i }}}}.txt:
   file.managed:
-    - contents: {{ (line * 4000) | json }}
+    - contents: {{{{ (line * {LINES}) | json }}}}
     - show_changes: False
     - require:
       - cmd: started
-{% endfor %}
-"#;
+{{% endfor %}}
+"#
+    )
+}
 
 const DISK: &str = "\
 /srv/full/data.txt:
@@ -95,16 +99,6 @@ fn sh(c: &Container, script: &str) -> String {
         .unwrap_or_else(|e| panic!("{e}"))
         .trim()
         .to_string()
-}
-
-fn host_ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Installs the minion as README's "Running the daemons" says, with short
@@ -370,7 +364,7 @@ fn master_fleet_reports_and_converges_through_faults() {
         "0.0.0.0",
         &[
             ("salt/top.sls", TOP),
-            ("salt/slow.sls", SLOW),
+            ("salt/slow.sls", &slow_sls()),
             ("salt/disk.sls", DISK),
             ("salt/quick.sls", QUICK),
             ("salt/big.txt", &big),
@@ -408,7 +402,6 @@ fn master_fleet_reports_and_converges_through_faults() {
 /// 1: web3's link goes down while the job runs on it.
 fn link_cut(master: &Master, fleet: &[Container]) {
     let (web1, web2, web3) = (&fleet[0], &fleet[1], &fleet[2]);
-    let veth = web3.host_interface().expect("private network").to_string();
     set_generation(master, 1);
     close_gates(&[web1, web2, web3]);
     let op = Operator::start(master, &["apply", "*", "-t", "12", "--out", "json"]);
@@ -419,7 +412,7 @@ fn link_cut(master: &Master, fleet: &[Container]) {
         &[web3],
         || started(web3),
     );
-    host_ip(&["link", "set", &veth, "down"]);
+    web3.set_link(false).unwrap_or_else(|e| panic!("{e}"));
     // web3 finishes cut off; the others as usual.
     open_gates(&[web1, web2, web3]);
     let out = op.join();
@@ -427,7 +420,7 @@ fn link_cut(master: &Master, fleet: &[Container]) {
     let jid = newest_jid(master, "*");
     let job = job_show(master, &jid);
     // Restored only now, after the job's timeout.
-    host_ip(&["link", "set", &veth, "up"]);
+    web3.set_link(true).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.code, Some(3), "{report:#}\n{}", out.stderr);
     assert_eq!(report["web3"], NOT_RETURNED, "{report:#}");
     for id in ["web1", "web2"] {
