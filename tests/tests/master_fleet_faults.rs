@@ -476,7 +476,7 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
     );
     master.kill();
     open_gates(&all);
-    let jid = sh(all[0], &format!("ls {CACHEDIR}/jobs | sort | tail -n1"));
+    let jid = sh(all[0], &format!("sort {CACHEDIR}/jobs.log | tail -n1"));
     // Finished and kept while there is no master.
     wait_for(
         Duration::from_secs(60),
@@ -617,7 +617,8 @@ fn cache_full(master: &Master, web1: &Container) {
         web1,
         &format!(
             "mount -t tmpfs -o size=64k,nr_inodes=64,mode=0700 brine-cache {CACHEDIR} \
-             && mkdir {CACHEDIR}/outbox {CACHEDIR}/jobs {CACHEDIR}/files \
+             && mkdir {CACHEDIR}/outbox {CACHEDIR}/files \
+             && echo > {CACHEDIR}/jobs.log \
              && (dd if=/dev/zero of={CACHEDIR}/filler bs=4k 2>/dev/null || true)"
         ),
     );
@@ -646,11 +647,16 @@ fn cache_full(master: &Master, web1: &Container) {
         "a half-stored result was left in the outbox"
     );
 
-    // No inode left either: the job cannot even be recorded as started, so it
-    // is not run, and the minion says so at once.
+    // No room left even in the started-jobs log (its last page filled): the
+    // job cannot be recorded as started, so it is not run, and the minion
+    // says so at once.
     sh(
         web1,
-        &format!("i=0; while touch {CACHEDIR}/inode$i 2>/dev/null; do i=$((i+1)); done"),
+        &format!(
+            "n=$((4096 - $(stat -c %s {CACHEDIR}/jobs.log) % 4096)); \
+             head -c $n /dev/zero | tr '\\0' '\\n' >> {CACHEDIR}/jobs.log; \
+             i=0; while touch {CACHEDIR}/inode$i 2>/dev/null; do i=$((i+1)); done"
+        ),
     );
     let (code, report) = apply(master, &["web1", "quick", "-t", "60"]);
     assert_eq!(code, 1, "{report:#}");
