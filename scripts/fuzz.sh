@@ -46,6 +46,9 @@ cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev
 bin=$out/$(rustc -vV | sed -n 's/^host: //p')/release
 
 mapfile -t targets < <(cd fuzz && cargo fuzz list)
+# Scratch files the targets write (sls_render's state tree), gone next run.
+export TMPDIR=$out/tmp
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 failed=()
 for t in "${targets[@]}"; do
   artifacts=$out/artifacts/$t
