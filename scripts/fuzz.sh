@@ -5,9 +5,11 @@
 #
 # Installs what it needs, idempotently: a C++ compiler (libfuzzer-sys builds
 # libFuzzer from source) and cargo-fuzz. Only stable Rust is installed here and
-# cargo-fuzz passes -Z flags, so the build runs with RUSTC_BOOTSTRAP=1. Targets
-# are built without a sanitizer (FUZZ_SANITIZER=address to change that) but
-# with debug assertions and overflow checks, which is what safe Rust gains from.
+# cargo-fuzz passes -Z flags, so the build runs with RUSTC_BOOTSTRAP=1 (stable
+# rustc ships the ASan runtime). Targets are built optimised, with debug
+# assertions, overflow checks and AddressSanitizer (for the C and unsafe code
+# underneath: ring, libFuzzer, MiniJinja's self-referential cells);
+# FUZZ_SANITIZER=none builds without it (faster builds and runs).
 #
 # For each target it first replays fuzz/regressions/<target>/ (every crash
 # found and fixed so far), then fuzzes from the committed fuzz/corpus/<target>/
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
 [[ $secs =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS_PER_TARGET]" >&2; exit 2; }
-sanitizer=${FUZZ_SANITIZER:-none}
+sanitizer=${FUZZ_SANITIZER:-address}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export RUSTC_BOOTSTRAP=1
 # Its own target dir: the fuzz build's flags would rebuild the main one.
