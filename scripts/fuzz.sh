@@ -42,8 +42,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-# Fails if fuzz/Cargo.lock would change (cargo fuzz build has no --locked).
-cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null
+# Fails if fuzz/Cargo.lock would change (cargo fuzz build has no --locked):
+# after a dependency of common changes, `cargo update -w` in fuzz/ records it.
+if ! cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null; then
+  echo "fuzz: fuzz/Cargo.lock is out of date; run: (cd fuzz && cargo update -w) and commit it" >&2
+  exit 1
+fi
 (cd fuzz && cargo fuzz build --sanitizer "$sanitizer")
 bin=$out/$(rustc -vV | sed -n 's/^host: //p')/release
 
