@@ -6,7 +6,7 @@
 //! the process: its runtime, its code, and the host grains detected once.
 //! States apply under each minion's own throwaway root, so thousands of
 //! minions can run the same tree without touching the host.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,11 +107,6 @@ pub fn raise_fd_limit() -> u64 {
     }
 }
 
-/// The member directory of `id` (for tests reading a member's root).
-pub fn member_dir(dir: &Path, id: &str) -> PathBuf {
-    dir.join(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,8 +132,8 @@ mod tests {
         let template = DaemonConfig::from_raw("x".into(), &Default::default()).unwrap();
         let c = member_config(&template, &spec(100), 7);
         assert_eq!(c.id, "sw-07");
-        assert_eq!(c.pki_dir, Path::new("/tmp/swarm/sw-07/pki"));
-        assert_eq!(c.state_root, Path::new("/tmp/swarm/sw-07/root"));
+        assert_eq!(c.pki_dir, std::path::Path::new("/tmp/swarm/sw-07/pki"));
+        assert_eq!(c.state_root, std::path::Path::new("/tmp/swarm/sw-07/root"));
         assert!(!c.trim_code_pages);
         let host = serde_json::json!({"id": "h", "host": "h", "os": "Debian"});
         let g = member_grains(&host, &c.id, 7);
