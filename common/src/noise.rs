@@ -355,7 +355,13 @@ mod tests {
     #[test]
     fn sealed_length_counts_every_frame_tag() {
         let (mut c, ..) = pair();
-        for n in [0, 1, FRAME_PAYLOAD, FRAME_PAYLOAD + 1, 3 * FRAME_PAYLOAD + 7] {
+        for n in [
+            0,
+            1,
+            FRAME_PAYLOAD,
+            FRAME_PAYLOAD + 1,
+            3 * FRAME_PAYLOAD + 7,
+        ] {
             let frames = c.seal(&vec![0u8; n]);
             assert_eq!(frames.len(), frames_for(n));
             assert_eq!(frames.iter().map(Vec::len).sum::<usize>(), sealed_len(n));

@@ -114,10 +114,12 @@ impl Peer {
         for f in frames {
             zmsg.push_back(Bytes::from(f));
         }
-        self.out.try_send(Outgoing::Send(zmsg)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.out
+            .try_send(Outgoing::Send(zmsg))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
     }
 
     /// Ends this session now (key deleted or rejected, or replaced).

@@ -83,8 +83,7 @@ impl SocketRecv for RouterSocket {
                     // tracing::warn!("Received unimplemented message type: {:?}", msg);
                 }
                 Some((peer_id, Err(e))) => {
-                    // Brine patch: a peer that broke the protocol is worth a line.
-                    log::warn!("closing a connection that broke ZMTP framing: {e}");
+                    log_closing(&e);
                     self.backend.peer_disconnected(&peer_id);
                     // We could take an approach of using `tracing` and have that be an optional feature
                     // tracing::error!("Error receiving message from peer {}: {:?}", peer_id, e);
@@ -110,6 +109,15 @@ impl SocketSend for RouterSocket {
         self.backend
             .send_to_peer(&peer_id, Message::Message(message))
             .await
+    }
+}
+
+/// Brine patch: a peer that broke the protocol (an oversized frame, a bad
+/// command) is worth a line; one that merely went away is not.
+fn log_closing(e: &CodecError) {
+    match e {
+        CodecError::Io(e) => log::debug!("a connection ended: {e}"),
+        e => log::warn!("closing a connection that broke ZMTP framing: {e}"),
     }
 }
 
@@ -222,8 +230,7 @@ impl SocketRecv for RouterRecvHalf {
                 }
                 Some((_peer_id, Ok(_))) => {}
                 Some((peer_id, Err(e))) => {
-                    // Brine patch: a peer that broke the protocol is worth a line.
-                    log::warn!("closing a connection that broke ZMTP framing: {e}");
+                    log_closing(&e);
                     self.inner.backend.peer_disconnected(&peer_id);
                 }
                 None => {

@@ -9,6 +9,9 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use std::convert::TryFrom;
 
+/// Brine patch: frames larger than this are copied out of the read buffer.
+const COPY_FRAMES_OVER: usize = 4096;
+
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     command: bool,
@@ -168,10 +171,20 @@ impl Decoder for ZmqCodec {
                     }
 
                     // process incoming message frame
-                    self.message_bytes = self.message_bytes.saturating_add(data.len() + ReceiveLimits::FRAME_COST);
+                    self.message_bytes = self
+                        .message_bytes
+                        .saturating_add(data.len() + ReceiveLimits::FRAME_COST);
+                    // Brine patch: a large frame is copied out, so it does not pin a
+                    // read buffer up to twice its size (a message of them held
+                    // twice its bytes) and the buffer is reused for the next read.
+                    let data = if data.len() > COPY_FRAMES_OVER {
+                        Bytes::copy_from_slice(&data)
+                    } else {
+                        data.freeze()
+                    };
                     match &mut self.buffered_message {
-                        Some(v) => v.push_back(data.freeze()),
-                        None => self.buffered_message = Some(ZmqMessage::from(data.freeze())),
+                        Some(v) => v.push_back(data),
+                        None => self.buffered_message = Some(ZmqMessage::from(data)),
                     }
 
                     if !frame.more {
