@@ -4,3 +4,4 @@ pub mod daemon;
 pub mod grains;
 pub mod local;
 pub mod probe;
+pub mod swarm;

@@ -261,13 +261,12 @@ impl Minion {
 
     /// Job ids this minion started.
     pub fn jobs_started(&self) -> Vec<String> {
-        std::fs::read_dir(self.dir.path().join("cache/jobs"))
-            .map(|d| {
-                d.flatten()
-                    .filter_map(|e| e.file_name().to_str().map(String::from))
-                    .collect()
-            })
+        std::fs::read_to_string(self.dir.path().join("cache/jobs.log"))
             .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with("floor "))
+            .map(String::from)
+            .collect()
     }
 
     pub fn log(&self) -> String {

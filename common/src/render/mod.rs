@@ -123,7 +123,7 @@ impl Renderer {
         );
         let loader_finder = finder.clone();
         env.set_loader(move |name| match loader_finder.find(name) {
-            Some(path) => match std::fs::read_to_string(&path) {
+            Some(path) => match crate::files::read_regular_to_string(&path) {
                 Ok(text) => Ok(Some(tags::rewrite(&text))),
                 Err(e) => Err(Error::new(
                     ErrorKind::InvalidOperation,
@@ -189,7 +189,7 @@ impl Renderer {
     pub fn source(&self, name: &str) -> Option<String> {
         self.finder
             .find(name)
-            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|p| crate::files::read_regular_to_string(&p).ok())
     }
 
     /// Where a line of `file` first satisfies `matches`: (1-based line, its text).

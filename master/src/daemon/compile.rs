@@ -2,14 +2,17 @@
 //! manifest of `salt://` files those chunks name. Compiled on the master with
 //! the minion's cached grains and a probe that asks that minion.
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::config::MinionConfig;
 use common::data::{Map, Value};
-use common::render::{HostProbe, Renderer, Session};
+use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
 use common::tree_error::TreeErrors;
 use sha2::{Digest, Sha256};
 use states::compile::{Chunk, Compiler, Minion};
+
+use super::compile_cache::{self, CompileCache, Reusable};
 
 /// The state and pillar trees as they are when a job starts; a tree changed
 /// on disk is seen by the next job.
@@ -20,6 +23,9 @@ pub struct Tree {
     pub file_roots: Vec<PathBuf>,
     pub pillar_roots: Vec<PathBuf>,
     pub saltenv: String,
+    /// The trees' files and the nodegroups as they were when the job
+    /// started (see [`compile_cache`]).
+    pub fingerprint: compile_cache::Key,
 }
 
 impl Tree {
@@ -29,7 +35,14 @@ impl Tree {
         nodegroups: Map<String, Value>,
     ) -> Tree {
         let saltenv = "base".to_string();
+        let roots: Vec<&std::path::Path> = file_roots
+            .iter()
+            .chain(&pillar_roots)
+            .map(PathBuf::as_path)
+            .collect();
+        let fingerprint = compile_cache::tree_fingerprint(&roots, &nodegroups);
         Tree {
+            fingerprint,
             compiler: Compiler::new(file_roots.clone(), &saltenv).with_nodegroups(nodegroups),
             pillar: pillar::PillarTree::new(pillar_roots.clone(), &saltenv),
             renderer: Arc::new(Renderer::new(file_roots.clone())),
@@ -110,6 +123,76 @@ pub fn compile(
     })
 }
 
+/// [`compile`], reusing an earlier compile with the same inputs; a compile
+/// that asked the minion anything is not kept.
+pub fn compile_reusing(
+    cache: &CompileCache,
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    sls: &[String],
+) -> Result<Compiled, TreeErrors> {
+    let key = compile_cache::key(&tree.fingerprint, id, grains, sls);
+    if let Some(r) = cache.get(&key) {
+        let opts = tree.opts(id);
+        let session = Arc::new(Session::new(grains, &r.pillar, &opts, &tree.saltenv, probe));
+        return Ok(Compiled {
+            chunks: r.chunks,
+            pillar: r.pillar,
+            session,
+            manifest: r.manifest,
+        });
+    }
+    let watched = Arc::new(WatchedProbe {
+        inner: probe,
+        asked: AtomicBool::new(false),
+    });
+    let compiled = compile(tree, id, grains, watched.clone(), sls)?;
+    if !watched.asked.load(Ordering::Relaxed) {
+        cache.put(
+            key,
+            &Reusable {
+                chunks: compiled.chunks.clone(),
+                pillar: compiled.pillar.clone(),
+                manifest: compiled.manifest.clone(),
+            },
+        );
+    }
+    Ok(compiled)
+}
+
+/// Notes whether a compile asked the host anything.
+struct WatchedProbe {
+    inner: Arc<dyn HostProbe>,
+    asked: AtomicBool,
+}
+
+impl WatchedProbe {
+    fn ask(&self) -> &dyn HostProbe {
+        self.asked.store(true, Ordering::Relaxed);
+        &*self.inner
+    }
+}
+
+impl HostProbe for WatchedProbe {
+    fn cmd(&self, command: &str, options: &CmdOptions) -> Result<CmdOutput, ProbeError> {
+        self.ask().cmd(command, options)
+    }
+    fn file_exists(&self, path: &str) -> Result<bool, ProbeError> {
+        self.ask().file_exists(path)
+    }
+    fn directory_exists(&self, path: &str) -> Result<bool, ProbeError> {
+        self.ask().directory_exists(path)
+    }
+    fn user_info(&self, name: &str) -> Result<Value, ProbeError> {
+        self.ask().user_info(name)
+    }
+    fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
+        self.ask().has_exec(name)
+    }
+}
+
 /// The `salt://` files the chunks name, with their SHA-256, so the minion
 /// can fetch only what its cache lacks. Templates are listed too (a state
 /// reads their source before asking the master to render them).
@@ -126,8 +209,11 @@ pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> 
     urls.dedup();
     urls.into_iter()
         .filter_map(|url| {
-            let path = renderer.find(&url)?;
-            let bytes = std::fs::read(path).ok()?;
+            // A URL that leaves the roots, or names a FIFO or device, is left
+            // out: the state asking for it gets the refusal from the file server.
+            let rel = common::salt_url::path(&url).ok()?;
+            let path = renderer.find(rel)?;
+            let bytes = common::files::read_regular(&path).ok()?;
             Some((url, sha256_hex(&bytes)))
         })
         .collect()

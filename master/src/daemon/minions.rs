@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use common::data::Value;
 use common::keys::PublicKey;
+use common::untrusted::shown;
 use common::wire::{self, Admission, Blob, Claim, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 use states::state::{LocalSources, Sources};
 
-use super::{LiveMinion, Master};
+use super::{LiveMinion, Master, RunningJob};
 use crate::listener::{Handler, Peer};
 
 pub struct MinionSide {
@@ -49,7 +50,8 @@ impl Handler for MinionSide {
                 a
             }
             Err(e) => {
-                tracing::warn!(minion = %id, fingerprint = %key.fingerprint(), error = %e, "minion refused");
+                // Not a valid id: logged escaped (it may hold NUL, newlines, escapes).
+                tracing::warn!(minion = %shown(id), fingerprint = %key.fingerprint(), error = %e, "minion refused");
                 Admission::Refused {
                     reason: e.to_string(),
                 }
@@ -91,7 +93,7 @@ impl Handler for MinionSide {
                     let mut grains = grains;
                     // The id is the one the key proved, whatever the grains say.
                     grains["id"] = Value::String(id.clone());
-                    self.master.set_grains(&id, grains);
+                    self.master.grains.set(&id, &grains);
                 }
             }
             MinionMsg::Return(ret) => self.on_return(peer, &id, ret),
@@ -113,6 +115,7 @@ impl Handler for MinionSide {
                 let peer = peer.clone();
                 tokio::task::spawn_blocking(move || {
                     let reply = fetch(&master, &id, &jid, what);
+                    let reply = logged(&id, &jid, "fetch", reply);
                     let _ = peer.send(&MasterMsg::Fetched { req, reply });
                 });
             }
@@ -128,6 +131,7 @@ impl Handler for MinionSide {
                     let reply = with_sources(&master, &id, &jid, &url, |s| {
                         s.render(&url, &context).map_err(|e| e.to_string())
                     });
+                    let reply = logged(&id, &jid, "render", reply);
                     let _ = peer.send(&MasterMsg::Rendered { req, reply });
                 });
             }
@@ -148,6 +152,7 @@ impl Handler for MinionSide {
                         }
                         .map_err(|e| e.to_string())
                     });
+                    let reply = logged(&id, &jid, "list", reply);
                     let _ = peer.send(&MasterMsg::Listed { req, reply });
                 });
             }
@@ -170,7 +175,7 @@ impl MinionSide {
     fn on_return(&self, peer: &Arc<Peer>, id: &str, ret: JobReturn) {
         let jid = ret.jid.clone();
         if crate::jobcache::validate_jid(&jid).is_err() {
-            tracing::warn!(minion = %id, "a return with a malformed job id; ignored");
+            tracing::warn!(minion = %id, jid = %shown(&jid), "a return with a malformed job id; ignored");
             return;
         }
         let waiting = self
@@ -179,23 +184,51 @@ impl MinionSide {
             .lock()
             .unwrap()
             .remove(&(jid.clone(), id.to_string()));
-        let recorded = if let Some(job) = waiting {
-            let _ = job.done.send((id.to_string(), ret.clone()));
-            true
+        if let Some(job) = waiting {
+            let _ = job.done.send((id.to_string(), ret));
         } else {
             // Finished while the master was away (or restarted): it counts
             // if this minion was expected for that job and has not returned.
-            crate::daemon::publish::record_late_return(&self.master, id, &ret)
-        };
-        if !recorded {
-            tracing::warn!(minion = %id, jid = %jid, "a return for a job this minion was not sent; ignored");
+            // The job cache is read off the listener's task.
+            let master = self.master.clone();
+            let id = id.to_string();
+            tokio::task::spawn_blocking(move || {
+                if !crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                    tracing::warn!(minion = %id, jid = %ret.jid, "a return for a job this minion was not sent; ignored");
+                }
+            });
         }
         // Acked either way, so the minion's outbox does not resend it forever.
         let _ = peer.send(&MasterMsg::ReturnAck { jid });
     }
 }
 
-/// Runs `f` with the sources of the job `jid` this minion is running.
+/// Logs a refused request of a job: the minion sees the reason in the
+/// reply, the operator in the master's log. The error names the minion's
+/// input escaped, never raw.
+fn logged<T>(id: &str, jid: &str, what: &str, reply: Result<T, String>) -> Result<T, String> {
+    if let Err(e) = &reply {
+        tracing::warn!(minion = %id, jid = %shown(jid), request = what, error = %e, "refused a minion's file request");
+    }
+    reply
+}
+
+/// The job `jid` this minion is running, or why not.
+fn job_of<T>(
+    master: &Master,
+    id: &str,
+    jid: &str,
+    f: impl FnOnce(&RunningJob) -> Result<T, String>,
+) -> Result<T, String> {
+    let running = master.running.lock().unwrap();
+    let job = running
+        .get(&(jid.to_string(), id.to_string()))
+        .ok_or_else(|| format!("job {} is not running on {id}", shown(jid)))?;
+    f(job)
+}
+
+/// Runs `f` with the sources of the job `jid` this minion is running, for a
+/// `salt://` URL that stays inside the file roots.
 fn with_sources<T>(
     master: &Master,
     id: &str,
@@ -203,61 +236,50 @@ fn with_sources<T>(
     url: &str,
     f: impl FnOnce(&LocalSources) -> Result<T, String>,
 ) -> Result<T, String> {
-    if !url.starts_with("salt://") {
-        return Err(format!("only salt:// urls are served, not {url:?}"));
-    }
-    let (renderer, session) = {
-        let running = master.running.lock().unwrap();
-        let job = running
-            .get(&(jid.to_string(), id.to_string()))
-            .ok_or_else(|| format!("job {jid} is not running on {id}"))?;
-        (job.renderer.clone(), job.session.clone())
-    };
+    common::salt_url::path(url).map_err(|e| e.to_string())?;
+    let (renderer, session) = job_of(master, id, jid, |job| {
+        Ok((job.renderer.clone(), job.session.clone()))
+    })?;
     let session = session.ok_or_else(|| format!("job {jid} renders no templates"))?;
     f(&LocalSources::new(renderer, session))
 }
 
 fn fetch(master: &Master, id: &str, jid: &str, what: FetchWhat) -> Result<Vec<Blob>, String> {
-    let renderer = {
-        let running = master.running.lock().unwrap();
-        let job = running
-            .get(&(jid.to_string(), id.to_string()))
-            .ok_or_else(|| format!("job {jid} is not running on {id}"))?;
-        match what {
-            FetchWhat::Blobs(ref shas) => {
-                let urls: Result<Vec<String>, String> = shas
+    match what {
+        FetchWhat::Blobs(shas) => {
+            // Only files of this job's manifest, by the digest the master chose.
+            let (renderer, urls) = job_of(master, id, jid, |job| {
+                let urls = shas
                     .iter()
                     .map(|sha| {
                         job.blobs
                             .get(sha)
                             .cloned()
-                            .ok_or_else(|| format!("{sha} is not a file of job {jid}"))
+                            .ok_or_else(|| format!("{} is not a file of job {jid}", shown(sha)))
                     })
-                    .collect();
-                let urls = urls?;
-                let renderer = job.renderer.clone();
-                drop(running);
-                return urls.iter().map(|u| read_url(&renderer, u)).collect();
-            }
-            FetchWhat::Url(_) => job.renderer.clone(),
+                    .collect::<Result<Vec<String>, String>>()?;
+                Ok((job.renderer.clone(), urls))
+            })?;
+            urls.iter().map(|u| read_url(&renderer, u)).collect()
         }
-    };
-    match what {
-        FetchWhat::Url(url) => Ok(vec![read_url(&renderer, &url)?]),
-        FetchWhat::Blobs(_) => unreachable!(),
+        FetchWhat::Url(url) => {
+            let renderer = job_of(master, id, jid, |job| Ok(job.renderer.clone()))?;
+            Ok(vec![read_url(&renderer, &url)?])
+        }
     }
 }
 
-/// Reads a `salt://` file under the file roots; the renderer's finder
-/// refuses `..`, NUL, and symlinks that leave the root.
+/// Reads a `salt://` file under the file roots. The URL is checked by name
+/// first; the renderer's finder then refuses symlinks that leave the root
+/// and anything that is not a regular file, and the read itself refuses a
+/// FIFO or device swapped in since.
 fn read_url(renderer: &common::render::Renderer, url: &str) -> Result<Blob, String> {
-    if !url.starts_with("salt://") {
-        return Err(format!("only salt:// urls are served, not {url:?}"));
-    }
+    let rel = common::salt_url::path(url).map_err(|e| e.to_string())?;
     let path = renderer
-        .find(url)
-        .ok_or_else(|| format!("Source file {url} not found in saltenv 'base'"))?;
-    let data = std::fs::read(&path).map_err(|e| format!("cannot read {url}: {e}"))?;
+        .find(rel)
+        .ok_or_else(|| format!("Source file {} not found in saltenv 'base'", shown(url)))?;
+    let data = common::files::read_regular(&path)
+        .map_err(|e| format!("cannot read {}: {e}", shown(url)))?;
     Ok(Blob {
         sha256: super::compile::sha256_hex(&data),
         data,

@@ -1,11 +1,9 @@
 //! `master serve`: the daemon. Two listeners (minions on `ret_port`,
 //! operators on `operator_port`), the key store, the live-minion registry
 //! with its on-disk grains cache, job dispatch and the job cache.
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use common::data::Value;
 use common::keys::KeyPair;
 use common::render::{Renderer, Session};
 use common::wire::JobReturn;
@@ -17,12 +15,15 @@ use crate::listener::{self, Limits, Peer};
 use crate::pki::KeyStore;
 
 pub mod compile;
+mod compile_cache;
+mod grains_cache;
 mod minions;
 mod operators;
 pub mod probe;
 mod publish;
 mod runfun;
 
+use grains_cache::GrainsCache;
 use probe::ProbeReplies;
 pub use publish::KEEPALIVE;
 
@@ -43,6 +44,9 @@ pub struct RunningJob {
     pub blobs: HashMap<String, String>,
 }
 
+/// Encoded compiles kept for reuse, at most (about 2 KiB per state).
+const COMPILE_CACHE_BYTES: usize = 64 << 20;
+
 pub struct Master {
     pub config: MasterConfig,
     pub key: Arc<KeyPair>,
@@ -50,7 +54,9 @@ pub struct Master {
     pub jobs: Mutex<JobCache>,
     pub live: RwLock<HashMap<String, LiveMinion>>,
     /// Grains of every minion that ever connected, as last sent.
-    pub grains: RwLock<BTreeMap<String, Value>>,
+    pub grains: GrainsCache,
+    /// Compiles reused while their inputs are unchanged.
+    pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(String, String), RunningJob>>,
 }
 
@@ -66,39 +72,12 @@ impl Master {
             keys: Mutex::new(keys),
             jobs: Mutex::new(jobs),
             live: RwLock::new(HashMap::new()),
-            grains: RwLock::new(load_grains_cache(&config.cachedir)),
+            grains: GrainsCache::load(&config.cachedir),
+            compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             config,
         };
         Ok(Arc::new(master))
-    }
-
-    fn grains_path(&self, id: &str) -> PathBuf {
-        self.config
-            .cachedir
-            .join("minions")
-            .join(id)
-            .join("grains.json")
-    }
-
-    /// Records a minion's grains in memory and on disk (ids are validated
-    /// by the key store before a session exists).
-    pub fn set_grains(&self, id: &str, grains: Value) {
-        let changed = self.grains.read().unwrap().get(id) != Some(&grains);
-        if !changed {
-            return;
-        }
-        let path = self.grains_path(id);
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(path.parent().unwrap())?;
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&grains)?)?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            tracing::warn!(minion = id, error = %e, "cannot write the grains cache");
-        }
-        self.grains.write().unwrap().insert(id.to_string(), grains);
     }
 
     pub fn live_peer(&self, id: &str) -> Option<(Arc<Peer>, Arc<ProbeReplies>)> {
@@ -121,26 +100,6 @@ impl Master {
             m.probes.close_all();
         }
     }
-}
-
-fn load_grains_cache(cachedir: &std::path::Path) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir(cachedir.join("minions")) else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let path = entry.path().join("grains.json");
-        if let Some(v) = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        {
-            out.insert(id, v);
-        }
-    }
-    out
 }
 
 /// The operator key root uses on the master host: made at start, listed in

@@ -106,7 +106,7 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
     match req {
         OpRequest::Keys(op) => {
             acl("keys")?;
-            keys(master, op)
+            keys(master, operator, op)
         }
         OpRequest::JobsList => {
             acl("jobs")?;
@@ -130,7 +130,7 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
         }
         OpRequest::JobShow { jid } => {
             acl("jobs")?;
-            crate::jobcache::validate_jid(&jid).map_err(|e| e.to_string())?;
+            crate::jobcache::validate_jid(&jid).map_err(|e| refused(operator, "jobs show", e))?;
             let detail = master
                 .jobs
                 .lock()
@@ -144,15 +144,29 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
         }
         OpRequest::Render { minion, sls } => {
             acl("render")?;
+            if let Err(e) = crate::pki::validate_id(&minion) {
+                return Err(refused(operator, "render", e));
+            }
             super::publish::render_for(master.clone(), minion, sls).await
         }
         OpRequest::Publish(_) => unreachable!("handled by publish"),
     }
 }
 
-fn keys(master: &Master, op: KeysOp) -> Result<Value, String> {
+/// A request refused for its input (a malformed id or job id): the
+/// operator gets the reason, the log gets it too. The error shows the input
+/// escaped.
+fn refused(operator: &str, request: &str, e: impl std::fmt::Display) -> String {
+    tracing::warn!(operator = %operator, request, error = %e, "refused an operator request");
+    e.to_string()
+}
+
+fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
     let store = master.keys.lock().unwrap();
-    let e = |e: crate::pki::PkiError| e.to_string();
+    let e = |e: crate::pki::PkiError| match e {
+        crate::pki::PkiError::InvalidId { .. } => refused(operator, "keys", e),
+        other => other.to_string(),
+    };
     match op {
         KeysOp::List => {
             let l = store.list().map_err(e)?;

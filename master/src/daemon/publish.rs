@@ -11,10 +11,10 @@ use common::target::{Facts, Target, TargetKind};
 use common::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::compile::{compile, Tree};
+use super::compile::{compile, compile_reusing, Tree};
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
-use crate::jobcache::JobRecord;
+use crate::jobcache::{JobRecord, NewReturn};
 use crate::listener::Peer;
 
 /// The function name a publish is checked and recorded as.
@@ -135,17 +135,19 @@ async fn targets(
             || serde_json::to_string(&master.config.nodegroups)
                 .unwrap_or_default()
                 .contains("I@")));
-    let grains = master.grains.read().unwrap().clone();
+    // Matching on the id alone needs no grains parsed.
+    let needs_grains = !matches!(kind, TargetKind::Glob | TargetKind::Pcre | TargetKind::List);
+    let grains = master.grains.snapshot();
     let master = master.clone();
     let tree = tree.clone();
     tokio::task::spawn_blocking(move || {
         let empty = Value::Object(Map::new());
         let mut out = Vec::new();
         for id in accepted {
-            let g = grains
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({"id": id}));
+            let g = match grains.get(&id) {
+                Some(g) if needs_grains => g.value(),
+                _ => serde_json::json!({"id": id}),
+            };
             let pillar = if needs_pillar {
                 tree.pillar_for(&id, &g, probe_for(&master, &id))
                     .unwrap_or_else(|_| empty.clone())
@@ -212,6 +214,9 @@ async fn run_wave(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.tick().await;
+    // Returns are written to the job cache in batches, off the runtime's
+    // threads: one transaction per batch rather than one per minion.
+    let mut batch: Vec<(String, JobReturn)> = Vec::new();
     while !pending.is_empty() {
         let next = tokio::select! {
             r = tokio::time::timeout_at(deadline, rx.recv()) => r,
@@ -226,17 +231,18 @@ async fn run_wave(
                     continue;
                 }
                 got.insert(id.clone());
-                let recorded = master.jobs.lock().unwrap().record_return(
-                    jid,
-                    &id,
-                    ret.success,
-                    ret.retcode,
-                    &ret.ret,
-                );
-                if let Err(e) = recorded {
-                    tracing::warn!(jid = %jid, minion = %id, error = %e, "cannot record a return");
+                batch.push((id, ret));
+                while batch.len() < RECORD_BATCH {
+                    match rx.try_recv() {
+                        Ok((id, ret)) if pending.remove(&id) => {
+                            got.insert(id.clone());
+                            batch.push((id, ret));
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
                 }
-                let _ = sink.send(&OpReply::Returned { minion: id, ret });
+                record_and_stream(master, jid, std::mem::take(&mut batch), sink).await;
             }
             Ok(None) | Err(_) => break,
         }
@@ -249,6 +255,49 @@ async fn run_wave(
         .filter(|id| !got.contains(*id))
         .cloned()
         .collect()
+}
+
+/// Returns written to the job cache in one transaction, at most.
+const RECORD_BATCH: usize = 512;
+
+/// Records a batch of returns, then streams them to the operator.
+async fn record_and_stream(
+    master: &Arc<Master>,
+    jid: &str,
+    batch: Vec<(String, JobReturn)>,
+    sink: &Arc<Peer>,
+) {
+    let m = master.clone();
+    let j = jid.to_string();
+    let recorded = tokio::task::spawn_blocking(move || {
+        let rows: Vec<NewReturn<'_>> = batch
+            .iter()
+            .map(|(id, ret)| NewReturn {
+                minion: id,
+                success: ret.success,
+                retcode: ret.retcode,
+                ret: &ret.ret,
+            })
+            .collect();
+        let r = m.jobs.lock().unwrap().record_returns(&j, &rows);
+        (r.map(|_| ()), batch)
+    })
+    .await;
+    let batch = match recorded {
+        Ok((r, batch)) => {
+            if let Err(e) = r {
+                tracing::warn!(jid = %jid, error = %e, "cannot record returns");
+            }
+            batch
+        }
+        Err(e) => {
+            tracing::error!(jid = %jid, error = %e, "recording returns failed");
+            return;
+        }
+    };
+    for (minion, ret) in batch {
+        let _ = sink.send(&OpReply::Returned { minion, ret });
+    }
 }
 
 struct OneJob {
@@ -283,14 +332,10 @@ impl OneJob {
                 }
             }
         };
-        let grains = self
-            .master
-            .grains
-            .read()
-            .unwrap()
-            .get(&self.id)
-            .cloned()
-            .unwrap_or_else(|| serde_json::json!({"id": self.id}));
+        let grains = match self.master.grains.get(&self.id) {
+            Some(g) => g.value(),
+            None => serde_json::json!({"id": self.id}),
+        };
         let _permit = self.compiles.clone().acquire_owned().await;
         let tree = self.tree.clone();
         let id = self.id.clone();
@@ -301,8 +346,11 @@ impl OneJob {
             let _ = self.done.send((self.id.clone(), to_return(&self.jid, ret)));
             return;
         }
-        let compiled =
-            tokio::task::spawn_blocking(move || compile(&tree, &id, &grains, probe, &sls)).await;
+        let master = self.master.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            compile_reusing(&master.compiled, &tree, &id, &grains, probe, &sls)
+        })
+        .await;
         let compiled = match compiled {
             Ok(Ok(c)) => c,
             Ok(Err(errors)) => {
@@ -404,17 +452,14 @@ fn to_return(jid: &str, ret: Result<Value, String>) -> JobReturn {
 /// the deadline passed): recorded if this minion was expected and has not
 /// returned yet.
 pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
-    let jobs = master.jobs.lock().unwrap();
-    let Ok(Some(detail)) = jobs.show(&ret.jid) else {
-        return false;
+    let r = NewReturn {
+        minion: id,
+        success: ret.success,
+        retcode: ret.retcode,
+        ret: &ret.ret,
     };
-    if !detail.record.expected.iter().any(|e| e == id) {
-        return false;
-    }
-    matches!(
-        jobs.record_return(&ret.jid, id, ret.success, ret.retcode, &ret.ret),
-        Ok(true)
-    )
+    let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
+    matches!(recorded, Ok(true))
 }
 
 /// `master render ID [SLS...]`: the low chunks that minion would get.
@@ -426,10 +471,8 @@ pub async fn render_for(
     crate::pki::validate_id(&id).map_err(|e| e.to_string())?;
     let grains = master
         .grains
-        .read()
-        .unwrap()
         .get(&id)
-        .cloned()
+        .map(|g| g.value())
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
     let tree = Tree::new(
         master.config.file_roots.clone(),

@@ -147,6 +147,14 @@ pub struct JobCache {
     last_jid: Mutex<i64>,
 }
 
+/// One minion's return, as [`JobCache::record_returns`] takes it.
+pub struct NewReturn<'a> {
+    pub minion: &'a str,
+    pub success: bool,
+    pub retcode: i32,
+    pub ret: &'a Value,
+}
+
 impl JobCache {
     /// Opens (creating if needed) the cache file and its directory (0700; the
     /// file 0600, since returns can carry secrets from pillar).
@@ -254,20 +262,60 @@ impl JobCache {
         retcode: i32,
         ret: &Value,
     ) -> Result<bool> {
+        let r = NewReturn {
+            minion,
+            success,
+            retcode,
+            ret,
+        };
+        Ok(self.record_returns(jid, std::slice::from_ref(&r))?[0])
+    }
+
+    /// Records many returns of one job in one transaction (a fleet's
+    /// returns arrive by the thousand); for each, whether it was new.
+    pub fn record_returns(&self, jid: &str, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
         validate_jid(jid)?;
-        let ret = to_json("ret", ret)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if !job_exists(&tx, jid)? {
             return Err(JobCacheError::UnknownJob(jid.into()));
         }
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, returned)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![jid, minion, success, retcode, ret, now_ms()],
-        )?;
+        let now = now_ms();
+        let mut added = Vec::with_capacity(returns.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, returned)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in returns {
+                let ret = to_json("ret", r.ret)?;
+                let n = insert.execute(params![jid, r.minion, r.success, r.retcode, ret, now])?;
+                added.push(n == 1);
+            }
+        }
         tx.commit()?;
-        Ok(n == 1)
+        Ok(added)
+    }
+
+    /// Records a return that arrived after its publish stopped waiting (the
+    /// deadline passed, or the master restarted): only if `minion` was among
+    /// the job's expected minions. False when it was not, or had returned.
+    pub fn record_late_return(&self, jid: &str, r: &NewReturn<'_>) -> Result<bool> {
+        validate_jid(jid)?;
+        let expected = self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM jobs, json_each(jobs.expected) AS e
+                 WHERE jobs.jid = ?1 AND e.value = ?2",
+                params![jid, r.minion],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !expected {
+            return Ok(false);
+        }
+        Ok(self.record_returns(jid, std::slice::from_ref(r))?[0])
     }
 
     /// Marks the job finished now (a second call keeps the first time).

@@ -192,3 +192,42 @@ fn a_newer_schema_is_refused() {
         Err(JobCacheError::Schema { .. })
     ));
 }
+
+#[test]
+fn a_batch_of_returns_is_recorded_once_each() {
+    let (_d, c) = cache();
+    let rec = job(&c, &["a", "b"], 1);
+    let ok = json!(true);
+    let r = |minion| NewReturn {
+        minion,
+        success: true,
+        retcode: 0,
+        ret: &ok,
+    };
+    assert_eq!(
+        c.record_returns(&rec.jid, &[r("a"), r("b"), r("a")])
+            .unwrap(),
+        vec![true, true, false]
+    );
+    let shown = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(shown.returns.len(), 2);
+}
+
+#[test]
+fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned() {
+    let (_d, c) = cache();
+    let rec = job(&c, &["web01", "web02"], 1);
+    let ok = json!(true);
+    let r = |minion| NewReturn {
+        minion,
+        success: true,
+        retcode: 0,
+        ret: &ok,
+    };
+    assert!(!c.record_late_return(&rec.jid, &r("intruder")).unwrap());
+    assert!(!c.record_late_return(&rec.jid, &r("web0")).unwrap());
+    assert!(c.record_late_return(&rec.jid, &r("web02")).unwrap());
+    assert!(!c.record_late_return(&rec.jid, &r("web02")).unwrap());
+    let shown = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(shown.returns.len(), 1);
+}

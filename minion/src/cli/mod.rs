@@ -5,6 +5,7 @@ pub mod highstate_out;
 pub mod output;
 mod serve;
 mod show;
+mod swarm;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Run the minion daemon: connect to the master and run its jobs.
     Serve(serve::ServeArgs),
+    /// Run many minions in this one process against a master (scale tests).
+    Swarm(swarm::SwarmArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -40,5 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Show(a) => show::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Swarm(a) => swarm::run(a),
     }
 }

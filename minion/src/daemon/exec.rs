@@ -23,6 +23,28 @@ pub struct JobEnv {
     /// Where states apply (`/` unless `state_root` is set).
     pub root: PathBuf,
     pub file_cache: PathBuf,
+    pub trim_code_pages: bool,
+}
+
+/// Functions that only read the host. Their results are cheap to ask for
+/// again and record no change, so the outbox keeps them without an fsync.
+const READ_ONLY: &[&str] = &[
+    "test.ping",
+    "test.echo",
+    "grains.items",
+    "grains.get",
+    "file.read",
+    "pkg.version",
+    "service.status",
+];
+
+/// Whether a job may change the host: its result must then survive a power
+/// loss until the master has it.
+pub fn changes_host(kind: &JobKind) -> bool {
+    match kind {
+        JobKind::Apply { test, .. } => !test,
+        JobKind::Run { fun, .. } => !READ_ONLY.contains(&fun.as_str()),
+    }
 }
 
 pub fn run_job(env: &JobEnv, jid: &str, kind: JobKind) -> JobReturn {
@@ -275,5 +297,34 @@ pub fn answer_probe(call: ProbeCall) -> Result<Value, String> {
         ProbeCall::DirectoryExists(path) => p.directory_exists(&path).map(Value::Bool).map_err(e),
         ProbeCall::UserInfo(name) => p.user_info(&name).map_err(e),
         ProbeCall::HasExec(name) => p.has_exec(&name).map(Value::Bool).map_err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(fun: &str) -> JobKind {
+        JobKind::Run {
+            fun: fun.into(),
+            args: vec![],
+            kwargs: Map::new(),
+        }
+    }
+
+    #[test]
+    fn only_jobs_that_may_change_the_host_need_a_durable_result() {
+        assert!(!changes_host(&run("test.ping")));
+        assert!(!changes_host(&run("grains.items")));
+        assert!(changes_host(&run("cmd.run")));
+        assert!(changes_host(&run("service.restart")));
+        let apply = |test| JobKind::Apply {
+            chunks: vec![],
+            test,
+            pillar: Value::Null,
+            manifest: vec![],
+        };
+        assert!(changes_host(&apply(false)));
+        assert!(!changes_host(&apply(true)));
     }
 }

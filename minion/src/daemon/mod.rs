@@ -19,7 +19,7 @@ pub mod outbox;
 pub mod sources;
 pub mod uplink;
 
-use outbox::{valid_jid, Outbox};
+use outbox::{valid_jid, Outbox, Start};
 use uplink::Uplink;
 
 /// The daemon's settings, with Salt's key names where Salt has them.
@@ -47,6 +47,9 @@ pub struct DaemonConfig {
     /// `grains_refresh_every` in minutes (Salt's key): grains are detected
     /// again this often and sent when they changed. 0 turns it off.
     pub grains_refresh: Duration,
+    /// Drop start-up code pages once connected and after each job. Off in a
+    /// swarm: thousands of minions share one process's code.
+    pub trim_code_pages: bool,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -92,6 +95,7 @@ impl DaemonConfig {
                 .get("record_received")
                 .and_then(Value::as_str)
                 .map(PathBuf::from),
+            trim_code_pages: true,
         })
     }
 
@@ -162,13 +166,23 @@ fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
             known.fingerprint(),
             path.display()
         )),
-        Err(_) if !path.exists() => {
-            key.save(&path).map_err(|e| e.to_string())?;
-            tracing::info!(fingerprint = %seen, "trusting the master's key on first use");
-            Ok(())
-        }
+        // First use: saved once the session is up (see `trust_on_first_use`),
+        // so a full disk or descriptor table is a retry, not a refusal.
+        Err(_) if !path.exists() => Ok(()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Remembers the master's key the first time; later sessions must match it.
+fn trust_on_first_use(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
+    let path = config.pki_dir.join("master.pub");
+    if config.master_fingerprint.is_some() || path.exists() {
+        return Ok(());
+    }
+    key.save(&path)
+        .map_err(|e| format!("cannot save the master's key: {e}"))?;
+    tracing::info!(fingerprint = %key.fingerprint(), "trusting the master's key on first use");
+    Ok(())
 }
 
 async fn session(
@@ -194,6 +208,9 @@ async fn session(
         Err(e @ link::LinkError::ServerKey { .. }) => return Ended::Refused(e.to_string()),
         Err(e) => return Ended::Lost(e.to_string()),
     };
+    if let Err(e) = trust_on_first_use(config, &link.server_key) {
+        return Ended::Lost(e);
+    }
     let mut rx = link.rx;
     let tx = link.tx;
     let first = tokio::time::timeout(Duration::from_secs(10), rx.recv::<MasterMsg>()).await;
@@ -208,7 +225,9 @@ async fn session(
         Err(_) => return Ended::Lost("no admission from the master".into()),
     }
     tracing::info!(id = %config.id, "connected to the master");
-    code_pages::trim();
+    if config.trim_code_pages {
+        code_pages::trim();
+    }
     uplink.set(Some(tx.clone()));
     let mut sent_grains = grains();
     if tx
@@ -231,6 +250,7 @@ async fn session(
         grains: sent_grains.clone(),
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
+        trim_code_pages: config.trim_code_pages,
     });
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(config.ping_interval);
@@ -309,12 +329,12 @@ fn on_job(
 ) {
     let jid = job.jid.clone();
     if !valid_jid(&jid) {
-        tracing::warn!("refusing a job with a malformed id");
+        tracing::warn!(jid = %common::untrusted::shown(&jid), "refusing a job with a malformed id");
         return;
     }
     match outbox.start(&jid) {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(Start::New) => {}
+        Ok(Start::SeenBefore) => {
             // Seen before: never run twice; resend the result if we have it.
             tracing::warn!(jid = %jid, "a job id seen before; not running it again");
             if let Some(ret) = outbox.get(&jid) {
@@ -323,6 +343,10 @@ fn on_job(
                     let _ = tx.send(&MinionMsg::Return(ret)).await;
                 });
             }
+            return;
+        }
+        Ok(Start::TooOld) => {
+            tracing::warn!(jid = %jid, "a job id older than every job remembered; not running it");
             return;
         }
         Err(e) => {
@@ -334,8 +358,9 @@ fn on_job(
     let env = env.clone();
     let outbox = outbox.clone();
     tokio::task::spawn_blocking(move || {
+        let durable = exec::changes_host(&job.kind);
         let ret = exec::run_job(&env, &jid, job.kind);
-        if let Err(e) = outbox.put(&ret) {
+        if let Err(e) = outbox.put(&ret, durable) {
             tracing::error!(jid = %jid, error = %e, "cannot store a result");
         }
         // Through the current link: the one the job started on may be gone.
@@ -343,6 +368,8 @@ fn on_job(
             tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");
         }
         // Between jobs the state engine's code need not stay resident.
-        code_pages::trim();
+        if env.trim_code_pages {
+            code_pages::trim();
+        }
     });
 }

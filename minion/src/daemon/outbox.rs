@@ -1,15 +1,48 @@
-//! Results kept on disk until the master acks them, and the job ids this
-//! minion has started, so a job is never run twice (a replayed or resent job
-//! gets the stored result again instead).
+//! Results kept until the master acks them, and the job ids this minion has
+//! started, so a job is never run twice (a replayed or resent job gets the
+//! stored result again instead).
+//!
+//! Started ids are lines appended to `jobs.log`: a file per job made every
+//! `test.ping` cost an inode, and at thousands of minions per disk (a swarm)
+//! creating and deleting them was most of a ping's time. The log keeps the
+//! newest [`KEEP_STARTED`] ids; a job id older than all of them is refused
+//! as too old, so dropping old lines never lets a replay through (job ids
+//! only increase on a master).
+//!
+//! Results of jobs that changed the host are files, fsynced before they are
+//! sent; results of read-only functions stay in memory (resent after a
+//! reconnect, lost if the minion itself restarts: they are cheap to ask for
+//! again).
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use common::wire::{self, JobReturn};
 
+/// How many started job ids are remembered.
+pub const KEEP_STARTED: usize = 10_000;
+
 pub struct Outbox {
     returns: PathBuf,
-    started: PathBuf,
+    log_path: PathBuf,
+    started: Mutex<Started>,
+    in_memory: Mutex<BTreeMap<String, JobReturn>>,
+}
+
+struct Started {
+    ids: BTreeSet<String>,
+    /// Ids at or below this were forgotten: refused as too old.
+    floor: Option<String>,
+}
+
+/// Whether [`Outbox::start`] may run a job.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Start {
+    New,
+    SeenBefore,
+    TooOld,
 }
 
 /// A job id as the master makes them: 20 ASCII digits. Anything else is
@@ -18,31 +51,112 @@ pub fn valid_jid(jid: &str) -> bool {
     jid.len() == 20 && jid.bytes().all(|b| b.is_ascii_digit())
 }
 
+fn refuse_bad(jid: &str) -> std::io::Result<()> {
+    if valid_jid(jid) {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("malformed job id {}", common::untrusted::shown(jid)),
+    ))
+}
+
 impl Outbox {
     pub fn open(cachedir: &Path) -> std::io::Result<Outbox> {
         let returns = cachedir.join("outbox");
-        let started = cachedir.join("jobs");
-        for d in [&returns, &started] {
-            fs::create_dir_all(d)?;
+        fs::create_dir_all(&returns)?;
+        let log_path = cachedir.join("jobs.log");
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let mut ids = BTreeSet::new();
+        let mut floor = None;
+        for line in text.lines().filter(|l| valid_jid(l) || is_floor(l)) {
+            match line.strip_prefix("floor ") {
+                Some(f) => floor = Some(f.to_string()),
+                None => {
+                    ids.insert(line.to_string());
+                }
+            }
         }
-        Ok(Outbox { returns, started })
+        let outbox = Outbox {
+            returns,
+            log_path,
+            started: Mutex::new(Started { ids, floor }),
+            in_memory: Mutex::new(BTreeMap::new()),
+        };
+        outbox.compact_if_needed()?;
+        Ok(outbox)
     }
 
-    /// Marks `jid` started; `false` when it was started before.
-    pub fn start(&self, jid: &str) -> std::io::Result<bool> {
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(self.started.join(jid))
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
+    /// Marks `jid` started, unless it was started before or is older than
+    /// every id remembered.
+    pub fn start(&self, jid: &str) -> std::io::Result<Start> {
+        refuse_bad(jid)?;
+        let mut s = self.started.lock().unwrap();
+        if s.ids.contains(jid) {
+            return Ok(Start::SeenBefore);
         }
+        if s.floor.as_deref().is_some_and(|f| jid <= f) {
+            return Ok(Start::TooOld);
+        }
+        // Opened per append, not held: a swarm runs thousands of minions in
+        // one process, and a held file each would double its descriptors.
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?
+            .write_all(format!("{jid}\n").as_bytes())?;
+        s.ids.insert(jid.to_string());
+        let over = s.ids.len() > 2 * KEEP_STARTED;
+        drop(s);
+        if over {
+            self.compact_if_needed()?;
+        }
+        Ok(Start::New)
     }
 
-    /// Stores a finished job's return durably before it is sent.
-    pub fn put(&self, ret: &JobReturn) -> std::io::Result<()> {
+    /// Job ids started, oldest first (a test aid and for `jobs.log` readers).
+    pub fn started(&self) -> Vec<String> {
+        self.started.lock().unwrap().ids.iter().cloned().collect()
+    }
+
+    /// Rewrites the log with the newest ids and the floor below them.
+    fn compact_if_needed(&self) -> std::io::Result<()> {
+        let mut s = self.started.lock().unwrap();
+        if s.ids.len() <= KEEP_STARTED {
+            return Ok(());
+        }
+        let drop_n = s.ids.len() - KEEP_STARTED;
+        let dropped: Vec<String> = s.ids.iter().take(drop_n).cloned().collect();
+        for d in &dropped {
+            s.ids.remove(d);
+        }
+        s.floor = dropped.last().cloned().max(s.floor.clone());
+        let mut text = String::new();
+        if let Some(f) = &s.floor {
+            text.push_str(&format!("floor {f}\n"));
+        }
+        for id in &s.ids {
+            text.push_str(id);
+            text.push('\n');
+        }
+        let tmp = self.log_path.with_extension("log.tmp");
+        fs::write(&tmp, text)?;
+        fs::rename(&tmp, &self.log_path)?;
+        Ok(())
+    }
+
+    /// Stores a finished job's return before it is sent; `durable` writes
+    /// it to disk with an fsync (jobs that changed the host), otherwise it
+    /// is kept in memory.
+    pub fn put(&self, ret: &JobReturn, durable: bool) -> std::io::Result<()> {
+        refuse_bad(&ret.jid)?;
+        if !durable {
+            self.in_memory
+                .lock()
+                .unwrap()
+                .insert(ret.jid.clone(), ret.clone());
+            return Ok(());
+        }
         let bytes = wire::encode(ret).map_err(std::io::Error::other)?;
         let path = self.returns.join(&ret.jid);
         let tmp = self.returns.join(format!(".{}.tmp", ret.jid));
@@ -54,12 +168,21 @@ impl Outbox {
     }
 
     pub fn get(&self, jid: &str) -> Option<JobReturn> {
+        if let Some(r) = self.in_memory.lock().unwrap().get(jid) {
+            return Some(r.clone());
+        }
+        if !valid_jid(jid) {
+            return None;
+        }
         let bytes = fs::read(self.returns.join(jid)).ok()?;
         wire::decode(&bytes).ok()
     }
 
     /// The master has it: forget it.
     pub fn ack(&self, jid: &str) {
+        if self.in_memory.lock().unwrap().remove(jid).is_some() {
+            return;
+        }
         if valid_jid(jid) {
             let _ = fs::remove_file(self.returns.join(jid));
         }
@@ -75,35 +198,128 @@ impl Outbox {
                     .collect()
             })
             .unwrap_or_default();
+        names.extend(self.in_memory.lock().unwrap().keys().cloned());
         names.sort();
+        names.dedup();
         names.iter().filter_map(|n| self.get(n)).collect()
     }
+}
+
+fn is_floor(line: &str) -> bool {
+    line.strip_prefix("floor ").is_some_and(valid_jid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ret(jid: &str) -> JobReturn {
+        JobReturn {
+            jid: jid.into(),
+            success: true,
+            ret: serde_json::json!({"a": 1}),
+            retcode: 0,
+        }
+    }
+
     #[test]
     fn returns_survive_until_acked_and_jobs_start_once() {
         let dir = tempfile::tempdir().unwrap();
         let jid = "20261124101010000001";
         let ob = Outbox::open(dir.path()).unwrap();
-        assert!(ob.start(jid).unwrap());
-        assert!(!ob.start(jid).unwrap());
-        let ret = JobReturn {
-            jid: jid.into(),
-            success: true,
-            ret: serde_json::json!({"a": 1}),
-            retcode: 0,
-        };
-        ob.put(&ret).unwrap();
+        assert_eq!(ob.start(jid).unwrap(), Start::New);
+        assert_eq!(ob.start(jid).unwrap(), Start::SeenBefore);
+        ob.put(&ret(jid), true).unwrap();
         let reopened = Outbox::open(dir.path()).unwrap();
-        assert_eq!(reopened.pending(), vec![ret.clone()]);
-        assert!(!reopened.start(jid).unwrap());
+        assert_eq!(reopened.pending(), vec![ret(jid)]);
+        assert_eq!(reopened.start(jid).unwrap(), Start::SeenBefore);
         reopened.ack(jid);
         assert!(reopened.pending().is_empty());
         assert!(!valid_jid("../../etc/passwd000"));
         assert!(!valid_jid("2026112410101000000a"));
+    }
+
+    #[test]
+    fn read_only_results_are_kept_in_memory_until_acked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let (a, b) = ("20261124101010000001", "20261124101010000002");
+        ob.put(&ret(b), false).unwrap();
+        ob.put(&ret(a), true).unwrap();
+        assert_eq!(ob.pending(), vec![ret(a), ret(b)]);
+        assert_eq!(ob.get(b), Some(ret(b)));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("outbox"))
+                .unwrap()
+                .count(),
+            1
+        );
+        ob.ack(b);
+        assert_eq!(ob.pending(), vec![ret(a)]);
+    }
+
+    #[test]
+    fn forgotten_ids_are_refused_as_too_old_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let jid = |i: usize| format!("2026112410{i:010}");
+        for i in 0..=2 * KEEP_STARTED {
+            assert_eq!(ob.start(&jid(i)).unwrap(), Start::New);
+        }
+        // Compacted to the newest KEEP_STARTED ids.
+        assert_eq!(ob.started().len(), KEEP_STARTED);
+        assert_eq!(ob.start(&jid(3)).unwrap(), Start::TooOld);
+        let reopened = Outbox::open(dir.path()).unwrap();
+        assert_eq!(reopened.start(&jid(3)).unwrap(), Start::TooOld);
+        assert_eq!(
+            reopened.start(&jid(2 * KEEP_STARTED)).unwrap(),
+            Start::SeenBefore
+        );
+        assert_eq!(
+            reopened.start(&jid(2 * KEEP_STARTED + 1)).unwrap(),
+            Start::New
+        );
+    }
+
+    #[test]
+    fn a_malformed_job_id_never_becomes_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let ob = Outbox::open(&cache).unwrap();
+        let before = tree(dir.path());
+        for jid in [
+            "../../escaped",
+            "/tmp/abs",
+            "..",
+            "x\0y",
+            "",
+            "2026112410101000000/",
+        ] {
+            let e = ob.start(jid).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(!e.to_string().contains('\0'));
+            for durable in [true, false] {
+                assert!(ob.put(&ret(jid), durable).is_err());
+            }
+            assert!(ob.get(jid).is_none());
+            ob.ack(jid);
+        }
+        assert_eq!(tree(dir.path()), before);
+        assert!(ob.started().is_empty());
+    }
+
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+                out.push(e.path());
+            }
+        }
+        out.sort();
+        out
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{Map, Value};
+use common::untrusted::shown;
 use common::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
 use sha2::{Digest, Sha256};
 use states::state::{Sources, StateError};
@@ -42,10 +43,12 @@ impl JobSources {
     }
 
     fn store(&self, blob: &Blob) -> Result<(), StateError> {
-        if sha256_hex(&blob.data) != blob.sha256 {
+        // The name is the digest of the bytes, computed here: the master's
+        // word for it only has to agree.
+        if sha256_hex(&blob.data) != blob.sha256 || !valid_sha(&blob.sha256) {
             return Err(StateError::host(format!(
                 "the master sent a file whose SHA-256 is not {}",
-                blob.sha256
+                shown(&blob.sha256)
             )));
         }
         std::fs::create_dir_all(&self.cache)
@@ -59,10 +62,17 @@ impl JobSources {
 
     /// Fetches every manifest file the cache lacks, in one request.
     pub fn prefetch(&self) -> Result<usize, StateError> {
+        // A digest is a cache file name: anything but 64 hex digits is
+        // refused here, never joined to the cache path nor asked for.
+        for (url, sha) in &self.manifest {
+            if !valid_sha(sha) {
+                tracing::warn!(jid = %self.jid, url = %shown(url), sha256 = %shown(sha), "a manifest entry with a malformed digest; ignored");
+            }
+        }
         let mut missing: Vec<String> = self
             .manifest
             .values()
-            .filter(|sha| self.cached(sha).is_none())
+            .filter(|sha| valid_sha(sha) && self.cached(sha).is_none())
             .cloned()
             .collect();
         missing.sort();
@@ -107,6 +117,9 @@ impl Sources for JobSources {
                 "unsupported source {url:?}: use salt:// or an absolute path"
             )));
         }
+        // Refused here too, not only by the master: a URL that leaves the
+        // roots is never asked for.
+        common::salt_url::path(url).map_err(|e| StateError::args(e.to_string()))?;
         let bare = url.split('?').next().unwrap_or(url);
         if let Some(data) = self.manifest.get(bare).and_then(|sha| self.cached(sha)) {
             return Ok(data);
@@ -159,5 +172,69 @@ impl JobSources {
             MasterMsg::Listed { reply, .. } => reply.map_err(StateError::host),
             _ => Err(StateError::host("an unexpected answer from the master")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sources with no link to a master: anything that would ask it fails
+    /// with "not connected", so a test sees whether a request was made.
+    fn offline(cache: PathBuf, manifest: &[(&str, &str)]) -> JobSources {
+        JobSources {
+            jid: "20261124101010000001".into(),
+            uplink: Arc::new(Uplink::default()),
+            manifest: manifest
+                .iter()
+                .map(|(u, s)| (u.to_string(), s.to_string()))
+                .collect(),
+            cache,
+        }
+    }
+
+    #[test]
+    fn manifest_digests_that_are_not_hex_are_never_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("secret");
+        std::fs::write(&outside, "not for you").unwrap();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let bad = [
+            ("salt://a", "../secret"),
+            ("salt://b", "/etc/passwd"),
+            ("salt://c", "00/../../secret"),
+        ];
+        let s = offline(cache.clone(), &bad);
+        // Nothing valid is missing, so nothing is asked for and nothing read.
+        assert_eq!(s.prefetch().unwrap(), 0);
+        for (_, sha) in bad {
+            assert!(s.cached(sha).is_none());
+        }
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+        // A bad digest from the master is refused before it names a file.
+        let blob = Blob {
+            sha256: "../evil".into(),
+            data: b"x".to_vec(),
+        };
+        assert!(s.store(&blob).is_err());
+        assert!(!dir.path().join("evil").exists());
+    }
+
+    #[test]
+    fn salt_urls_that_leave_the_roots_are_not_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = offline(dir.path().to_path_buf(), &[]);
+        for url in [
+            "salt://../../etc/passwd",
+            "salt:///etc/passwd",
+            "salt://a\0b",
+        ] {
+            let e = s.fetch(url).unwrap_err().to_string();
+            assert!(e.contains("refused"), "{url:?}: {e}");
+        }
+        // A fine URL is asked for (and fails only because there is no master).
+        let e = s.fetch("salt://ok.txt").unwrap_err().to_string();
+        assert!(e.contains("not connected"), "{e}");
     }
 }

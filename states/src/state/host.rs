@@ -96,11 +96,19 @@ impl HostRead {
         if path.contains('\0') {
             return Err(StateError::args("path contains a NUL byte"));
         }
-        Ok(if self.root == Path::new("/") {
-            PathBuf::from(path)
-        } else {
-            self.root.join(path.trim_start_matches('/'))
-        })
+        if self.root == Path::new("/") {
+            return Ok(PathBuf::from(path));
+        }
+        // Under another root, `..` would climb out of it (at `/` it cannot).
+        // The root is a directory, not a chroot: symlinks inside it are the
+        // tree's own business.
+        if path.split('/').any(|c| c == "..") {
+            return Err(StateError::args(format!(
+                "path {path:?} has a '..' component, which would leave the state root {}",
+                self.root.display()
+            )));
+        }
+        Ok(self.root.join(path.trim_start_matches('/')))
     }
 
     pub fn sources(&self) -> &dyn Sources {
@@ -356,4 +364,24 @@ fn exec(spec: &Exec) -> Result<Exited, StateError> {
         },
         timed_out,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::TestHost;
+
+    #[test]
+    fn paths_stay_under_a_state_root() {
+        let t = TestHost::new();
+        assert_eq!(t.host.path("/etc/x").unwrap(), t.root.path().join("etc/x"));
+        for bad in ["/../etc/shadow", "/etc/../../x", "/a/..", "etc/x", "/a\0b"] {
+            let e = t.host.path(bad).unwrap_err().to_string();
+            assert!(!e.contains('\0'), "{e:?}");
+        }
+        let e = t.host.path("/../../etc/shadow").unwrap_err().to_string();
+        assert!(
+            e.contains("\"/../../etc/shadow\"") && e.contains("state root"),
+            "{e}"
+        );
+    }
 }

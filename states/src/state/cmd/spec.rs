@@ -282,15 +282,18 @@ fn env_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
         Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
         Value::Array(items) => {
             let mut out = Vec::new();
-            for item in items {
+            for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::Object(m) if m.len() == 1 => {
                         out.extend(m.iter().map(|(k, v)| (k.clone(), value(v))))
                     }
+                    // The item is named by position and kind, never shown:
+                    // `- TOKEN={{ pillar.token }}` is a secret written wrongly.
                     other => {
                         return Err(format!(
-                            "{BAD} Each item of an 'env' list must be a one-key map, got {}",
-                            common::pyfmt::py_repr(other)
+                            "{BAD} Each item of an 'env' list must be a one-key map; item {} is {}",
+                            i + 1,
+                            kind_of(other)
                         ))
                     }
                 }
@@ -298,6 +301,18 @@ fn env_pairs(v: &Value) -> Result<Vec<(String, String)>, String> {
             Ok(out)
         }
         _ => Err(BAD.to_string()),
+    }
+}
+
+/// What a value is, without its contents.
+fn kind_of(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(a) => format!("a list of {}", a.len()),
+        Value::Object(m) => format!("a map of {} keys", m.len()),
     }
 }
 
@@ -435,7 +450,9 @@ mod tests {
         assert!(env_pairs(&json!("A=1"))
             .unwrap_err()
             .starts_with("Invalidly-formatted 'env'"));
-        assert!(env_pairs(&json!(["A=1"])).is_err());
+        let e = env_pairs(&json!(["A=s3cr3t"])).unwrap_err();
+        assert!(e.ends_with("item 1 is a string"), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
         assert!(env_pairs(&json!([{"A": 1, "B": 2}])).is_err());
     }
 }

@@ -1,0 +1,112 @@
+//! Every minion's last grains, in memory and under `cachedir/minions/<id>/`.
+//!
+//! Kept as JSON text, parsed when a target or a compile needs them: a
+//! parsed grains map costs several times its text, and at 10,000 minions
+//! the parsed maps alone were most of the master's memory.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use common::data::Value;
+
+/// One minion's grains as JSON text.
+pub struct CachedGrains {
+    json: Box<str>,
+}
+
+impl CachedGrains {
+    fn new(grains: &Value) -> Self {
+        CachedGrains {
+            json: serde_json::to_string(grains).unwrap_or_default().into(),
+        }
+    }
+
+    /// The grains map (an empty map if the text was unreadable).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or_else(|_| Value::Object(Default::default()))
+    }
+}
+
+#[derive(Default)]
+pub struct GrainsCache {
+    dir: PathBuf,
+    by_id: RwLock<BTreeMap<String, Arc<CachedGrains>>>,
+}
+
+impl GrainsCache {
+    /// Loads what earlier runs left under `cachedir/minions`.
+    pub fn load(cachedir: &Path) -> Self {
+        let dir = cachedir.join("minions");
+        let mut by_id = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if crate::pki::validate_id(&id).is_err() {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path().join("grains.json")).ok();
+            if let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+                by_id.insert(id, Arc::new(CachedGrains::new(&v)));
+            }
+        }
+        GrainsCache {
+            dir,
+            by_id: RwLock::new(by_id),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<CachedGrains>> {
+        self.by_id.read().unwrap().get(id).cloned()
+    }
+
+    /// Everything, cheaply (shared entries), for matching a target.
+    pub fn snapshot(&self) -> BTreeMap<String, Arc<CachedGrains>> {
+        self.by_id.read().unwrap().clone()
+    }
+
+    /// Records a minion's grains in memory and on disk (ids are validated
+    /// by the key store before a session exists).
+    pub fn set(&self, id: &str, grains: &Value) {
+        // Checked again here, where the id becomes a directory name.
+        if let Err(e) = crate::pki::validate_id(id) {
+            tracing::warn!(error = %e, "grains for an invalid minion id; not cached");
+            return;
+        }
+        let new = CachedGrains::new(grains);
+        if self.get(id).is_some_and(|old| old.json == new.json) {
+            return;
+        }
+        let path = self.dir.join(id).join("grains.json");
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(path.parent().unwrap())?;
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, new.json.as_bytes())?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            tracing::warn!(minion = id, error = %e, "cannot write the grains cache");
+        }
+        self.by_id
+            .write()
+            .unwrap()
+            .insert(id.to_string(), Arc::new(new));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grains_survive_a_reload_and_parse_back_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let g =
+            serde_json::json!({"id": "web1", "os": "Debian", "num_cpus": 2, "ipv4": ["10.0.0.1"]});
+        GrainsCache::load(dir.path()).set("web1", &g);
+        let again = GrainsCache::load(dir.path());
+        assert_eq!(again.get("web1").unwrap().value(), g);
+        assert!(again.get("web2").is_none());
+        assert_eq!(again.snapshot().len(), 1);
+    }
+}
