@@ -35,6 +35,8 @@ pub enum LinkError {
     ServerKey { fingerprint: String, reason: String },
     #[error("the connection closed")]
     Closed,
+    #[error("the master is busy with other handshakes; try again later")]
+    Busy,
     #[error("socket: {0}")]
     Socket(String),
 }
@@ -158,6 +160,9 @@ pub async fn connect(
     timed(step, socket.send(frames(vec![msg1]))).await?;
     let reply = timed(step, socket.recv()).await?;
     let msg2 = reply.get(0).ok_or(LinkError::Closed)?.to_vec();
+    if msg2 == noise::BUSY {
+        return Err(LinkError::Busy);
+    }
     // The master's static key is known once msg2 is read; the claim travels
     // in msg3, so it is only sent to a master that passed `verify`.
     let claim_bytes = wire::encode(claim)?;

@@ -29,6 +29,10 @@ pub const FRAME_PAYLOAD: usize = MAX_FRAME - TAG;
 pub const REKEY_EVERY: u64 = 1 << 16;
 /// The first handshake message: the initiator's ephemeral key, no payload.
 pub const MSG1_LEN: usize = 32;
+/// What the responder sends where msg2 belongs when it will not start a
+/// handshake now (too many at once): no msg2 is empty. Unauthenticated, like
+/// any refusal before a handshake; it only tells the initiator to back off.
+pub const BUSY: &[u8] = b"";
 /// No handshake message is longer: the largest, the third, is a static key,
 /// two tags and the claim (an id of at most 255 bytes, MessagePack-encoded).
 pub const MAX_HANDSHAKE_MESSAGE: usize = 1024;

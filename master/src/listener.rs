@@ -28,7 +28,7 @@ use zeromq::{
 };
 
 use common::keys::{KeyPair, PublicKey};
-use common::noise::{Responder, Session};
+use common::noise::{self, Responder, Session};
 use common::wire::{self, Admission, Claim, MAX_MESSAGE};
 
 use crate::refusals::Refusals;
@@ -301,6 +301,20 @@ impl Reader {
         self.closer.disconnect(id);
     }
 
+    /// Refuses a handshake for want of capacity: the peer is told at once
+    /// ([`noise::BUSY`] where msg2 belongs) so it backs off and retries
+    /// instead of waiting out its handshake timeout.
+    fn busy(&mut self, id: &Bytes, reason: &'static str) {
+        self.refusals.note(reason, Instant::now());
+        let mut reply = ZmqMessage::from(id.clone());
+        reply.push_back(Bytes::from_static(noise::BUSY));
+        if self.out.try_send(Outgoing::Send(reply)).is_ok() {
+            self.close_after_queued(id);
+        } else {
+            self.closer.disconnect(id);
+        }
+    }
+
     /// Closes a connection after whatever is already queued for it.
     fn close_after_queued(&mut self, id: &Bytes) {
         if self.out.try_send(Outgoing::Close(id.clone())).is_err() {
@@ -396,10 +410,10 @@ impl Reader {
             return self.refuse(&id, "a multi-frame message before the handshake");
         }
         if self.handshaking >= self.limits.handshakes {
-            return self.refuse(&id, "too many handshakes in progress");
+            return self.busy(&id, "too many handshakes in progress");
         }
         if !self.rate.take(Instant::now()) {
-            return self.refuse(&id, "a handshake over handshake_rate");
+            return self.busy(&id, "a handshake over handshake_rate");
         }
         match Responder::start(&self.key, &frames[0]) {
             Ok((responder, msg2)) => {

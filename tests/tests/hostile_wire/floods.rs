@@ -9,7 +9,7 @@ use common::keys::KeyPair;
 use common::noise::{Initiator, FRAME_PAYLOAD, MAX_FRAME};
 use common::wire::{Admission, Claim, MinionMsg};
 use serde_json::json;
-use tests::daemons::wait_until;
+use tests::daemons::{wait_until, Master};
 use tests::sealed::Sealed;
 use tests::zmtp::{self, Zmtp};
 
@@ -116,9 +116,11 @@ fn oversized_frames_and_messages_are_refused_before_they_are_buffered() {
 }
 
 /// Starts `n` handshakes as fast as one client can (each sends msg1 and
-/// never msg3); returns how many the master answered with msg2 once all were
-/// sent, the connections, and how long the starting took.
-fn flood(port: u16, n: usize) -> (usize, Vec<Zmtp>, Duration) {
+/// never msg3); returns how many the master answered with msg2 and how many
+/// it told to come back later (busy), the connections, and how long the
+/// starting took.
+fn flood(master: &Master, n: usize) -> (usize, usize, Vec<Zmtp>, Duration) {
+    let port = master.ret_port;
     let started = Instant::now();
     let mut conns = Vec::new();
     for _ in 0..n {
@@ -129,13 +131,23 @@ fn flood(port: u16, n: usize) -> (usize, Vec<Zmtp>, Duration) {
         conns.push(z);
     }
     let took = started.elapsed();
-    let mut answered = 0;
-    for z in &mut conns {
-        if z.recv(Duration::from_millis(200)).is_ok() {
-            answered += 1;
+    let (mut answered, mut busy) = (0, 0);
+    for (i, z) in conns.iter_mut().enumerate() {
+        // Each is answered: msg2, or "busy" so it backs off at once.
+        match z.recv(Duration::from_secs(10)) {
+            Ok(reply) if reply == [common::noise::BUSY] => busy += 1,
+            Ok(_) => answered += 1,
+            Err(e) => panic!("handshake {i} of {n}: {e}\n{}", tail(master)),
         }
     }
-    (answered, conns, took)
+    (answered, busy, conns, took)
+}
+
+/// The end of the master's log, for a failure message.
+fn tail(master: &Master) -> String {
+    let log = master.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 #[test]
@@ -143,7 +155,7 @@ fn a_flood_of_handshakes_is_rate_limited_and_the_master_keeps_serving() {
     let (master, m1) = master_and_minion("");
     let before = State::of(&master, &m1);
     let rss_before = master.rss_kib().unwrap();
-    let (answered, mut conns, took) = flood(master.ret_port, 5000);
+    let (answered, busy, mut conns, took) = flood(&master, 5000);
     // The defaults: a burst of 1000, then 500 a second.
     let allowed = 1000 + (500.0 * took.as_secs_f64()) as usize;
     assert!(
@@ -163,7 +175,11 @@ fn a_flood_of_handshakes_is_rate_limited_and_the_master_keeps_serving() {
     logged(&master, "a handshake over handshake_rate");
     // Every half-open handshake is closed once it times out.
     for z in &mut conns {
-        assert!(z.closed_within(Duration::from_secs(15)));
+        assert!(
+            z.closed_within(Duration::from_secs(15)),
+            "{}",
+            tail(&master)
+        );
     }
     logged(&master, "a handshake not finished in time");
     drop(conns);
@@ -175,14 +191,18 @@ fn a_flood_of_handshakes_is_rate_limited_and_the_master_keeps_serving() {
     );
     // A second flood costs no more than the first: nothing accumulates.
     let rss_first = master.rss_kib().unwrap();
-    let (_, mut conns, _) = flood(master.ret_port, 5000);
+    let (_, _, mut conns, _) = flood(&master, 5000);
     for z in &mut conns {
-        assert!(z.closed_within(Duration::from_secs(15)));
+        assert!(
+            z.closed_within(Duration::from_secs(15)),
+            "{}",
+            tail(&master)
+        );
     }
     drop(conns);
     let rss_second = master.rss_kib().unwrap();
     eprintln!(
-        "{answered} of 5000 handshakes answered in {took:?}; RSS {rss_before} KiB, \
+        "{answered} of 5000 handshakes answered ({busy} busy) in {took:?}; RSS {rss_before} KiB, \
          {rss_during} KiB during, {rss_first} KiB after, {rss_second} KiB after a second flood"
     );
     assert!(

@@ -544,10 +544,11 @@ where
         let backend = callback_backend.clone();
         async move {
             let result = match result {
-                // Brine patch: bounded, so a silent connection cannot hold a task and a socket.
-                Ok((io, endpoint)) => util::run_with_timeout(
+                // Brine patch: the greeting and READY are bounded (see util).
+                Ok((io, endpoint)) => util::peer_connected(
+                    io,
+                    backend.clone(),
                     backend.socket_options().accept_handshake_timeout,
-                    util::peer_connected(io, backend.clone()),
                 )
                 .await
                 .map(|peer_id| (endpoint, peer_id)),

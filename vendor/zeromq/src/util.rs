@@ -190,8 +190,16 @@ pub(crate) async fn ready_exchange(
 pub(crate) async fn peer_connected(
     mut raw_socket: FramedIo,
     backend: Arc<dyn MultiPeerBackend>,
+    handshake_timeout: Option<Duration>,
 ) -> ZmqResult<PeerIdentity> {
-    let peer_id = peer_handshake(&mut raw_socket, backend.clone()).await?;
+    // Brine patch: the greeting and READY are bounded, so a silent connection
+    // cannot hold a task and a socket; registering the peer is not (cut
+    // short, it would leave half a peer behind, its socket open).
+    let peer_id = run_with_timeout(
+        handshake_timeout,
+        peer_handshake(&mut raw_socket, backend.clone()),
+    )
+    .await?;
     backend.peer_connected(&peer_id, raw_socket).await;
     Ok(peer_id)
 }
