@@ -132,8 +132,8 @@ impl GenericSocketBackend {
                     }
                 },
             };
-            let send_result = match self.peers.get_async(&next_peer_id).await {
-                Some(mut peer) => send_to_peer_queue(&mut peer.send_queue, message).await,
+            let send_result = match self.queue_of(&next_peer_id) {
+                Some(mut queue) => send_to_peer_queue(&mut queue, message).await,
                 None => continue,
             };
             return match send_result {
@@ -162,8 +162,8 @@ impl GenericSocketBackend {
             SendResolution::Miss(message) => message,
         };
 
-        let send_result = match self.peers.get_async(peer_id).await {
-            Some(mut peer) => send_to_peer_queue(&mut peer.send_queue, message).await,
+        let send_result = match self.queue_of(peer_id) {
+            Some(mut queue) => send_to_peer_queue(&mut queue, message).await,
             None => return Err(ZmqError::Other("Destination client not found by identity")),
         };
         match send_result {
@@ -231,6 +231,16 @@ impl GenericSocketBackend {
         }
     }
 
+    /// Brine patch: `peers` is only ever locked synchronously, and never
+    /// across an await (the sender is cloned out). Upstream mixed
+    /// `get_async`/`upsert_async` with the `remove_sync` of
+    /// `peer_disconnected`: a bucket lock handed to an async waiter that could
+    /// not be polled, while every worker thread sat in `remove_sync`, stopped
+    /// the whole runtime (seen under a flood of disconnects).
+    fn queue_of(&self, peer_id: &PeerIdentity) -> Option<mpsc::Sender<Message>> {
+        self.peers.read_sync(peer_id, |_, p| p.send_queue.clone())
+    }
+
     fn refresh_single_peer_cache(&self) {
         let peer_count = self.peers.len();
         self.peer_count.store(peer_count, Ordering::Release);
@@ -288,14 +298,13 @@ impl MultiPeerBackend for GenericSocketBackend {
     async fn peer_connected(self: Arc<Self>, peer_id: &PeerIdentity, io: FramedIo) {
         let (recv_queue, send_queue) = io.into_parts();
         let (queue_sender, queue_receiver) = mpsc::channel(PEER_SEND_QUEUE_CAPACITY);
-        self.peers
-            .upsert_async(
-                peer_id.clone(),
-                Peer {
-                    send_queue: queue_sender,
-                },
-            )
-            .await;
+        // Brine patch: see `queue_of`.
+        self.peers.upsert_sync(
+            peer_id.clone(),
+            Peer {
+                send_queue: queue_sender,
+            },
+        );
         self.refresh_single_peer_cache();
         let writer_backend = self.clone();
         let writer_peer_id = peer_id.clone();

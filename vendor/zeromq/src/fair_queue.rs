@@ -19,10 +19,19 @@ pub(crate) struct QueueInner<S, K: Clone> {
     /// Callback invoked when a stream ends (peer disconnected).
     /// Wrapped in Arc so it can be cloned and called outside the lock.
     on_disconnect: Option<Arc<dyn Fn(K) + Send + Sync>>,
+    /// Brine patch: the stream being polled outside the lock, and whether it
+    /// was removed meanwhile (another thread closed that peer): then it is
+    /// not put back, or it would live on, its connection open, with no peer.
+    polling: Option<K>,
+    polling_removed: bool,
 }
 
 impl<S, K: Clone + Eq + Hash> QueueInner<S, K> {
     pub fn insert(&mut self, k: K, s: S) {
+        // Brine patch: a new stream under the key being polled replaces it.
+        if self.polling.as_ref() == Some(&k) {
+            self.polling_removed = true;
+        }
         self.streams.insert(k.clone(), Box::pin(s));
         self.push_ready(k);
         if let Some(w) = &self.waker {
@@ -33,6 +42,21 @@ impl<S, K: Clone + Eq + Hash> QueueInner<S, K> {
     pub fn remove(&mut self, k: &K) {
         self.streams.remove(k);
         self.queued.remove(k);
+        if self.polling.as_ref() == Some(k) {
+            self.polling_removed = true;
+        }
+    }
+
+    /// Brine patch: puts back the stream that was polled, unless it was removed.
+    fn put_back(&mut self, k: K, s: Pin<Box<S>>, ready: bool) {
+        self.polling = None;
+        if std::mem::take(&mut self.polling_removed) {
+            return;
+        }
+        self.streams.insert(k.clone(), s);
+        if ready {
+            self.push_ready(k);
+        }
     }
 
     /// Clear all streams and the ready queue.
@@ -40,6 +64,7 @@ impl<S, K: Clone + Eq + Hash> QueueInner<S, K> {
     /// Used during shutdown to ensure TCP connections are closed even when
     /// other components (like reconnect tasks) hold Arc references to the inner.
     pub fn clear(&mut self) {
+        self.polling_removed = self.polling.is_some();
         self.streams.clear();
         self.ready_queue.clear();
         self.queued.clear();
@@ -141,7 +166,11 @@ where
                 };
                 inner.queued.remove(&event.key);
                 match inner.streams.remove(&event.key) {
-                    Some(stream) => (event, stream),
+                    Some(stream) => {
+                        inner.polling = Some(event.key.clone());
+                        inner.polling_removed = false;
+                        (event, stream)
+                    }
                     None => continue,
                 }
             };
@@ -157,8 +186,7 @@ where
                     let key = event.key.clone();
                     let item = Some((key.clone(), res));
                     let mut inner = fair_queue.inner.lock();
-                    inner.streams.insert(event.key, io_stream);
-                    inner.push_ready(key);
+                    inner.put_back(key, io_stream, true);
                     return Poll::Ready(item);
                 }
                 Poll::Ready(None) => {
@@ -166,7 +194,9 @@ where
                     // Clone the callback Arc so we can call it outside the lock
                     // (to avoid deadlock if callback accesses inner)
                     let callback = {
-                        let inner = fair_queue.inner.lock();
+                        let mut inner = fair_queue.inner.lock();
+                        inner.polling = None;
+                        inner.polling_removed = false;
                         inner.on_disconnect.clone()
                     };
                     // Call callback outside the lock
@@ -178,7 +208,7 @@ where
                 }
                 Poll::Pending => {
                     let mut inner = fair_queue.inner.lock();
-                    inner.streams.insert(event.key, io_stream);
+                    inner.put_back(event.key, io_stream, false);
                     continue;
                 }
             }
@@ -212,6 +242,8 @@ impl<S, K: Clone> FairQueue<S, K> {
                 streams: HashMap::new(),
                 waker: None,
                 on_disconnect: None,
+                polling: None,
+                polling_removed: false,
             })),
         }
     }
