@@ -11,20 +11,28 @@
 //! After the handshake a [`Session`] seals a message into one or more frames
 //! (Noise caps a message at 64 KiB) with the per-direction counter as nonce:
 //! a frame replayed, dropped, reordered or taken from another session fails
-//! to open, and the session is then dead. Both sides rekey each direction
-//! every [`REKEY_EVERY`] frames, counted the same way on both ends.
+//! to open, and the session is then dead. The counter alone cannot tell a
+//! message whose *last* frames were cut off (the frames left still open in
+//! order), so every frame's plaintext starts with a byte saying whether it
+//! ends the message, and a message that does not end with its last frame is
+//! refused. Both sides rekey each direction every [`REKEY_EVERY`] frames,
+//! counted the same way on both ends.
 use snow::{HandshakeState, TransportState};
 
 use crate::keys::{KeyPair, PublicKey};
 
 pub const PARAMS: &str = "Noise_XX_25519_ChaChaPoly_SHA256";
 /// Bound into every handshake; bump it when the wire format changes.
-pub const PROLOGUE: &[u8] = b"brine/1";
+pub const PROLOGUE: &[u8] = b"brine/2";
 /// Noise's own limit on one message, tag included.
 pub const MAX_FRAME: usize = 65535;
 const TAG: usize = 16;
+/// The encrypted byte before each frame's payload: [`LAST`] or [`MORE`].
+const MARK: usize = 1;
+const MORE: u8 = 0;
+const LAST: u8 = 1;
 /// Plaintext bytes per frame.
-pub const FRAME_PAYLOAD: usize = MAX_FRAME - TAG;
+pub const FRAME_PAYLOAD: usize = MAX_FRAME - TAG - MARK;
 /// Frames per direction between rekeys.
 pub const REKEY_EVERY: u64 = 1 << 16;
 /// The first handshake message: the initiator's ephemeral key, no payload.
@@ -59,6 +67,8 @@ pub enum NoiseError {
     TooLarge { frames: usize, limit: usize },
     #[error("a frame failed to decrypt (replayed, reordered, truncated or forged)")]
     Decrypt,
+    #[error("a message's frames do not end with its last frame (frames cut off or added)")]
+    Unterminated,
     #[error("an empty message")]
     Empty,
 }
@@ -190,22 +200,24 @@ impl Session {
 
     /// Encrypts `plaintext` into frames of at most [`MAX_FRAME`] bytes.
     pub fn seal(&mut self, plaintext: &[u8]) -> Vec<Vec<u8>> {
-        let mut frames = Vec::with_capacity(plaintext.len() / FRAME_PAYLOAD + 1);
-        let mut chunks = plaintext.chunks(FRAME_PAYLOAD).peekable();
-        if chunks.peek().is_none() {
-            frames.push(self.seal_frame(&[]));
-        }
-        for chunk in chunks {
-            frames.push(self.seal_frame(chunk));
+        let count = plaintext.len().div_ceil(FRAME_PAYLOAD).max(1);
+        let mut frames = Vec::with_capacity(count);
+        let mut chunks = plaintext.chunks(FRAME_PAYLOAD);
+        for i in 0..count {
+            let mark = if i + 1 == count { LAST } else { MORE };
+            frames.push(self.seal_frame(mark, chunks.next().unwrap_or_default()));
         }
         frames
     }
 
-    fn seal_frame(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let mut out = vec![0u8; chunk.len() + TAG];
+    fn seal_frame(&mut self, mark: u8, chunk: &[u8]) -> Vec<u8> {
+        let mut framed = Vec::with_capacity(MARK + chunk.len());
+        framed.push(mark);
+        framed.extend_from_slice(chunk);
+        let mut out = vec![0u8; framed.len() + TAG];
         let n = self
             .transport
-            .write_message(chunk, &mut out)
+            .write_message(&framed, &mut out)
             .expect("a chunk under Noise's limit always seals");
         out.truncate(n);
         self.sealed += 1;
@@ -216,7 +228,8 @@ impl Session {
     }
 
     /// Decrypts one message's frames. Refuses before decrypting anything when
-    /// the frames could hold more than `limit` bytes.
+    /// the frames could hold more than `limit` bytes, and refuses a message
+    /// whose frames do not end exactly at the frame sealed as its last.
     pub fn open<'a>(
         &mut self,
         frames: impl ExactSizeIterator<Item = &'a [u8]>,
@@ -233,8 +246,8 @@ impl Session {
             });
         }
         let mut out = Vec::new();
-        for frame in frames {
-            if frame.len() > MAX_FRAME || frame.len() < TAG {
+        for (i, frame) in frames.enumerate() {
+            if frame.len() > MAX_FRAME || frame.len() < TAG + MARK {
                 return Err(NoiseError::Decrypt);
             }
             let start = out.len();
@@ -243,11 +256,16 @@ impl Session {
                 .transport
                 .read_message(frame, &mut out[start..])
                 .map_err(|_| NoiseError::Decrypt)?;
-            out.truncate(start + n);
             self.opened += 1;
             if self.opened.is_multiple_of(REKEY_EVERY) {
                 self.transport.rekey_incoming();
             }
+            let expected = if i + 1 == count { LAST } else { MORE };
+            if n < MARK || out[start] != expected {
+                return Err(NoiseError::Unterminated);
+            }
+            out.copy_within(start + MARK..start + n, start);
+            out.truncate(start + n - MARK);
             if out.len() > limit {
                 return Err(NoiseError::TooLarge {
                     frames: count,
@@ -314,6 +332,36 @@ mod tests {
         let m = c2.seal(b"y");
         let _ = s2.open(c2.seal(b"z").iter().map(|f| f.as_slice()), 100);
         assert!(s2.open(m.iter().map(|f| f.as_slice()), 100).is_err());
+    }
+
+    /// Found by the `handshake` fuzz target (fuzz/regressions/handshake/):
+    /// without an end mark, the first frames of a message opened on their
+    /// own as a shorter message.
+    #[test]
+    fn a_message_cut_short_or_split_fails() {
+        let (mut c, mut s, ..) = pair();
+        let big = vec![7u8; 2 * FRAME_PAYLOAD + 5];
+        let frames = c.seal(&big);
+        assert_eq!(frames.len(), 3);
+        assert!(matches!(
+            s.open(frames[..2].iter().map(|f| f.as_slice()), 1 << 20),
+            Err(NoiseError::Unterminated)
+        ));
+        // One message delivered as two: the first part does not end the message.
+        let (mut c, mut s, ..) = pair();
+        let frames = c.seal(&big);
+        assert!(matches!(
+            s.open(frames[..1].iter().map(|f| f.as_slice()), 1 << 20),
+            Err(NoiseError::Unterminated)
+        ));
+        // Whole, it opens.
+        let (mut c, mut s, ..) = pair();
+        let frames = c.seal(&big);
+        assert_eq!(
+            s.open(frames.iter().map(|f| f.as_slice()), 1 << 20)
+                .unwrap(),
+            big
+        );
     }
 
     #[test]

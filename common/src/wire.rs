@@ -191,8 +191,16 @@ pub enum OpRequest {
     Publish(Publish),
     JobsList,
     JobsActive,
-    JobShow { jid: String },
-    Render { minion: String, sls: Vec<String> },
+    JobShow {
+        jid: String,
+    },
+    Render {
+        minion: String,
+        sls: Vec<String>,
+    },
+    /// Sent every few seconds by an operator waiting on a job: the master
+    /// closes sessions that say nothing for a while. Not answered.
+    Ping,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -151,3 +151,21 @@ fn do_takes_any_expression_as_in_jinja2() {
         "{'b': 2, 0: 0, 1: 1, 2: 2}"
     );
 }
+
+/// Found by the `sls_render` fuzz target: the error position is an offset in
+/// the template after `import_yaml` was rewritten, and read against the file
+/// as written it fell inside a multi-byte character (a panic).
+#[test]
+fn error_columns_after_a_rewritten_tag_and_in_non_ascii_lines() {
+    let files = [
+        ("d.yaml", "k: v\n"),
+        (
+            "a.sls",
+            "{% import_yaml 'd.yaml' as d %}\n{{ nope.x }}éééééééééé\nx: 1\n",
+        ),
+    ];
+    let err = render(&files, "a.sls").unwrap_err();
+    assert_eq!((err.line, err.column), (Some(2), Some(4)), "{err}");
+    let err = render(&[("b.sls", "ééé {{ nope.x }}\n")], "b.sls").unwrap_err();
+    assert_eq!((err.line, err.column), (Some(1), Some(8)), "{err}");
+}

@@ -6,6 +6,12 @@ use clap::Parser;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// Set before the first allocation, from a load-time constructor (see
+// `minion::alloc`): the idle daemon's RSS kept its last job's pages.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_MIMALLOC: extern "C" fn() = minion::alloc::tune_mimalloc;
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(

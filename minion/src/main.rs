@@ -6,25 +6,12 @@ use clap::Parser;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc commits whole arenas up front where the OS overcommits, which a
-/// short-lived CLI pays as ~12 MiB of RSS for nothing. The option must be set
-/// before the first Rust allocation (the runtime allocates before `main`), so
-/// it is set from a load-time constructor; mimalloc is only Rust's allocator
-/// here (not libc's malloc), so nothing has allocated from it yet.
-extern "C" fn lazy_mimalloc_arenas() {
-    // SAFETY: a plain store into mimalloc's option table.
-    unsafe {
-        libmimalloc_sys::mi_option_set(4 /* mi_option_arena_eager_commit */, 0);
-        // Freed pages go back at once rather than 10 ms later: a compile
-        // frees its intermediate trees in bursts, and a delayed purge let
-        // peak RSS of a 1000-state apply grow by 2.2 MiB (22.3 -> 20.0).
-        libmimalloc_sys::mi_option_set(15 /* mi_option_purge_delay */, 0);
-    };
-}
-
+// mimalloc's options must be set before the first Rust allocation (the
+// runtime allocates before `main`), so they are set from a load-time
+// constructor (see `minion::alloc`).
 #[used]
 #[unsafe(link_section = ".init_array")]
-static LAZY_MIMALLOC_ARENAS: extern "C" fn() = lazy_mimalloc_arenas;
+static TUNE_MIMALLOC: extern "C" fn() = minion::alloc::tune_mimalloc;
 
 fn main() {
     tracing_subscriber::fmt()

@@ -42,6 +42,12 @@ impl Master {
 
     /// As [`Master::start`], with extra lines for master.yaml.
     pub fn start_with(files: &[(&str, &str)], extra_config: &str) -> Master {
+        Master::start_on("127.0.0.1", files, extra_config)
+    }
+
+    /// As [`Master::start_with`], listening on `interface` (`0.0.0.0` for
+    /// minions in containers with their own network).
+    pub fn start_on(interface: &str, files: &[(&str, &str)], extra_config: &str) -> Master {
         let dir = tempfile::tempdir().unwrap();
         let (ret_port, operator_port) = free_ports();
         for (path, text) in files {
@@ -51,7 +57,7 @@ impl Master {
         write(
             &dir.path().join("master.yaml"),
             &format!(
-                "interface: 127.0.0.1\nret_port: {ret_port}\noperator_port: {operator_port}\n\
+                "interface: {interface}\nret_port: {ret_port}\noperator_port: {operator_port}\n\
                  file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\n\
                  pki_dir: {d}/pki\ncachedir: {d}/cache\ntimeout: 20\n{extra_config}"
             ),

@@ -503,6 +503,29 @@ impl Container {
         self.net.as_ref().map(|n| n.host_if.as_str())
     }
 
+    /// Brings the host end of a private container's veth down (`false`: the
+    /// container is cut off, as by a pulled cable; nothing inside notices but
+    /// lost packets) or up again.
+    pub fn set_link(&self, up: bool) -> Result<(), FleetError> {
+        let net = self.net.as_ref().ok_or_else(|| {
+            FleetError::Io(format!("{} has no private network to cut", self.name))
+        })?;
+        let state = if up { "up" } else { "down" };
+        let mut cmd = Command::new(tool("ip"));
+        cmd.args(["link", "set", &net.host_if, state]);
+        let out = run_output(cmd, Input::None, Duration::from_secs(30));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(FleetError::Io(format!(
+                "`ip link set {} {state}` failed ({}): {}",
+                net.host_if,
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
     /// From the start of nspawn until systemd inside said running/degraded.
     pub fn boot_time(&self) -> Duration {
         self.boot_time
@@ -828,6 +851,7 @@ impl Container {
     /// power off), then SIGKILL after [`SHUTDOWN_TIMEOUT`]; waits for nspawn to exit.
     fn teardown(&mut self) {
         if matches!(self.nspawn.try_wait(), Ok(Some(_))) {
+            self.release_network();
             return;
         }
         let nspawn = self.nspawn.id();
@@ -852,6 +876,35 @@ impl Container {
             let _ = self.nspawn.kill();
         }
         let _ = self.nspawn.wait();
+        self.release_network();
+    }
+
+    /// Kills the container at once, as pulling its power would: SIGKILL to its
+    /// PID 1 takes everything inside with it, nothing is flushed or shut down.
+    /// Waits until nspawn has exited; dropping the container afterwards only
+    /// releases what the harness holds for it.
+    pub fn kill(&mut self) {
+        if matches!(self.nspawn.try_wait(), Ok(None)) {
+            let nspawn = self.nspawn.id();
+            // Still nspawn's child, so the pid is the container's PID 1 (nspawn is
+            // alive and unreaped).
+            if self.pid != 0 && parent_of(self.pid) == Some(nspawn) {
+                signal(self.pid, "KILL");
+            }
+            let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+            while Instant::now() < deadline && matches!(self.nspawn.try_wait(), Ok(None)) {
+                thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(self.nspawn.try_wait(), Ok(None)) {
+                let _ = self.nspawn.kill();
+            }
+            let _ = self.nspawn.wait();
+        }
+        self.release_network();
+    }
+
+    /// Stops the apt proxy and makes sure the veth pair is gone.
+    fn release_network(&mut self) {
         if let Some(net) = &mut self.net {
             if let Some(proxy) = net.proxy.take() {
                 proxy.stop();

@@ -78,11 +78,14 @@ impl RenderError {
         // An error inside an imported template names that template.
         let file = err.name().unwrap_or(file).to_string();
         let line = err.line();
-        let column = match (source, err.range()) {
-            (Some(src), Some(range)) if range.start <= src.len() => {
-                let before = &src[..range.start];
-                Some(before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1)
-            }
+        // MiniJinja's byte range is in the text it compiled: the file after
+        // Salt's tags were rewritten, same lines but other offsets.
+        let compiled = source.map(super::tags::rewrite);
+        let column = match (compiled.as_deref(), err.range()) {
+            (Some(src), Some(range)) => src.get(..range.start).map(|before| {
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                before[line_start..].chars().count() + 1
+            }),
             _ => None,
         };
         let source_line = match (source, line) {
@@ -165,6 +168,7 @@ fn kind_text(kind: minijinja::ErrorKind) -> &'static str {
         BadEscape => "bad string escape",
         CannotUnpack => "cannot unpack",
         BadSerialization => "cannot serialize",
+        OutOfFuel => "the template did more work than one render may (a runaway loop?)",
         _ => "template error",
     }
 }

@@ -1,6 +1,6 @@
 //! Salt's Jinja filters and tests (`salt/utils/jinja.py`, `salt/utils/data.py`).
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{py_str_jinja, to_data, to_jinja};
 use super::dictupdate::traverse;
@@ -228,7 +228,13 @@ fn build_regex(pattern: &str, kw: &Kwargs) -> Result<regex::Regex, Error> {
     regex::Regex::new(&full).map_err(|e| fail(format!("bad regular expression {pattern:?}: {e}")))
 }
 
-fn regex_replace(text: Value, pattern: String, repl: String, kw: Kwargs) -> Result<Value, Error> {
+fn regex_replace(
+    state: &State,
+    text: Value,
+    pattern: String,
+    repl: String,
+    kw: Kwargs,
+) -> Result<Value, Error> {
     let re = build_regex(&pattern, &kw)?;
     // Python's \1 / \g<name> group references, in Rust's ${1} / ${name} form.
     let backref = regex::Regex::new(r"\\(\d+)|\\g<(\w+)>").expect("static regex");
@@ -236,10 +242,21 @@ fn regex_replace(text: Value, pattern: String, repl: String, kw: Kwargs) -> Resu
     let repl = backref.replace_all(&repl, |c: &regex::Captures| {
         format!("${{{}}}", c.get(1).or(c.get(2)).map_or("", |m| m.as_str()))
     });
-    Ok(Value::from(
-        re.replace_all(&py_str_jinja(&text), repl.as_ref())
-            .into_owned(),
-    ))
+    // Every match may add the whole replacement, so the output can be far
+    // larger than anything the template holds: it is paid for as it grows.
+    let text = py_str_jinja(&text);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in re.captures_iter(&text) {
+        let m = caps.get(0).expect("group 0 is the match");
+        let before = out.len();
+        out.push_str(&text[last..m.start()]);
+        caps.expand(&repl, &mut out);
+        last = m.end();
+        state.consume_fuel(1 + (out.len() - before) as u64 / 64)?;
+    }
+    out.push_str(&text[last..]);
+    Ok(Value::from(out))
 }
 
 fn regex_find(text: String, pattern: String, kw: Kwargs, anchored: bool) -> Result<Value, Error> {

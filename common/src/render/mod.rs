@@ -30,6 +30,22 @@ pub use salt_fns::FUNCTIONS as SALT_FUNCTIONS;
 use crate::data::Value;
 use salt_fns::{SaltContext, SaltFunctions};
 
+/// The work one file's render may do, in MiniJinja fuel: one unit per
+/// instruction, per 64 bytes of data produced, per item a filter or method
+/// walks. A runaway template (`{% for i in range(100000) %}{% for j in
+/// range(100000) %}`, a list doubled in a loop, a string grown in one) then
+/// fails with a render error instead of hanging or exhausting the memory of
+/// the master or minion rendering it: the budget is a fraction of a second of
+/// work and at most ~256 MiB of data. Real files use far less: a
+/// 1000-state loop (scripts/bench-apply.py) about 23,000, every file of
+/// tests/compat and examples/ under 400.
+pub const RENDER_FUEL: u64 = 4_000_000;
+
+/// How deep `import_yaml` / `import_json` / `import_text` may nest. A file
+/// importing itself would otherwise recurse until the stack overflows (Salt
+/// stops it with Python's RecursionError).
+pub const MAX_IMPORT_DEPTH: usize = 32;
+
 fn install_hooks() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -115,6 +131,7 @@ impl Renderer {
         let mut env = Environment::new();
         // Salt renders with jinja2.StrictUndefined unless allow_undefined is set.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(RENDER_FUEL));
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
@@ -144,7 +161,10 @@ impl Renderer {
                 .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
         });
         env.set_unknown_method_callback(|state, value, method, args| {
-            match value.as_str().and_then(|s| str_method(s, method, args)) {
+            match value
+                .as_str()
+                .and_then(|s| str_method(state, s, method, args))
+            {
                 Some(result) => result,
                 None => {
                     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
@@ -240,7 +260,7 @@ impl Renderer {
         ctx.insert(
             "__salt_import".into(),
             JValue::from_function(move |state: &State, name: String, kind: String| {
-                salt_import(state, &import_ctx, &name, &kind)
+                salt_import(state, &import_ctx, &name, &kind, 1)
             }),
         );
         tmpl.render(JValue::from(ctx)).map_err(|e| {
@@ -276,7 +296,12 @@ impl Renderer {
 }
 
 /// Python string methods pycompat lacks and formulas use.
-fn str_method(s: &str, method: &str, args: &[JValue]) -> Option<Result<JValue, Error>> {
+fn str_method(
+    state: &State,
+    s: &str,
+    method: &str,
+    args: &[JValue],
+) -> Option<Result<JValue, Error>> {
     let arg = |i: usize| args.get(i).and_then(|a| a.as_str()).map(str::to_string);
     Some(Ok(match method {
         "partition" | "rpartition" => {
@@ -314,6 +339,9 @@ fn str_method(s: &str, method: &str, args: &[JValue]) -> Option<Result<JValue, E
                 None => ("", s),
             };
             let pad = width.saturating_sub(s.chars().count());
+            if let Err(e) = state.consume_fuel(pad as u64 / 64) {
+                return Some(Err(e));
+            }
             JValue::from(format!("{sign}{}{digits}", "0".repeat(pad)))
         }
         _ => return None,
@@ -321,14 +349,22 @@ fn str_method(s: &str, method: &str, args: &[JValue]) -> Option<Result<JValue, E
 }
 
 /// `{% import_yaml "x" as y %}` and friends: render the file as a template with
-/// the importing file's context, then parse it.
+/// the importing file's context, then parse it. `depth` counts the imports
+/// this one is nested in, itself included.
 fn salt_import(
     state: &State,
     ctx: &BTreeMap<String, JValue>,
     name: &str,
     kind: &str,
+    depth: usize,
 ) -> Result<JValue, Error> {
     let resolved = loader::join(name, state.name());
+    if depth > MAX_IMPORT_DEPTH {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{resolved}: imports nested more than {MAX_IMPORT_DEPTH} deep (a file importing itself?)"),
+        ));
+    }
     let tmpl = state.env().get_template(&resolved)?;
     // The imported file may import in turn (formulas' osfamilymap.yaml does).
     let mut inner = ctx.clone();
@@ -336,15 +372,20 @@ fn salt_import(
     inner.insert(
         "__salt_import".into(),
         JValue::from_function(move |state: &State, name: String, kind: String| {
-            salt_import(state, &nested, &name, &kind)
+            salt_import(state, &nested, &name, &kind, depth + 1)
         }),
     );
-    let text = tmpl.render(JValue::from(inner))?;
+    // A render of its own, with its own fuel: the importer pays for what it used.
+    let rendered = tmpl.render_captured(JValue::from(inner))?;
+    if let Some((used, _)) = rendered.state().fuel_levels() {
+        state.consume_fuel(used)?;
+    }
+    let text = rendered.output();
     match kind {
-        "yaml" => crate::yaml::load(&text)
+        "yaml" => crate::yaml::load(text)
             .map(|v| to_jinja(&v))
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{resolved}: {e}"))),
-        "json" => serde_json::from_str::<Value>(&text)
+        "json" => serde_json::from_str::<Value>(text)
             .map(|v| to_jinja(&v))
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{resolved}: {e}"))),
         _ => Ok(JValue::from(text)),

@@ -112,6 +112,19 @@ fn bad_args(method: &str, want: &str) -> Error {
 }
 
 /// `dict.update(other)` / `dict.update(k=v)`: shallow, as Python does.
+/// Charges the render's fuel for the items a method creates or walks.
+/// MiniJinja charges its own containers as they grow but cannot see inside
+/// these, so without this a loop doubling a list (`l.extend(l)`) or copying
+/// it would grow without bound before the fuel ran out.
+fn charge_items(state: &State, items: usize) -> Result<(), Error> {
+    state.consume_fuel(items as u64)
+}
+
+/// The items of a method's first argument, for [`charge_items`].
+fn first_len(args: &[Value]) -> usize {
+    args.first().and_then(Value::len).unwrap_or(0)
+}
+
 fn dict_update(map: &MutMap, args: &[Value]) -> Result<(), Error> {
     let (pos, kwargs): (&[Value], minijinja::value::Kwargs) = minijinja::value::from_args(args)?;
     if pos.len() > 1 {
@@ -155,10 +168,15 @@ impl Object for MutMap {
 
     fn call_method(
         self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
+        state: &mut State<'_, '_>,
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        match method {
+            "update" => charge_items(state, first_len(args))?,
+            "keys" | "values" | "items" | "iteritems" | "copy" => charge_items(state, self.len())?,
+            _ => {}
+        }
         match method {
             "update" => {
                 dict_update(self, args)?;
@@ -257,10 +275,17 @@ impl Object for MutList {
 
     fn call_method(
         self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
+        state: &mut State<'_, '_>,
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        match method {
+            "extend" => charge_items(state, first_len(args))?,
+            "insert" | "pop" | "remove" | "index" | "count" | "sort" | "reverse" | "copy" => {
+                charge_items(state, lock(&self.0).len())?
+            }
+            _ => {}
+        }
         match method {
             "append" => {
                 let (item,): (Value,) = minijinja::value::from_args(args)?;

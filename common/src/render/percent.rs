@@ -79,6 +79,12 @@ fn key_mode_unused(named: &Option<Vec<(Value, Value)>>) -> bool {
     named.is_none()
 }
 
+/// The widest field and longest precision a `%` conversion may ask for. The
+/// hook that evaluates `%` has no render state to charge, so a number in the
+/// template (`'%999999999999d' % 1`) must not size an allocation unchecked;
+/// Python gives up on such widths too (MemoryError, "width too big").
+const MAX_FIELD: usize = 1 << 20;
+
 fn convert(conv: char, spec: &str, v: &Value) -> Result<String, Error> {
     let left = spec.contains('-');
     let zero = spec.starts_with('0') || spec.contains("+0") || spec.contains(" 0");
@@ -92,6 +98,11 @@ fn convert(conv: char, spec: &str, v: &Value) -> Result<String, Error> {
         ),
         None => (digits.parse::<usize>().ok(), None),
     };
+    if width.max(precision).is_some_and(|n| n > MAX_FIELD) {
+        return Err(err(format!(
+            "a format width or precision over {MAX_FIELD} is not supported"
+        )));
+    }
     let body = match conv {
         's' => {
             let s = py_str_jinja(v);

@@ -56,6 +56,12 @@
 //!   writes `&id001`/`*id001`; a JSON value has no identity, so dumps write
 //!   the copies out.
 //! - `!!set` keeps document order; Python's set order is its hash order.
+//! - libyaml counts U+0085, U+2028 and U+2029 as line breaks (YAML 1.1);
+//!   the loader, on saphyr-parser (YAML 1.2), reads them as ordinary
+//!   characters, so `k: a<U+2028>b` loads here where libyaml refuses it, and
+//!   a quoted scalar the emitter folds at one of them (as libyaml's does)
+//!   loads back with the indentation after it. Found by the `yaml_load`
+//!   fuzz target; left as is because such text does not occur in state trees.
 //! - libyaml refuses tabs that start a line in block context or follow
 //!   `- `; this module accepts them. An anchor name containing `:` or other
 //!   characters libyaml does not allow is an error here, where libyaml reads

@@ -51,6 +51,16 @@ pub fn load_config(opts: &ClientOpts) -> Result<MasterConfig> {
 }
 
 pub async fn connect(opts: &ClientOpts) -> Result<Link> {
+    let waits = LinkOptions {
+        connect_timeout: Duration::from_secs(5),
+        handshake_timeout: Duration::from_secs(10),
+    };
+    connect_with(opts, waits).await
+}
+
+/// [`connect`] with its own waits: each step, and the master's admission
+/// after the handshake, may take `waits.handshake_timeout`.
+async fn connect_with(opts: &ClientOpts, waits: LinkOptions) -> Result<Link> {
     let config = load_config(opts)?;
     let remote = opts.master.clone().or_else(operator_yaml_master);
     let endpoint = match &remote {
@@ -92,16 +102,88 @@ pub async fn connect(opts: &ClientOpts) -> Result<Link> {
             Err(_) => k.save(&pinned_path).map_err(|e| e.to_string()),
         }
     };
-    let opts = LinkOptions {
-        connect_timeout: Duration::from_secs(5),
-        handshake_timeout: Duration::from_secs(10),
-    };
-    let mut link = link::connect(&endpoint, &key, &Claim::Operator, verify, opts)
+    let mut link = link::connect(&endpoint, &key, &Claim::Operator, verify, waits)
         .await
         .with_context(|| format!("cannot reach the master at {endpoint}"))?;
-    match link.rx.recv::<OpReply>().await? {
+    // A master that took the handshake but never answers must not hang the
+    // command.
+    let admission = tokio::time::timeout(waits.handshake_timeout, link.rx.recv::<OpReply>())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the master at {endpoint} did not admit or refuse this operator within {:?}",
+                waits.handshake_timeout
+            )
+        })??;
+    match admission {
         OpReply::Admission(Admission::Accepted) => Ok(link),
         OpReply::Admission(Admission::Refused { reason }) => bail!("the master refused: {reason}"),
         other => bail!("unexpected answer from the master: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use common::keys::{KeyPair, PublicKey};
+    use common::wire::{Admission, Claim};
+
+    use super::*;
+    use crate::listener::{self, Handler, Limits, Peer};
+
+    /// Takes the handshake, then decides nothing for a while (a master that
+    /// is stuck, or lost the third handshake message).
+    struct Undecided;
+
+    impl Handler for Undecided {
+        fn admit(&self, _key: &PublicKey, _claim: &Claim) -> Admission {
+            std::thread::sleep(Duration::from_secs(3));
+            Admission::Accepted
+        }
+        fn opened(&self, _peer: &Arc<Peer>) {}
+        fn message(&self, _peer: &Arc<Peer>, _bytes: Vec<u8>) {}
+        fn closed(&self, _peer: &Arc<Peer>) {}
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_master_that_never_admits_the_operator_does_not_hang_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        let key = Arc::new(KeyPair::load_or_create(&pki.join("master.key")).unwrap());
+        key.public.save(&pki.join("master.pub")).unwrap();
+        let endpoint = listener::serve(
+            "tcp://127.0.0.1:0",
+            key,
+            Arc::new(Undecided),
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+        let port = endpoint.rsplit(':').next().unwrap();
+        let config = dir.path().join("master.yaml");
+        std::fs::write(
+            &config,
+            format!("operator_port: {port}\npki_dir: {}\n", pki.display()),
+        )
+        .unwrap();
+        let opts = ClientOpts {
+            config: Some(config),
+            master: None,
+            operator_key: Some(dir.path().join("operator.key")),
+        };
+        let waits = LinkOptions {
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_millis(500),
+        };
+        let err = connect_with(&opts, waits)
+            .await
+            .err()
+            .expect("no admission");
+        assert!(
+            err.to_string()
+                .contains("did not admit or refuse this operator"),
+            "{err:#}"
+        );
     }
 }

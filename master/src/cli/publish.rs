@@ -1,7 +1,8 @@
 //! `master apply` and `master run`: publish a job, show progress while
 //! minions answer, then each minion's output and the fleet summary.
 //! Exit status: 0 all good, 2 a state or function failed, 1 could not run,
-//! 3 a targeted minion did not return.
+//! 3 a targeted minion did not return. When the master is lost mid-job, what
+//! returned so far is printed and the exit status is 1.
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
@@ -151,23 +152,44 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     link.tx.send(&OpRequest::Publish(p)).await?;
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
+    let mut jid: Option<String> = None;
     let mut expected: Vec<String> = Vec::new();
     let mut returns: BTreeMap<String, JobReturn> = BTreeMap::new();
-    // The master speaks at least every KEEPALIVE while a job runs.
+    // The master speaks at least every KEEPALIVE while a job runs, and so
+    // do we: it closes sessions that stay silent, however long the job.
     let silence = crate::daemon::KEEPALIVE * 5;
-    let (jid, missing) = loop {
-        let reply = tokio::time::timeout(silence, link.rx.recv::<OpReply>())
-            .await
-            .map_err(|_| anyhow::anyhow!("lost the master: nothing heard for {silence:?}"))??;
+    let mut last_heard = Instant::now();
+    let mut keepalive = tokio::time::interval(crate::daemon::KEEPALIVE);
+    let ended = loop {
+        let reply = tokio::select! {
+            r = link.rx.recv::<OpReply>() => match r {
+                Ok(reply) => reply,
+                Err(e) => break Ended::Lost(e.to_string()),
+            },
+            _ = keepalive.tick() => {
+                if last_heard.elapsed() > silence {
+                    break Ended::Lost(format!("nothing heard for {silence:?}"));
+                }
+                if let Err(e) = link.tx.send(&OpRequest::Ping).await {
+                    break Ended::Lost(e.to_string());
+                }
+                continue;
+            }
+        };
+        last_heard = Instant::now();
         match reply {
-            OpReply::Expected { jid, minions } => {
-                tracing::info!(jid = %jid, minions = minions.len(), "job published");
+            OpReply::Expected { jid: j, minions } => {
+                tracing::info!(jid = %j, minions = minions.len(), "job published");
+                jid = Some(j);
                 expected = minions;
             }
             OpReply::Returned { minion, ret } => {
                 returns.insert(minion, ret);
             }
-            OpReply::Done { jid, missing } => break (jid, missing),
+            OpReply::Done { jid: j, missing } => {
+                jid = Some(j);
+                break Ended::Done { missing };
+            }
             OpReply::Reply(Err(e)) => bail!(e),
             OpReply::Reply(Ok(_)) | OpReply::Admission(_) | OpReply::Waiting { .. } => {}
         }
@@ -184,10 +206,36 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     if tty {
         eprint!("\r\x1b[K");
     }
+    let (missing, lost) = match ended {
+        Ended::Done { missing } => (missing, None),
+        // The job runs on without us: minions keep their results until the
+        // master is back and records them in its job cache.
+        Ended::Lost(why) => {
+            let unknown = expected
+                .iter()
+                .filter(|id| !returns.contains_key(*id))
+                .cloned()
+                .collect();
+            (unknown, Some(why))
+        }
+    };
+    // `Done` names the job, so only a loss before `Expected` leaves it unnamed.
+    let Some(jid) = jid else {
+        bail!(
+            "lost the master before it published the job: {}",
+            lost.unwrap_or_default()
+        );
+    };
     if expected.is_empty() {
         eprintln!("No minions matched the target. No command was sent, no jid was assigned.");
         return Ok(1);
     }
+    let missing_text = match &lost {
+        None => "Minion did not return. [No response]".to_string(),
+        Some(_) => {
+            format!("Not returned when the operator lost the master; see `master jobs show {jid}`")
+        }
+    };
     let failed = returns.values().filter(|r| !r.success).count();
     match o.out {
         Out::Json | Out::Yaml => {
@@ -196,10 +244,7 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
                 all.insert(id.clone(), r.ret.clone());
             }
             for id in &missing {
-                all.insert(
-                    id.clone(),
-                    Value::String("Minion did not return. [No response]".into()),
-                );
+                all.insert(id.clone(), Value::String(missing_text.clone()));
             }
             super::print_value(o.out, &Value::Object(all))?;
         }
@@ -224,12 +269,15 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
                 }
             }
             for id in &missing {
-                out.push_str(&format!(
-                    "{id}:\n    Minion did not return. [No response]\n"
-                ));
+                out.push_str(&format!("{id}:\n    {missing_text}\n"));
             }
+            let not_returned = if lost.is_some() {
+                "not returned yet"
+            } else {
+                "did not return"
+            };
             out.push_str(&format!(
-                "\nJob {jid}: {} minion(s) targeted: {} succeeded, {} failed, {} changed, {} did not return\n",
+                "\nJob {jid}: {} minion(s) targeted: {} succeeded, {} failed, {} changed, {} {not_returned}\n",
                 expected.len(),
                 returns.len() - failed,
                 failed,
@@ -238,6 +286,16 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
             ));
             super::write_stdout(&out)?;
         }
+    }
+    if let Some(why) = lost {
+        eprintln!(
+            "error: lost the master during job {jid} ({why}): {} of {} minion(s) had returned. \
+             The others keep their results until the master is back; then \
+             `master jobs show {jid}` has them.",
+            returns.len(),
+            expected.len()
+        );
+        return Ok(1);
     }
     Ok(if !missing.is_empty() {
         3
@@ -249,6 +307,14 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     } else {
         0
     })
+}
+
+/// How the wait for a job's returns ended.
+enum Ended {
+    /// The master said the job is over; these did not return by its deadline.
+    Done { missing: Vec<String> },
+    /// The master went silent or the link broke.
+    Lost(String),
 }
 
 fn nested_text(v: &Value) -> String {

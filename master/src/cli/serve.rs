@@ -19,6 +19,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads.max(1))
+        // Compile threads of a finished job go soon: each holds a stack and
+        // an allocator heap while it waits for work.
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .enable_all()
         .build()?;
     runtime.block_on(async move {

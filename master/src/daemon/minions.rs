@@ -194,7 +194,7 @@ impl MinionSide {
             let id = id.to_string();
             tokio::task::spawn_blocking(move || {
                 if !crate::daemon::publish::record_late_return(&master, &id, &ret) {
-                    tracing::warn!(minion = %id, jid = %ret.jid, "a return for a job this minion was not sent; ignored");
+                    tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");
                 }
             });
         }

@@ -67,6 +67,10 @@ impl Master {
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
         common::keys::create_private_dir(&config.cachedir)?;
         let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
+        let orphaned = jobs.finish_orphaned()?;
+        if orphaned > 0 {
+            tracing::info!(jobs = orphaned, "jobs left running by the previous master marked finished; their late returns are still recorded");
+        }
         let master = Master {
             key,
             keys: Mutex::new(keys),

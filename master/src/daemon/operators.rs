@@ -77,6 +77,9 @@ impl Handler for OperatorSide {
                 return;
             }
         };
+        if matches!(req, OpRequest::Ping) {
+            return;
+        }
         let master = self.master.clone();
         let peer = peer.clone();
         tokio::spawn(async move {
@@ -149,7 +152,7 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             }
             super::publish::render_for(master.clone(), minion, sls).await
         }
-        OpRequest::Publish(_) => unreachable!("handled by publish"),
+        OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! per minion, send each its own job, collect returns until the deadline,
 //! and stream them back; everything recorded in the job cache.
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +39,20 @@ fn fail(sink: &Peer, message: String) {
     let _ = sink.send(&OpReply::Reply(Err(message)));
 }
 
+/// Publishes running now: the last to finish lets the compiler's code pages
+/// go (see `minion::daemon::code_pages`), so an idle master's resident size
+/// is its loop, not its last compile.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    publish_one(master, operator, p, sink).await;
+    if RUNNING.fetch_sub(1, Ordering::SeqCst) == 1 {
+        tokio::task::spawn_blocking(minion::daemon::code_pages::trim);
+    }
+}
+
+async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
     let function = function_of(&p.what);
     if !master.config.allows(&operator, &p.target, &function) {
         tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");

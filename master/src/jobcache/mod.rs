@@ -332,6 +332,16 @@ impl JobCache {
         Ok(())
     }
 
+    /// Marks every job still running finished now, and says how many: at
+    /// start, the jobs a previous master process was waiting on when it died,
+    /// which nothing waits on any more. Their late returns are still recorded.
+    pub fn finish_orphaned(&self) -> Result<usize> {
+        Ok(self.conn().execute(
+            "UPDATE jobs SET finished = ?1 WHERE finished IS NULL",
+            params![now_ms()],
+        )?)
+    }
+
     /// The newest `limit` jobs, newest first.
     pub fn list_jobs(&self, limit: usize) -> Result<Vec<JobSummary>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

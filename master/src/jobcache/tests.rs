@@ -139,6 +139,30 @@ fn active_list_and_finish() {
 }
 
 #[test]
+fn jobs_orphaned_by_a_dead_master_are_finished_and_still_take_late_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    let c = JobCache::open(&path).unwrap();
+    let done = job(&c, &["a"], now_ms());
+    c.finish_job(&done.jid).unwrap();
+    let finished = c.show(&done.jid).unwrap().unwrap().record.finished;
+    let orphan = job(&c, &["a", "b"], now_ms());
+    drop(c);
+    let c = JobCache::open(&path).unwrap();
+    assert_eq!(c.finish_orphaned().unwrap(), 1);
+    assert!(c.active().unwrap().is_empty());
+    assert_eq!(
+        c.show(&done.jid).unwrap().unwrap().record.finished,
+        finished
+    );
+    assert!(c
+        .record_return(&orphan.jid, "b", true, 0, &json!(true))
+        .unwrap());
+    assert_eq!(c.show(&orphan.jid).unwrap().unwrap().missing, ["a"]);
+    assert_eq!(c.finish_orphaned().unwrap(), 0);
+}
+
+#[test]
 fn survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.sqlite");

@@ -13,7 +13,7 @@ use common::link::{self, LinkOptions};
 use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use rand::Rng;
 
-mod code_pages;
+pub mod code_pages;
 pub mod exec;
 pub mod outbox;
 pub mod sources;
@@ -350,7 +350,21 @@ fn on_job(
             return;
         }
         Err(e) => {
+            // Run unrecorded, a resent job could run twice; say why at once
+            // rather than leave the operator waiting for the timeout.
             tracing::error!(jid = %jid, error = %e, "cannot record the job; not running it");
+            let ret = common::wire::JobReturn {
+                jid: jid.clone(),
+                success: false,
+                ret: Value::String(format!(
+                    "Job {jid} was not run: this minion cannot record it as started ({e})"
+                )),
+                retcode: 1,
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(&MinionMsg::Return(ret)).await;
+            });
             return;
         }
     }

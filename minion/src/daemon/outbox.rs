@@ -77,6 +77,15 @@ impl Outbox {
                 }
             }
         }
+        // Temp files of results being stored when the minion died: the
+        // result itself was not kept (the job is not run again either).
+        for entry in fs::read_dir(&returns)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         let outbox = Outbox {
             returns,
             log_path,
@@ -100,11 +109,9 @@ impl Outbox {
         }
         // Opened per append, not held: a swarm runs thousands of minions in
         // one process, and a held file each would double its descriptors.
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)?
-            .write_all(format!("{jid}\n").as_bytes())?;
+        self.append_started(jid).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", self.log_path.display()))
+        })?;
         s.ids.insert(jid.to_string());
         let over = s.ids.len() > 2 * KEEP_STARTED;
         drop(s);
@@ -112,6 +119,21 @@ impl Outbox {
             self.compact_if_needed()?;
         }
         Ok(Start::New)
+    }
+
+    /// Appends `jid` as a line of the log, or leaves the log as it was: a
+    /// line cut short by a full disk would run into the next one and lose it.
+    fn append_started(&self, jid: &str) -> std::io::Result<()> {
+        let mut log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?;
+        let len = log.metadata()?.len();
+        let written = log.write_all(format!("{jid}\n").as_bytes());
+        if written.is_err() {
+            let _ = log.set_len(len);
+        }
+        written
     }
 
     /// Job ids started, oldest first (a test aid and for `jobs.log` readers).
@@ -140,9 +162,11 @@ impl Outbox {
             text.push('\n');
         }
         let tmp = self.log_path.with_extension("log.tmp");
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, &self.log_path)?;
-        Ok(())
+        let written = fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, &self.log_path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Stores a finished job's return before it is sent; `durable` writes
@@ -160,10 +184,20 @@ impl Outbox {
         let bytes = wire::encode(ret).map_err(std::io::Error::other)?;
         let path = self.returns.join(&ret.jid);
         let tmp = self.returns.join(format!(".{}.tmp", ret.jid));
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)?;
+        let written = (|| {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        })();
+        if let Err(e) = written {
+            // A full disk must not also leave a partial file behind.
+            let _ = fs::remove_file(&tmp);
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            ));
+        }
         fs::File::open(&self.returns)?.sync_all()
     }
 
@@ -235,6 +269,11 @@ mod tests {
         assert_eq!(reopened.start(jid).unwrap(), Start::SeenBefore);
         reopened.ack(jid);
         assert!(reopened.pending().is_empty());
+        // A half-stored result of a minion that died is cleared at start.
+        let half = dir.path().join("outbox").join(format!(".{jid}.tmp"));
+        fs::write(&half, b"\x81").unwrap();
+        Outbox::open(dir.path()).unwrap();
+        assert!(!half.exists());
         assert!(!valid_jid("../../etc/passwd000"));
         assert!(!valid_jid("2026112410101000000a"));
     }

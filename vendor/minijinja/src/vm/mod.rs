@@ -670,7 +670,8 @@ impl<'env> Executor<'env> {
                 Instruction::Mul => alloc_binop!(mul),
                 Instruction::Div => func_binop!(div),
                 Instruction::IntDiv => func_binop!(int_div),
-                Instruction::Rem => func_binop!(rem),
+                // Brine patch: `str % x` formats (hooks::string_format), so it allocates.
+                Instruction::Rem => alloc_binop!(rem),
                 Instruction::Pow => func_binop!(pow),
                 Instruction::Eq => op_binop!(==),
                 Instruction::Ne => op_binop!(!=),

@@ -1,0 +1,3 @@
+common-pkgs:
+  pkg.installed:
+    - pkgs: [curl, vim]

@@ -1,0 +1,2 @@
+domain-marker:
+  test.succeed_without_changes: []

@@ -1,0 +1,3 @@
+/etc/nginx/tls:
+  file.directory:
+    - mode: 700

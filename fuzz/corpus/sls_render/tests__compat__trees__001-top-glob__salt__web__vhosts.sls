@@ -1,0 +1,2 @@
+/etc/nginx/sites-enabled/default:
+  file.absent: []

@@ -1,0 +1,3 @@
+db-marker:
+  test.nop:
+    - comment: from db

@@ -1,0 +1,3 @@
+debian-marker:
+  test.nop:
+    - comment: from debian

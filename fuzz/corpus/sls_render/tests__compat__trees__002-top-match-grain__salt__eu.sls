@@ -1,0 +1,3 @@
+eu-marker:
+  test.nop:
+    - comment: from eu

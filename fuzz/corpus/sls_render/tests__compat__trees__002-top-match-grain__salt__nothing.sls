@@ -1,0 +1,3 @@
+nothing-marker:
+  test.nop:
+    - comment: from nothing

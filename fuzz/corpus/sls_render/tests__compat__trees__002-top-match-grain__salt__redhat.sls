@@ -1,0 +1,3 @@
+redhat-marker:
+  test.nop:
+    - comment: from redhat

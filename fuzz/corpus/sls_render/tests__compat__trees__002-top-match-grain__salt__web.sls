@@ -1,0 +1,3 @@
+web-marker:
+  test.nop:
+    - comment: from web

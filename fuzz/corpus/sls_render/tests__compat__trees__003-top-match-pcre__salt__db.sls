@@ -1,0 +1,2 @@
+db-marker:
+  test.nop: []

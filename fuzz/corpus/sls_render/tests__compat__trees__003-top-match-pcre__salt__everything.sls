@@ -1,0 +1,2 @@
+everything-marker:
+  test.nop: []

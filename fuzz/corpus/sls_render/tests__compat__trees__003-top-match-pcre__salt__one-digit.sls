@@ -1,0 +1,2 @@
+one-digit-marker:
+  test.nop: []

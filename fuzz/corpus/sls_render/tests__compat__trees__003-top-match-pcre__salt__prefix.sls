@@ -1,0 +1,2 @@
+prefix-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+unanchored-marker:
+  test.nop: []

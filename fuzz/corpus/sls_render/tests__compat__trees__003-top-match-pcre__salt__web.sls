@@ -1,0 +1,2 @@
+web-marker:
+  test.nop: []

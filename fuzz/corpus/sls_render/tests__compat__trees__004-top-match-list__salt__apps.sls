@@ -1,0 +1,2 @@
+apps-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+odd-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+single-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+debian-web-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+grain-glob-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+grouped-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+listed-marker:
+  test.nop: []

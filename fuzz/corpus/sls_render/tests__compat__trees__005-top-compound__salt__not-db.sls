@@ -1,0 +1,2 @@
+not-db-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+not-web-marker:
+  test.nop: []

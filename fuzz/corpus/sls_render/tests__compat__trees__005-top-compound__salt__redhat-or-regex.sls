@@ -1,0 +1,2 @@
+redhat-or-regex-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+web-and-db-marker:
+  test.nop: []

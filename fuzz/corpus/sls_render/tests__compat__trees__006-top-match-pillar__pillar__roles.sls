@@ -1,0 +1,6 @@
+role: web
+tier:
+  name: frontend
+features:
+  - tls
+  - http2

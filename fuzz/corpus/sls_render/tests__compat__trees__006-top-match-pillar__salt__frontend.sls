@@ -1,0 +1,2 @@
+frontend-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+http2-marker:
+  test.nop: []

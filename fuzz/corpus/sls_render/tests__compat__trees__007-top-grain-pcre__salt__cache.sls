@@ -1,0 +1,2 @@
+cache-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+deb-marker:
+  test.nop: []

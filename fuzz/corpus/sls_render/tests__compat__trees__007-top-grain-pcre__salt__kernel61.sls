@@ -1,0 +1,2 @@
+kernel61-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+redhat-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+common-marker:
+  test.nop: []

@@ -1,0 +1,2 @@
+extra-marker:
+  test.nop: []

@@ -1,0 +1,6 @@
+include:
+  - users
+
+base-pkgs:
+  pkg.installed:
+    - pkgs: [curl]

@@ -1,0 +1,3 @@
+deploy:
+  user.present:
+    - shell: /bin/bash

@@ -1,0 +1,5 @@
+include:
+  - ...common
+
+certs:
+  test.nop: []

@@ -1,0 +1,2 @@
+vhosts:
+  test.nop: []

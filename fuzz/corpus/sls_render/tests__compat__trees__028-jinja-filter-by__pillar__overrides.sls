@@ -1,0 +1,4 @@
+nginx:
+  lookup:
+    user: nginx-from-pillar
+    extra: [1, 2]

@@ -1,0 +1,5 @@
+base:
+  '*':
+    - formula
+    - formula.sub.deep
+    - plain

@@ -1,0 +1,6 @@
+nginx:
+  lookup:
+    service:
+      enable: false
+  config:
+    worker_processes: 4

@@ -1,0 +1,52 @@
+# Salt's extra Jinja filters and the stock ones Salt formulas lean on.
+{%- set cfg = {'a': {'b': {'c': 'deep'}, 'list': [10, 20]}, 'z': 1, 'm': 2} %}
+filters:
+  test.nop:
+    - regex_replace: {{ 'web-01.example.com' | regex_replace('[^a-z]+', '_') }}
+    - regex_replace_ci: {{ 'ABC abc' | regex_replace('a', 'x', ignorecase=True) }}
+    - regex_search: {{ 'version 1.2.3' | regex_search('(\\d+)\\.(\\d+)') | json }}
+    - regex_match: {{ 'abc123' | regex_match('([a-z]+)(\\d+)') | json }}
+    - traverse: {{ cfg | traverse('a:b:c') }}
+    - traverse_default: {{ cfg | traverse('a:x:y', 'none-here') }}
+    - traverse_list: {{ cfg | traverse('a:list:1') }}
+    - to_bool_yes: {{ 'yes' | to_bool }}
+    - to_bool_no: {{ 'no' | to_bool }}
+    - to_bool_one: {{ 1 | to_bool }}
+    - to_bool_zero_str: {{ '0' | to_bool }}
+    - to_bool_empty: {{ '' | to_bool }}
+    - to_bool_none: {{ None | to_bool }}
+    - unique: {{ [3, 1, 3, 2, 1] | unique | json }}
+    - unique_str: {{ ['b', 'a', 'b'] | unique | json }}
+    - path_join: {{ '/etc' | path_join('nginx', 'conf.d') }}
+    - path_join_abs: {{ 'a' | path_join('/b', 'c') }}
+    - dictsort: {{ cfg | dictsort | json }}
+    - dictsort_value: {{ {'x': 3, 'y': 1} | dictsort(by='value') | json }}
+    - indent: {{ "a\nb\nc" | indent(4) | yaml_encode }}
+    - indent_first: {{ "a\nb" | indent(2, True) | yaml_encode }}
+    - default: {{ undefined_var | default('dflt') }}
+    - d: {{ undefined_var | d('short') }}
+    - default_false: {{ '' | default('empty', true) }}
+    - default_none: {{ None | default('kept-none') }}
+    - format: {{ '%s-%03d' | format('web', 7) }}
+    - format_method: {{ '{}:{}'.format('host', 80) }}
+    - percent: {{ '%s is %d years' % ('x', 3) }}
+    - percent_single: {{ 'v=%s' % 5 }}
+    - percent_dict: {{ '%(a)s/%(b)s' % {'a': 1, 'b': 2} }}
+    - join: {{ ['a', 'b'] | join(',') }}
+    - upper: {{ 'abc' | upper }}
+    - replace: {{ 'a-b-c' | replace('-', '.') }}
+    - split: {{ 'a,b,c'.split(',') | json }}
+    - sort: {{ [3, 1, 2] | sort | json }}
+    - first_last: {{ [1, 2, 3] | first }}{{ [1, 2, 3] | last }}
+    - map_attr: {{ [{'n': 1}, {'n': 2}] | map(attribute='n') | list | json }}
+    - selectattr: {{ [{'n': 1, 'on': true}, {'n': 2, 'on': false}] | selectattr('on') | map(attribute='n') | list | json }}
+    - length: {{ cfg | length }}
+    - int_filter: {{ '42' | int + 1 }}
+    - string_concat: {{ 'a' ~ 1 ~ True }}
+    - is_list: {{ [1] is iterable }}
+    - sequence_test: {{ 'abc' is string }}
+    - md5: {{ 'brine' | md5 }}
+    - sha256: {{ 'brine' | sha256 }}
+    - base64: {{ 'brine' | base64_encode }}
+    - quote: |
+        {{ "it's" | quote }}

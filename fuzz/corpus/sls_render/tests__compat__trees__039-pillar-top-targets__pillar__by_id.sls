@@ -1,0 +1,1 @@
+matched_pcre: {{ grains['id'].split('.')[-1] }}

@@ -1,0 +1,3 @@
+web:
+  port: 80
+  roles: {{ grains['roles'] | json }}

@@ -1,0 +1,7 @@
+app:
+  name: web
+  opts:
+    tags: [y, z]
+    nested:
+      deep: true
+users: null

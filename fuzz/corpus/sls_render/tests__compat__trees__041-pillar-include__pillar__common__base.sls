@@ -1,0 +1,3 @@
+base_value: 1
+shared:
+  overridden: base

@@ -1,0 +1,2 @@
+extra_value: 2
+seen_default: {{ from_defaults }}

@@ -1,0 +1,3 @@
+shared:
+  from_shared: 1
+  overridden: shared

@@ -1,0 +1,4 @@
+pillar-include:
+  test.nop:
+    - shared: {{ salt['pillar.get']('shared') | json }}
+    - under: {{ salt['pillar.get']('under:extra_value') }}

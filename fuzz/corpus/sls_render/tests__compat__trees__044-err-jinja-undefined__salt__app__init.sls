@@ -1,0 +1,5 @@
+include:
+  - app.config
+
+app:
+  pkg.installed: []

@@ -1,0 +1,4 @@
+postgresql:
+  pkg.installed:
+    - version: 15
+	- tab: indented

@@ -1,0 +1,6 @@
+x:
+  test.nop: []
+one:
+  test.nop: []
+two:
+  test.nop: []

@@ -1,0 +1,7 @@
+include:
+  - r.b
+extend:
+  x:
+    test:
+      - require:
+        - test: two

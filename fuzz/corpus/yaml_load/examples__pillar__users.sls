@@ -1,0 +1,4 @@
+users:
+  deploy:
+    uid: 2001
+    groups: [www-data]

@@ -1,0 +1,6 @@
+base:
+  '*':
+    - users
+  'web*':
+    - nginx
+    - app
