@@ -45,9 +45,10 @@ pub const BUSY: &[u8] = b"";
 /// two tags and the claim (an id of at most 255 bytes, MessagePack-encoded).
 pub const MAX_HANDSHAKE_MESSAGE: usize = 1024;
 
-/// The bytes on the wire for a message of `plain` bytes: its frames and their tags.
+/// The bytes on the wire for a message of `plain` bytes: its frames, each
+/// with its mark and tag.
 pub const fn sealed_len(plain: usize) -> usize {
-    plain + frames_for(plain) * TAG
+    plain + frames_for(plain) * (MARK + TAG)
 }
 
 /// How many frames [`Session::seal`] makes of a message of `plain` bytes.
