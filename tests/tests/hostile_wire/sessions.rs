@@ -190,10 +190,7 @@ fn a_return_counts_once_for_its_own_minion_and_session_only() {
     assert_eq!(cached_grains(&master, "thief")["id"], "thief");
     assert_eq!(cached_grains(&master, "thief")["role"], "evil");
     assert_eq!(cached_grains(&master, "victim")["role"], Value::Null);
-    logged(
-        &master,
-        "a return for a job this minion was not sent; ignored",
-    );
+    logged(&master, "for a job this minion was not sent; ignored");
     assert!(log_count(&master, BAD_FRAME) >= 2);
     drop(m1);
 }
