@@ -5,9 +5,11 @@
 #
 # Installs what it needs, idempotently: a C++ compiler (libfuzzer-sys builds
 # libFuzzer from source) and cargo-fuzz. Only stable Rust is installed here and
-# cargo-fuzz passes -Z flags, so the build runs with RUSTC_BOOTSTRAP=1. Targets
-# are built without a sanitizer (FUZZ_SANITIZER=address to change that) but
-# with debug assertions and overflow checks, which is what safe Rust gains from.
+# cargo-fuzz passes -Z flags, so the build runs with RUSTC_BOOTSTRAP=1 (stable
+# rustc ships the ASan runtime). Targets are built optimised, with debug
+# assertions, overflow checks and AddressSanitizer (for the C and unsafe code
+# underneath: ring, libFuzzer, MiniJinja's self-referential cells);
+# FUZZ_SANITIZER=none builds without it (faster builds and runs).
 #
 # For each target it first replays fuzz/regressions/<target>/ (every crash
 # found and fixed so far), then fuzzes from the committed fuzz/corpus/<target>/
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
 [[ $secs =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS_PER_TARGET]" >&2; exit 2; }
-sanitizer=${FUZZ_SANITIZER:-none}
+sanitizer=${FUZZ_SANITIZER:-address}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export RUSTC_BOOTSTRAP=1
 # Its own target dir: the fuzz build's flags would rebuild the main one.
@@ -40,8 +42,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-# Fails if fuzz/Cargo.lock would change (cargo fuzz build has no --locked).
-cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null
+# Fails if fuzz/Cargo.lock would change (cargo fuzz build has no --locked):
+# after a dependency of common changes, `cargo update -w` in fuzz/ records it.
+if ! cargo metadata --locked --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null; then
+  echo "fuzz: fuzz/Cargo.lock is out of date; run: (cd fuzz && cargo update -w) and commit it" >&2
+  exit 1
+fi
 (cd fuzz && cargo fuzz build --sanitizer "$sanitizer")
 bin=$out/$(rustc -vV | sed -n 's/^host: //p')/release
 

@@ -28,8 +28,9 @@ fn main() {
     yaml(repo, &corpus.join("yaml_load"));
 }
 
+/// Seeds are written over their old versions; inputs merged from fuzzing
+/// runs (named by their SHA-1) stay.
 fn fresh(dir: &Path) {
-    let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).expect("a corpus directory");
 }
 
@@ -181,6 +182,7 @@ fn wire(dir: &Path) {
         ),
         ("jobs-list", OpRequest::JobsList),
         ("jobs-active", OpRequest::JobsActive),
+        ("ping", OpRequest::Ping),
         (
             "job-show",
             OpRequest::JobShow {
