@@ -13,10 +13,12 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::mpsc;
-use zeromq::{DealerSocket, Socket, SocketOptions, SocketRecv, SocketSend, ZmqMessage};
+use zeromq::{
+    DealerSocket, ReceiveLimits, Socket, SocketOptions, SocketRecv, SocketSend, ZmqMessage,
+};
 
 use crate::keys::{KeyPair, PublicKey};
-use crate::noise::{Initiator, NoiseError, Session};
+use crate::noise::{self, Initiator, NoiseError, Session};
 use crate::wire::{self, WireError, MAX_MESSAGE};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum LinkError {
     ServerKey { fingerprint: String, reason: String },
     #[error("the connection closed")]
     Closed,
+    #[error("the master is busy with other handshakes; try again later")]
+    Busy,
     #[error("socket: {0}")]
     Socket(String),
 }
@@ -101,6 +105,22 @@ impl LinkRx {
     }
 }
 
+/// What a peer can make a socket of ours buffer, checked by the ZeroMQ
+/// codec when a frame's length arrives, before any of it is read: frames no
+/// larger than a Noise frame, messages no larger than a sealed
+/// [`MAX_MESSAGE`], and the first `handshake_messages` messages of a
+/// connection no larger than a handshake message (the master reads two, msg1
+/// and msg3, before it knows who is talking; a minion reads one, msg2).
+pub fn receive_limits(handshake_messages: usize) -> ReceiveLimits {
+    let frames = noise::frames_for(MAX_MESSAGE);
+    ReceiveLimits {
+        max_frame: noise::MAX_FRAME,
+        max_message: noise::sealed_len(MAX_MESSAGE) + frames * ReceiveLimits::FRAME_COST,
+        first_messages: handshake_messages,
+        first_message_max: noise::MAX_HANDSHAKE_MESSAGE + ReceiveLimits::FRAME_COST,
+    }
+}
+
 fn frames(parts: Vec<Vec<u8>>) -> ZmqMessage {
     let mut iter = parts.into_iter();
     let mut msg = ZmqMessage::from(Bytes::from(iter.next().unwrap_or_default()));
@@ -120,7 +140,9 @@ pub async fn connect(
     opts: LinkOptions,
 ) -> Result<Link, LinkError> {
     let mut options = SocketOptions::default();
-    options.connect_timeout(opts.connect_timeout);
+    options
+        .connect_timeout(opts.connect_timeout)
+        .receive_limits(receive_limits(1));
     let mut socket = DealerSocket::with_options(options);
     let connect_err = |e: zeromq::ZmqError| LinkError::Connect {
         endpoint: endpoint.to_string(),
@@ -138,6 +160,9 @@ pub async fn connect(
     timed(step, socket.send(frames(vec![msg1]))).await?;
     let reply = timed(step, socket.recv()).await?;
     let msg2 = reply.get(0).ok_or(LinkError::Closed)?.to_vec();
+    if msg2 == noise::BUSY {
+        return Err(LinkError::Busy);
+    }
     // The master's static key is known once msg2 is read; the claim travels
     // in msg3, so it is only sent to a master that passed `verify`.
     let claim_bytes = wire::encode(claim)?;

@@ -35,6 +35,30 @@ const LAST: u8 = 1;
 pub const FRAME_PAYLOAD: usize = MAX_FRAME - TAG - MARK;
 /// Frames per direction between rekeys.
 pub const REKEY_EVERY: u64 = 1 << 16;
+/// The first handshake message: the initiator's ephemeral key, no payload.
+pub const MSG1_LEN: usize = 32;
+/// What the responder sends where msg2 belongs when it will not start a
+/// handshake now (too many at once): no msg2 is empty. Unauthenticated, like
+/// any refusal before a handshake; it only tells the initiator to back off.
+pub const BUSY: &[u8] = b"";
+/// No handshake message is longer: the largest, the third, is a static key,
+/// two tags and the claim (an id of at most 255 bytes, MessagePack-encoded).
+pub const MAX_HANDSHAKE_MESSAGE: usize = 1024;
+
+/// The bytes on the wire for a message of `plain` bytes: its frames, each
+/// with its mark and tag.
+pub const fn sealed_len(plain: usize) -> usize {
+    plain + frames_for(plain) * (MARK + TAG)
+}
+
+/// How many frames [`Session::seal`] makes of a message of `plain` bytes.
+pub const fn frames_for(plain: usize) -> usize {
+    if plain == 0 {
+        1
+    } else {
+        plain.div_ceil(FRAME_PAYLOAD)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum NoiseError {
@@ -56,6 +80,16 @@ fn hs_err(e: snow::Error) -> NoiseError {
 
 pub fn builder() -> snow::Builder<'static> {
     snow::Builder::new(PARAMS.parse().expect("valid Noise parameters"))
+}
+
+fn too_long(msg: &[u8]) -> Result<(), NoiseError> {
+    if msg.len() > MAX_HANDSHAKE_MESSAGE {
+        return Err(NoiseError::Handshake(format!(
+            "a handshake message of {} bytes (the limit is {MAX_HANDSHAKE_MESSAGE})",
+            msg.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The connecting side (minion, operator).
@@ -85,6 +119,7 @@ impl Initiator {
         msg2: &[u8],
         claim: &[u8],
     ) -> Result<(PublicKey, Vec<u8>, Session), NoiseError> {
+        too_long(msg2)?;
         let mut payload = vec![0u8; MAX_FRAME];
         self.hs.read_message(msg2, &mut payload).map_err(hs_err)?;
         let remote = self
@@ -106,8 +141,17 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Reads the first message; returns the reply to send.
+    /// Reads the first message; returns the reply to send. The message must
+    /// be exactly an ephemeral key: Noise would accept a plaintext payload
+    /// after it, which our initiator never sends, so anything longer is
+    /// refused before any key agreement is computed.
     pub fn start(key: &KeyPair, msg1: &[u8]) -> Result<(Responder, Vec<u8>), NoiseError> {
+        if msg1.len() != MSG1_LEN {
+            return Err(NoiseError::Handshake(format!(
+                "a first message of {} bytes (it is {MSG1_LEN})",
+                msg1.len()
+            )));
+        }
         let mut hs = builder()
             .local_private_key(key.private_bytes())
             .and_then(|b| b.prologue(PROLOGUE))
@@ -124,6 +168,7 @@ impl Responder {
     /// Reads the third message: the initiator's proven static key, its claim,
     /// and the session.
     pub fn finish(mut self, msg3: &[u8]) -> Result<(PublicKey, Vec<u8>, Session), NoiseError> {
+        too_long(msg3)?;
         let mut claim = vec![0u8; MAX_FRAME];
         let n = self.hs.read_message(msg3, &mut claim).map_err(hs_err)?;
         claim.truncate(n);
@@ -335,6 +380,45 @@ mod tests {
         let server = KeyPair::generate().unwrap();
         assert!(Responder::start(&server, b"not a handshake").is_err());
         assert!(Responder::start(&server, &[]).is_err());
+    }
+
+    #[test]
+    fn handshake_messages_have_their_sizes_and_no_more() {
+        let server = KeyPair::generate().unwrap();
+        let client = KeyPair::generate().unwrap();
+        let (init, m1) = Initiator::start(&client).unwrap();
+        assert_eq!(m1.len(), MSG1_LEN);
+        // Noise would take a plaintext payload after the key; we do not.
+        let mut padded = m1.clone();
+        padded.extend_from_slice(b"{\"Keys\":\"List\"}");
+        assert!(Responder::start(&server, &padded).is_err());
+        let (resp, m2) = Responder::start(&server, &m1).unwrap();
+        let longest_claim = crate::wire::encode(&crate::wire::Claim::Minion {
+            id: "x".repeat(255),
+        })
+        .unwrap();
+        let (_, m3, _) = init.finish(&m2, &longest_claim).unwrap();
+        assert!(m2.len() <= MAX_HANDSHAKE_MESSAGE && m3.len() <= MAX_HANDSHAKE_MESSAGE);
+        assert!(resp.finish(&m3).is_ok());
+        let (_, m1) = Initiator::start(&client).unwrap();
+        let (resp, _) = Responder::start(&server, &m1).unwrap();
+        assert!(resp.finish(&vec![0u8; MAX_HANDSHAKE_MESSAGE + 1]).is_err());
+    }
+
+    #[test]
+    fn sealed_length_counts_every_frame_tag() {
+        let (mut c, ..) = pair();
+        for n in [
+            0,
+            1,
+            FRAME_PAYLOAD,
+            FRAME_PAYLOAD + 1,
+            3 * FRAME_PAYLOAD + 7,
+        ] {
+            let frames = c.seal(&vec![0u8; n]);
+            assert_eq!(frames.len(), frames_for(n));
+            assert_eq!(frames.iter().map(Vec::len).sum::<usize>(), sealed_len(n));
+        }
     }
 
     #[test]

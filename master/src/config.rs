@@ -51,6 +51,15 @@ pub struct MasterConfig {
     pub worker_threads: usize,
     /// `acl`; `None` when the key is absent: every known operator may do anything.
     pub acl: Option<Acl>,
+    /// `handshake_rate`: handshakes started per second on each port, on
+    /// average (twice as many may start at once); more are refused and their
+    /// connections closed. Brine's: Salt has no such limit.
+    pub handshake_rate: u32,
+    /// `max_pending_keys`: new minion keys kept in `minions_pre` at most;
+    /// past it a new id is refused until some are accepted or deleted.
+    pub max_pending_keys: usize,
+    /// `pending_key_rate`: pending keys written per second, on average.
+    pub pending_key_rate: u32,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -72,6 +81,9 @@ impl Default for MasterConfig {
             timeout: 60,
             worker_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             acl: None,
+            handshake_rate: 500,
+            max_pending_keys: 1000,
+            pending_key_rate: 50,
             raw: Map::new(),
         }
     }
@@ -187,6 +199,15 @@ impl MasterConfig {
         if let Some(v) = raw.get("acl") {
             cfg.acl = Some(acl(path, v)?);
         }
+        if let Some(v) = k.positive("handshake_rate")? {
+            cfg.handshake_rate = v;
+        }
+        if let Some(v) = k.positive("max_pending_keys")? {
+            cfg.max_pending_keys = v as usize;
+        }
+        if let Some(v) = k.positive("pending_key_rate")? {
+            cfg.pending_key_rate = v;
+        }
         cfg.raw = raw;
         Ok(cfg)
     }
@@ -236,6 +257,18 @@ impl Keys<'_> {
             .map(|v| {
                 v.as_u64()
                     .ok_or_else(|| key_error(self.path, key, "expected a whole number ≥ 0"))
+            })
+            .transpose()
+    }
+
+    /// A whole number from 1 to 2^32-1 (a rate or a count that 0 would disable).
+    fn positive(&self, key: &str) -> Result<Option<u32>, ConfigError> {
+        self.get(key)
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| key_error(self.path, key, "expected a whole number ≥ 1"))
             })
             .transpose()
     }

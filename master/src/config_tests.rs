@@ -131,3 +131,29 @@ fn acl_rules() {
     assert!(MasterConfig::default().allows("bob", "*", "cmd.run"));
     assert!(!load("acl:\n").unwrap().allows("bob", "*", "test.ping"));
 }
+
+#[test]
+fn flood_limits_have_defaults_and_refuse_zero() {
+    let cfg = MasterConfig::default();
+    assert_eq!(
+        (
+            cfg.handshake_rate,
+            cfg.max_pending_keys,
+            cfg.pending_key_rate
+        ),
+        (500, 1000, 50)
+    );
+    let cfg = load("handshake_rate: 20\nmax_pending_keys: 3\npending_key_rate: 1\n").unwrap();
+    assert_eq!(
+        (
+            cfg.handshake_rate,
+            cfg.max_pending_keys,
+            cfg.pending_key_rate
+        ),
+        (20, 3, 1)
+    );
+    for key in ["handshake_rate", "max_pending_keys", "pending_key_rate"] {
+        assert!(err(&format!("{key}: 0\n")).contains(key));
+        assert!(err(&format!("{key}: lots\n")).contains(key));
+    }
+}

@@ -22,3 +22,5 @@ pub mod daemon;
 pub mod jobcache;
 pub mod listener;
 pub mod pki;
+mod refusals;
+mod token_bucket;

@@ -7,6 +7,12 @@
 //! claim that travelled encrypted with it. One task reads and owns the table
 //! of peers; one task writes, so each peer's frames leave in the order they
 //! were sealed.
+//!
+//! What an unauthenticated peer can cost is bounded: the ZeroMQ codec refuses
+//! frames over Noise's size and any of its first two messages over a
+//! handshake's size before buffering them; handshakes are limited in number
+//! and in rate; a connection that fails any step, or stays silent, is closed
+//! (not just forgotten); refusals are logged through [`Refusals`].
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,11 +22,17 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
-use zeromq::{RouterSocket, Socket, SocketEvent, SocketRecv, SocketSend, ZmqMessage};
+use zeromq::{
+    RouterSendHalf, RouterSocket, Socket, SocketEvent, SocketOptions, SocketRecv, SocketSend,
+    ZmqMessage,
+};
 
 use common::keys::{KeyPair, PublicKey};
-use common::noise::{Responder, Session};
+use common::noise::{self, Responder, Session};
 use common::wire::{self, Admission, Claim, MAX_MESSAGE};
+
+use crate::refusals::Refusals;
+use crate::token_bucket::TokenBucket;
 
 /// What the application does with sessions.
 pub trait Handler: Send + Sync + 'static {
@@ -44,6 +56,11 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// A peer that sends nothing for this long is closed (peers ping).
     pub idle_timeout: Duration,
+    /// Handshakes started per second on average; more are refused and their
+    /// connections closed (minions retry with jittered back-off).
+    pub handshake_rate: u32,
+    /// Handshakes that may start at once above the rate.
+    pub handshake_burst: u32,
 }
 
 impl Default for Limits {
@@ -52,6 +69,9 @@ impl Default for Limits {
             handshakes: 4096,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            // 10,000 minions reconnecting after a master restart get in within 20 s.
+            handshake_rate: 500,
+            handshake_burst: 1000,
         }
     }
 }
@@ -64,7 +84,7 @@ pub struct Peer {
     pub claim: Claim,
     identity: Bytes,
     session: Mutex<Session>,
-    out: mpsc::Sender<ZmqMessage>,
+    out: mpsc::Sender<Outgoing>,
     control: mpsc::UnboundedSender<Control>,
     last_seen: Mutex<Instant>,
     closed: AtomicBool,
@@ -94,10 +114,12 @@ impl Peer {
         for f in frames {
             zmsg.push_back(Bytes::from(f));
         }
-        self.out.try_send(zmsg).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.out
+            .try_send(Outgoing::Send(zmsg))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
     }
 
     /// Ends this session now (key deleted or rejected, or replaced).
@@ -118,7 +140,18 @@ enum Control {
     Close(Bytes, u64),
 }
 
+/// What the writer task does, in queue order: a connection is closed only
+/// after what was queued for it before (a refusal's reason) has been written.
+enum Outgoing {
+    Send(ZmqMessage),
+    Close(Bytes),
+}
+
 enum PeerState {
+    /// ZeroMQ accepted the connection; nothing read from it yet.
+    Connected {
+        since: Instant,
+    },
     Handshaking {
         responder: Box<Responder>,
         since: Instant,
@@ -133,31 +166,49 @@ pub async fn serve(
     handler: Arc<dyn Handler>,
     limits: Limits,
 ) -> Result<String, zeromq::ZmqError> {
-    let mut socket = RouterSocket::new();
-    let bound = socket.bind(endpoint).await?;
+    let mut options = SocketOptions::default();
+    options
+        // Two messages (msg1, msg3) are read before a peer is known.
+        .receive_limits(common::link::receive_limits(2))
+        .accept_handshake_timeout(limits.handshake_timeout);
+    let mut socket = RouterSocket::with_options(options);
+    let bound = socket.bind(endpoint).await?.to_string();
     let monitor = socket.monitor();
     let (send_half, recv_half) = socket.split();
     let (out, outgoing) = mpsc::channel(1 << 16);
+    let closer = send_half.clone();
     tokio::spawn(write_loop(send_half, outgoing));
     let (control, controls) = mpsc::unbounded_channel();
+    let now = Instant::now();
     let reader = Reader {
         key,
         handler,
         limits,
         peers: HashMap::new(),
+        handshaking: 0,
+        rate: TokenBucket::new(limits.handshake_rate, limits.handshake_burst, now),
+        refusals: Refusals::new(format!("a peer before its handshake on {bound}")),
+        closer,
         out,
         control,
         serial: AtomicU64::new(1),
     };
     tokio::spawn(reader.run(recv_half, monitor, controls));
-    Ok(bound.to_string())
+    Ok(bound)
 }
 
 /// A send blocked this long means the peer stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
-async fn write_loop(mut socket: zeromq::RouterSendHalf, mut outgoing: mpsc::Receiver<ZmqMessage>) {
-    while let Some(msg) = outgoing.recv().await {
+async fn write_loop(mut socket: RouterSendHalf, mut outgoing: mpsc::Receiver<Outgoing>) {
+    while let Some(out) = outgoing.recv().await {
+        let msg = match out {
+            Outgoing::Send(msg) => msg,
+            Outgoing::Close(id) => {
+                socket.disconnect(&id);
+                continue;
+            }
+        };
         match tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "send to a peer failed"),
@@ -171,7 +222,14 @@ struct Reader {
     handler: Arc<dyn Handler>,
     limits: Limits,
     peers: HashMap<Bytes, PeerState>,
-    out: mpsc::Sender<ZmqMessage>,
+    /// How many of `peers` are `Handshaking`, kept as they change so a
+    /// handshake costs O(1) however many peers there are.
+    handshaking: usize,
+    rate: TokenBucket,
+    refusals: Refusals,
+    /// Closes connections at once (nothing queued for them matters).
+    closer: RouterSendHalf,
+    out: mpsc::Sender<Outgoing>,
     control: mpsc::UnboundedSender<Control>,
     serial: AtomicU64,
 }
@@ -193,16 +251,74 @@ impl Reader {
                         return;
                     }
                 },
-                Some(event) = monitor.next() => {
-                    if let SocketEvent::Disconnected(id) = event {
-                        self.drop_peer(&Bytes::from(id), None);
+                Some(event) = monitor.next() => match event {
+                    SocketEvent::Disconnected(id) => self.drop_peer(&Bytes::from(id), None),
+                    SocketEvent::Accepted(_, id) => {
+                        let id = Bytes::from(id);
+                        if !self.peers.contains_key(&id) {
+                            self.put(id, PeerState::Connected { since: Instant::now() });
+                        }
                     }
-                }
+                    SocketEvent::AcceptFailed(e) => {
+                        tracing::debug!(error = %e, "a ZMTP greeting or READY failed");
+                        self.refusals.note("a ZMTP greeting or READY that failed or timed out", Instant::now());
+                    }
+                    _ => {}
+                },
                 Some(Control::Close(id, serial)) = controls.recv() => {
                     self.drop_peer(&id, Some(serial));
                 }
                 _ = sweep.tick() => self.sweep(),
             }
+        }
+    }
+
+    /// The only ways into and out of `peers`, so `handshaking` stays true.
+    fn put(&mut self, id: Bytes, state: PeerState) {
+        if matches!(state, PeerState::Handshaking { .. }) {
+            self.handshaking += 1;
+        }
+        if let Some(old) = self.peers.insert(id, state) {
+            self.forget(&old);
+        }
+    }
+
+    fn take(&mut self, id: &Bytes) -> Option<PeerState> {
+        let state = self.peers.remove(id)?;
+        self.forget(&state);
+        Some(state)
+    }
+
+    fn forget(&mut self, state: &PeerState) {
+        if matches!(state, PeerState::Handshaking { .. }) {
+            self.handshaking -= 1;
+        }
+    }
+
+    /// Refuses an unauthenticated peer: counted, logged, connection closed.
+    fn refuse(&mut self, id: &Bytes, reason: &'static str) {
+        self.refusals.note(reason, Instant::now());
+        self.closer.disconnect(id);
+    }
+
+    /// Refuses a handshake for want of capacity: the peer is told at once
+    /// ([`noise::BUSY`] where msg2 belongs) so it backs off and retries
+    /// instead of waiting out its handshake timeout.
+    fn busy(&mut self, id: &Bytes, reason: &'static str) {
+        self.refusals.note(reason, Instant::now());
+        let mut reply = ZmqMessage::from(id.clone());
+        reply.push_back(Bytes::from_static(noise::BUSY));
+        if self.out.try_send(Outgoing::Send(reply)).is_ok() {
+            self.close_after_queued(id);
+        } else {
+            self.closer.disconnect(id);
+        }
+    }
+
+    /// Closes a connection after whatever is already queued for it.
+    fn close_after_queued(&mut self, id: &Bytes) {
+        if self.out.try_send(Outgoing::Close(id.clone())).is_err() {
+            self.closer.disconnect(id);
         }
     }
 
@@ -212,9 +328,10 @@ impl Reader {
                 return;
             }
         }
-        if let Some(PeerState::Live(peer)) = self.peers.remove(id) {
+        if let Some(PeerState::Live(peer)) = self.take(id) {
             peer.closed.store(true, Ordering::Relaxed);
             self.handler.closed(&peer);
+            self.close_after_queued(id);
         }
     }
 
@@ -223,7 +340,7 @@ impl Reader {
         let mut gone = Vec::new();
         for (id, state) in &self.peers {
             let stale = match state {
-                PeerState::Handshaking { since, .. } => {
+                PeerState::Connected { since } | PeerState::Handshaking { since, .. } => {
                     now.duration_since(*since) > self.limits.handshake_timeout
                 }
                 PeerState::Live(p) => {
@@ -235,19 +352,23 @@ impl Reader {
             }
         }
         for id in gone {
-            if let Some(PeerState::Live(p)) = self.peers.get(&id) {
-                tracing::info!(claim = ?p.claim, "closing a silent session");
+            match self.peers.get(&id) {
+                Some(PeerState::Live(p)) => {
+                    tracing::info!(claim = ?p.claim, "closing a silent session");
+                    self.drop_peer(&id, None);
+                }
+                Some(PeerState::Connected { .. }) => {
+                    self.take(&id);
+                    self.refuse(&id, "a connection that sent no handshake in time");
+                }
+                Some(PeerState::Handshaking { .. }) => {
+                    self.take(&id);
+                    self.refuse(&id, "a handshake not finished in time");
+                }
+                None => {}
             }
-            self.drop_peer(&id, None);
-            self.peers.remove(&id);
         }
-    }
-
-    fn handshakes(&self) -> usize {
-        self.peers
-            .values()
-            .filter(|s| matches!(s, PeerState::Handshaking { .. }))
-            .count()
+        self.refusals.flush(now);
     }
 
     fn on_message(&mut self, msg: ZmqMessage) {
@@ -256,8 +377,8 @@ impl Reader {
             return;
         }
         let id = frames.remove(0);
-        match self.peers.remove(&id) {
-            None => self.on_first(id, &frames),
+        match self.take(&id) {
+            None | Some(PeerState::Connected { .. }) => self.on_first(id, &frames),
             Some(PeerState::Handshaking { responder, .. }) => {
                 self.on_third(id, &frames, *responder)
             }
@@ -270,13 +391,14 @@ impl Reader {
                 match opened {
                     Ok(bytes) => {
                         *peer.last_seen.lock().unwrap() = Instant::now();
-                        self.peers.insert(id, PeerState::Live(peer.clone()));
+                        self.put(id, PeerState::Live(peer.clone()));
                         self.handler.message(&peer, bytes);
                     }
                     Err(e) => {
                         tracing::warn!(claim = ?peer.claim, error = %e, "closing a session that sent a bad frame");
                         peer.closed.store(true, Ordering::Relaxed);
                         self.handler.closed(&peer);
+                        self.closer.disconnect(&id);
                     }
                 }
             }
@@ -285,47 +407,53 @@ impl Reader {
 
     fn on_first(&mut self, id: Bytes, frames: &[Bytes]) {
         if frames.len() != 1 {
-            tracing::debug!("dropping a multi-frame message from an unauthenticated peer");
-            return;
+            return self.refuse(&id, "a multi-frame message before the handshake");
         }
-        if self.handshakes() >= self.limits.handshakes {
-            tracing::warn!("too many handshakes in progress; dropping one");
-            return;
+        if self.handshaking >= self.limits.handshakes {
+            return self.busy(&id, "too many handshakes in progress");
+        }
+        if !self.rate.take(Instant::now()) {
+            return self.busy(&id, "a handshake over handshake_rate");
         }
         match Responder::start(&self.key, &frames[0]) {
             Ok((responder, msg2)) => {
                 let mut reply = ZmqMessage::from(id.clone());
                 reply.push_back(Bytes::from(msg2));
-                if self.out.try_send(reply).is_ok() {
-                    self.peers.insert(
+                if self.out.try_send(Outgoing::Send(reply)).is_ok() {
+                    self.put(
                         id,
                         PeerState::Handshaking {
                             responder: Box::new(responder),
                             since: Instant::now(),
                         },
                     );
+                } else {
+                    self.closer.disconnect(&id);
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "dropping a bad first handshake message"),
+            Err(e) => {
+                tracing::debug!(error = %e, "a bad first handshake message");
+                self.refuse(&id, "a first message that is not a handshake");
+            }
         }
     }
 
     fn on_third(&mut self, id: Bytes, frames: &[Bytes], responder: Responder) {
         if frames.len() != 1 {
-            return;
+            return self.refuse(&id, "a multi-frame message during the handshake");
         }
         let (key, claim, session) = match responder.finish(&frames[0]) {
             Ok(done) => done,
             Err(e) => {
-                tracing::debug!(error = %e, "dropping a failed handshake");
-                return;
+                tracing::debug!(error = %e, "a failed handshake");
+                return self.refuse(&id, "a third handshake message that does not complete it");
             }
         };
         let claim: Claim = match wire::decode(&claim) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(fingerprint = %key.fingerprint(), error = %e, "a handshake with an unreadable claim");
-                return;
+                return self.closer.disconnect(&id);
             }
         };
         let admission = self.handler.admit(&key, &claim);
@@ -341,10 +469,15 @@ impl Reader {
             closed: AtomicBool::new(false),
         });
         let accepted = admission == Admission::Accepted;
-        if peer.send(&AdmissionMsg::from(admission)).is_err() || !accepted {
-            return;
+        if peer.send(&AdmissionMsg::from(admission)).is_err() {
+            return self.closer.disconnect(&id);
         }
-        self.peers.insert(id, PeerState::Live(peer.clone()));
+        if !accepted {
+            // The peer reads why, then the connection ends: a refused or
+            // pending key gets nothing more read from it.
+            return self.close_after_queued(&id);
+        }
+        self.put(id, PeerState::Live(peer.clone()));
         self.handler.opened(&peer);
     }
 }

@@ -150,3 +150,48 @@ async fn a_forged_frame_after_the_handshake_closes_the_session() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(rec.messages.lock().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_over_the_rate_is_told_busy_and_may_retry() {
+    let key = Arc::new(KeyPair::generate().unwrap());
+    let rec = Arc::new(Recorder::default());
+    let limits = Limits {
+        handshake_rate: 1,
+        handshake_burst: 1,
+        ..Limits::default()
+    };
+    let endpoint = serve("tcp://127.0.0.1:0", key, rec.clone(), limits)
+        .await
+        .unwrap();
+    let mut first = good_link(&endpoint, "good").await;
+    assert_eq!(
+        first.rx.recv::<MasterMsg>().await.unwrap(),
+        MasterMsg::Admission(Admission::Accepted)
+    );
+    // The bucket is empty: told so where msg2 belongs, not left to time out.
+    let claim = Claim::Minion { id: "good".into() };
+    let client = KeyPair::generate().unwrap();
+    let second = link::connect(
+        &endpoint,
+        &client,
+        &claim,
+        |_| Ok(()),
+        LinkOptions::default(),
+    )
+    .await;
+    assert!(
+        matches!(second, Err(link::LinkError::Busy)),
+        "{:?}",
+        second.err()
+    );
+    // The session already open is not affected.
+    first.tx.send(&MinionMsg::Ping).await.unwrap();
+    assert_eq!(first.rx.recv::<MasterMsg>().await.unwrap(), MasterMsg::Pong);
+    // A token a second: a retry after the back-off gets in.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut third = good_link(&endpoint, "good").await;
+    assert_eq!(
+        third.rx.recv::<MasterMsg>().await.unwrap(),
+        MasterMsg::Admission(Admission::Accepted)
+    );
+}

@@ -23,11 +23,15 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use common::keys::{create_private_dir, KeyError, KeyPair, PublicKey};
 use common::target::fnmatch;
 use common::wire::Admission;
 use serde::Serialize;
+
+use crate::refusals::Refusals;
+use crate::token_bucket::TokenBucket;
 
 /// Errors of the key store.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,16 @@ pub struct KeyStore {
     dir: PathBuf,
     /// Serialises mutations; guards no data, so a poisoned lock is still usable.
     lock: Mutex<()>,
+    pending: Option<PendingLimit>,
+}
+
+/// Keys from the network that no operator has seen cost a file each: their
+/// number and the rate they are written at are bounded.
+#[derive(Debug)]
+struct PendingLimit {
+    max: usize,
+    rate: Mutex<TokenBucket>,
+    refusals: Mutex<Refusals>,
 }
 
 impl KeyStore {
@@ -126,7 +140,43 @@ impl KeyStore {
         Ok(KeyStore {
             dir: pki_dir.to_path_buf(),
             lock: Mutex::new(()),
+            pending: None,
         })
+    }
+
+    /// From now on [`KeyStore::admit`] keeps at most `max` keys pending and
+    /// writes at most `per_second` of them a second on average (twice that at
+    /// once); a key past either limit is refused, and may ask again later.
+    pub fn limit_pending(mut self, max: usize, per_second: u32) -> Self {
+        let rate = TokenBucket::new(per_second, per_second.saturating_mul(2), Instant::now());
+        self.pending = Some(PendingLimit {
+            max,
+            rate: Mutex::new(rate),
+            refusals: Mutex::new(Refusals::new("a new minion key".into())),
+        });
+        self
+    }
+
+    /// Why a pending key may not be written now, if it may not (logged).
+    /// Called with the store locked.
+    fn pending_refused(&self, new_id: bool) -> Result<Option<String>, PkiError> {
+        let Some(limit) = &self.pending else {
+            return Ok(None);
+        };
+        let now = Instant::now();
+        // The directory is counted only for a new id, and after the rate
+        // allowed it: a flood costs at most `per_second` reads of it a second.
+        let reason = if !limit.rate.lock().unwrap().take(now) {
+            "over pending_key_rate"
+        } else if new_id && self.names(KeyState::Pending.dir())?.len() >= limit.max {
+            "max_pending_keys are pending"
+        } else {
+            return Ok(None);
+        };
+        limit.refusals.lock().unwrap().note(reason, now);
+        Ok(Some(format!(
+            "the master takes no more new keys now ({reason}); try again later"
+        )))
     }
 
     pub fn dir(&self) -> &Path {
@@ -197,7 +247,13 @@ impl KeyStore {
             tracing::info!(id, fingerprint = %key.fingerprint(), "accepted a minion key automatically");
             return Ok(Admission::Accepted);
         }
-        match read_key(&pending)? {
+        let held = read_key(&pending)?;
+        if held != Some(*key) {
+            if let Some(reason) = self.pending_refused(held.is_none())? {
+                return Ok(Admission::Refused { reason });
+            }
+        }
+        match held {
             Some(old) if old == *key => {}
             Some(old) => {
                 tracing::warn!(

@@ -272,3 +272,37 @@ fn operators_and_master_key() {
         m.public
     );
 }
+
+#[test]
+fn pending_keys_are_bounded_in_number_and_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    // Rate 1/s with a burst of 2: a flood within one second writes two keys.
+    let ks = KeyStore::open(&dir.path().join("pki"))
+        .unwrap()
+        .limit_pending(3, 1);
+    let admit = |id: &str, k: u8| ks.admit(id, &key(k), false, &[]).unwrap();
+    assert_eq!(admit("a", 1), Admission::Pending);
+    assert_eq!(admit("b", 2), Admission::Pending);
+    let reason = refused(admit("c", 3));
+    assert!(reason.contains("pending_key_rate"), "{reason}");
+    // A key already pending asks again for free: nothing is written.
+    assert_eq!(admit("a", 1), Admission::Pending);
+    assert_eq!(ks.list().unwrap().pending, ["a", "b"]);
+
+    // Without the rate in the way, the count stops new ids at the maximum...
+    let dir = tempfile::tempdir().unwrap();
+    let ks = KeyStore::open(&dir.path().join("pki"))
+        .unwrap()
+        .limit_pending(2, 1000);
+    let admit = |id: &str, k: u8| ks.admit(id, &key(k), false, &[]).unwrap();
+    assert_eq!(admit("a", 1), Admission::Pending);
+    assert_eq!(admit("b", 2), Admission::Pending);
+    let reason = refused(admit("c", 3));
+    assert!(reason.contains("max_pending_keys"), "{reason}");
+    assert_eq!(ks.list().unwrap().pending, ["a", "b"]);
+    // ...accepted ids still get in, and an operator's accept makes room.
+    ks.accept("a").unwrap();
+    assert_eq!(admit("a", 1), Admission::Accepted);
+    assert_eq!(admit("c", 3), Admission::Pending);
+    assert_eq!(ks.list().unwrap().pending, ["b", "c"]);
+}

@@ -92,6 +92,8 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 pub mod daemons;
 pub mod fleet;
 pub mod raw_minion;
+pub mod sealed;
+pub mod zmtp;
 
 /// What a finished child process said.
 #[derive(Debug, Clone)]

@@ -62,7 +62,8 @@ pub struct Master {
 
 impl Master {
     pub fn open(config: MasterConfig) -> anyhow::Result<Arc<Master>> {
-        let keys = KeyStore::open(&config.pki_dir)?;
+        let keys = KeyStore::open(&config.pki_dir)?
+            .limit_pending(config.max_pending_keys, config.pending_key_rate);
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
         common::keys::create_private_dir(&config.cachedir)?;
         let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
@@ -136,7 +137,11 @@ pub async fn housekeeping(master: Arc<Master>) {
 pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     ensure_local_operator(&master)?;
     let c = &master.config;
-    let limits = Limits::default();
+    let limits = Limits {
+        handshake_rate: c.handshake_rate,
+        handshake_burst: c.handshake_rate.saturating_mul(2),
+        ..Limits::default()
+    };
     let minion_ep = listener::serve(
         &format!("tcp://{}:{}", c.interface, c.ret_port),
         master.key.clone(),
