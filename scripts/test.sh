@@ -14,3 +14,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The end-to-end tests run the real binaries; build them first.
 cargo build --workspace --bins --locked
 cargo nextest run --workspace --locked --no-fail-fast
+# Every fuzz target for a bounded time, after replaying the committed crash
+# reproducers (docs/fuzzing.md). Its own target dir under target/fuzz.
+scripts/fuzz.sh "${BRINE_FUZZ_SECS:-20}"
