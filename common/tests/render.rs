@@ -169,3 +169,49 @@ fn error_columns_after_a_rewritten_tag_and_in_non_ascii_lines() {
     let err = render(&[("b.sls", "ééé {{ nope.x }}\n")], "b.sls").unwrap_err();
     assert_eq!((err.line, err.column), (Some(1), Some(8)), "{err}");
 }
+
+fn render_sls_with_pillar(src: &str, pillar: Value) -> RenderError {
+    let dir = tree(&[("a.sls", src)]);
+    let r = Renderer::new(vec![dir.path().to_path_buf()]);
+    r.render_sls(&session(json!({}), pillar), "a.sls", Some("a"))
+        .unwrap_err()
+}
+
+#[test]
+fn a_yaml_error_in_rendered_output_hides_pillar_values_and_keeps_its_column() {
+    let pillar = json!({"db": {"password": "hunter2: x", "users": ["sam", "alice-secret"]}});
+    let src = "conf:\n  file.managed:\n    - contents: {{ pillar.db.users[1] }} {{ pillar.db.password }}\n";
+    let err = render_sls_with_pillar(src, pillar);
+    assert_eq!(err.stage, Stage::Yaml, "{err}");
+    assert!(err.in_rendered_output, "{err}");
+    let shown = err.to_string();
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("alice-secret"),
+        "{shown}"
+    );
+    let line = err.source_line.as_deref().unwrap();
+    assert_eq!(
+        line,
+        "    - contents: <pillar db:users:1> <pillar db:password>"
+    );
+    // YAML stops at the `:` inside the password: the caret points at the
+    // placeholder of the value that holds it.
+    let col = err.column.unwrap();
+    assert_eq!(&line[col - 1..], "<pillar db:password>", "{shown}");
+}
+
+#[test]
+fn a_jinja_error_message_hides_pillar_values() {
+    let pillar = json!({"tpl": "secret-77aa.j2", "port": "80"});
+    let err = render_sls_with_pillar("{% include pillar.tpl ~ pillar.port %}\n", pillar);
+    assert_eq!(err.stage, Stage::Jinja, "{err}");
+    let shown = err.to_string();
+    assert!(!shown.contains("secret-77aa"), "{shown}");
+    // Strings under four characters stay: they hide nothing worth a key.
+    assert!(shown.contains("'<pillar tpl>80'"), "{shown}");
+    // The file's own line is shown as written.
+    assert!(
+        shown.contains("1 | {% include pillar.tpl ~ pillar.port %}"),
+        "{shown}"
+    );
+}

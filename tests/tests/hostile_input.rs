@@ -755,6 +755,47 @@ no-such-program:
     assert!(m.received().contains(SECRET));
 }
 
+#[test]
+fn a_render_error_shows_where_a_pillar_value_went_but_not_the_value() {
+    // A value that breaks the YAML it is rendered into: the error must point
+    // at the line without printing it as rendered (Salt prints it).
+    const SECRET: &str = "s3cr3t: 9b1e77";
+    let master = Master::start(&[
+        ("salt/top.sls", "base:\n  '*':\n    - sec\n"),
+        (
+            "salt/sec.sls",
+            "/etc/app.conf:\n  file.managed:\n    - contents: {{ pillar['db']['password'] }}\n",
+        ),
+        ("pillar/top.sls", "base:\n  '*':\n    - sec\n"),
+        ("pillar/sec.sls", "db:\n  password: 's3cr3t: 9b1e77'\n"),
+    ]);
+    let m = master.minion("m1");
+    accept_and_connect(&master, &["m1"]);
+    let out = master.cli(&["apply", "m1"]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(text.contains("sec.sls, line 3"), "{text}");
+    assert!(text.contains("- contents: <pillar db:password>"), "{text}");
+    let (_, jobs) = master.json(&["jobs", "list"]);
+    let mut seen = vec![
+        ("apply output", text),
+        ("master.log", master.log()),
+        ("minion.log", m.log()),
+    ];
+    for job in jobs.as_array().unwrap() {
+        let jid = job["jid"].as_str().unwrap();
+        seen.push((
+            "jobs show",
+            master.cli(&["jobs", "show", jid, "--out", "json"]).stdout,
+        ));
+    }
+    let rendered = master.cli(&["render", "m1", "sec", "--out", "json"]);
+    seen.push(("render", format!("{}{}", rendered.stdout, rendered.stderr)));
+    for (what, text) in &seen {
+        assert!(!text.contains(SECRET), "the secret is in {what}:\n{text}");
+    }
+}
+
 /// `master serve` or `minion serve` with a key file others can read.
 fn refuses_to_start(cmd: Command, key: &Path) -> String {
     let out = tests::run(cmd, Duration::from_secs(20)).unwrap();

@@ -11,6 +11,7 @@ mod loader;
 mod mutable;
 mod percent;
 mod probe;
+mod redact;
 mod salt_fns;
 mod tags;
 
@@ -95,6 +96,15 @@ impl Session {
         base.insert("saltenv".into(), JValue::from(saltenv));
         base.insert("env".into(), JValue::from(saltenv));
         Session { base }
+    }
+
+    /// The pillar strings a render error must not show ([`redact`]), read
+    /// only when an error is made.
+    fn pillar_secrets(&self) -> Vec<(String, String)> {
+        self.base
+            .get("pillar")
+            .map(|p| redact::pillar_strings(&to_data(p)))
+            .unwrap_or_default()
     }
 }
 
@@ -266,6 +276,7 @@ impl Renderer {
         tmpl.render(JValue::from(ctx)).map_err(|e| {
             let name = e.name().unwrap_or(file).to_string();
             RenderError::from_jinja(file, self.source(&name).as_deref(), &e)
+                .without_pillar(&session.pillar_secrets())
         })
     }
 
@@ -291,6 +302,7 @@ impl Renderer {
         crate::yaml::load(&text).map_err(|e| {
             let source = self.source(file).unwrap_or_default();
             RenderError::from_yaml(file, &source, &text, &e)
+                .without_pillar(&session.pillar_secrets())
         })
     }
 }
