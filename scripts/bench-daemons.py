@@ -12,7 +12,7 @@ first), the wall time of the operator command for:
 
   ping    `master run '*' test.ping`  vs  `salt '*' test.ping`
   noop    `master apply '*'`          vs  `salt '*' state.apply`
-          of a 100-state file.managed tree already applied once, so every
+          of a 100-state (--states) file.managed tree already applied once, so every
           measured run is a no-op (checked: every state True, no changes)
 
 and the idle RSS (VmRSS from /proc) of the master (Brine: one process; Salt:
@@ -22,7 +22,7 @@ its descendants), once after start-up and once after the measured runs.
 Needs Salt (scripts/install-salt.sh) and release binaries (cargo build
 --release --bins; BRINE_TARGET_DIR overrides where they are looked for).
 
-usage: scripts/bench-daemons.py [--minions 1,50] [--runs N] [--skip-salt] [--keep]"""
+usage: scripts/bench-daemons.py [--minions 1,50] [--runs N] [--states 100] [--skip-salt] [--keep]"""
 import argparse
 import getpass
 import json
@@ -236,7 +236,7 @@ def check_apply(out, ids, noop):
 # ---------------------------------------------------------------- the tree
 
 def sls(prefix):
-    """100 file.managed states; `prefix` is the directory the files go in."""
+    """STATES file.managed states; `prefix` is the directory the files go in."""
     return (f"{{% for i in range({STATES}) %}}\n"
             "noop_{{ i }}:\n"
             "  file.managed:\n"
@@ -525,13 +525,18 @@ def report(results, runs, skip_salt):
 
 
 def main():
+    global STATES
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minions", default="1,50", help="comma-separated minion counts (default 1,50)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-salt", action="store_true", help="measure Brine only")
     ap.add_argument("--skip-brine", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (logs) for inspection")
+    ap.add_argument("--states", type=int, default=STATES,
+                    help=f"file.managed states in the applied tree (default {STATES}; "
+                    "bench-swarm.py applies 20)")
     args = ap.parse_args()
+    STATES = args.states
     need = [(MASTER, "cargo build --release --bins"), (MINION, "cargo build --release --bins")]
     if not args.skip_salt:
         need.append((os.path.join(SALT_BIN, "salt-master"), "scripts/install-salt.sh"))

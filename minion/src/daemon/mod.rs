@@ -109,7 +109,15 @@ enum Ended {
     Pending,
     Refused(String),
     Lost(String),
+    /// The master answered `BUSY`: it is up and admitting others at its
+    /// handshake rate.
+    Busy,
 }
+
+/// How long to wait after `BUSY` (before jitter). It does not grow: the
+/// master is up and a retry costs it no key agreement, while a doubling
+/// back-off left the last of 10,000 minions sleeping 30 s after a restart.
+const BUSY_WAIT: Duration = Duration::from_secs(2);
 
 pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result<()> {
     common::keys::create_private_dir(&config.pki_dir)?;
@@ -131,6 +139,10 @@ pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result
             Ended::Refused(reason) => {
                 tracing::error!(id = %config.id, reason = %reason, "the master refused this minion");
                 config.max_backoff
+            }
+            Ended::Busy => {
+                tracing::debug!("the master is busy with other handshakes; retrying");
+                BUSY_WAIT
             }
             Ended::Lost(reason) => {
                 tracing::warn!(reason = %reason, "lost the master; reconnecting");
@@ -206,6 +218,7 @@ async fn session(
     {
         Ok(l) => l,
         Err(e @ link::LinkError::ServerKey { .. }) => return Ended::Refused(e.to_string()),
+        Err(link::LinkError::Busy) => return Ended::Busy,
         Err(e) => return Ended::Lost(e.to_string()),
     };
     if let Err(e) = trust_on_first_use(config, &link.server_key) {
