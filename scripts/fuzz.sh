@@ -14,13 +14,18 @@
 # For each target it first replays fuzz/regressions/<target>/ (every crash
 # found and fixed so far), then fuzzes from the committed fuzz/corpus/<target>/
 # plus a scratch corpus kept in the target dir: new inputs go there, never into
-# git. Any crash, timeout (-timeout=5) or memory blow-up (-rss_limit_mb) fails
+# git. Any crash, timeout (-timeout, FUZZ_UNIT_TIMEOUT seconds per input, default
+# 20) or memory blow-up (-rss_limit_mb) fails
 # the run and its reproducer path is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
 [[ $secs =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS_PER_TARGET]" >&2; exit 2; }
 sanitizer=${FUZZ_SANITIZER:-address}
+# libFuzzer's timeout is wall-clock time. The slowest committed reproducer (a
+# runaway loop stopped by the render fuel) takes 1.2 s under ASan on an idle
+# machine; 20 s still catches a hang, without failing on a busy CI machine.
+unit_timeout=${FUZZ_UNIT_TIMEOUT:-20}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export RUSTC_BOOTSTRAP=1
 # Its own target dir: the fuzz build's flags would rebuild the main one.
@@ -63,7 +68,7 @@ for t in "${targets[@]}"; do
   regressions=(fuzz/regressions/"$t"/*)
   if [[ -e ${regressions[0]} ]]; then
     echo "fuzz: $t: replaying ${#regressions[@]} reproducer(s) from fuzz/regressions/$t"
-    if ! "$bin/$t" -rss_limit_mb=2048 -timeout=5 "${regressions[@]}" >"$out/$t.replay.log" 2>&1; then
+    if ! "$bin/$t" -rss_limit_mb=2048 -timeout="$unit_timeout" "${regressions[@]}" >"$out/$t.replay.log" 2>&1; then
       tail -n 40 "$out/$t.replay.log" >&2
       echo "fuzz: $t: a fixed crash is back; the reproducers are in fuzz/regressions/$t" >&2
       failed+=("$t")
@@ -72,7 +77,7 @@ for t in "${targets[@]}"; do
   fi
   echo "fuzz: $t: fuzzing for ${secs}s"
   log=$out/$t.log
-  if ! "$bin/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=5 \
+  if ! "$bin/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout="$unit_timeout" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" \
     "$scratch" "fuzz/corpus/$t" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
