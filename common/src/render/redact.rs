@@ -19,7 +19,8 @@ pub const MIN_LEN: usize = 4;
 pub fn pillar_strings(pillar: &Value) -> Vec<(String, String)> {
     let mut found = Vec::new();
     collect(pillar, &mut String::new(), &mut found);
-    found.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.1.cmp(&b.1)));
+    found.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+    // One name per value: the first key path that holds it.
     found.dedup_by(|a, b| a.0 == b.0);
     found
 }
@@ -118,5 +119,41 @@ impl RenderError {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_held_twice_is_named_by_its_first_path_and_longest_values_go_first() {
+        let found =
+            pillar_strings(&json!({"z": "same-value", "b": ["same-value", "abc"], "a": "same"}));
+        assert_eq!(
+            found,
+            vec![
+                ("same-value".to_string(), "b:0".to_string()),
+                ("same".to_string(), "a".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_column_follows_the_character_it_pointed_at() {
+        let secrets = pillar_strings(&json!({"k": "secret"}));
+        // Before, inside and after a replaced value (1-based columns).
+        assert_eq!(
+            redact("ab secret cd", Some(2), &secrets),
+            ("ab <pillar k> cd".into(), Some(2))
+        );
+        assert_eq!(redact("ab secret cd", Some(6), &secrets).1, Some(4));
+        let (text, col) = redact("ab secret cd", Some(12), &secrets);
+        assert_eq!(&text[col.unwrap() - 1..], "d");
+        // Two hits, the column past both.
+        let (text, col) = redact("secret secret x", Some(15), &secrets);
+        assert_eq!(text, "<pillar k> <pillar k> x");
+        assert_eq!(&text[col.unwrap() - 1..], "x");
     }
 }
