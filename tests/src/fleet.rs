@@ -280,6 +280,20 @@ fn tool(name: &str) -> PathBuf {
     find_tool(name).unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Boots one container per name, all at once; panics if any fails to boot.
+pub fn boot_all(names: &[&str], opts: &Options) -> Vec<Container> {
+    thread::scope(|s| {
+        let boots: Vec<_> = names
+            .iter()
+            .map(|name| s.spawn(move || Container::boot_with(name, opts)))
+            .collect();
+        boots
+            .into_iter()
+            .map(|b| b.join().unwrap().unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    })
+}
+
 /// How to boot a container.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -583,6 +597,15 @@ impl Container {
     /// `sh -c script` inside, as [`Container::exec_ok`].
     pub fn sh(&self, script: &str) -> Result<String, FleetError> {
         self.exec_ok(&["sh", "-c", script])
+    }
+
+    /// [`Container::sh`] for a step a test cannot go on without: its stdout,
+    /// trimmed; a failure panics with the exit status and output.
+    pub fn run(&self, script: &str) -> String {
+        self.sh(script)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .trim()
+            .to_string()
     }
 
     /// Copies the host file or directory `host_path` to `container_path` (absolute)

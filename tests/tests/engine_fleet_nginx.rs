@@ -67,25 +67,15 @@ fn apply(c: &Container, test: bool) -> (i32, serde_json::Map<String, Value>) {
     (out.status.code().unwrap_or(-1), states)
 }
 
-fn sh(c: &Container, script: &str) -> String {
-    c.sh(script)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .trim()
-        .to_string()
-}
-
 fn main_pid(c: &Container) -> String {
-    sh(c, "systemctl show --property=MainPID --value nginx")
+    c.run("systemctl show --property=MainPID --value nginx")
 }
 
 /// How many times systemd has started nginx (restarts included).
 fn starts(c: &Container) -> usize {
-    sh(
-        c,
-        "journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true",
-    )
-    .parse()
-    .unwrap_or(0)
+    c.run("journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true")
+        .parse()
+        .unwrap_or(0)
 }
 
 fn set_greeting(c: &Container, greeting: &str) {
@@ -140,7 +130,7 @@ fn nginx_installed_configured_from_pillar_and_restarted_exactly_once_on_change()
     assert_eq!(code, 0, "{first:#?}");
     assert!(first.values().all(|r| r["result"] == true), "{first:#?}");
     assert_eq!(
-        sh(&c, "dpkg-query -W -f '${Status}' nginx-light"),
+        c.run("dpkg-query -W -f '${Status}' nginx-light"),
         "install ok installed"
     );
     let site =
@@ -149,9 +139,9 @@ fn nginx_installed_configured_from_pillar_and_restarted_exactly_once_on_change()
         site.contains("listen 8080;") && site.contains("hello v1"),
         "{site}"
     );
-    assert_eq!(sh(&c, "systemctl is-active nginx"), "active");
-    assert_eq!(sh(&c, "systemctl is-enabled nginx"), "enabled");
-    assert_eq!(sh(&c, "curl -s http://127.0.0.1:8080/"), "hello v1");
+    assert_eq!(c.run("systemctl is-active nginx"), "active");
+    assert_eq!(c.run("systemctl is-enabled nginx"), "enabled");
+    assert_eq!(c.run("curl -s http://127.0.0.1:8080/"), "hello v1");
     let pid1 = main_pid(&c);
     let starts1 = starts(&c);
 
@@ -181,7 +171,7 @@ fn nginx_installed_configured_from_pillar_and_restarted_exactly_once_on_change()
     );
     assert!(dry["file.managed site"]["result"].is_null());
     assert_eq!(main_pid(&c), pid1);
-    assert_eq!(sh(&c, "curl -s http://127.0.0.1:8080/"), "hello v1");
+    assert_eq!(c.run("curl -s http://127.0.0.1:8080/"), "hello v1");
 
     // For real: the site changes and the watch restarts nginx exactly once.
     let (code, changed) = apply(&c, false);
@@ -202,7 +192,7 @@ fn nginx_installed_configured_from_pillar_and_restarted_exactly_once_on_change()
         starts1 + 1,
         "nginx was not restarted exactly once"
     );
-    assert_eq!(sh(&c, "curl -s http://127.0.0.1:8080/"), "hello v2");
+    assert_eq!(c.run("curl -s http://127.0.0.1:8080/"), "hello v2");
 
     // And once more unchanged: nothing restarts.
     let (_, quiet) = apply(&c, false);

@@ -114,13 +114,6 @@ fn state<'a>(states: &'a serde_json::Map<String, Value>, key: &str) -> &'a Value
         .unwrap_or_else(|| panic!("no state {key} in {:#}", Value::Object(states.clone())))
 }
 
-fn sh(c: &Container, script: &str) -> String {
-    c.sh(script)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .trim()
-        .to_string()
-}
-
 /// The unit's recent journal and status, for a failure message: a service
 /// that fails on one machine and not another is otherwise undiagnosable.
 fn journal(c: &Container, unit: &str) -> String {
@@ -131,7 +124,7 @@ fn journal(c: &Container, unit: &str) -> String {
 }
 
 fn main_pid(c: &Container) -> String {
-    sh(c, "systemctl show --property=MainPID --value nginx")
+    c.run("systemctl show --property=MainPID --value nginx")
 }
 
 #[test]
@@ -201,11 +194,11 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
     );
     assert_eq!(s["changes"]["nginx-common"]["old"], "");
     assert_eq!(
-        sh(&c, "dpkg-query -W -f '${Version}' nginx-light"),
+        c.run("dpkg-query -W -f '${Version}' nginx-light"),
         candidate
     );
-    assert_eq!(sh(&c, "apt-mark showhold"), "curl\nnginx-light");
-    assert_eq!(sh(&c, "systemctl is-active nginx"), "active");
+    assert_eq!(c.run("apt-mark showhold"), "curl\nnginx-light");
+    assert_eq!(c.run("systemctl is-active nginx"), "active");
 
     // Again: nothing to do.
     let again = apply(&c, "install", false);
@@ -234,7 +227,7 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
         "MainPID {before} -> {after}"
     );
     assert_eq!(
-        sh(&c, "cat /etc/apt/sources.list.d/contrib.list"),
+        c.run("cat /etc/apt/sources.list.d/contrib.list"),
         "deb http://deb.debian.org/debian bookworm contrib"
     );
     // Nothing changed this time: no watch fires.
@@ -257,7 +250,7 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
         state(&dry, "service.dead nginx-svc")["comment"],
         "Service nginx is set to be killed"
     );
-    assert_eq!(sh(&c, "systemctl is-active nginx"), "active");
+    assert_eq!(c.run("systemctl is-active nginx"), "active");
     let stop = apply(&c, "stop", false);
     let dead = state(&stop, "service.dead nginx-svc");
     assert_eq!(
@@ -274,7 +267,7 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
         c.exec(&["systemctl", "is-active", "nginx"]).status.code(),
         Some(3)
     );
-    assert_eq!(sh(&c, "systemctl is-enabled nginx || true"), "masked");
+    assert_eq!(c.run("systemctl is-enabled nginx || true"), "masked");
     let stop = apply(&c, "stop", false);
     assert_eq!(
         state(&stop, "service.dead nginx-svc")["comment"],
@@ -296,5 +289,5 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
     assert_eq!(gone["comment"], "All targeted packages were purged.");
     assert_eq!(gone["changes"]["installed"]["nginx-light"]["new"], "");
     assert!(c.exec(&["dpkg-query", "-W", "nginx-light"]).status.code() != Some(0));
-    assert_eq!(sh(&c, "apt-mark showhold"), "");
+    assert_eq!(c.run("apt-mark showhold"), "");
 }

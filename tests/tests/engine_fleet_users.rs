@@ -61,13 +61,6 @@ fn apply(c: &Container, test: bool) -> (i32, serde_json::Map<String, Value>) {
     )
 }
 
-fn sh(c: &Container, script: &str) -> String {
-    c.sh(script)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .trim()
-        .to_string()
-}
-
 fn set_pillar(c: &Container, shell: &str, gone: &[&str]) {
     let text = format!(
         "users:\n  deploy:\n    uid: 3001\n    shell: {shell}\n    key: {KEY}\ngone: {gone:?}\n"
@@ -117,20 +110,17 @@ fn users_groups_and_keys_applied_on_a_real_host() {
     assert_eq!(code, 0, "{first:#?}");
     assert!(first.values().all(|r| r["result"] == true), "{first:#?}");
     assert_eq!(
-        sh(&c, "getent passwd deploy"),
+        c.run("getent passwd deploy"),
         "deploy:x:3001:3001::/home/deploy:/bin/bash"
     );
     assert_eq!(
-        sh(&c, "getent group deployers | cut -d: -f1,3,4"),
+        c.run("getent group deployers | cut -d: -f1,3,4"),
         "deployers:3100:deploy"
     );
-    assert_eq!(sh(&c, "stat -c '%U %a' /home/deploy"), "deploy 755");
-    assert_eq!(sh(&c, "cat /home/deploy/.ssh/authorized_keys"), KEY);
+    assert_eq!(c.run("stat -c '%U %a' /home/deploy"), "deploy 755");
+    assert_eq!(c.run("cat /home/deploy/.ssh/authorized_keys"), KEY);
     assert_eq!(
-        sh(
-            &c,
-            "stat -c '%U %a' /home/deploy/.ssh /home/deploy/.ssh/authorized_keys"
-        ),
+        c.run("stat -c '%U %a' /home/deploy/.ssh /home/deploy/.ssh/authorized_keys"),
         "deploy 700\ndeploy 600"
     );
 
@@ -155,7 +145,7 @@ fn users_groups_and_keys_applied_on_a_real_host() {
         vec!["user_|-deploy_|-deploy_|-present"],
         "{changed:#?}"
     );
-    assert_eq!(sh(&c, "getent passwd deploy | cut -d: -f7"), "/bin/sh");
+    assert_eq!(c.run("getent passwd deploy | cut -d: -f7"), "/bin/sh");
 
     // absent with purge removes the account and its home.
     c.write_file(

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tests::daemons::Master;
 use tests::fleet::{self, Container, Options};
+use tests::fleet_minion::{install_minion, CACHEDIR};
 
 const IDS: [&str; 3] = ["web1", "web2", "web3"];
 /// Where the `slow` tree writes, on every host.
@@ -43,7 +44,8 @@ const STARTED: &str = "/srv/faults/.started";
 const GATE: &str = "/srv/faults/.go";
 /// The small filesystem of the disk-full scenario.
 const FULL: &str = "/srv/full";
-const CACHEDIR: &str = "/var/cache/brine/minion";
+/// Heartbeats short enough that a lost link is noticed within seconds.
+const FAST_HEARTBEAT: &str = "ping_interval: 1\nrandom_reconnect_delay: 2\n";
 const NOT_RETURNED: &str = "Minion did not return. [No response]";
 
 const TOP: &str = "base:\n  '*':\n    - slow\n";
@@ -92,45 +94,6 @@ fn big_content() -> String {
 
 fn old_content() -> String {
     "the old file, which must survive whole\n".repeat(2000)
-}
-
-fn sh(c: &Container, script: &str) -> String {
-    c.sh(script)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .trim()
-        .to_string()
-}
-
-/// Installs the minion as README's "Running the daemons" says, with short
-/// heartbeats so a lost link is noticed within seconds.
-fn install_minion(c: &Container, id: &str, master_port: u16) {
-    c.copy_in(tests::bin("minion"), "/usr/local/bin/minion")
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.copy_in(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../dist/systemd/brine-minion.service"
-        ),
-        "/etc/systemd/system/brine-minion.service",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let config = format!(
-        "id: {id}\n\
-         master: {}\n\
-         master_port: {master_port}\n\
-         pki_dir: /etc/brine/pki/minion\n\
-         cachedir: {CACHEDIR}\n\
-         acceptance_wait_time: 1\n\
-         ping_interval: 1\n\
-         random_reconnect_delay: 2\n",
-        c.host_address()
-    );
-    c.write_file("/etc/brine/minion.yaml", config, 0o644)
-        .unwrap_or_else(|e| panic!("{e}"));
-    sh(
-        c,
-        "systemctl daemon-reload && systemctl enable --now brine-minion",
-    );
 }
 
 /// An operator command running on its own thread while the test breaks
@@ -289,7 +252,7 @@ fn assert_files_whole(c: &Container, gen: u32) {
             want.len()
         );
     }
-    let listing = sh(c, &format!("ls -A {DIR} | sort | tr '\\n' ' '"));
+    let listing = c.run(&format!("ls -A {DIR} | sort | tr '\\n' ' '"));
     assert_eq!(
         listing,
         ".go .started file0.txt file1.txt file2.txt file3.txt",
@@ -313,20 +276,20 @@ fn started(c: &Container) -> bool {
 /// Before a job: not started, gate closed.
 fn close_gates(fleet: &[&Container]) {
     for c in fleet {
-        sh(c, &format!("rm -f {STARTED} {GATE}"));
+        c.run(&format!("rm -f {STARTED} {GATE}"));
     }
 }
 
 /// Lets the job go on (or pass straight through if it has not started).
 fn open_gates(fleet: &[&Container]) {
     for c in fleet {
-        sh(c, &format!("mkdir -p {DIR} && touch {GATE}"));
+        c.run(&format!("mkdir -p {DIR} && touch {GATE}"));
     }
 }
 
 /// Jids in a minion's outbox (results not yet acked by the master).
 fn outbox(c: &Container) -> Vec<String> {
-    sh(c, &format!("ls {CACHEDIR}/outbox"))
+    c.run(&format!("ls {CACHEDIR}/outbox"))
         .split_whitespace()
         .filter(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()))
         .map(str::to_string)
@@ -344,19 +307,7 @@ fn master_fleet_reports_and_converges_through_faults() {
         private_network: true,
         ..Options::default()
     };
-    let mut fleet: Vec<Container> = std::thread::scope(|s| {
-        let boots: Vec<_> = IDS
-            .iter()
-            .map(|id| {
-                let opts = &opts;
-                s.spawn(move || Container::boot_with(id, opts))
-            })
-            .collect();
-        boots
-            .into_iter()
-            .map(|b| b.join().unwrap().unwrap_or_else(|e| panic!("{e}")))
-            .collect()
-    });
+    let mut fleet = fleet::boot_all(&IDS, &opts);
     phase("3 containers booted");
 
     let big = big_content();
@@ -377,7 +328,7 @@ fn master_fleet_reports_and_converges_through_faults() {
     std::thread::scope(|s| {
         for (c, id) in fleet.iter().zip(IDS) {
             let port = master.ret_port;
-            s.spawn(move || install_minion(c, id, port));
+            s.spawn(move || install_minion(c, id, port, FAST_HEARTBEAT));
         }
     });
     master.wait_connected(&IDS);
@@ -476,7 +427,7 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
     );
     master.kill();
     open_gates(&all);
-    let jid = sh(all[0], &format!("sort {CACHEDIR}/jobs.log | tail -n1"));
+    let jid = all[0].run(&format!("sort {CACHEDIR}/jobs.log | tail -n1"));
     // Finished and kept while there is no master.
     wait_for(
         Duration::from_secs(60),
@@ -549,20 +500,18 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
 
 /// 3: the directory a state writes into is on a full filesystem.
 fn disk_full(master: &Master, web1: &Container, big: &str) {
-    sh(
-        web1,
-        &format!("mkdir -p {FULL} && mount -t tmpfs -o size=1m brine-full {FULL}"),
-    );
+    web1.run(&format!(
+        "mkdir -p {FULL} && mount -t tmpfs -o size=1m brine-full {FULL}"
+    ));
     let old = old_content();
     web1.write_file(&format!("{FULL}/data.txt"), &old, 0o644)
         .unwrap_or_else(|e| panic!("{e}"));
     // Fill it: dd stops at ENOSPC.
-    sh(
-        web1,
-        &format!("dd if=/dev/zero of={FULL}/filler bs=4k 2>/dev/null || true"),
-    );
+    web1.run(&format!(
+        "dd if=/dev/zero of={FULL}/filler bs=4k 2>/dev/null || true"
+    ));
     assert_eq!(
-        sh(web1, &format!("df --output=avail {FULL} | tail -n1")),
+        web1.run(&format!("df --output=avail {FULL} | tail -n1")),
         "0"
     );
 
@@ -577,7 +526,7 @@ fn disk_full(master: &Master, web1: &Container, big: &str) {
         "the old file did not survive whole"
     );
     assert_eq!(
-        sh(web1, &format!("ls -A {FULL} | sort | tr '\\n' ' '")),
+        web1.run(&format!("ls -A {FULL} | sort | tr '\\n' ' '")),
         "data.txt filler",
         "a temp file was left behind"
     );
@@ -585,14 +534,11 @@ fn disk_full(master: &Master, web1: &Container, big: &str) {
     let (code, pong) = master.json(&["run", "web1", "test.ping", "-t", "30"]);
     assert_eq!((code, pong), (Some(0), json!({"web1": true})));
     assert_eq!(
-        sh(
-            web1,
-            "systemctl show --property=NRestarts --value brine-minion"
-        ),
+        web1.run("systemctl show --property=NRestarts --value brine-minion"),
         "0"
     );
 
-    sh(web1, &format!("rm {FULL}/filler"));
+    web1.run(&format!("rm {FULL}/filler"));
     let (code, report) = apply(master, &["web1", "disk", "-t", "60"]);
     assert_eq!(code, 0, "{report:#}");
     assert!(
@@ -606,22 +552,19 @@ fn disk_full(master: &Master, web1: &Container, big: &str) {
         json!({}),
         "{report:#}"
     );
-    sh(web1, &format!("umount {FULL}"));
+    web1.run(&format!("umount {FULL}"));
 }
 
 /// 3b: the minion's own cache dir (outbox, started jobs) is full.
 fn cache_full(master: &Master, web1: &Container) {
     // A small filesystem over the cache dir while the minion runs: its
     // outbox and job list start empty there.
-    sh(
-        web1,
-        &format!(
-            "mount -t tmpfs -o size=64k,nr_inodes=64,mode=0700 brine-cache {CACHEDIR} \
+    web1.run(&format!(
+        "mount -t tmpfs -o size=64k,nr_inodes=64,mode=0700 brine-cache {CACHEDIR} \
              && mkdir {CACHEDIR}/outbox {CACHEDIR}/files \
              && echo > {CACHEDIR}/jobs.log \
              && (dd if=/dev/zero of={CACHEDIR}/filler bs=4k 2>/dev/null || true)"
-        ),
-    );
+    ));
     // No room for a result: the job runs and its result still reaches the
     // master directly; the minion says it could not keep it.
     let (code, report) = apply(master, &["web1", "quick", "-t", "60"]);
@@ -634,15 +577,13 @@ fn cache_full(master: &Master, web1: &Container) {
         master,
         &[web1],
         || {
-            sh(
-                web1,
-                "journalctl -u brine-minion --no-pager -o cat | grep 'cannot store a result' || true",
+            web1.run("journalctl -u brine-minion --no-pager -o cat | grep 'cannot store a result' || true",
             )
             .contains("No space left on device")
         },
     );
     assert_eq!(
-        sh(web1, &format!("ls -A {CACHEDIR}/outbox")),
+        web1.run(&format!("ls -A {CACHEDIR}/outbox")),
         "",
         "a half-stored result was left in the outbox"
     );
@@ -650,14 +591,11 @@ fn cache_full(master: &Master, web1: &Container) {
     // No room left even in the started-jobs log (its last page filled): the
     // job cannot be recorded as started, so it is not run, and the minion
     // says so at once.
-    sh(
-        web1,
-        &format!(
-            "n=$((4096 - $(stat -c %s {CACHEDIR}/jobs.log) % 4096)); \
+    web1.run(&format!(
+        "n=$((4096 - $(stat -c %s {CACHEDIR}/jobs.log) % 4096)); \
              head -c $n /dev/zero | tr '\\0' '\\n' >> {CACHEDIR}/jobs.log; \
              i=0; while touch {CACHEDIR}/inode$i 2>/dev/null; do i=$((i+1)); done"
-        ),
-    );
+    ));
     let (code, report) = apply(master, &["web1", "quick", "-t", "60"]);
     assert_eq!(code, 1, "{report:#}");
     let why = report["web1"].as_str().unwrap_or_default();
@@ -666,7 +604,7 @@ fn cache_full(master: &Master, web1: &Container) {
         "{report:#}"
     );
 
-    sh(web1, &format!("umount {CACHEDIR}"));
+    web1.run(&format!("umount {CACHEDIR}"));
     let (code, report) = apply(master, &["web1", "quick", "-t", "60"]);
     assert_eq!(code, 0, "{report:#}");
     let (code, pong) = master.json(&["run", "web1", "test.ping", "-t", "30"]);

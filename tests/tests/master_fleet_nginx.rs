@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tests::fleet::{self, Container, Options};
+use tests::fleet_minion::install_minion;
 
 const IDS: [&str; 3] = ["web1", "web2", "web3"];
 const SITE_PORT: u16 = 8080;
@@ -191,58 +192,15 @@ fn free_port_pair() -> (u16, u16) {
     )
 }
 
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-/// Installs the minion the way README's "Running the daemons" says: the binary,
-/// the shipped unit, /etc/brine/minion.yaml; then `systemctl enable --now`.
-fn install_minion(c: &Container, id: &str, master_port: u16) {
-    c.copy_in(tests::bin("minion"), "/usr/local/bin/minion")
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.copy_in(
-        repo_file("dist/systemd/brine-minion.service"),
-        "/etc/systemd/system/brine-minion.service",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let config = format!(
-        "id: {id}\n\
-         master: {}\n\
-         master_port: {master_port}\n\
-         pki_dir: /etc/brine/pki/minion\n\
-         cachedir: /var/cache/brine/minion\n\
-         acceptance_wait_time: 1\n\
-         ping_interval: 2\n",
-        c.host_address()
-    );
-    c.write_file("/etc/brine/minion.yaml", config, 0o644)
-        .unwrap_or_else(|e| panic!("{e}"));
-    sh(
-        c,
-        "systemctl daemon-reload && systemctl enable --now brine-minion",
-    );
-    assert_eq!(sh(c, "systemctl is-active brine-minion"), "active");
-}
-
-fn sh(c: &Container, script: &str) -> String {
-    c.sh(script)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .trim()
-        .to_string()
-}
-
 fn main_pid(c: &Container) -> String {
-    sh(c, "systemctl show --property=MainPID --value nginx")
+    c.run("systemctl show --property=MainPID --value nginx")
 }
 
 /// How many times systemd has started nginx (restarts included).
 fn starts(c: &Container) -> usize {
-    sh(
-        c,
-        "journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true",
-    )
-    .parse()
-    .unwrap_or(0)
+    c.run("journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true")
+        .parse()
+        .unwrap_or(0)
 }
 
 /// `GET /` from the host to the container's own address.
@@ -321,19 +279,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
         private_network: true,
         ..Options::default()
     };
-    let fleet: Vec<Container> = std::thread::scope(|s| {
-        let boots: Vec<_> = IDS
-            .iter()
-            .map(|id| {
-                let opts = &opts;
-                s.spawn(move || Container::boot_with(id, opts))
-            })
-            .collect();
-        boots
-            .into_iter()
-            .map(|b| b.join().unwrap().unwrap_or_else(|e| panic!("{e}")))
-            .collect()
-    });
+    let fleet = fleet::boot_all(&IDS, &opts);
     phase("3 containers booted");
     let master = Master::start();
     master.set_greeting("hello v1");
@@ -341,7 +287,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
     std::thread::scope(|s| {
         for (c, id) in fleet.iter().zip(IDS) {
             let port = master.ret_port;
-            s.spawn(move || install_minion(c, id, port));
+            s.spawn(move || install_minion(c, id, port, "ping_interval: 2\n"));
         }
     });
     phase("brine-minion.service enabled and started on all 3");
@@ -368,8 +314,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
         let (code, fp) = master.json(&["keys", "fingerprint", id]);
         assert_eq!(code, 0, "{fp:#}");
         // As README says: `journalctl -u brine-minion | grep 'minion starting'`.
-        let logged = sh(
-            c,
+        let logged = c.run(
             "journalctl -u brine-minion --no-pager | grep 'minion starting' \
              | sed -n 's/.* fingerprint=\\([0-9a-f:]*\\).*/\\1/p' | head -n1",
         );
@@ -438,7 +383,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
             "{id}: {states:#?}"
         );
         assert_eq!(
-            sh(c, "dpkg-query -W -f '${Status}' nginx-light"),
+            c.run("dpkg-query -W -f '${Status}' nginx-light"),
             "install ok installed",
             "{id}"
         );
@@ -447,10 +392,10 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
             site.contains("listen 8080;") && site.contains(&format!("hello v1 from {id}")),
             "{id}: {site}"
         );
-        assert_eq!(sh(c, "systemctl is-active nginx"), "active", "{id}");
-        assert_eq!(sh(c, "systemctl is-enabled nginx"), "enabled", "{id}");
+        assert_eq!(c.run("systemctl is-active nginx"), "active", "{id}");
+        assert_eq!(c.run("systemctl is-enabled nginx"), "enabled", "{id}");
         let want = format!("hello v1 from {id}");
-        assert_eq!(sh(c, "curl -s http://127.0.0.1:8080/"), want, "{id}");
+        assert_eq!(c.run("curl -s http://127.0.0.1:8080/"), want, "{id}");
         assert_eq!(http_get(c.address(), SITE_PORT), want, "{id} from the host");
         pids.push(main_pid(c));
         starts1.push(starts(c));
@@ -503,7 +448,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
             "{id}: nginx was not restarted exactly once"
         );
         let want = format!("hello v2 from {id}");
-        assert_eq!(sh(c, "curl -s http://127.0.0.1:8080/"), want, "{id}");
+        assert_eq!(c.run("curl -s http://127.0.0.1:8080/"), want, "{id}");
         assert_eq!(http_get(c.address(), SITE_PORT), want, "{id} from the host");
         pids2.push(pid);
     }
@@ -523,12 +468,9 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
         );
         assert_eq!(starts(c), starts1[i] + 1, "{id}");
         // The minion ran as the unit throughout: never restarted.
-        assert_eq!(sh(c, "systemctl is-active brine-minion"), "active", "{id}");
+        assert_eq!(c.run("systemctl is-active brine-minion"), "active", "{id}");
         assert_eq!(
-            sh(
-                c,
-                "systemctl show --property=NRestarts --value brine-minion"
-            ),
+            c.run("systemctl show --property=NRestarts --value brine-minion"),
             "0",
             "{id}"
         );
