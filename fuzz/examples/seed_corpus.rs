@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use brine_fuzz::{join, target_fixture};
 use common::keys::KeyPair;
 use common::noise::{Initiator, Responder};
+use common::target::TargetKind;
 use common::wire::*;
 use serde_json::json;
 
@@ -287,22 +288,12 @@ fn handshake(dir: &Path) {
 
 fn targets(dir: &Path) {
     fresh(dir);
-    const KINDS: [&str; 11] = [
-        "glob",
-        "pcre",
-        "list",
-        "grain",
-        "grain_pcre",
-        "pillar",
-        "pillar_pcre",
-        "pillar_exact",
-        "ipcidr",
-        "compound",
-        "nodegroup",
-    ];
     let fx = target_fixture();
     for (i, (kind, expr)) in fx.cases.iter().enumerate() {
-        let k = KINDS.iter().position(|n| n == kind).unwrap_or(0) as u8;
+        let k = TargetKind::NAMES
+            .iter()
+            .position(|(n, _)| n == kind)
+            .unwrap_or(0) as u8;
         put(
             dir,
             &format!("case-{i:03}-{kind}"),

@@ -73,7 +73,9 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
-    const NAMES: [(&'static str, TargetKind); 11] = [
+    /// Every kind with its Salt matcher name, in a fixed order (the fuzz
+    /// targets index it).
+    pub const NAMES: [(&'static str, TargetKind); 11] = [
         ("glob", TargetKind::Glob),
         ("pcre", TargetKind::Pcre),
         ("list", TargetKind::List),
