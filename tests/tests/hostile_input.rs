@@ -57,6 +57,19 @@ fn accept_and_connect(master: &Master, ids: &[&str]) {
 
 /// Connects a raw session as `id` (the master auto-accepts) and sends its
 /// grains, so the master can target and compile for it.
+/// A master whose top files give every minion the one SLS `name`, in the
+/// state tree and in pillar.
+fn one_sls_master(name: &str, sls: &str, pillar: &str) -> Master {
+    let top = format!("base:\n  '*':\n    - {name}\n");
+    let (state, pillar_file) = (format!("salt/{name}.sls"), format!("pillar/{name}.sls"));
+    Master::start(&[
+        ("salt/top.sls", top.as_str()),
+        (state.as_str(), sls),
+        ("pillar/top.sls", top.as_str()),
+        (pillar_file.as_str(), pillar),
+    ])
+}
+
 fn raw_minion(master: &Master, id: &str, grains: Value) -> RawMinion {
     let (raw, admission) = RawMinion::connect(master.ret_port, id).unwrap();
     assert_eq!(admission, Admission::Accepted, "auto_accept is on");
@@ -267,12 +280,7 @@ repo-{{ loop.index }}:
 {% endfor %}
 {% endfor %}
 ";
-    let master = Master::start(&[
-        ("salt/top.sls", "base:\n  '*':\n    - repos\n"),
-        ("salt/repos.sls", sls),
-        ("pillar/top.sls", "base:\n  '*':\n    - repos\n"),
-        ("pillar/repos.sls", pillar.as_str()),
-    ]);
+    let master = one_sls_master("repos", sls, &pillar);
     let m = master.minion("m1");
     accept_and_connect(&master, &["m1"]);
     let root_before = snapshot(&m.root(), &[]);
@@ -720,12 +728,7 @@ no-such-program:
     - mode: 'abc'
 ";
     let pillar = format!("secret: {SECRET}\n");
-    let master = Master::start(&[
-        ("salt/top.sls", "base:\n  '*':\n    - sec\n"),
-        ("salt/sec.sls", sls),
-        ("pillar/top.sls", "base:\n  '*':\n    - sec\n"),
-        ("pillar/sec.sls", pillar.as_str()),
-    ]);
+    let master = one_sls_master("sec", sls, &pillar);
     let m = master.minion("m1");
     std::fs::create_dir_all(m.root().join("etc")).unwrap();
     accept_and_connect(&master, &["m1"]);
@@ -760,15 +763,11 @@ fn a_render_error_shows_where_a_pillar_value_went_but_not_the_value() {
     // A value that breaks the YAML it is rendered into: the error must point
     // at the line without printing it as rendered (Salt prints it).
     const SECRET: &str = "s3cr3t: 9b1e77";
-    let master = Master::start(&[
-        ("salt/top.sls", "base:\n  '*':\n    - sec\n"),
-        (
-            "salt/sec.sls",
-            "/etc/app.conf:\n  file.managed:\n    - contents: {{ pillar['db']['password'] }}\n",
-        ),
-        ("pillar/top.sls", "base:\n  '*':\n    - sec\n"),
-        ("pillar/sec.sls", "db:\n  password: 's3cr3t: 9b1e77'\n"),
-    ]);
+    let master = one_sls_master(
+        "sec",
+        "/etc/app.conf:\n  file.managed:\n    - contents: {{ pillar['db']['password'] }}\n",
+        "db:\n  password: 's3cr3t: 9b1e77'\n",
+    );
     let m = master.minion("m1");
     accept_and_connect(&master, &["m1"]);
     let out = master.cli(&["apply", "m1"]);
