@@ -296,6 +296,26 @@ fn outbox(c: &Container) -> Vec<String> {
         .collect()
 }
 
+/// Once `hosts` have had their results acked (their outboxes empty), the next
+/// apply to all succeeds and changes no file: the fleet converged. The report.
+fn converges(master: &Master, hosts: &[&Container]) -> Value {
+    for c in hosts {
+        wait_for(
+            Duration::from_secs(30),
+            "outboxes acked",
+            master,
+            &[c],
+            || outbox(c).is_empty(),
+        );
+    }
+    let (code, report) = apply(master, &["*", "-t", "60"]);
+    assert_eq!(code, 0, "{report:#}");
+    for id in IDS {
+        assert!(files_unchanged(&report[id]), "{id}: {report:#}");
+    }
+    report
+}
+
 #[test]
 fn master_fleet_reports_and_converges_through_faults() {
     if !fleet::skip_or_continue("master_fleet_reports_and_converges_through_faults") {
@@ -395,19 +415,9 @@ fn link_cut(master: &Master, fleet: &[Container]) {
     assert!(all_ok(&ret["ret"]), "{job:#}");
     assert_eq!(job["missing"], json!([]), "{job:#}");
     assert_files_whole(web3, 1);
-    wait_for(
-        Duration::from_secs(30),
-        "web3's outbox to be acked",
-        master,
-        &[web3],
-        || outbox(web3).is_empty(),
-    );
-
-    let (code, report) = apply(master, &["*", "-t", "60"]);
-    assert_eq!(code, 0, "{report:#}");
+    let report = converges(master, &[web3]);
     for id in IDS {
         assert!(all_ok(&report[id]), "{id}: {report:#}");
-        assert!(files_unchanged(&report[id]), "{id}: {report:#}");
     }
 }
 
@@ -481,21 +491,7 @@ fn master_restart(master: &mut Master, fleet: &[Container]) {
         json!([]),
         "a job the old master ran is still active"
     );
-    for c in &all {
-        wait_for(
-            Duration::from_secs(30),
-            "outboxes acked",
-            master,
-            &[c],
-            || outbox(c).is_empty(),
-        );
-    }
-
-    let (code, report) = apply(master, &["*", "-t", "60"]);
-    assert_eq!(code, 0, "{report:#}");
-    for id in IDS {
-        assert!(files_unchanged(&report[id]), "{id}: {report:#}");
-    }
+    converges(master, &all);
 }
 
 /// 3: the directory a state writes into is on a full filesystem.
