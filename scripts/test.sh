@@ -10,6 +10,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 cargo fmt --all -- --check
+# The crate rules of ARCHITECTURE.md (which crate may link which).
+scripts/check-crate-graph.py
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The end-to-end tests run the real binaries; build them first.
 cargo build --workspace --bins --locked

@@ -7,25 +7,20 @@
 //! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
 //! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
 //! - [`config`]: minion configuration with Salt's key names and defaults.
-//! - [`keys`], [`noise`], [`wire`]: identity key files, the Noise XX handshake and
-//!   sessions, and the typed messages that cross the network.
+//!
+//! The network half (keys, Noise sessions, wire messages) is the `transport` crate.
 //! - [`salt_url`], [`files`]: `salt://` names checked before they become paths, and
 //!   files read only when they are regular files (never a FIFO or a device);
 //!   [`untrusted`]: someone else's text escaped before a log or a terminal shows it.
 pub mod config;
 pub mod data;
 pub mod files;
-pub mod keys;
-pub mod link;
-pub mod noise;
 pub mod pyfmt;
 pub mod render;
-pub mod rpc;
 pub mod salt_url;
 pub mod sls_files;
 pub mod target;
 pub mod top;
 pub mod tree_error;
 pub mod untrusted;
-pub mod wire;
 pub mod yaml;

@@ -12,10 +12,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use brine_fuzz::{join, target_fixture};
-use common::keys::KeyPair;
-use common::noise::{Initiator, Responder};
+use transport::keys::KeyPair;
+use transport::noise::{Initiator, Responder};
 use common::target::TargetKind;
-use common::wire::*;
+use transport::wire::*;
 use serde_json::json;
 
 fn main() {

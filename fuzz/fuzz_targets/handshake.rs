@@ -1,4 +1,4 @@
-//! The Noise XX state machine (`common::noise`) fed hostile bytes at every
+//! The Noise XX state machine (`transport::noise`) fed hostile bytes at every
 //! step a peer controls. The fuzzer cannot do the Diffie-Hellman work, so any
 //! forged message that is *accepted* is a finding, as is any panic.
 //!
@@ -12,8 +12,8 @@
 #![no_main]
 use std::sync::OnceLock;
 
-use common::keys::{KeyPair, PublicKey};
-use common::noise::{Initiator, Responder, Session, FRAME_PAYLOAD};
+use transport::keys::{KeyPair, PublicKey};
+use transport::noise::{Initiator, Responder, Session, FRAME_PAYLOAD};
 use libfuzzer_sys::fuzz_target;
 
 struct Keys {
@@ -81,7 +81,7 @@ fn forged_frames(data: &[u8]) {
         .collect();
     let (_client, mut server) = sessions();
     let limit = if head & 0x80 != 0 {
-        common::wire::MAX_MESSAGE
+        transport::wire::MAX_MESSAGE
     } else {
         64
     };

@@ -2,7 +2,7 @@
 //! returns a minion keeps in its outbox): decoding must fail cleanly or give
 //! a message that encodes and decodes to itself.
 #![no_main]
-use common::wire::{self, Admission, Claim, JobReturn, MasterMsg, MinionMsg, OpReply, OpRequest};
+use transport::wire::{self, Admission, Claim, JobReturn, MasterMsg, MinionMsg, OpReply, OpRequest};
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
 

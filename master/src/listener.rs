@@ -27,9 +27,9 @@ use zeromq::{
     ZmqMessage,
 };
 
-use common::keys::{KeyPair, PublicKey};
-use common::noise::{self, Responder, Session};
-use common::wire::{self, Admission, Claim, MAX_MESSAGE};
+use transport::keys::{KeyPair, PublicKey};
+use transport::noise::{self, Responder, Session};
+use transport::wire::{self, Admission, Claim, MAX_MESSAGE};
 
 use crate::refusals::Refusals;
 use crate::token_bucket::TokenBucket;
@@ -169,7 +169,7 @@ pub async fn serve(
     let mut options = SocketOptions::default();
     options
         // Two messages (msg1, msg3) are read before a peer is known.
-        .receive_limits(common::link::receive_limits(2))
+        .receive_limits(transport::link::receive_limits(2))
         .accept_handshake_timeout(limits.handshake_timeout);
     let mut socket = RouterSocket::with_options(options);
     let bound = socket.bind(endpoint).await?.to_string();

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::keys::{KeyPair, PublicKey};
-use common::link::{self, LinkOptions};
-use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
+use transport::keys::{KeyPair, PublicKey};
+use transport::link::{self, LinkOptions};
+use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use super::{serve, Handler, Limits, Peer};
@@ -118,10 +118,10 @@ async fn a_forged_frame_after_the_handshake_closes_the_session() {
     // Handshake by hand over a raw socket, then a frame not sealed by the session.
     let client = KeyPair::generate().unwrap();
     let mut raw = raw_dealer(&endpoint).await;
-    let (init, m1) = common::noise::Initiator::start(&client).unwrap();
+    let (init, m1) = transport::noise::Initiator::start(&client).unwrap();
     raw.send(ZmqMessage::from(m1)).await.unwrap();
     let m2 = raw.recv().await.unwrap().get(0).unwrap().to_vec();
-    let claim = common::wire::encode(&Claim::Minion { id: "good".into() }).unwrap();
+    let claim = transport::wire::encode(&Claim::Minion { id: "good".into() }).unwrap();
     let (_, m3, mut session) = init.finish(&m2, &claim).unwrap();
     raw.send(ZmqMessage::from(m3)).await.unwrap();
     let admission = raw.recv().await.unwrap();
@@ -129,7 +129,7 @@ async fn a_forged_frame_after_the_handshake_closes_the_session() {
         .open(admission.iter().map(|f| f.as_ref()), 1 << 20)
         .unwrap();
     assert_eq!(
-        common::wire::decode::<MasterMsg>(&opened).unwrap(),
+        transport::wire::decode::<MasterMsg>(&opened).unwrap(),
         MasterMsg::Admission(Admission::Accepted)
     );
     raw.send(ZmqMessage::from(vec![7u8; 48])).await.unwrap();
@@ -141,7 +141,7 @@ async fn a_forged_frame_after_the_handshake_closes_the_session() {
     }
     assert_eq!(rec.closed.load(Ordering::SeqCst), 1);
     // A properly sealed message on the dead session is not delivered.
-    let frames = session.seal(&common::wire::encode(&MinionMsg::Ping).unwrap());
+    let frames = session.seal(&transport::wire::encode(&MinionMsg::Ping).unwrap());
     let mut msg = ZmqMessage::from(Bytes::from(frames[0].clone()));
     for f in &frames[1..] {
         msg.push_back(Bytes::from(f.clone()));

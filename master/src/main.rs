@@ -7,10 +7,10 @@ use clap::Parser;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // Set before the first allocation, from a load-time constructor (see
-// `minion::alloc`): the idle daemon's RSS kept its last job's pages.
+// `process_tuning::alloc`): the idle daemon's RSS kept its last job's pages.
 #[used]
 #[unsafe(link_section = ".init_array")]
-static TUNE_MIMALLOC: extern "C" fn() = minion::alloc::tune_mimalloc;
+static TUNE_MIMALLOC: extern "C" fn() = process_tuning::alloc::tune_mimalloc;
 
 fn main() {
     tracing_subscriber::fmt()

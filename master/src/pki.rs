@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use common::keys::{create_private_dir, KeyError, KeyPair, PublicKey};
 use common::target::fnmatch;
-use common::wire::Admission;
 use serde::Serialize;
+use transport::keys::{create_private_dir, KeyError, KeyPair, PublicKey};
+use transport::wire::Admission;
 
 use crate::refusals::Refusals;
 use crate::token_bucket::TokenBucket;

@@ -1,5 +1,4 @@
 //! The minion: grains, the local host probe, and the masterless commands.
-pub mod alloc;
 pub mod cli;
 pub mod daemon;
 pub mod grains;

@@ -8,10 +8,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // mimalloc's options must be set before the first Rust allocation (the
 // runtime allocates before `main`), so they are set from a load-time
-// constructor (see `minion::alloc`).
+// constructor (see `process_tuning::alloc`).
 #[used]
 #[unsafe(link_section = ".init_array")]
-static TUNE_MIMALLOC: extern "C" fn() = minion::alloc::tune_mimalloc;
+static TUNE_MIMALLOC: extern "C" fn() = process_tuning::alloc::tune_mimalloc;
 
 fn main() {
     tracing_subscriber::fmt()

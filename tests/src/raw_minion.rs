@@ -1,14 +1,14 @@
 //! A minion session without the minion: the real handshake and the real
-//! typed messages (`common::link`, `common::wire`), driven by the test, so
+//! typed messages (`transport::link`, `transport::wire`), driven by the test, so
 //! it can send what `minion serve` never would: `salt://../..`, a digest
 //! that is a path, a job id that is not its own. The master cannot tell it
 //! from a real minion, which is the point.
 use std::time::{Duration, Instant};
 
-use common::keys::KeyPair;
-use common::link::{self, LinkOptions, LinkRx, LinkTx};
-use common::wire::{Admission, Claim, Job, MasterMsg, MinionMsg};
 use tokio::runtime::Runtime;
+use transport::keys::KeyPair;
+use transport::link::{self, LinkOptions, LinkRx, LinkTx};
+use transport::wire::{Admission, Claim, Job, MasterMsg, MinionMsg};
 
 pub struct RawMinion {
     rt: Runtime,

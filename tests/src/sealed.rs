@@ -1,5 +1,5 @@
-//! A Noise session over [`Zmtp`], built from `common::noise` and
-//! `common::wire` as the daemons build theirs, but with every sealed frame in
+//! A Noise session over [`Zmtp`], built from `transport::noise` and
+//! `transport::wire` as the daemons build theirs, but with every sealed frame in
 //! the test's hands: it can capture what it sends and receives, then replay,
 //! reorder, cut or carry frames into another session. Either end:
 //! [`Sealed::connect`] is a minion or operator, [`Sealed::accept`] a master.
@@ -7,11 +7,11 @@ use std::io;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::keys::{KeyPair, PublicKey};
-use common::noise::{Initiator, Responder, Session};
-use common::wire::{self, Admission, Claim, MAX_MESSAGE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use transport::keys::{KeyPair, PublicKey};
+use transport::noise::{Initiator, Responder, Session};
+use transport::wire::{self, Admission, Claim, MAX_MESSAGE};
 
 use crate::zmtp::Zmtp;
 

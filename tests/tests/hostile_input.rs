@@ -9,10 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::data::Map;
-use common::wire::{Admission, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 use serde_json::{json, Value};
 use tests::daemons::{wait_until, Master, Minion};
 use tests::raw_minion::RawMinion;
+use transport::wire::{Admission, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 
 /// Every path under `dir` (not following symlinks), relative, sorted;
 /// `skip` leaves out paths that legitimately change (the log, SQLite's

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use common::keys::{KeyPair, PublicKey};
-use common::link::{self, Link, LinkOptions};
-use common::wire::{Admission, Claim, OpReply};
+use transport::keys::{KeyPair, PublicKey};
+use transport::link::{self, Link, LinkOptions};
+use transport::wire::{Admission, Claim, OpReply};
 
 use crate::config::{MasterConfig, DEFAULT_MASTER_CONFIG};
 
@@ -126,8 +126,8 @@ async fn connect_with(opts: &ClientOpts, waits: LinkOptions) -> Result<Link> {
 mod tests {
     use std::sync::Arc;
 
-    use common::keys::{KeyPair, PublicKey};
-    use common::wire::{Admission, Claim};
+    use transport::keys::{KeyPair, PublicKey};
+    use transport::wire::{Admission, Claim};
 
     use super::*;
     use crate::listener::{self, Handler, Limits, Peer};

@@ -1,5 +1,5 @@
 //! `master jobs list|show JID|active`.
-use common::wire::OpRequest;
+use transport::wire::OpRequest;
 
 use super::{print_value, request, ClientOpts, Out};
 

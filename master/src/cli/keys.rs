@@ -1,5 +1,5 @@
 //! `master keys list|accept|reject|delete|fingerprint`.
-use common::wire::{KeysOp, OpRequest};
+use transport::wire::{KeysOp, OpRequest};
 
 use super::{print_value, request, ClientOpts, Out};
 

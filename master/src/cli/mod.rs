@@ -68,17 +68,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 /// Sends one request and waits for its single reply.
 async fn request(
     opts: &ClientOpts,
-    req: common::wire::OpRequest,
+    req: transport::wire::OpRequest,
 ) -> anyhow::Result<common::data::Value> {
     let mut link = client::connect(opts).await?;
     link.tx.send(&req).await?;
     let limit = std::time::Duration::from_secs(60);
     loop {
-        let reply = tokio::time::timeout(limit, link.rx.recv::<common::wire::OpReply>())
+        let reply = tokio::time::timeout(limit, link.rx.recv::<transport::wire::OpReply>())
             .await
             .map_err(|_| anyhow::anyhow!("no answer from the master within {limit:?}"))??;
         match reply {
-            common::wire::OpReply::Reply(r) => return r.map_err(|e| anyhow::anyhow!(e)),
+            transport::wire::OpReply::Reply(r) => return r.map_err(|e| anyhow::anyhow!(e)),
             _ => continue,
         }
     }

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use common::data::{Map, Value};
-use common::wire::{Batch, JobReturn, OpReply, OpRequest, Publish, PublishWhat};
-use minion::cli::highstate_out::{self, StateOutput};
+use states::highstate_out::{self, StateOutput};
 use states::run::Report;
+use transport::wire::{Batch, JobReturn, OpReply, OpRequest, Publish, PublishWhat};
 
 use super::{client, ClientOpts, Out};
 

@@ -1,5 +1,5 @@
 //! `master render MINION_ID [SLS...]`: the low chunks that minion would get.
-use common::wire::OpRequest;
+use transport::wire::OpRequest;
 
 use super::{print_value, request, ClientOpts, Out};
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use common::data::Value;
-use common::keys::PublicKey;
 use common::untrusted::shown;
-use common::wire::{self, Admission, Blob, Claim, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 use states::state::{LocalSources, Sources};
+use transport::keys::PublicKey;
+use transport::wire::{self, Admission, Blob, Claim, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 
 use super::{LiveMinion, Master, RunningJob};
 use crate::listener::{Handler, Peer};

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use common::keys::KeyPair;
 use common::render::{Renderer, Session};
-use common::wire::JobReturn;
 use tokio::sync::mpsc;
+use transport::keys::KeyPair;
+use transport::wire::JobReturn;
 
 use crate::config::MasterConfig;
 use crate::jobcache::JobCache;
@@ -65,7 +65,7 @@ impl Master {
         let keys = KeyStore::open(&config.pki_dir)?
             .limit_pending(config.max_pending_keys, config.pending_key_rate);
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
-        common::keys::create_private_dir(&config.cachedir)?;
+        transport::keys::create_private_dir(&config.cachedir)?;
         let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
         let orphaned = jobs.finish_orphaned()?;
         if orphaned > 0 {
@@ -95,8 +95,8 @@ impl Master {
     /// Closes a minion's session now (its key was deleted or rejected).
     pub fn disconnect(&self, id: &str, reason: &str) {
         if let Some(m) = self.live.write().unwrap().remove(id) {
-            let _ = m.peer.send(&common::wire::MasterMsg::Admission(
-                common::wire::Admission::Refused {
+            let _ = m.peer.send(&transport::wire::MasterMsg::Admission(
+                transport::wire::Admission::Refused {
                     reason: reason.to_string(),
                 },
             ));

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use common::data::Value;
-use common::keys::PublicKey;
-use common::wire::{self, Admission, Claim, KeysOp, OpReply, OpRequest};
 use serde_json::json;
+use transport::keys::PublicKey;
+use transport::wire::{self, Admission, Claim, KeysOp, OpReply, OpRequest};
 
 use super::Master;
 use crate::listener::{Handler, Peer};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::data::Value;
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError};
-use common::rpc::Pending;
-use common::wire::{MasterMsg, ProbeCall};
+use transport::rpc::Pending;
+use transport::wire::{MasterMsg, ProbeCall};
 
 use crate::listener::Peer;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::data::{Map, Value};
 use common::render::{HostProbe, NoHost};
 use common::target::{Facts, Target, TargetKind};
-use common::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
 use tokio::sync::{mpsc, Semaphore};
+use transport::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
 
 use super::compile::{compile, compile_reusing, Tree};
 use super::probe::RemoteProbe;
@@ -40,7 +40,7 @@ fn fail(sink: &Peer, message: String) {
 }
 
 /// Publishes running now: the last to finish lets the compiler's code pages
-/// go (see `minion::daemon::code_pages`), so an idle master's resident size
+/// go (see `process_tuning::code_pages`), so an idle master's resident size
 /// is its loop, not its last compile.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
@@ -48,7 +48,7 @@ pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     RUNNING.fetch_add(1, Ordering::SeqCst);
     publish_one(master, operator, p, sink).await;
     if RUNNING.fetch_sub(1, Ordering::SeqCst) == 1 {
-        tokio::task::spawn_blocking(minion::daemon::code_pages::trim);
+        tokio::task::spawn_blocking(process_tuning::code_pages::trim);
     }
 }
 

@@ -10,9 +10,9 @@ use states::compile::Minion;
 use states::run::Runner;
 use states::state::{HostRead, LocalSources};
 
-use super::highstate_out::{self, StateOutput};
 use super::output::{print_local, OutFormat};
 use crate::local::{LocalInputs, LocalOpts};
+use states::highstate_out::{self, StateOutput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApplyOut {

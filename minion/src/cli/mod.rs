@@ -1,7 +1,6 @@
 //! The `minion` command line.
 mod apply;
 mod grains_cmd;
-pub mod highstate_out;
 pub mod output;
 mod serve;
 mod show;

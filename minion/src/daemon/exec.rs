@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::render::{CmdOptions, HostProbe};
-use common::wire::{JobKind, JobReturn, ProbeCall};
 use serde_json::json;
 use states::run::Runner;
 use states::state::HostRead;
+use transport::wire::{JobKind, JobReturn, ProbeCall};
 
 use super::sources::JobSources;
 use super::uplink::Uplink;

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::data::Value;
-use common::keys::{KeyPair, PublicKey};
-use common::link::{self, LinkOptions};
-use common::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use rand::Rng;
+use transport::keys::{KeyPair, PublicKey};
+use transport::link::{self, LinkOptions};
+use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 
-pub mod code_pages;
 pub mod exec;
 pub mod outbox;
 pub mod sources;
@@ -120,7 +119,7 @@ enum Ended {
 const BUSY_WAIT: Duration = Duration::from_secs(2);
 
 pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result<()> {
-    common::keys::create_private_dir(&config.pki_dir)?;
+    transport::keys::create_private_dir(&config.pki_dir)?;
     let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
     let outbox = Arc::new(Outbox::open(&config.cachedir)?);
     let uplink = Arc::new(Uplink::default());
@@ -239,7 +238,7 @@ async fn session(
     }
     tracing::info!(id = %config.id, "connected to the master");
     if config.trim_code_pages {
-        code_pages::trim();
+        process_tuning::code_pages::trim();
     }
     uplink.set(Some(tx.clone()));
     let mut sent_grains = grains();
@@ -335,7 +334,7 @@ fn record(path: &std::path::Path, msg: &MasterMsg) {
 }
 
 fn on_job(
-    job: common::wire::Job,
+    job: transport::wire::Job,
     env: &Arc<exec::JobEnv>,
     outbox: &Arc<Outbox>,
     tx: &link::LinkTx,
@@ -366,7 +365,7 @@ fn on_job(
             // Run unrecorded, a resent job could run twice; say why at once
             // rather than leave the operator waiting for the timeout.
             tracing::error!(jid = %jid, error = %e, "cannot record the job; not running it");
-            let ret = common::wire::JobReturn {
+            let ret = transport::wire::JobReturn {
                 jid: jid.clone(),
                 success: false,
                 ret: Value::String(format!(
@@ -396,7 +395,7 @@ fn on_job(
         }
         // Between jobs the state engine's code need not stay resident.
         if env.trim_code_pages {
-            code_pages::trim();
+            process_tuning::code_pages::trim();
         }
     });
 }

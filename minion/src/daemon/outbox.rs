@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use common::wire::{self, JobReturn};
+use transport::wire::{self, JobReturn};
 
 /// How many started job ids are remembered.
 pub const KEEP_STARTED: usize = 10_000;

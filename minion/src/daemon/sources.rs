@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::untrusted::shown;
-use common::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
 use sha2::{Digest, Sha256};
 use states::state::{Sources, StateError};
+use transport::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
 
 use super::outbox::valid_jid;
 use super::uplink::Uplink;

@@ -3,9 +3,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::link::LinkTx;
-use common::rpc::Pending;
-use common::wire::{MasterMsg, MinionMsg};
+use transport::link::LinkTx;
+use transport::rpc::Pending;
+use transport::wire::{MasterMsg, MinionMsg};
 
 /// How long a job waits for the master to answer a file or template request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

@@ -4,14 +4,14 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::keys::KeyPair;
-use common::noise::Initiator;
-use common::wire::{
+use serde_json::json;
+use tests::zmtp::{self, Zmtp};
+use transport::keys::KeyPair;
+use transport::noise::Initiator;
+use transport::wire::{
     self, Claim, FetchWhat, Job, JobKind, JobReturn, KeysOp, MasterMsg, MinionMsg, OpRequest,
     Publish, PublishWhat,
 };
-use serde_json::json;
-use tests::zmtp::{self, Zmtp};
 
 use crate::fixture::{logged, master_and_minion, State};
 

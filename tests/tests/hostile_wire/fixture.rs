@@ -2,11 +2,11 @@
 //! means for the two of them.
 use std::time::Duration;
 
-use common::keys::KeyPair;
-use common::wire::{Admission, Claim, MinionMsg};
 use serde_json::{json, Value};
 use tests::daemons::{wait_until, Master, Minion};
 use tests::sealed::Sealed;
+use transport::keys::KeyPair;
+use transport::wire::{Admission, Claim, MinionMsg};
 
 pub const TREE: &[(&str, &str)] = &[
     ("salt/top.sls", "base:\n  '*': []\n"),

@@ -5,13 +5,13 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::keys::KeyPair;
-use common::noise::{Initiator, FRAME_PAYLOAD, MAX_FRAME};
-use common::wire::{Admission, Claim, MinionMsg};
 use serde_json::json;
 use tests::daemons::{wait_until, Master};
 use tests::sealed::Sealed;
 use tests::zmtp::{self, Zmtp};
+use transport::keys::KeyPair;
+use transport::noise::{Initiator, FRAME_PAYLOAD, MAX_FRAME};
+use transport::wire::{Admission, Claim, MinionMsg};
 
 use crate::fixture::{admitted, log_count, logged, master_and_minion, State};
 
@@ -135,7 +135,7 @@ fn flood(master: &Master, n: usize) -> (usize, usize, Vec<Zmtp>, Duration) {
     for (i, z) in conns.iter_mut().enumerate() {
         // Each is answered: msg2, or "busy" so it backs off at once.
         match z.recv(Duration::from_secs(10)) {
-            Ok(reply) if reply == [common::noise::BUSY] => busy += 1,
+            Ok(reply) if reply == [transport::noise::BUSY] => busy += 1,
             Ok(_) => answered += 1,
             Err(e) => panic!("handshake {i} of {n}: {e}\n{}", tail(master)),
         }
@@ -261,7 +261,7 @@ fn a_flood_of_new_keys_is_refused_past_max_pending_keys_and_pending_key_rate() {
 
 /// Noise frames in the largest message a session accepts.
 const fn max_message_frames() -> usize {
-    common::wire::MAX_MESSAGE.div_ceil(FRAME_PAYLOAD)
+    transport::wire::MAX_MESSAGE.div_ceil(FRAME_PAYLOAD)
 }
 
 #[test]

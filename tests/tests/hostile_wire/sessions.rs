@@ -4,11 +4,11 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::keys::KeyPair;
-use common::wire::{FetchWhat, Job, JobKind, JobReturn, MasterMsg, MinionMsg};
 use serde_json::{json, Value};
 use tests::daemons::{wait_until, Minion};
 use tests::sealed::Sealed;
+use transport::keys::KeyPair;
+use transport::wire::{FetchWhat, Job, JobKind, JobReturn, MasterMsg, MinionMsg};
 
 use crate::fixture::{admitted, cached_grains, log_count, logged, master_and_minion, session};
 

@@ -1,12 +1,14 @@
 //! Salt's `highstate` outputter: a block per state, then the summary, so the
 //! output reads as familiar to a Salt user (shared/reference/salt-highstate-output.txt).
+//! Both binaries print it (`minion apply --local`, `master apply`), so it lives here.
 use std::fmt::Write;
 
+use crate::run::{Report, StateRet};
 use common::data::Value;
-use states::run::{Report, StateRet};
 
 /// How much of each state to print (`--state-output`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum StateOutput {
     /// Every state as a full block.
     Full,
@@ -222,7 +224,7 @@ fn summary(out: &mut String, who: &str, report: &Report, c: &Colors) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use states::run::StateRet;
+    use crate::run::StateRet;
 
     fn ret(id: &str, result: Option<bool>, changed: bool) -> StateRet {
         let chunk = serde_json::json!({"state": "test", "__id__": id, "name": id, "fun": "nop", "__sls__": "s"});

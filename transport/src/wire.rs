@@ -8,7 +8,7 @@
 //! proved who sent them.
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Map, Value};
+use common::data::{Map, Value};
 
 /// The largest plaintext message accepted (a job with its files, a return).
 pub const MAX_MESSAGE: usize = 64 << 20;
