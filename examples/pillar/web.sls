@@ -2,6 +2,7 @@ nginx:
   server_name: app.example.com
   port: 8080
 app:
-  # Any repository will do; this one is public and tiny.
-  repo: https://github.com/octocat/Hello-World.git
-  rev: master
+  # Made on this host by the app SLS (no network needed); point it at your
+  # own repository (https://..., git@...) to deploy real code.
+  repo: /srv/app-origin/app.git
+  rev: main

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use common::config::{MinionConfig, DEFAULT_MINION_CONFIG};
 use common::data::{Map, Value};
 use common::render::HostProbe;
-use common::tree_error::TreeErrors;
+use states::compile::{Minion, MinionTrees};
 
 use crate::probe::LocalProbe;
 
@@ -89,21 +89,24 @@ impl LocalInputs {
         })
     }
 
-    /// This minion's pillar from its pillar_roots.
-    pub fn pillar(&self) -> Result<Value, TreeErrors> {
-        if !self.config.pillar_roots.iter().any(|p| p.is_dir()) {
-            return Ok(Value::Object(Map::new()));
-        }
-        let tree = pillar::PillarTree::new(self.config.pillar_roots.clone(), &self.config.saltenv);
-        tree.compile(&pillar::Minion {
+    /// This host as the trees see it.
+    pub fn minion(&self) -> Minion<'_> {
+        Minion {
             id: &self.id,
             grains: &self.grains,
             opts: &self.opts,
             probe: self.probe.clone(),
-        })
+        }
     }
 
-    pub fn compiler(&self) -> states::compile::Compiler {
-        states::compile::Compiler::new(self.config.file_roots.clone(), &self.config.saltenv)
+    /// The state and pillar trees of this config. A minion config has no
+    /// `nodegroups`, so neither top matches one here.
+    pub fn trees(&self) -> MinionTrees {
+        MinionTrees::new(
+            self.config.file_roots.clone(),
+            self.config.pillar_roots.clone(),
+            &self.config.saltenv,
+            Map::new(),
+        )
     }
 }

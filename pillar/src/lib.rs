@@ -13,11 +13,19 @@ use common::target::Facts;
 use common::top;
 use common::tree_error::{TreeError, TreeErrors};
 
-/// Who the pillar is compiled for.
+/// Who a tree is compiled for: the pillar here, and the state tree in
+/// `states::compile` with the pillar this one produced.
+///
+/// The pillar is not a field: it is the output of compiling the pillar tree
+/// for this minion, so a field would be empty (or an `Option` that is `None`)
+/// exactly while it is being computed. Passing it beside the `Minion` to the
+/// state compiler makes "state compile needs the pillar first" a signature.
 pub struct Minion<'a> {
     pub id: &'a str,
     pub grains: &'a Value,
+    /// The minion's config as templates see it in `opts`.
     pub opts: &'a Value,
+    /// How templates ask the minion's host (`salt['cmd.run']`, ...).
     pub probe: Arc<dyn HostProbe>,
 }
 
@@ -42,8 +50,12 @@ impl PillarTree {
         self
     }
 
-    /// The minion's merged pillar.
+    /// The minion's merged pillar; empty when no pillar root exists (a
+    /// master or minion without a pillar tree is not an error).
     pub fn compile(&self, m: &Minion) -> Result<Value, TreeErrors> {
+        if !self.renderer.roots().iter().any(|p| p.is_dir()) {
+            return Ok(Value::Object(Map::new()));
+        }
         // While pillar compiles, templates see an empty `pillar`, as in Salt.
         let empty = Value::Object(Map::new());
         let session = Session::new(m.grains, &empty, m.opts, &self.saltenv, m.probe.clone());

@@ -26,7 +26,7 @@ fn grains() -> Value {
 
 fn pillar_for(grains: &Value, opts: &Value) -> Value {
     let tree = pillar::PillarTree::new(vec![tree().join("pillar")], "base");
-    tree.compile(&pillar::Minion {
+    tree.compile(&Minion {
         id: "bench01",
         grains,
         opts,
@@ -42,13 +42,12 @@ fn bench(c: &mut Criterion) {
     let minion = Minion {
         id: "bench01",
         grains: &grains,
-        pillar: &pillar,
         opts: &opts,
         probe: Arc::new(NoHost),
     };
     let roots = vec![tree().join("salt")];
     let chunks = Compiler::new(roots.clone(), "base")
-        .lowstate(&minion)
+        .lowstate(&minion, &pillar)
         .expect("bench tree compiles");
     assert_eq!(chunks.len(), 80);
 
@@ -56,23 +55,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("cold", |b| {
         b.iter(|| {
             Compiler::new(roots.clone(), "base")
-                .lowstate(&minion)
+                .lowstate(&minion, &pillar)
                 .unwrap()
         })
     });
     let warm = Compiler::new(roots.clone(), "base");
-    g.bench_function("warm", |b| b.iter(|| warm.lowstate(&minion).unwrap()));
+    g.bench_function("warm", |b| {
+        b.iter(|| warm.lowstate(&minion, &pillar).unwrap())
+    });
     g.bench_function("warm_with_pillar", |b| {
         b.iter(|| {
             let pillar = pillar_for(&grains, &opts);
-            let m = Minion {
-                id: "bench01",
-                grains: &grains,
-                pillar: &pillar,
-                opts: &opts,
-                probe: Arc::new(NoHost),
-            };
-            warm.lowstate(&m).unwrap()
+            warm.lowstate(&minion, &pillar).unwrap()
         })
     });
     g.finish();

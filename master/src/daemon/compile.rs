@@ -10,19 +10,17 @@ use common::data::{Map, Value};
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
 use common::tree_error::TreeErrors;
 use sha2::{Digest, Sha256};
-use states::compile::{Chunk, Compiler, Minion};
+use states::compile::{Chunk, Minion, MinionTrees};
 
 use super::compile_cache::{self, CompileCache, Reusable};
 
 /// The state and pillar trees as they are when a job starts; a tree changed
 /// on disk is seen by the next job.
 pub struct Tree {
-    pub compiler: Compiler,
-    pub pillar: pillar::PillarTree,
+    pub trees: MinionTrees,
     pub renderer: Arc<Renderer>,
     pub file_roots: Vec<PathBuf>,
     pub pillar_roots: Vec<PathBuf>,
-    pub saltenv: String,
     /// The trees' files and the nodegroups as they were when the job
     /// started (see [`compile_cache`]).
     pub fingerprint: compile_cache::Key,
@@ -34,7 +32,6 @@ impl Tree {
         pillar_roots: Vec<PathBuf>,
         nodegroups: Map<String, Value>,
     ) -> Tree {
-        let saltenv = "base".to_string();
         let roots: Vec<&std::path::Path> = file_roots
             .iter()
             .chain(&pillar_roots)
@@ -43,12 +40,15 @@ impl Tree {
         let fingerprint = compile_cache::tree_fingerprint(&roots, &nodegroups);
         Tree {
             fingerprint,
-            compiler: Compiler::new(file_roots.clone(), &saltenv).with_nodegroups(nodegroups),
-            pillar: pillar::PillarTree::new(pillar_roots.clone(), &saltenv),
+            trees: MinionTrees::new(
+                file_roots.clone(),
+                pillar_roots.clone(),
+                SALTENV,
+                nodegroups,
+            ),
             renderer: Arc::new(Renderer::new(file_roots.clone())),
             file_roots,
             pillar_roots,
-            saltenv,
         }
     }
 
@@ -68,11 +68,8 @@ impl Tree {
         grains: &Value,
         probe: Arc<dyn HostProbe>,
     ) -> Result<Value, TreeErrors> {
-        if !self.pillar_roots.iter().any(|p| p.is_dir()) {
-            return Ok(Value::Object(Map::new()));
-        }
         let opts = self.opts(id);
-        self.pillar.compile(&pillar::Minion {
+        self.trees.pillar(&Minion {
             id,
             grains,
             opts: &opts,
@@ -80,6 +77,9 @@ impl Tree {
         })
     }
 }
+
+/// The master serves saltenv `base` only.
+const SALTENV: &str = "base";
 
 /// One minion's compiled job.
 pub struct Compiled {
@@ -99,25 +99,19 @@ pub fn compile(
     probe: Arc<dyn HostProbe>,
     sls: &[String],
 ) -> Result<Compiled, TreeErrors> {
-    let pillar = tree.pillar_for(id, grains, probe.clone())?;
     let opts = tree.opts(id);
     let minion = Minion {
         id,
         grains,
-        pillar: &pillar,
         opts: &opts,
-        probe: probe.clone(),
+        probe,
     };
-    let chunks = if sls.is_empty() {
-        tree.compiler.lowstate(&minion)?
-    } else {
-        tree.compiler.sls_lowstate(&minion, sls)?
-    };
-    let session = Arc::new(Session::new(grains, &pillar, &opts, &tree.saltenv, probe));
-    let manifest = manifest(&tree.renderer, &chunks);
+    let compiled = tree.trees.compile(&minion, sls)?;
+    let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
+    let manifest = manifest(&tree.renderer, &compiled.chunks);
     Ok(Compiled {
-        chunks,
-        pillar,
+        chunks: compiled.chunks,
+        pillar: compiled.pillar,
         session,
         manifest,
     })
@@ -136,7 +130,13 @@ pub fn compile_reusing(
     let key = compile_cache::key(&tree.fingerprint, id, grains, sls);
     if let Some(r) = cache.get(&key) {
         let opts = tree.opts(id);
-        let session = Arc::new(Session::new(grains, &r.pillar, &opts, &tree.saltenv, probe));
+        let minion = Minion {
+            id,
+            grains,
+            opts: &opts,
+            probe,
+        };
+        let session = Arc::new(tree.trees.session(&minion, &r.pillar));
         return Ok(Compiled {
             chunks: r.chunks,
             pillar: r.pillar,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::Value;
-use common::render::{Renderer, Session};
-use states::compile::Minion;
+use common::render::Renderer;
+use states::compile::Compiled;
 use states::run::Runner;
 use states::state::{HostRead, LocalSources};
 
@@ -49,34 +49,13 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<i32> {
         anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
     }
     let inputs = LocalInputs::load(&a.opts)?;
-    let pillar = match inputs.pillar() {
-        Ok(p) => p,
-        Err(errors) => return Ok(report_errors(&errors, a.out)),
-    };
-    let compiler = inputs.compiler();
-    let minion = Minion {
-        id: &inputs.id,
-        grains: &inputs.grains,
-        pillar: &pillar,
-        opts: &inputs.opts,
-        probe: inputs.probe.clone(),
-    };
-    let chunks = if a.sls.is_empty() {
-        compiler.lowstate(&minion)
-    } else {
-        compiler.sls_lowstate(&minion, &a.sls)
-    };
-    let chunks = match chunks {
+    let trees = inputs.trees();
+    let minion = inputs.minion();
+    let Compiled { pillar, chunks } = match trees.compile(&minion, &a.sls) {
         Ok(c) => c,
         Err(errors) => return Ok(report_errors(&errors, a.out)),
     };
-    let session = Arc::new(Session::new(
-        &inputs.grains,
-        &pillar,
-        &inputs.opts,
-        &inputs.config.saltenv,
-        inputs.probe.clone(),
-    ));
+    let session = Arc::new(trees.session(&minion, &pillar));
     let sources = LocalSources::new(
         Arc::new(Renderer::new(inputs.config.file_roots.clone())),
         session,

@@ -1,7 +1,6 @@
 //! `minion show --local lowstate|highstate|top|pillar|sls NAME...`.
 use common::data::Value;
 use common::tree_error::TreeErrors;
-use states::compile::Minion;
 
 use crate::local::{LocalInputs, LocalOpts};
 
@@ -68,29 +67,20 @@ pub fn run(a: ShowArgs) -> anyhow::Result<i32> {
 }
 
 fn compute(inputs: &LocalInputs, what: &What) -> Result<Value, TreeErrors> {
-    let pillar = inputs.pillar()?;
-    if let What::Pillar = what {
-        return Ok(pillar);
+    let trees = inputs.trees();
+    let m = inputs.minion();
+    if let What::Lowstate = what {
+        let chunks = trees.compile(&m, &[])?.chunks;
+        return Ok(Value::Array(
+            chunks.into_iter().map(Value::Object).collect(),
+        ));
     }
-    let compiler = inputs.compiler();
-    let m = Minion {
-        id: &inputs.id,
-        grains: &inputs.grains,
-        pillar: &pillar,
-        opts: &inputs.opts,
-        probe: inputs.probe.clone(),
-    };
+    let pillar = trees.pillar(&m)?;
     Ok(match what {
-        What::Lowstate => Value::Array(
-            compiler
-                .lowstate(&m)?
-                .into_iter()
-                .map(Value::Object)
-                .collect(),
-        ),
-        What::Highstate => Value::Object(compiler.highstate(&m)?),
-        What::Top => compiler.top(&m)?,
-        What::Sls { names } => Value::Object(compiler.sls(&m, names)?),
-        What::Pillar => unreachable!("handled above"),
+        What::Pillar => pillar,
+        What::Highstate => Value::Object(trees.states.highstate(&m, &pillar)?),
+        What::Top => trees.states.top(&m, &pillar)?,
+        What::Sls { names } => Value::Object(trees.states.sls(&m, &pillar, names)?),
+        What::Lowstate => unreachable!("handled above"),
     })
 }

@@ -4,28 +4,20 @@
 mod high;
 mod highstate;
 mod low;
+mod minion_trees;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use common::data::{Map, Value};
-use common::render::{HostProbe, Renderer, Session};
+use common::render::{Renderer, Session};
 use common::target::Facts;
 use common::top;
 
 pub use common::tree_error::{TreeError as CompileError, TreeErrors as CompileErrors};
 pub use high::High;
 pub use low::Chunk;
-
-/// Who the tree is compiled for.
-pub struct Minion<'a> {
-    pub id: &'a str,
-    pub grains: &'a Value,
-    pub pillar: &'a Value,
-    /// The minion's config as templates see it in `opts`.
-    pub opts: &'a Value,
-    pub probe: Arc<dyn HostProbe>,
-}
+pub use minion_trees::{Compiled, MinionTrees};
+pub use pillar::Minion;
 
 /// A state tree (`file_roots` of one saltenv) ready to compile for minions.
 pub struct Compiler {
@@ -56,13 +48,16 @@ impl Compiler {
         self
     }
 
-    fn session(&self, m: &Minion) -> Session {
-        Session::new(m.grains, m.pillar, m.opts, &self.saltenv, m.probe.clone())
+    /// What the templates of this tree see for `m` with `pillar`; states
+    /// that render later (`file.managed template: jinja`) use the same.
+    pub fn session(&self, m: &Minion, pillar: &Value) -> Session {
+        Session::new(m.grains, pillar, m.opts, &self.saltenv, m.probe.clone())
     }
 
     fn matches(
         &self,
         m: &Minion,
+        pillar: &Value,
         session: &Session,
         errors: &mut Vec<CompileError>,
     ) -> top::Matches {
@@ -70,16 +65,16 @@ impl Compiler {
         let facts = Facts {
             id: m.id,
             grains: m.grains,
-            pillar: m.pillar,
+            pillar,
         };
         top::top_matches(&top, &facts, &self.nodegroups, errors)
     }
 
     /// `state.show_top`: `{saltenv: [sls, ...]}`.
-    pub fn top(&self, m: &Minion) -> Result<Value, CompileErrors> {
+    pub fn top(&self, m: &Minion, pillar: &Value) -> Result<Value, CompileErrors> {
         let mut errors = Vec::new();
-        let session = self.session(m);
-        let matches = self.matches(m, &session, &mut errors);
+        let session = self.session(m, pillar);
+        let matches = self.matches(m, pillar, &session, &mut errors);
         let out: Map<String, Value> = matches
             .into_iter()
             .map(|(env, sls)| {
@@ -93,16 +88,16 @@ impl Compiler {
     }
 
     /// `state.show_highstate`: the rendered high data, before extend/requisite passes.
-    pub fn highstate(&self, m: &Minion) -> Result<High, CompileErrors> {
-        let (high, errors) = self.render_top(m);
+    pub fn highstate(&self, m: &Minion, pillar: &Value) -> Result<High, CompileErrors> {
+        let (high, errors) = self.render_top(m, pillar);
         finish(high, errors)
     }
 
     /// Renders what top.sls gives the minion; the errors of both steps.
-    fn render_top(&self, m: &Minion) -> (High, Vec<CompileError>) {
+    fn render_top(&self, m: &Minion, pillar: &Value) -> (High, Vec<CompileError>) {
         let mut errors = Vec::new();
-        let session = self.session(m);
-        let matches = self.matches(m, &session, &mut errors);
+        let session = self.session(m, pillar);
+        let matches = self.matches(m, pillar, &session, &mut errors);
         let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
@@ -110,14 +105,19 @@ impl Compiler {
     }
 
     /// `state.show_sls`: the high data of the named SLS files.
-    pub fn sls(&self, m: &Minion, names: &[String]) -> Result<High, CompileErrors> {
-        let (high, mut errors) = self.render_named(m, names);
+    pub fn sls(&self, m: &Minion, pillar: &Value, names: &[String]) -> Result<High, CompileErrors> {
+        let (high, mut errors) = self.render_named(m, pillar, names);
         errors.extend(high::verify_high(&high).into_iter().map(CompileError::Tree));
         finish(high, errors)
     }
 
-    fn render_named(&self, m: &Minion, names: &[String]) -> (High, Vec<CompileError>) {
-        let session = self.session(m);
+    fn render_named(
+        &self,
+        m: &Minion,
+        pillar: &Value,
+        names: &[String],
+    ) -> (High, Vec<CompileError>) {
+        let session = self.session(m, pillar);
         let matches = vec![(self.saltenv.clone(), names.to_vec())];
         let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
         let high = builder.render_highstate(&matches);
@@ -125,14 +125,19 @@ impl Compiler {
     }
 
     /// `state.show_lowstate`: the ordered low chunks of the highstate.
-    pub fn lowstate(&self, m: &Minion) -> Result<Vec<Chunk>, CompileErrors> {
-        let (high, errors) = self.render_top(m);
+    pub fn lowstate(&self, m: &Minion, pillar: &Value) -> Result<Vec<Chunk>, CompileErrors> {
+        let (high, errors) = self.render_top(m, pillar);
         self.to_low(high, errors)
     }
 
     /// Low chunks of the named SLS files only (`state.sls`).
-    pub fn sls_lowstate(&self, m: &Minion, names: &[String]) -> Result<Vec<Chunk>, CompileErrors> {
-        let (high, errors) = self.render_named(m, names);
+    pub fn sls_lowstate(
+        &self,
+        m: &Minion,
+        pillar: &Value,
+        names: &[String],
+    ) -> Result<Vec<Chunk>, CompileErrors> {
+        let (high, errors) = self.render_named(m, pillar, names);
         self.to_low(high, errors)
     }
 

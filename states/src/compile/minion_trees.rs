@@ -1,0 +1,70 @@
+//! Compiling for one minion: its pillar from the pillar tree, then its low
+//! chunks from the state tree rendered with that pillar. The master (jobs,
+//! `master render`, `master run ... state.show_lowstate`) and masterless
+//! `minion apply --local` / `minion show --local` all go through
+//! [`MinionTrees`], so both tops see the same nodegroups and the pillar is
+//! compiled the same way everywhere.
+use std::path::PathBuf;
+
+use common::data::{Map, Value};
+use common::render::Session;
+use common::tree_error::TreeErrors;
+use pillar::PillarTree;
+
+use super::{Chunk, Compiler, Minion};
+
+/// The state tree and the pillar tree of one config (roots, saltenv,
+/// nodegroups), ready to compile for any minion.
+pub struct MinionTrees {
+    pub states: Compiler,
+    pub pillar: PillarTree,
+}
+
+/// One minion's pillar and the low chunks compiled with it.
+pub struct Compiled {
+    pub pillar: Value,
+    pub chunks: Vec<Chunk>,
+}
+
+impl MinionTrees {
+    /// `nodegroups` reach the state top and the pillar top alike.
+    pub fn new(
+        file_roots: Vec<PathBuf>,
+        pillar_roots: Vec<PathBuf>,
+        saltenv: &str,
+        nodegroups: Map<String, Value>,
+    ) -> Self {
+        MinionTrees {
+            states: Compiler::new(file_roots, saltenv).with_nodegroups(nodegroups.clone()),
+            pillar: PillarTree::new(pillar_roots, saltenv).with_nodegroups(nodegroups),
+        }
+    }
+
+    /// The minion's pillar (`pillar.items`).
+    pub fn pillar(&self, m: &Minion) -> Result<Value, TreeErrors> {
+        self.pillar.compile(m)
+    }
+
+    /// The highstate (`sls` empty) or the named SLS files for `m`: its
+    /// pillar first (a pillar error stops the compile, as in Salt), then the
+    /// ordered low chunks.
+    pub fn compile(&self, m: &Minion, sls: &[String]) -> Result<Compiled, TreeErrors> {
+        let pillar = self.pillar(m)?;
+        let chunks = if sls.is_empty() {
+            self.states.lowstate(m, &pillar)?
+        } else {
+            self.states.sls_lowstate(m, &pillar, sls)?
+        };
+        Ok(Compiled { pillar, chunks })
+    }
+
+    /// What templates rendered later in the job see (`file.managed
+    /// template: jinja`): the inputs the chunks were compiled with.
+    pub fn session(&self, m: &Minion, pillar: &Value) -> Session {
+        self.states.session(m, pillar)
+    }
+}
+
+#[cfg(test)]
+#[path = "minion_trees_tests.rs"]
+mod tests;
