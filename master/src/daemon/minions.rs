@@ -281,7 +281,7 @@ fn read_url(renderer: &common::render::Renderer, url: &str) -> Result<Blob, Stri
     let data = common::files::read_regular(&path)
         .map_err(|e| format!("cannot read {}: {e}", shown(url)))?;
     Ok(Blob {
-        sha256: super::compile::sha256_hex(&data),
+        sha256: common::digest::sha256_hex(&data),
         data,
     })
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{Map, Value};
+use common::digest::sha256_hex;
 use common::untrusted::shown;
-use sha2::{Digest, Sha256};
 use states::state::{Sources, StateError};
 use transport::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
 
@@ -20,13 +20,6 @@ pub struct JobSources {
     /// url → SHA-256
     pub manifest: HashMap<String, String>,
     pub cache: PathBuf,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn valid_sha(s: &str) -> bool {
