@@ -9,13 +9,12 @@ use common::data::{Map, Value};
 use common::digest::sha256_hex;
 use common::untrusted::shown;
 use states::state::{Sources, StateError};
-use transport::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
+use transport::wire::{Blob, FetchWhat, Jid, MasterMsg, MinionMsg};
 
-use super::outbox::valid_jid;
 use super::uplink::Uplink;
 
 pub struct JobSources {
-    pub jid: String,
+    pub jid: Jid,
     pub uplink: Arc<Uplink>,
     /// url → SHA-256
     pub manifest: HashMap<String, String>,
@@ -81,9 +80,6 @@ impl JobSources {
     }
 
     fn fetch_from_master(&self, what: FetchWhat) -> Result<Vec<Blob>, StateError> {
-        if !valid_jid(&self.jid) {
-            return Err(StateError::host("no job to fetch files for"));
-        }
         let reply = self
             .uplink
             .request(|req| MinionMsg::Fetch {
@@ -176,7 +172,7 @@ mod tests {
     /// with "not connected", so a test sees whether a request was made.
     fn offline(cache: PathBuf, manifest: &[(&str, &str)]) -> JobSources {
         JobSources {
-            jid: "20261124101010000001".into(),
+            jid: "20261124101010000001".parse().unwrap(),
             uplink: Arc::new(Uplink::default()),
             manifest: manifest
                 .iter()
