@@ -14,6 +14,7 @@
 //!   [`untrusted`]: someone else's text escaped before a log or a terminal shows it.
 pub mod config;
 pub mod data;
+pub mod digest;
 pub mod files;
 pub mod pyfmt;
 pub mod render;

@@ -46,7 +46,7 @@ fn enc<T: serde::Serialize>(msg: &T) -> Vec<u8> {
 fn wire(dir: &Path) {
     fresh(dir);
     let ret = JobReturn {
-        jid: "20261124101010123456".into(),
+        jid: "20261124101010123456".parse().expect("a valid jid"),
         success: true,
         ret: json!({"file_|-motd_|-/etc/motd_|-managed": {"result": true, "changes": {}, "comment": "ok", "__run_num__": 0}}),
         retcode: 0,
@@ -138,7 +138,7 @@ fn wire(dir: &Path) {
     }
     let publish = |what, batch| Publish {
         target: "G@os:Debian and web*".into(),
-        tgt_type: "compound".into(),
+        tgt_type: TargetKind::Compound,
         what,
         timeout_secs: 30,
         batch,

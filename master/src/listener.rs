@@ -13,7 +13,13 @@
 //! handshake's size before buffering them; handshakes are limited in number
 //! and in rate; a connection that fails any step, or stays silent, is closed
 //! (not just forgotten); refusals are logged through [`Refusals`].
+//!
+//! A listener serves one port and is typed by the one message type that port
+//! sends ([`Outbound`]): a [`MinionPeer`] can only be sent [`MasterMsg`], an
+//! [`OperatorPeer`] only [`OpReply`], so sending on the wrong port does not
+//! compile.
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,22 +35,47 @@ use zeromq::{
 
 use transport::keys::{KeyPair, PublicKey};
 use transport::noise::{self, Responder, Session};
-use transport::wire::{self, Admission, Claim, MAX_MESSAGE};
+use transport::wire::{self, Admission, Claim, MasterMsg, OpReply, MAX_MESSAGE};
 
 use crate::refusals::Refusals;
 use crate::token_bucket::TokenBucket;
 
+/// The message type one port sends to its peers. Its first message on every
+/// session is the admission verdict, as this type's `Admission` variant.
+pub trait Outbound: Serialize + Send + Sync + 'static {
+    fn admission(a: Admission) -> Self;
+}
+
+impl Outbound for MasterMsg {
+    fn admission(a: Admission) -> Self {
+        MasterMsg::Admission(a)
+    }
+}
+
+impl Outbound for OpReply {
+    fn admission(a: Admission) -> Self {
+        OpReply::Admission(a)
+    }
+}
+
+/// A session on the minion port.
+pub type MinionPeer = Peer<MasterMsg>;
+/// A session on the operator port.
+pub type OperatorPeer = Peer<OpReply>;
+
 /// What the application does with sessions.
 pub trait Handler: Send + Sync + 'static {
+    /// What this port sends.
+    type Sends: Outbound;
     /// Decides whether a proven key with its claim may go on. Called in the
     /// reader task: must not block.
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission;
     /// The first message has been sent to an admitted peer.
-    fn opened(&self, peer: &Arc<Peer>);
+    fn opened(&self, peer: &Arc<Peer<Self::Sends>>);
     /// One opened message from an admitted peer (bytes still to decode).
-    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>);
+    fn message(&self, peer: &Arc<Peer<Self::Sends>>, bytes: Vec<u8>);
     /// The peer is gone (disconnected, silent, or closed by the master).
-    fn closed(&self, peer: &Arc<Peer>);
+    fn closed(&self, peer: &Arc<Peer<Self::Sends>>);
 }
 
 /// Limits that keep a flood of connections from costing more than this.
@@ -76,8 +107,8 @@ impl Default for Limits {
     }
 }
 
-/// An admitted peer.
-pub struct Peer {
+/// An admitted peer, to which only `M` can be sent.
+pub struct Peer<M> {
     /// Unique per session for the life of the master.
     pub serial: u64,
     pub key: PublicKey,
@@ -88,6 +119,7 @@ pub struct Peer {
     control: mpsc::UnboundedSender<Control>,
     last_seen: Mutex<Instant>,
     closed: AtomicBool,
+    sends: PhantomData<fn(&M)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,9 +132,9 @@ pub enum SendError {
     Wire(#[from] wire::WireError),
 }
 
-impl Peer {
+impl<M: Outbound> Peer<M> {
     /// Seals and queues a message. Never blocks: a full queue is an error.
-    pub fn send<T: Serialize>(&self, msg: &T) -> Result<(), SendError> {
+    pub fn send(&self, msg: &M) -> Result<(), SendError> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(SendError::Closed);
         }
@@ -147,7 +179,7 @@ enum Outgoing {
     Close(Bytes),
 }
 
-enum PeerState {
+enum PeerState<M> {
     /// ZeroMQ accepted the connection; nothing read from it yet.
     Connected {
         since: Instant,
@@ -156,14 +188,14 @@ enum PeerState {
         responder: Box<Responder>,
         since: Instant,
     },
-    Live(Arc<Peer>),
+    Live(Arc<Peer<M>>),
 }
 
 /// Binds `endpoint` and serves until the process ends.
-pub async fn serve(
+pub async fn serve<H: Handler>(
     endpoint: &str,
     key: Arc<KeyPair>,
-    handler: Arc<dyn Handler>,
+    handler: Arc<H>,
     limits: Limits,
 ) -> Result<String, zeromq::ZmqError> {
     let mut options = SocketOptions::default();
@@ -217,11 +249,11 @@ async fn write_loop(mut socket: RouterSendHalf, mut outgoing: mpsc::Receiver<Out
     }
 }
 
-struct Reader {
+struct Reader<H: Handler> {
     key: Arc<KeyPair>,
-    handler: Arc<dyn Handler>,
+    handler: Arc<H>,
     limits: Limits,
-    peers: HashMap<Bytes, PeerState>,
+    peers: HashMap<Bytes, PeerState<H::Sends>>,
     /// How many of `peers` are `Handshaking`, kept as they change so a
     /// handshake costs O(1) however many peers there are.
     handshaking: usize,
@@ -234,7 +266,7 @@ struct Reader {
     serial: AtomicU64,
 }
 
-impl Reader {
+impl<H: Handler> Reader<H> {
     async fn run(
         mut self,
         mut socket: zeromq::RouterRecvHalf,
@@ -274,7 +306,7 @@ impl Reader {
     }
 
     /// The only ways into and out of `peers`, so `handshaking` stays true.
-    fn put(&mut self, id: Bytes, state: PeerState) {
+    fn put(&mut self, id: Bytes, state: PeerState<H::Sends>) {
         if matches!(state, PeerState::Handshaking { .. }) {
             self.handshaking += 1;
         }
@@ -283,13 +315,13 @@ impl Reader {
         }
     }
 
-    fn take(&mut self, id: &Bytes) -> Option<PeerState> {
+    fn take(&mut self, id: &Bytes) -> Option<PeerState<H::Sends>> {
         let state = self.peers.remove(id)?;
         self.forget(&state);
         Some(state)
     }
 
-    fn forget(&mut self, state: &PeerState) {
+    fn forget(&mut self, state: &PeerState<H::Sends>) {
         if matches!(state, PeerState::Handshaking { .. }) {
             self.handshaking -= 1;
         }
@@ -467,9 +499,10 @@ impl Reader {
             control: self.control.clone(),
             last_seen: Mutex::new(Instant::now()),
             closed: AtomicBool::new(false),
+            sends: PhantomData,
         });
         let accepted = admission == Admission::Accepted;
-        if peer.send(&AdmissionMsg::from(admission)).is_err() {
+        if peer.send(&H::Sends::admission(admission)).is_err() {
             return self.closer.disconnect(&id);
         }
         if !accepted {
@@ -479,19 +512,6 @@ impl Reader {
         }
         self.put(id, PeerState::Live(peer.clone()));
         self.handler.opened(&peer);
-    }
-}
-
-/// The first sealed message on every session, whichever side it serves:
-/// minions and operators both decode it as their enum's `Admission` variant.
-#[derive(Serialize)]
-enum AdmissionMsg {
-    Admission(Admission),
-}
-
-impl From<Admission> for AdmissionMsg {
-    fn from(a: Admission) -> Self {
-        AdmissionMsg::Admission(a)
     }
 }
 

@@ -11,7 +11,7 @@ use transport::link::{self, LinkOptions};
 use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
-use super::{serve, Handler, Limits, Peer};
+use super::{serve, Handler, Limits, MinionPeer};
 
 #[derive(Default)]
 struct Recorder {
@@ -21,6 +21,8 @@ struct Recorder {
 }
 
 impl Handler for Recorder {
+    type Sends = MasterMsg;
+
     fn admit(&self, _key: &PublicKey, claim: &Claim) -> Admission {
         self.admitted.fetch_add(1, Ordering::SeqCst);
         match claim {
@@ -30,12 +32,12 @@ impl Handler for Recorder {
             },
         }
     }
-    fn opened(&self, _peer: &Arc<Peer>) {}
-    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
+    fn opened(&self, _peer: &Arc<MinionPeer>) {}
+    fn message(&self, peer: &Arc<MinionPeer>, bytes: Vec<u8>) {
         self.messages.lock().unwrap().push(bytes);
         let _ = peer.send(&MasterMsg::Pong);
     }
-    fn closed(&self, _peer: &Arc<Peer>) {
+    fn closed(&self, _peer: &Arc<MinionPeer>) {
         self.closed.fetch_add(1, Ordering::SeqCst);
     }
 }

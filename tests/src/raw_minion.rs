@@ -54,6 +54,12 @@ impl RawMinion {
     }
 
     pub fn send(&self, msg: &MinionMsg) -> Result<(), String> {
+        self.send_untyped(msg)
+    }
+
+    /// Sends any value, sealed: a look-alike of a [`MinionMsg`] can carry
+    /// what the typed one cannot (a job id that is not 20 digits).
+    pub fn send_untyped<T: serde::Serialize>(&self, msg: &T) -> Result<(), String> {
         self.rt
             .block_on(self.tx.send(msg))
             .map_err(|e| e.to_string())

@@ -140,7 +140,9 @@ fn hostile_minion_ids_are_refused_at_admission_and_create_nothing() {
         assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
         assert!(out.stderr.contains("invalid"), "{args:?}: {}", out.stderr);
     }
-    assert!(master.log().matches("refused an operator request").count() >= 5);
+    // The job id is refused by the command itself, before anything is sent
+    // (a `Jid` is checked where it is parsed); the master refuses the rest.
+    assert!(master.log().matches("refused an operator request").count() >= 4);
 
     let (_, keys) = master.json(&["keys", "list"]);
     assert_eq!(keys["minions"], json!(["good1"]));
@@ -457,11 +459,7 @@ fn salt_urls_that_leave_the_roots_are_refused_during_a_job_and_logged() {
         ),
         (
             FetchWhat::Url("salt://ok.txt".into()),
-            "../../etc/passwd".into(),
-        ),
-        (
-            FetchWhat::Url("salt://ok.txt".into()),
-            "20000101000000000000".into(),
+            "20000101000000000000".parse().unwrap(),
         ),
     ] {
         let r = raw.request(
@@ -514,6 +512,34 @@ fn salt_urls_that_leave_the_roots_are_refused_during_a_job_and_logged() {
     .unwrap();
     let out = operator.join().unwrap();
     assert_eq!(out.code, Some(0), "{out:?}");
+
+    // A job id that is a path does not even decode: the master closes the
+    // session that sent it, and serves nothing.
+    #[derive(serde::Serialize)]
+    enum LooseMinionMsg {
+        Fetch {
+            req: u64,
+            jid: &'static str,
+            what: FetchWhat,
+        },
+    }
+    raw.send_untyped(&LooseMinionMsg::Fetch {
+        req: 999,
+        jid: "../../etc/passwd",
+        what: FetchWhat::Url("salt://ok.txt".into()),
+    })
+    .unwrap();
+    let after = raw.recv(Duration::from_secs(3));
+    assert!(
+        !matches!(after, Some(MasterMsg::Fetched { .. })),
+        "{after:?}"
+    );
+    wait_until(limit, "the session closed", || {
+        master
+            .log()
+            .contains("closing a session that sent an undecodable message")
+    });
+    assert!(master.log().contains("invalid job id"));
 
     let log = master.log();
     let refusals = log.matches("refused a minion's file request").count();

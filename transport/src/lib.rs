@@ -10,6 +10,7 @@
 //!
 //! **Invariant:** only [`link`] opens a socket, and only when asked; nothing here reads
 //! a file it was not handed.
+mod jid;
 pub mod keys;
 pub mod link;
 pub mod noise;

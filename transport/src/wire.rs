@@ -9,6 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use common::data::{Map, Value};
+use common::target::TargetKind;
+
+pub use crate::jid::{InvalidJid, Jid};
 
 /// The largest plaintext message accepted (a job with its files, a return).
 pub const MAX_MESSAGE: usize = 64 << 20;
@@ -71,20 +74,20 @@ pub enum MinionMsg {
     /// Asks for the contents of files by SHA-256 (job manifest) or by url.
     Fetch {
         req: u64,
-        jid: String,
+        jid: Jid,
         what: FetchWhat,
     },
     /// Asks the master to render a `salt://` template for the running job.
     Render {
         req: u64,
-        jid: String,
+        jid: Jid,
         url: String,
         context: Map<String, Value>,
     },
     /// Lists a `salt://` directory for the running job (file.recurse).
     List {
         req: u64,
-        jid: String,
+        jid: Jid,
         url: String,
         dirs: bool,
     },
@@ -103,7 +106,7 @@ pub enum MasterMsg {
     Pong,
     Job(Job),
     ReturnAck {
-        jid: String,
+        jid: Jid,
     },
     /// A read of the minion's host that the renderer needs.
     Probe {
@@ -150,7 +153,7 @@ pub enum ProbeCall {
 /// A unit of work for one minion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
-    pub jid: String,
+    pub jid: Jid,
     pub kind: JobKind,
 }
 
@@ -174,7 +177,7 @@ pub enum JobKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobReturn {
-    pub jid: String,
+    pub jid: Jid,
     /// `true` when the function ran and every state succeeded.
     pub success: bool,
     /// For apply: the result map keyed `mod_|-id_|-name_|-fun`; for run, the
@@ -192,7 +195,7 @@ pub enum OpRequest {
     JobsList,
     JobsActive,
     JobShow {
-        jid: String,
+        jid: Jid,
     },
     Render {
         minion: String,
@@ -215,8 +218,10 @@ pub enum KeysOp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Publish {
     pub target: String,
-    /// `glob`, `pcre`, `list`, `grain`, `pillar`, `ipcidr`, `compound`, `nodegroup`.
-    pub tgt_type: String,
+    /// On the wire by Salt's name (`glob`, `pcre`, `list`, `grain`,
+    /// `pillar`, `ipcidr`, `compound`, `nodegroup`...): an unknown name does
+    /// not decode.
+    pub tgt_type: TargetKind,
     pub what: PublishWhat,
     pub timeout_secs: u64,
     pub batch: Option<Batch>,
@@ -247,7 +252,7 @@ pub enum Batch {
 pub enum OpReply {
     Admission(Admission),
     Expected {
-        jid: String,
+        jid: Jid,
         minions: Vec<String>,
     },
     Returned {
@@ -257,10 +262,10 @@ pub enum OpReply {
     /// Sent every few seconds while a publish waits: the operator can tell
     /// a slow fleet from a master that is gone.
     Waiting {
-        jid: String,
+        jid: Jid,
     },
     Done {
-        jid: String,
+        jid: Jid,
         missing: Vec<String>,
     },
     Reply(Result<Value, String>),
@@ -273,7 +278,7 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let msg = MasterMsg::Job(Job {
-            jid: "20261124101010123456".into(),
+            jid: "20261124101010123456".parse().unwrap(),
             kind: JobKind::Apply {
                 chunks: vec![Map::new()],
                 test: true,
@@ -300,5 +305,95 @@ mod tests {
         // A master message is not a minion message.
         let bytes = encode(&MasterMsg::Pong).unwrap();
         assert!(decode::<MinionMsg>(&bytes).is_err());
+    }
+
+    /// A job id travels as the string it is; one that is not 20 digits does
+    /// not decode, so no malformed jid reaches the code behind the wire.
+    #[test]
+    fn jids_are_strings_on_the_wire_and_malformed_ones_are_refused() {
+        #[derive(Serialize)]
+        enum LooseMasterMsg {
+            ReturnAck { jid: String },
+        }
+        let good = "20261124101010123456";
+        let typed = encode(&MasterMsg::ReturnAck {
+            jid: good.parse().unwrap(),
+        })
+        .unwrap();
+        let loose = encode(&LooseMasterMsg::ReturnAck { jid: good.into() }).unwrap();
+        assert_eq!(typed, loose);
+        for bad in [
+            "../../../etc/passwd",
+            "2026112410101012345",
+            "",
+            "2026112410101012345x",
+        ] {
+            let bytes = encode(&LooseMasterMsg::ReturnAck { jid: bad.into() }).unwrap();
+            let e = decode::<MasterMsg>(&bytes).unwrap_err().to_string();
+            assert!(e.contains("invalid job id"), "{bad:?}: {e}");
+        }
+        let ret = JobReturn {
+            jid: good.parse().unwrap(),
+            success: true,
+            ret: Value::Null,
+            retcode: 0,
+        };
+        let mut bytes = encode(&MinionMsg::Return(ret.clone())).unwrap();
+        assert_eq!(decode::<MinionMsg>(&bytes).unwrap(), MinionMsg::Return(ret));
+        // The same return with one digit of its jid turned into a slash.
+        let at = bytes
+            .windows(20)
+            .position(|w| w == good.as_bytes())
+            .unwrap();
+        bytes[at + 3] = b'/';
+        assert!(decode::<MinionMsg>(&bytes).is_err());
+    }
+
+    /// `tgt_type` travels as Salt's name, and only a name Brine matches on
+    /// decodes.
+    #[test]
+    fn target_kinds_travel_by_salt_name() {
+        #[derive(Serialize)]
+        struct LoosePublish<'a> {
+            target: &'a str,
+            tgt_type: &'a str,
+            what: PublishWhat,
+            timeout_secs: u64,
+            batch: Option<Batch>,
+        }
+        let what = PublishWhat::Apply {
+            sls: vec![],
+            test: false,
+        };
+        for (name, kind) in TargetKind::NAMES {
+            let loose = LoosePublish {
+                target: "*",
+                tgt_type: name,
+                what: what.clone(),
+                timeout_secs: 5,
+                batch: None,
+            };
+            let typed = Publish {
+                target: "*".into(),
+                tgt_type: kind,
+                what: what.clone(),
+                timeout_secs: 5,
+                batch: None,
+            };
+            assert_eq!(encode(&loose).unwrap(), encode(&typed).unwrap(), "{name}");
+            assert_eq!(decode::<Publish>(&encode(&loose).unwrap()).unwrap(), typed);
+        }
+        let unknown = LoosePublish {
+            target: "*",
+            tgt_type: "range",
+            what,
+            timeout_secs: 5,
+            batch: None,
+        };
+        let e = decode::<Publish>(&encode(&unknown).unwrap()).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown target type \"range\""),
+            "{e}"
+        );
     }
 }

@@ -165,6 +165,11 @@ impl Compound {
         self.eval(&self.root, facts)
     }
 
+    /// Does any word match on pillar (`I@`, `J@`, nodegroups expanded)?
+    pub fn needs_pillar(&self) -> bool {
+        self.terms.iter().any(Term::reads_pillar)
+    }
+
     fn eval(&self, node: &Node, facts: &Facts) -> bool {
         match node {
             Node::Const(b) => *b,

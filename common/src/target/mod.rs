@@ -109,6 +109,23 @@ impl std::fmt::Display for TargetKind {
     }
 }
 
+/// Serialized as Salt's matcher name, the way `tgt_type` travels.
+impl serde::Serialize for TargetKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.salt_name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TargetKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        TargetKind::from_salt_name(&name).ok_or_else(|| {
+            let shown: String = name.chars().take(40).collect();
+            serde::de::Error::custom(format!("unknown target type {shown:?}"))
+        })
+    }
+}
+
 /// What a target is matched against: one minion's id, grains and pillar.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
@@ -210,6 +227,10 @@ impl Term {
             Term::Pillar(m) => m.matches(facts.pillar),
             Term::Cidr(c) => c.matches(facts.grains),
         }
+    }
+
+    pub(crate) fn reads_pillar(&self) -> bool {
+        matches!(self, Term::Pillar(_))
     }
 }
 
@@ -327,6 +348,16 @@ impl Target {
         match &self.0 {
             Inner::Term(t) => t.matches(facts),
             Inner::Compound(c) => c.matches(facts),
+        }
+    }
+
+    /// Does matching read the minion's pillar? True for the pillar kinds and
+    /// for a compound (or nodegroup, once expanded) with an `I@` or `J@`
+    /// word; a caller that answers false may match with an empty pillar.
+    pub fn needs_pillar(&self) -> bool {
+        match &self.0 {
+            Inner::Term(t) => t.reads_pillar(),
+            Inner::Compound(c) => c.needs_pillar(),
         }
     }
 

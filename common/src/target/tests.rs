@@ -470,3 +470,52 @@ fn parsed_targets_are_shareable_across_threads() {
     assert_send_sync::<Compound>();
     assert_send_sync::<TargetError>();
 }
+
+#[test]
+fn needs_pillar_only_where_a_word_matches_on_pillar() {
+    let groups: Map<String, Value> = serde_json::from_value(json!({
+        "dbs": "I@role:db or web1",
+        "regexed": ["J@role:d.*", "or", "web*"],
+        "nested": "N@dbs and G@os:Debian",
+        "plain": "G@os:Debian or web*",
+        "listed": ["web1", "web2"],
+    }))
+    .unwrap();
+    let needs = |expr: &str, kind: TargetKind| {
+        Target::parse(expr, kind, &groups)
+            .unwrap_or_else(|e| panic!("{expr:?}: {e}"))
+            .needs_pillar()
+    };
+    for kind in [
+        TargetKind::Pillar,
+        TargetKind::PillarPcre,
+        TargetKind::PillarExact,
+    ] {
+        assert!(needs("role:db", kind), "{kind}");
+    }
+    for kind in [TargetKind::Grain, TargetKind::GrainPcre] {
+        assert!(!needs("role:db", kind), "{kind}");
+    }
+    // `I@` that is not a pillar word: a glob, a list, a grain's value.
+    assert!(!needs("I@role:db", TargetKind::Glob));
+    assert!(!needs("web1,I@role:db", TargetKind::List));
+    assert!(!needs("I@.*", TargetKind::Pcre));
+    assert!(!needs("G@note:I@x and web*", TargetKind::Compound));
+    assert!(!needs("xI@role:db or web*", TargetKind::Compound));
+    assert!(!needs("L@web1,I@role:db", TargetKind::Compound));
+    // Pillar words, with either engine and a custom delimiter.
+    assert!(needs("web* and I@role:db", TargetKind::Compound));
+    assert!(needs("not J@role:^d", TargetKind::Compound));
+    assert!(needs("G@os:Debian or I|@role|db", TargetKind::Compound));
+    // Nodegroups count once expanded, however deep.
+    assert!(needs("dbs", TargetKind::Nodegroup));
+    assert!(needs("regexed", TargetKind::Nodegroup));
+    assert!(needs("nested", TargetKind::Nodegroup));
+    assert!(needs("web* or N@nested", TargetKind::Compound));
+    assert!(!needs("plain", TargetKind::Nodegroup));
+    assert!(!needs("listed", TargetKind::Nodegroup));
+    assert!(!needs("N@plain and not N@listed", TargetKind::Compound));
+    // A pillar word without its delimiter never matches (Salt turns it
+    // false), so it needs no pillar.
+    assert!(!needs("I@role or web*", TargetKind::Compound));
+}

@@ -130,20 +130,22 @@ mod tests {
     use transport::wire::{Admission, Claim};
 
     use super::*;
-    use crate::listener::{self, Handler, Limits, Peer};
+    use crate::listener::{self, Handler, Limits, OperatorPeer};
 
     /// Takes the handshake, then decides nothing for a while (a master that
     /// is stuck, or lost the third handshake message).
     struct Undecided;
 
     impl Handler for Undecided {
+        type Sends = transport::wire::OpReply;
+
         fn admit(&self, _key: &PublicKey, _claim: &Claim) -> Admission {
             std::thread::sleep(Duration::from_secs(3));
             Admission::Accepted
         }
-        fn opened(&self, _peer: &Arc<Peer>) {}
-        fn message(&self, _peer: &Arc<Peer>, _bytes: Vec<u8>) {}
-        fn closed(&self, _peer: &Arc<Peer>) {}
+        fn opened(&self, _peer: &Arc<OperatorPeer>) {}
+        fn message(&self, _peer: &Arc<OperatorPeer>, _bytes: Vec<u8>) {}
+        fn closed(&self, _peer: &Arc<OperatorPeer>) {}
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

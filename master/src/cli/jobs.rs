@@ -1,5 +1,5 @@
 //! `master jobs list|show JID|active`.
-use transport::wire::OpRequest;
+use transport::wire::{Jid, OpRequest};
 
 use super::{print_value, request, ClientOpts, Out};
 
@@ -26,7 +26,9 @@ pub enum JobsCmd {
 pub async fn run(a: JobsArgs) -> anyhow::Result<i32> {
     let req = match a.op {
         JobsCmd::List => OpRequest::JobsList,
-        JobsCmd::Show { jid } => OpRequest::JobShow { jid },
+        JobsCmd::Show { jid } => OpRequest::JobShow {
+            jid: Jid::parse(&jid)?,
+        },
         JobsCmd::Active => OpRequest::JobsActive,
     };
     let v = request(&a.client, req).await?;

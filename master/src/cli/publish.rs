@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use common::data::{Map, Value};
+use common::target::TargetKind;
 use states::highstate_out::{self, StateOutput};
 use states::run::Report;
-use transport::wire::{Batch, JobReturn, OpReply, OpRequest, Publish, PublishWhat};
+use transport::wire::{Batch, Jid, JobReturn, OpReply, OpRequest, Publish, PublishWhat};
 
 use super::{client, ClientOpts, Out};
 
@@ -53,16 +54,16 @@ pub struct TargetOpts {
 }
 
 impl TargetOpts {
-    fn tgt_type(&self) -> &'static str {
+    fn tgt_type(&self) -> TargetKind {
         match () {
-            _ if self.pcre => "pcre",
-            _ if self.list => "list",
-            _ if self.grain => "grain",
-            _ if self.pillar => "pillar",
-            _ if self.ipcidr => "ipcidr",
-            _ if self.compound => "compound",
-            _ if self.nodegroup => "nodegroup",
-            _ => "glob",
+            _ if self.pcre => TargetKind::Pcre,
+            _ if self.list => TargetKind::List,
+            _ if self.grain => TargetKind::Grain,
+            _ if self.pillar => TargetKind::Pillar,
+            _ if self.ipcidr => TargetKind::Ipcidr,
+            _ if self.compound => TargetKind::Compound,
+            _ if self.nodegroup => TargetKind::Nodegroup,
+            _ => TargetKind::Glob,
         }
     }
 
@@ -143,7 +144,7 @@ fn yaml_scalar(v: &str) -> Value {
 async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) -> Result<i32> {
     let p = Publish {
         target: target.to_string(),
-        tgt_type: o.tgt_type().to_string(),
+        tgt_type: o.tgt_type(),
         what,
         timeout_secs: o.timeout.unwrap_or(0),
         batch: o.batch()?,
@@ -152,7 +153,7 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
     link.tx.send(&OpRequest::Publish(p)).await?;
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
-    let mut jid: Option<String> = None;
+    let mut jid: Option<Jid> = None;
     let mut expected: Vec<String> = Vec::new();
     let mut returns: BTreeMap<String, JobReturn> = BTreeMap::new();
     // The master speaks at least every KEEPALIVE while a job runs, and so

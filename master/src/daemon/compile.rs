@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use common::config::MinionConfig;
 use common::data::{Map, Value};
+use common::digest::sha256_hex;
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
 use common::tree_error::TreeErrors;
-use sha2::{Digest, Sha256};
 use states::compile::{Chunk, Minion, MinionTrees};
 
 use super::compile_cache::{self, CompileCache, Reusable};
@@ -228,13 +228,4 @@ fn collect_urls(v: &Value, out: &mut Vec<String>) {
         Value::Object(m) => m.values().for_each(|x| collect_urls(x, out)),
         _ => {}
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }

@@ -8,10 +8,12 @@ use common::data::Value;
 use common::untrusted::shown;
 use states::state::{LocalSources, Sources};
 use transport::keys::PublicKey;
-use transport::wire::{self, Admission, Blob, Claim, FetchWhat, JobReturn, MasterMsg, MinionMsg};
+use transport::wire::{
+    self, Admission, Blob, Claim, FetchWhat, Jid, JobReturn, MasterMsg, MinionMsg,
+};
 
 use super::{LiveMinion, Master, RunningJob};
-use crate::listener::{Handler, Peer};
+use crate::listener::{Handler, MinionPeer};
 
 pub struct MinionSide {
     master: Arc<Master>,
@@ -23,7 +25,7 @@ impl MinionSide {
     }
 }
 
-fn minion_id(peer: &Peer) -> &str {
+fn minion_id(peer: &MinionPeer) -> &str {
     match &peer.claim {
         Claim::Minion { id } => id,
         Claim::Operator => "",
@@ -31,6 +33,8 @@ fn minion_id(peer: &Peer) -> &str {
 }
 
 impl Handler for MinionSide {
+    type Sends = MasterMsg;
+
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission {
         let Claim::Minion { id } = claim else {
             return Admission::Refused {
@@ -59,7 +63,7 @@ impl Handler for MinionSide {
         }
     }
 
-    fn opened(&self, peer: &Arc<Peer>) {
+    fn opened(&self, peer: &Arc<MinionPeer>) {
         let id = minion_id(peer).to_string();
         let old = self.master.live.write().unwrap().insert(
             id,
@@ -74,7 +78,7 @@ impl Handler for MinionSide {
         }
     }
 
-    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
+    fn message(&self, peer: &Arc<MinionPeer>, bytes: Vec<u8>) {
         let id = minion_id(peer).to_string();
         let msg: MinionMsg = match wire::decode(&bytes) {
             Ok(m) => m,
@@ -159,7 +163,7 @@ impl Handler for MinionSide {
         }
     }
 
-    fn closed(&self, peer: &Arc<Peer>) {
+    fn closed(&self, peer: &Arc<MinionPeer>) {
         let id = minion_id(peer);
         let mut live = self.master.live.write().unwrap();
         if live.get(id).is_some_and(|m| m.peer.serial == peer.serial) {
@@ -172,12 +176,8 @@ impl Handler for MinionSide {
 }
 
 impl MinionSide {
-    fn on_return(&self, peer: &Arc<Peer>, id: &str, ret: JobReturn) {
+    fn on_return(&self, peer: &Arc<MinionPeer>, id: &str, ret: JobReturn) {
         let jid = ret.jid.clone();
-        if crate::jobcache::validate_jid(&jid).is_err() {
-            tracing::warn!(minion = %id, jid = %shown(&jid), "a return with a malformed job id; ignored");
-            return;
-        }
         let waiting = self
             .master
             .running
@@ -206,9 +206,9 @@ impl MinionSide {
 /// Logs a refused request of a job: the minion sees the reason in the
 /// reply, the operator in the master's log. The error names the minion's
 /// input escaped, never raw.
-fn logged<T>(id: &str, jid: &str, what: &str, reply: Result<T, String>) -> Result<T, String> {
+fn logged<T>(id: &str, jid: &Jid, what: &str, reply: Result<T, String>) -> Result<T, String> {
     if let Err(e) = &reply {
-        tracing::warn!(minion = %id, jid = %shown(jid), request = what, error = %e, "refused a minion's file request");
+        tracing::warn!(minion = %id, jid = %jid, request = what, error = %e, "refused a minion's file request");
     }
     reply
 }
@@ -217,13 +217,13 @@ fn logged<T>(id: &str, jid: &str, what: &str, reply: Result<T, String>) -> Resul
 fn job_of<T>(
     master: &Master,
     id: &str,
-    jid: &str,
+    jid: &Jid,
     f: impl FnOnce(&RunningJob) -> Result<T, String>,
 ) -> Result<T, String> {
     let running = master.running.lock().unwrap();
     let job = running
-        .get(&(jid.to_string(), id.to_string()))
-        .ok_or_else(|| format!("job {} is not running on {id}", shown(jid)))?;
+        .get(&(jid.clone(), id.to_string()))
+        .ok_or_else(|| format!("job {jid} is not running on {id}"))?;
     f(job)
 }
 
@@ -232,7 +232,7 @@ fn job_of<T>(
 fn with_sources<T>(
     master: &Master,
     id: &str,
-    jid: &str,
+    jid: &Jid,
     url: &str,
     f: impl FnOnce(&LocalSources) -> Result<T, String>,
 ) -> Result<T, String> {
@@ -244,7 +244,7 @@ fn with_sources<T>(
     f(&LocalSources::new(renderer, session))
 }
 
-fn fetch(master: &Master, id: &str, jid: &str, what: FetchWhat) -> Result<Vec<Blob>, String> {
+fn fetch(master: &Master, id: &str, jid: &Jid, what: FetchWhat) -> Result<Vec<Blob>, String> {
     match what {
         FetchWhat::Blobs(shas) => {
             // Only files of this job's manifest, by the digest the master chose.
@@ -281,7 +281,7 @@ fn read_url(renderer: &common::render::Renderer, url: &str) -> Result<Blob, Stri
     let data = common::files::read_regular(&path)
         .map_err(|e| format!("cannot read {}: {e}", shown(url)))?;
     Ok(Blob {
-        sha256: super::compile::sha256_hex(&data),
+        sha256: common::digest::sha256_hex(&data),
         data,
     })
 }

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use common::render::{Renderer, Session};
 use tokio::sync::mpsc;
 use transport::keys::KeyPair;
-use transport::wire::JobReturn;
+use transport::wire::{Jid, JobReturn};
 
 use crate::config::MasterConfig;
 use crate::jobcache::JobCache;
-use crate::listener::{self, Limits, Peer};
+use crate::listener::{self, Limits, MinionPeer};
 use crate::pki::KeyStore;
 
 pub mod compile;
@@ -29,7 +29,7 @@ pub use publish::KEEPALIVE;
 
 /// A minion with a session open now.
 pub struct LiveMinion {
-    pub peer: Arc<Peer>,
+    pub peer: Arc<MinionPeer>,
     pub probes: Arc<ProbeReplies>,
 }
 
@@ -57,7 +57,7 @@ pub struct Master {
     pub grains: GrainsCache,
     /// Compiles reused while their inputs are unchanged.
     pub compiled: compile_cache::CompileCache,
-    pub running: Mutex<HashMap<(String, String), RunningJob>>,
+    pub running: Mutex<HashMap<(Jid, String), RunningJob>>,
 }
 
 impl Master {
@@ -84,7 +84,7 @@ impl Master {
         Ok(Arc::new(master))
     }
 
-    pub fn live_peer(&self, id: &str) -> Option<(Arc<Peer>, Arc<ProbeReplies>)> {
+    pub fn live_peer(&self, id: &str) -> Option<(Arc<MinionPeer>, Arc<ProbeReplies>)> {
         self.live
             .read()
             .unwrap()

@@ -10,7 +10,7 @@ use transport::keys::PublicKey;
 use transport::wire::{self, Admission, Claim, KeysOp, OpReply, OpRequest};
 
 use super::Master;
-use crate::listener::{Handler, Peer};
+use crate::listener::{Handler, OperatorPeer};
 
 pub struct OperatorSide {
     master: Arc<Master>,
@@ -27,6 +27,8 @@ impl OperatorSide {
 }
 
 impl Handler for OperatorSide {
+    type Sends = OpReply;
+
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission {
         if *claim != Claim::Operator {
             return Admission::Refused {
@@ -58,13 +60,13 @@ impl Handler for OperatorSide {
         }
     }
 
-    fn opened(&self, peer: &Arc<Peer>) {
+    fn opened(&self, peer: &Arc<OperatorPeer>) {
         if let Ok(Some(name)) = self.master.keys.lock().unwrap().operator_for(&peer.key) {
             self.names.lock().unwrap().insert(peer.serial, name);
         }
     }
 
-    fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
+    fn message(&self, peer: &Arc<OperatorPeer>, bytes: Vec<u8>) {
         let Some(operator) = self.names.lock().unwrap().get(&peer.serial).cloned() else {
             peer.close();
             return;
@@ -93,7 +95,7 @@ impl Handler for OperatorSide {
         });
     }
 
-    fn closed(&self, peer: &Arc<Peer>) {
+    fn closed(&self, peer: &Arc<OperatorPeer>) {
         self.names.lock().unwrap().remove(&peer.serial);
     }
 }
@@ -133,7 +135,6 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
         }
         OpRequest::JobShow { jid } => {
             acl("jobs")?;
-            crate::jobcache::validate_jid(&jid).map_err(|e| refused(operator, "jobs show", e))?;
             let detail = master
                 .jobs
                 .lock()
@@ -156,7 +157,7 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
     }
 }
 
-/// A request refused for its input (a malformed id or job id): the
+/// A request refused for its input (a malformed minion id): the
 /// operator gets the reason, the log gets it too. The error shows the input
 /// escaped.
 fn refused(operator: &str, request: &str, e: impl std::fmt::Display) -> String {

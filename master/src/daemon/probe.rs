@@ -9,7 +9,7 @@ use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError};
 use transport::rpc::Pending;
 use transport::wire::{MasterMsg, ProbeCall};
 
-use crate::listener::Peer;
+use crate::listener::MinionPeer;
 
 /// How long a template waits for the minion to answer one probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,7 +17,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 pub type ProbeReplies = Pending<Result<Value, String>>;
 
 pub struct RemoteProbe {
-    pub peer: Arc<Peer>,
+    pub peer: Arc<MinionPeer>,
     pub replies: Arc<ProbeReplies>,
 }
 

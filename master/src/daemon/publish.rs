@@ -10,13 +10,15 @@ use common::data::{Map, Value};
 use common::render::{HostProbe, NoHost};
 use common::target::{Facts, Target, TargetKind};
 use tokio::sync::{mpsc, Semaphore};
-use transport::wire::{Batch, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat};
+use transport::wire::{
+    Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat,
+};
 
 use super::compile::{compile, compile_reusing, Tree};
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
-use crate::jobcache::{JobRecord, NewReturn};
-use crate::listener::Peer;
+use crate::jobcache::{now_ms, JobRecord, NewReturn};
+use crate::listener::{MinionPeer, OperatorPeer};
 
 /// The function name a publish is checked and recorded as.
 fn function_of(what: &PublishWhat) -> String {
@@ -35,7 +37,7 @@ fn args_of(what: &PublishWhat) -> Value {
     }
 }
 
-fn fail(sink: &Peer, message: String) {
+fn fail(sink: &OperatorPeer, message: String) {
     let _ = sink.send(&OpReply::Reply(Err(message)));
 }
 
@@ -44,7 +46,7 @@ fn fail(sink: &Peer, message: String) {
 /// is its loop, not its last compile.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
+pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<OperatorPeer>) {
     RUNNING.fetch_add(1, Ordering::SeqCst);
     publish_one(master, operator, p, sink).await;
     if RUNNING.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -52,7 +54,7 @@ pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     }
 }
 
-async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Arc<Peer>) {
+async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Arc<OperatorPeer>) {
     let function = function_of(&p.what);
     if !master.config.allows(&operator, &p.target, &function) {
         tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");
@@ -77,7 +79,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             jid: jid.clone(),
             operator: operator.clone(),
             target: p.target.clone(),
-            tgt_type: p.tgt_type.clone(),
+            tgt_type: p.tgt_type.salt_name().to_string(),
             function: function.clone(),
             args: args_of(&p.what),
             expected: expected.clone(),
@@ -115,13 +117,6 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     let _ = sink.send(&OpReply::Done { jid, missing });
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Accepted minions whose cached grains (and pillar, when the target needs
 /// it) match.
 async fn targets(
@@ -129,8 +124,7 @@ async fn targets(
     tree: &Arc<Tree>,
     p: &Publish,
 ) -> Result<Vec<String>, String> {
-    let kind = TargetKind::from_salt_name(&p.tgt_type)
-        .ok_or_else(|| format!("unknown target type {:?}", p.tgt_type))?;
+    let kind = p.tgt_type;
     let target =
         Target::parse(&p.target, kind, &master.config.nodegroups).map_err(|e| e.to_string())?;
     let accepted = master
@@ -140,15 +134,7 @@ async fn targets(
         .list()
         .map_err(|e| e.to_string())?
         .accepted;
-    let needs_pillar = matches!(
-        kind,
-        TargetKind::Pillar | TargetKind::PillarPcre | TargetKind::PillarExact
-    ) || (matches!(kind, TargetKind::Compound | TargetKind::Nodegroup)
-        && (p.target.contains("I@")
-            || p.target.contains("J@")
-            || serde_json::to_string(&master.config.nodegroups)
-                .unwrap_or_default()
-                .contains("I@")));
+    let needs_pillar = target.needs_pillar();
     // Matching on the id alone needs no grains parsed.
     let needs_grains = !matches!(kind, TargetKind::Glob | TargetKind::Pcre | TargetKind::List);
     let grains = master.grains.snapshot();
@@ -198,11 +184,11 @@ pub const KEEPALIVE: Duration = Duration::from_secs(2);
 async fn run_wave(
     master: &Arc<Master>,
     tree: &Arc<Tree>,
-    jid: &str,
+    jid: &Jid,
     ids: &[String],
     what: &PublishWhat,
     timeout: Duration,
-    sink: &Arc<Peer>,
+    sink: &Arc<OperatorPeer>,
 ) -> Vec<String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, JobReturn)>();
     let compiles = Arc::new(Semaphore::new(master.config.worker_threads.max(1)));
@@ -216,7 +202,7 @@ async fn run_wave(
         let job = OneJob {
             master: master.clone(),
             tree: tree.clone(),
-            jid: jid.to_string(),
+            jid: jid.clone(),
             id: id.clone(),
             what: what.clone(),
             done: tx.clone(),
@@ -235,7 +221,7 @@ async fn run_wave(
         let next = tokio::select! {
             r = tokio::time::timeout_at(deadline, rx.recv()) => r,
             _ = keepalive.tick() => {
-                let _ = sink.send(&OpReply::Waiting { jid: jid.to_string() });
+                let _ = sink.send(&OpReply::Waiting { jid: jid.clone() });
                 continue;
             }
         };
@@ -263,7 +249,7 @@ async fn run_wave(
     }
     let mut running = master.running.lock().unwrap();
     for id in ids {
-        running.remove(&(jid.to_string(), id.clone()));
+        running.remove(&(jid.clone(), id.clone()));
     }
     ids.iter()
         .filter(|id| !got.contains(*id))
@@ -277,12 +263,12 @@ const RECORD_BATCH: usize = 512;
 /// Records a batch of returns, then streams them to the operator.
 async fn record_and_stream(
     master: &Arc<Master>,
-    jid: &str,
+    jid: &Jid,
     batch: Vec<(String, JobReturn)>,
-    sink: &Arc<Peer>,
+    sink: &Arc<OperatorPeer>,
 ) {
     let m = master.clone();
-    let j = jid.to_string();
+    let j = jid.clone();
     let recorded = tokio::task::spawn_blocking(move || {
         let rows: Vec<NewReturn<'_>> = batch
             .iter()
@@ -317,7 +303,7 @@ async fn record_and_stream(
 struct OneJob {
     master: Arc<Master>,
     tree: Arc<Tree>,
-    jid: String,
+    jid: Jid,
     id: String,
     what: PublishWhat,
     done: mpsc::UnboundedSender<(String, JobReturn)>,
@@ -418,7 +404,7 @@ impl OneJob {
     }
 
     /// An execution function that runs on the minion.
-    fn send_run(&self, peer: &Peer) {
+    fn send_run(&self, peer: &MinionPeer) {
         let PublishWhat::Run { fun, args, kwargs } = &self.what else {
             return;
         };
@@ -445,16 +431,16 @@ impl OneJob {
     }
 }
 
-fn to_return(jid: &str, ret: Result<Value, String>) -> JobReturn {
+fn to_return(jid: &Jid, ret: Result<Value, String>) -> JobReturn {
     match ret {
         Ok(v) => JobReturn {
-            jid: jid.to_string(),
+            jid: jid.clone(),
             success: true,
             ret: v,
             retcode: 0,
         },
         Err(e) => JobReturn {
-            jid: jid.to_string(),
+            jid: jid.clone(),
             success: false,
             ret: Value::String(e),
             retcode: 1,

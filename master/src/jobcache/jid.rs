@@ -1,23 +1,13 @@
 //! Job ids in Salt's format, `YYYYMMDDhhmmssffffff` (UTC, microseconds), and
 //! the civil-date arithmetic behind them (Howard Hinnant's `days_from_civil`
 //! and `civil_from_days`), which is all the calendar this needs: no date crate.
+//! What a valid jid is lives in [`Jid`]; this is how the master makes them.
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::JobCacheError;
+use transport::wire::Jid;
 
-/// Refuses anything but exactly 20 ASCII digits. Job ids from the network go
-/// through this before they are looked up.
-pub fn validate_jid(jid: &str) -> Result<(), JobCacheError> {
-    if jid.len() == 20 && jid.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(JobCacheError::InvalidJid {
-            jid: jid.chars().take(40).collect(),
-        })
-    }
-}
-
-/// Now, in milliseconds since the Unix epoch (the cache's timestamps).
+/// Now, in milliseconds since the Unix epoch (the cache's and the daemon's
+/// timestamps).
 pub fn now_ms() -> i64 {
     now_micros() / 1000
 }
@@ -32,23 +22,26 @@ pub(crate) fn now_micros() -> i64 {
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Microseconds since the epoch → jid.
-pub(crate) fn format_jid(micros: i64) -> String {
+pub(crate) fn format_jid(micros: i64) -> Jid {
     let days = micros.div_euclid(MICROS_PER_DAY);
     let rem = micros.rem_euclid(MICROS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
     let secs = rem / 1_000_000;
-    format!(
+    let text = format!(
         "{y:04}{m:02}{d:02}{:02}{:02}{:02}{:06}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60,
         rem % 1_000_000
-    )
+    );
+    // Every instant from 1970 (the clock's floor) to the year 9999 is 20
+    // digits; a jid counted past that is a clock no job cache outlives.
+    Jid::parse(&text).expect("a jid before the year 10000")
 }
 
 /// Jid → microseconds since the epoch, if it is a valid date and time.
 pub(crate) fn parse_jid(jid: &str) -> Option<i64> {
-    validate_jid(jid).ok()?;
+    Jid::parse(jid).ok()?;
     let n = |a: usize, b: usize| jid[a..b].parse::<i64>().ok();
     let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
     let (hh, mm, ss, us) = (n(8, 10)?, n(10, 12)?, n(12, 14)?, n(14, 20)?);
@@ -87,30 +80,21 @@ mod tests {
 
     #[test]
     fn formats_utc_with_microseconds() {
-        assert_eq!(format_jid(0), "19700101000000000000");
+        assert_eq!(format_jid(0).as_str(), "19700101000000000000");
         // 2026-11-24 10:10:10.123456 UTC
         let t = 1_795_515_010_123_456;
-        assert_eq!(format_jid(t), "20261124101010123456");
+        assert_eq!(format_jid(t).as_str(), "20261124101010123456");
         assert_eq!(parse_jid("20261124101010123456"), Some(t));
         // Leap day, end of a century year.
         let leap = parse_jid("20000229235959999999").unwrap();
-        assert_eq!(format_jid(leap), "20000229235959999999");
-        assert_eq!(format_jid(leap + 1), "20000301000000000000");
+        assert_eq!(format_jid(leap).as_str(), "20000229235959999999");
+        assert_eq!(format_jid(leap + 1).as_str(), "20000301000000000000");
         assert_eq!(parse_jid("20001301000000000000"), None);
     }
 
     #[test]
-    fn validates_twenty_digits() {
-        validate_jid("20261124101010123456").unwrap();
-        for bad in [
-            "",
-            "2026112410101012345",
-            "202611241010101234567",
-            "2026112410101012345x",
-            "../../../../etc/passwd",
-            "２0261124101010123456",
-        ] {
-            assert!(validate_jid(bad).is_err(), "{bad}");
-        }
+    fn only_a_jid_parses_as_a_time() {
+        assert_eq!(parse_jid("../../../../etc/passwd"), None);
+        assert_eq!(parse_jid("2026112410101012345x"), None);
     }
 }

@@ -19,8 +19,9 @@ use std::sync::{Mutex, MutexGuard};
 use common::data::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use transport::wire::Jid;
 
-pub use jid::{now_ms, validate_jid};
+pub use jid::now_ms;
 
 /// Bumped when the tables change; a newer file is refused rather than misread.
 const SCHEMA_VERSION: i64 = 1;
@@ -74,12 +75,10 @@ pub enum JobCacheError {
         what: &'static str,
         source: serde_json::Error,
     },
-    #[error("invalid job id {jid:?}: expected 20 digits")]
-    InvalidJid { jid: String },
     #[error("job {0} already exists")]
-    DuplicateJob(String),
+    DuplicateJob(Jid),
     #[error("no job {0}")]
-    UnknownJob(String),
+    UnknownJob(Jid),
 }
 
 type Result<T> = std::result::Result<T, JobCacheError>;
@@ -87,10 +86,11 @@ type Result<T> = std::result::Result<T, JobCacheError>;
 /// A published job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {
-    pub jid: String,
+    pub jid: Jid,
     pub operator: String,
     /// The target expression as the operator wrote it.
     pub target: String,
+    /// Salt's name of the target kind (`glob`, `compound`...).
     pub tgt_type: String,
     /// `state.apply`, or the execution function's name.
     pub function: String,
@@ -106,7 +106,7 @@ pub struct JobRecord {
 /// One line of `jobs list` / `jobs active`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobSummary {
-    pub jid: String,
+    pub jid: Jid,
     pub operator: String,
     pub target: String,
     pub tgt_type: String,
@@ -215,7 +215,7 @@ impl JobCache {
 
     /// A new job id: now in UTC, or one microsecond after the last one handed
     /// out if the clock has not moved past it, so ids are strictly increasing.
-    pub fn new_jid(&self) -> String {
+    pub fn new_jid(&self) -> Jid {
         let mut last = self.last_jid.lock().unwrap_or_else(|e| e.into_inner());
         *last = jid::now_micros().max(*last + 1);
         jid::format_jid(*last)
@@ -223,14 +223,13 @@ impl JobCache {
 
     /// Records a new job; a jid already recorded is refused (no replays).
     pub fn record_job(&self, job: &JobRecord) -> Result<()> {
-        validate_jid(&job.jid)?;
         let args = to_json("args", &job.args)?;
         let expected = to_json("expected minions", &job.expected)?;
         let res = self.conn().execute(
             "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started, finished)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
-                job.jid,
+                job.jid.as_str(),
                 job.operator,
                 job.target,
                 job.tgt_type,
@@ -256,7 +255,7 @@ impl JobCache {
     /// returned for this job.
     pub fn record_return(
         &self,
-        jid: &str,
+        jid: &Jid,
         minion: &str,
         success: bool,
         retcode: i32,
@@ -273,12 +272,11 @@ impl JobCache {
 
     /// Records many returns of one job in one transaction (a fleet's
     /// returns arrive by the thousand); for each, whether it was new.
-    pub fn record_returns(&self, jid: &str, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
-        validate_jid(jid)?;
+    pub fn record_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if !job_exists(&tx, jid)? {
-            return Err(JobCacheError::UnknownJob(jid.into()));
+            return Err(JobCacheError::UnknownJob(jid.clone()));
         }
         let now = now_ms();
         let mut added = Vec::with_capacity(returns.len());
@@ -289,7 +287,14 @@ impl JobCache {
             )?;
             for r in returns {
                 let ret = to_json("ret", r.ret)?;
-                let n = insert.execute(params![jid, r.minion, r.success, r.retcode, ret, now])?;
+                let n = insert.execute(params![
+                    jid.as_str(),
+                    r.minion,
+                    r.success,
+                    r.retcode,
+                    ret,
+                    now
+                ])?;
                 added.push(n == 1);
             }
         }
@@ -300,14 +305,13 @@ impl JobCache {
     /// Records a return that arrived after its publish stopped waiting (the
     /// deadline passed, or the master restarted): only if `minion` was among
     /// the job's expected minions. False when it was not, or had returned.
-    pub fn record_late_return(&self, jid: &str, r: &NewReturn<'_>) -> Result<bool> {
-        validate_jid(jid)?;
+    pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {
         let expected = self
             .conn()
             .query_row(
                 "SELECT 1 FROM jobs, json_each(jobs.expected) AS e
                  WHERE jobs.jid = ?1 AND e.value = ?2",
-                params![jid, r.minion],
+                params![jid.as_str(), r.minion],
                 |_| Ok(()),
             )
             .optional()?
@@ -319,15 +323,14 @@ impl JobCache {
     }
 
     /// Marks the job finished now (a second call keeps the first time).
-    pub fn finish_job(&self, jid: &str) -> Result<()> {
-        validate_jid(jid)?;
+    pub fn finish_job(&self, jid: &Jid) -> Result<()> {
         let conn = self.conn();
         let n = conn.execute(
             "UPDATE jobs SET finished = ?1 WHERE jid = ?2 AND finished IS NULL",
-            params![now_ms(), jid],
+            params![now_ms(), jid.as_str()],
         )?;
         if n == 0 && !job_exists(&conn, jid)? {
-            return Err(JobCacheError::UnknownJob(jid.into()));
+            return Err(JobCacheError::UnknownJob(jid.clone()));
         }
         Ok(())
     }
@@ -363,7 +366,7 @@ impl JobCache {
         ))?;
         let rows = stmt.query_map(p, |r| {
             Ok(JobSummary {
-                jid: r.get(0)?,
+                jid: jid_column(r, 0)?,
                 operator: r.get(1)?,
                 target: r.get(2)?,
                 tgt_type: r.get(3)?,
@@ -378,14 +381,13 @@ impl JobCache {
     }
 
     /// The job, its returns and its missing minions; `None` if unknown.
-    pub fn show(&self, jid: &str) -> Result<Option<JobDetail>> {
-        validate_jid(jid)?;
+    pub fn show(&self, jid: &Jid) -> Result<Option<JobDetail>> {
         let conn = self.conn();
         let row = conn
             .query_row(
                 "SELECT operator, target, tgt_type, function, args, expected, started, finished
                  FROM jobs WHERE jid = ?1",
-                [jid],
+                [jid.as_str()],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
@@ -405,7 +407,7 @@ impl JobCache {
             return Ok(None);
         };
         let record = JobRecord {
-            jid: jid.to_string(),
+            jid: jid.clone(),
             operator,
             target,
             tgt_type,
@@ -420,7 +422,7 @@ impl JobCache {
              WHERE jid = ?1 ORDER BY minion",
         )?;
         let raw = stmt
-            .query_map([jid], |r| {
+            .query_map([jid.as_str()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, bool>(1)?,
@@ -480,11 +482,21 @@ impl JobCache {
     }
 }
 
-fn job_exists(conn: &Connection, jid: &str) -> Result<bool> {
+fn job_exists(conn: &Connection, jid: &Jid) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM jobs WHERE jid = ?1", [jid], |_| Ok(()))
+        .query_row("SELECT 1 FROM jobs WHERE jid = ?1", [jid.as_str()], |_| {
+            Ok(())
+        })
         .optional()?
         .is_some())
+}
+
+/// A jid read back from the cache: only valid ones are ever written, so a
+/// bad one is a damaged file and fails the read.
+fn jid_column(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Jid> {
+    Jid::try_from(row.get::<_, String>(idx)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn to_json<T: Serialize + ?Sized>(what: &'static str, v: &T) -> Result<String> {

@@ -27,13 +27,13 @@ fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
 #[test]
 fn jids_are_salt_shaped_and_strictly_increasing() {
     let (_d, c) = cache();
-    let jids: Vec<String> = (0..1000).map(|_| c.new_jid()).collect();
+    let jids: Vec<Jid> = (0..1000).map(|_| c.new_jid()).collect();
     for w in jids.windows(2) {
         assert!(w[0] < w[1], "{} !< {}", w[0], w[1]);
     }
     for j in &jids {
-        validate_jid(j).unwrap();
-        assert!(j.starts_with("20"), "{j}");
+        assert!(Jid::is_valid(j.as_str()), "{j}");
+        assert!(j.as_str().starts_with("20"), "{j}");
     }
 }
 
@@ -43,7 +43,7 @@ fn jids_keep_increasing_after_reopen_even_with_a_future_jid() {
     let path = dir.path().join("jobs.sqlite");
     let c = JobCache::open(&path).unwrap();
     let mut rec = job(&c, &[], now_ms());
-    rec.jid = "29990101000000000000".into();
+    rec.jid = "29990101000000000000".parse().unwrap();
     c.record_job(&rec).unwrap();
     drop(c);
     let c = JobCache::open(&path).unwrap();
@@ -74,7 +74,7 @@ fn returns_and_jobs_are_checked() {
         c.record_job(&rec),
         Err(JobCacheError::DuplicateJob(_))
     ));
-    let unknown = "20000101000000000000";
+    let unknown = &Jid::parse("20000101000000000000").unwrap();
     assert!(matches!(
         c.record_return(unknown, "a", true, 0, &json!(1)),
         Err(JobCacheError::UnknownJob(_))
@@ -84,13 +84,25 @@ fn returns_and_jobs_are_checked() {
         Err(JobCacheError::UnknownJob(_))
     ));
     assert_eq!(c.show(unknown).unwrap(), None);
+    // The cache takes only a `Jid`, which these cannot become.
     for bad in ["../../etc/passwd", "1", "2026112410101012345x"] {
-        assert!(matches!(c.show(bad), Err(JobCacheError::InvalidJid { .. })));
-        assert!(matches!(
-            c.record_return(bad, "a", true, 0, &json!(1)),
-            Err(JobCacheError::InvalidJid { .. })
-        ));
+        assert!(Jid::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn a_malformed_jid_in_the_file_fails_the_read() {
+    let (_d, c) = cache();
+    job(&c, &["a"], now_ms());
+    c.conn()
+        .execute(
+            "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started)
+             VALUES ('../x', 'o', '*', 'glob', 'test.ping', '{}', '[]', 0)",
+            [],
+        )
+        .unwrap();
+    let e = c.list_jobs(10).unwrap_err().to_string();
+    assert!(e.contains("invalid job id \"../x\""), "{e}");
 }
 
 #[test]
@@ -119,7 +131,7 @@ fn active_list_and_finish() {
     let a = job(&c, &["x", "y"], now_ms());
     let b = job(&c, &["x"], now_ms());
     c.record_return(&a.jid, "x", true, 0, &json!(true)).unwrap();
-    let active: Vec<String> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
+    let active: Vec<Jid> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
     assert_eq!(active, [a.jid.clone(), b.jid.clone()]);
     c.finish_job(&a.jid).unwrap();
     let first = c.show(&a.jid).unwrap().unwrap().record.finished.unwrap();
@@ -128,8 +140,8 @@ fn active_list_and_finish() {
         c.show(&a.jid).unwrap().unwrap().record.finished,
         Some(first)
     );
-    let active: Vec<String> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
-    assert_eq!(active, [b.jid.as_str()]);
+    let active: Vec<Jid> = c.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, std::slice::from_ref(&b.jid));
     let list = c.list_jobs(10).unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].jid, b.jid); // newest first

@@ -10,7 +10,7 @@ use common::render::{CmdOptions, HostProbe};
 use serde_json::json;
 use states::run::Runner;
 use states::state::HostRead;
-use transport::wire::{JobKind, JobReturn, ProbeCall};
+use transport::wire::{Jid, JobKind, JobReturn, ProbeCall};
 
 use super::sources::JobSources;
 use super::uplink::Uplink;
@@ -47,7 +47,7 @@ pub fn changes_host(kind: &JobKind) -> bool {
     }
 }
 
-pub fn run_job(env: &JobEnv, jid: &str, kind: JobKind) -> JobReturn {
+pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
     let (ret, retcode) = match kind {
         JobKind::Apply {
             chunks,
@@ -61,7 +61,7 @@ pub fn run_job(env: &JobEnv, jid: &str, kind: JobKind) -> JobReturn {
         },
     };
     JobReturn {
-        jid: jid.to_string(),
+        jid: jid.clone(),
         success: retcode == 0,
         ret,
         retcode,
@@ -70,21 +70,21 @@ pub fn run_job(env: &JobEnv, jid: &str, kind: JobKind) -> JobReturn {
 
 fn apply(
     env: &JobEnv,
-    jid: &str,
+    jid: &Jid,
     chunks: Vec<Map<String, Value>>,
     test: bool,
     pillar: Value,
     manifest: Vec<(String, String)>,
 ) -> (Value, i32) {
     let sources = JobSources {
-        jid: jid.to_string(),
+        jid: jid.clone(),
         uplink: env.uplink.clone(),
         manifest: manifest.into_iter().collect::<HashMap<_, _>>(),
         cache: env.file_cache.clone(),
     };
     if let Err(e) = sources.prefetch() {
         // The states that need a file will say so; the others still run.
-        tracing::warn!(jid, error = %e, "cannot fetch the job's files");
+        tracing::warn!(jid = %jid, error = %e, "cannot fetch the job's files");
     }
     let host = HostRead::new(env.root.clone(), Arc::new(sources)).with_pillar(pillar);
     let report = Runner::new(host, test).run(chunks);

@@ -6,27 +6,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{Map, Value};
+use common::digest::sha256_hex;
 use common::untrusted::shown;
-use sha2::{Digest, Sha256};
 use states::state::{Sources, StateError};
-use transport::wire::{Blob, FetchWhat, MasterMsg, MinionMsg};
+use transport::wire::{Blob, FetchWhat, Jid, MasterMsg, MinionMsg};
 
-use super::outbox::valid_jid;
 use super::uplink::Uplink;
 
 pub struct JobSources {
-    pub jid: String,
+    pub jid: Jid,
     pub uplink: Arc<Uplink>,
     /// url → SHA-256
     pub manifest: HashMap<String, String>,
     pub cache: PathBuf,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn valid_sha(s: &str) -> bool {
@@ -88,9 +80,6 @@ impl JobSources {
     }
 
     fn fetch_from_master(&self, what: FetchWhat) -> Result<Vec<Blob>, StateError> {
-        if !valid_jid(&self.jid) {
-            return Err(StateError::host("no job to fetch files for"));
-        }
         let reply = self
             .uplink
             .request(|req| MinionMsg::Fetch {
@@ -183,7 +172,7 @@ mod tests {
     /// with "not connected", so a test sees whether a request was made.
     fn offline(cache: PathBuf, manifest: &[(&str, &str)]) -> JobSources {
         JobSources {
-            jid: "20261124101010000001".into(),
+            jid: "20261124101010000001".parse().unwrap(),
             uplink: Arc::new(Uplink::default()),
             manifest: manifest
                 .iter()

@@ -23,7 +23,6 @@ mod mem;
 mod net;
 mod os;
 mod osrelease;
-mod sha256;
 mod systemd_virt;
 mod util;
 mod virt;
@@ -124,7 +123,7 @@ pub fn detect_under(root: &Path) -> Map<String, Value> {
 /// integer, modulo 2**31. The low 31 bits of the digest are exactly that.
 /// Callers that override `id` must recompute it with this.
 pub fn server_id(id: &str) -> i64 {
-    let digest = sha256::digest(id.as_bytes());
+    let digest = common::digest::sha256(id.as_bytes());
     let low = u32::from_be_bytes([digest[28], digest[29], digest[30], digest[31]]);
     i64::from(low & 0x7fff_ffff)
 }

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
+use common::target::TargetKind;
 use serde_json::json;
 use tests::zmtp::{self, Zmtp};
 use transport::keys::KeyPair;
@@ -118,7 +119,7 @@ fn broken_tcp_and_zmtp_openings_are_closed_and_logged() {
 /// existed.
 fn plaintext_messages() -> Vec<(&'static str, Vec<u8>)> {
     let ret = JobReturn {
-        jid: "20260101000000000001".into(),
+        jid: "20260101000000000001".parse().unwrap(),
         success: true,
         ret: json!(true),
         retcode: 0,
@@ -141,7 +142,7 @@ fn plaintext_messages() -> Vec<(&'static str, Vec<u8>)> {
             "OpRequest::Publish(cmd.run)",
             enc(wire::encode(&OpRequest::Publish(Publish {
                 target: "*".into(),
-                tgt_type: "glob".into(),
+                tgt_type: TargetKind::Glob,
                 what: run("cmd.run", "touch /tmp/brine-pwned"),
                 timeout_secs: 5,
                 batch: None,

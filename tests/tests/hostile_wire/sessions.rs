@@ -115,7 +115,7 @@ fn fetched(req: u64) -> impl FnMut(MasterMsg) -> Option<Result<Vec<u8>, String>>
 
 fn ret(jid: &str, value: Value) -> MinionMsg {
     MinionMsg::Return(JobReturn {
-        jid: jid.into(),
+        jid: jid.parse().unwrap(),
         success: true,
         ret: value,
         retcode: 0,
@@ -132,12 +132,12 @@ fn a_return_counts_once_for_its_own_minion_and_session_only() {
     std::thread::scope(|scope| {
         let run = scope.spawn(|| master.json(&["run", "victim", "test.ping", "-t", "20"]));
         let j = victim.recv_until(STEP, job).unwrap();
-        jid = j.jid.clone();
+        jid = j.jid.to_string();
         // The thief tries to use the victim's running job to read a file...
         thief
             .send(&MinionMsg::Fetch {
                 req: 1,
-                jid: jid.clone(),
+                jid: jid.parse().unwrap(),
                 what: FetchWhat::Url("salt://secret.txt".into()),
             })
             .unwrap();
@@ -147,7 +147,7 @@ fn a_return_counts_once_for_its_own_minion_and_session_only() {
         victim
             .send(&MinionMsg::Fetch {
                 req: 2,
-                jid: jid.clone(),
+                jid: jid.parse().unwrap(),
                 what: FetchWhat::Url("salt://secret.txt".into()),
             })
             .unwrap();
@@ -204,7 +204,7 @@ fn a_job_replayed_to_the_minion_in_a_later_session_never_runs_again() {
     let minion = Minion::start("target", port, "");
     let runs = minion.dir.path().join("runs.txt");
     let job = Job {
-        jid: "20261124120000000001".into(),
+        jid: "20261124120000000001".parse().unwrap(),
         kind: JobKind::Run {
             fun: "cmd.run".into(),
             args: vec![json!(format!("echo ran >> {}", runs.display()))],
@@ -247,7 +247,7 @@ fn a_job_replayed_to_the_minion_in_a_later_session_never_runs_again() {
             .contains("a job id seen before; not running it again")
     });
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "ran\n");
-    assert_eq!(minion.jobs_started(), vec![job.jid.clone()]);
+    assert_eq!(minion.jobs_started(), vec![job.jid.to_string()]);
     assert!(
         minion.log().contains("failed to decrypt"),
         "{}",
