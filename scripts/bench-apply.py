@@ -25,7 +25,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SALT_CALL = os.path.expanduser(os.environ.get("BRINE_SALT_VENV", "~/.cache/brine/salt-venv")) + "/bin/salt-call"
-MINION = os.path.join(REPO, "target", "release", "minion")
+TARGET = os.environ.get("BRINE_TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or os.path.join(REPO, "target")
+MINION = os.path.join(TARGET, "release", "minion")
+BASELINE = None  # --baseline: an earlier build's minion, run alternated with this one
 CASES = ["first", "noop", "test-noop", "test-all"]
 
 
@@ -91,27 +93,33 @@ enable_fqdns_grains: False
 enable_gpu_grains: False
 """)
 
-    def brine(test):
-        argv = [MINION, "apply", "--local", "--file-root", f"{root}/salt", "--pillar-root", f"{root}/pillar-brine",
-                "--id", "bench", "--out", "json"]
-        return argv + (["--test"] if test else [])
+    def brine(minion, who):
+        def argv(test):
+            a = [minion, "apply", "--local", "--file-root", f"{root}/salt", "--pillar-root", f"{root}/pillar-{who}",
+                 "--id", "bench", "--out", "json"]
+            return a + (["--test"] if test else [])
+        return argv
 
     def salt(test):
         argv = [SALT_CALL, "--local", "-c", salt_conf, "--out", "json", "state.apply"]
         return argv + (["test=True"] if test else [])
 
-    return {"brine": brine, "salt": salt}
+    cmds = {"brine": brine(MINION, "brine"), "salt": salt}
+    if BASELINE:
+        cmds["before"] = brine(BASELINE, "before")
+    return cmds
 
 
 def bench(n, rounds):
-    results = {(tool, case): ([], []) for tool in ("brine", "salt") for case in CASES}
+    tools = ["brine", "salt"] + (["before"] if BASELINE else [])
+    results = {(tool, case): ([], []) for tool in tools for case in CASES}
     with tempfile.TemporaryDirectory(prefix=f"brine-bench-{n}-") as root:
         make_tree(root, n)
         tmp = os.path.join(root, "tmp")
         cmds = commands(root, tmp)
         for _ in range(rounds):
             for case in CASES:
-                for tool in ("brine", "salt"):
+                for tool in tools:
                     if case == "first":
                         shutil.rmtree(os.path.join(root, "out-" + tool), ignore_errors=True)
                     write_pillar(root, tool, "v2" if case == "test-all" else "v1")
@@ -126,13 +134,28 @@ def bench(n, rounds):
         s_t, s_r = results[("salt", case)]
         bm, sm = statistics.median(b_t), statistics.median(s_t)
         print(f"{case:10} {bm * 1000:10.1f} {sm * 1000:10.1f} {sm / bm:6.1f}x {max(b_r) / 1024:8.1f}Mi {max(s_r) / 1024:7.1f}Mi")
+    if BASELINE:
+        print(f"\nthe same runs, this build against --baseline ({BASELINE})")
+        print(f"{'case':10} {'brine ms':>10} {'before ms':>10} {'before/brine':>13} {'brine RSS':>10} {'before RSS':>11}")
+        for case in CASES:
+            b_t, b_r = results[("brine", case)]
+            o_t, o_r = results[("before", case)]
+            bm, om = statistics.median(b_t), statistics.median(o_t)
+            print(f"{case:10} {bm * 1000:10.1f} {om * 1000:10.1f} {om / bm:12.2f}x {max(b_r) / 1024:8.1f}Mi {max(o_r) / 1024:9.1f}Mi")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, action="append", help="number of states (repeatable); default 100 and 1000")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--baseline", metavar="TARGET_DIR",
+                    help="also run the minion of an earlier release build (its target dir), alternated in the same rounds")
     args = ap.parse_args()
+    global BASELINE
+    if args.baseline:
+        BASELINE = os.path.join(args.baseline, "release", "minion")
+        if not os.path.exists(BASELINE):
+            sys.exit(f"missing {BASELINE}")
     for path, hint in ((MINION, "cargo build --release -p minion"), (SALT_CALL, "scripts/install-salt.sh")):
         if not os.path.exists(path):
             sys.exit(f"missing {path}: {hint}")
