@@ -153,6 +153,7 @@ pub enum ExecCall {
         name: String,
     },
     ListFunctions,
+    Doc,
     Master(MasterCall),
 }
 
@@ -178,6 +179,7 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     file::DIRECTORY_EXISTS,
     user::INFO,
     sys::LIST_FUNCTIONS,
+    sys::DOC,
     master::APPLY,
     master::SLS,
     master::HIGHSTATE,
@@ -267,6 +269,7 @@ impl Call {
             }
             ExecCall::UserInfo { name } => user::info(host, name),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
+            ExecCall::Doc => Ok(sys::doc()),
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
         }
     }

@@ -250,6 +250,7 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         "pkg.version",
         "service.status",
         "sys.list_functions",
+        "sys.doc",
         "state.show_lowstate",
         "pillar.items",
         "saltutil.refresh_pillar",
@@ -297,6 +298,25 @@ fn the_table_has_each_name_once_and_lists_itself() {
         })
         .unwrap();
     assert_eq!(listed, json!(names));
+    let doc = parse("sys.doc", json!([]), json!({}))
+        .unwrap()
+        .run(&ExecEnv {
+            host: &host,
+            grains: &Value::Null,
+        })
+        .unwrap();
+    assert_eq!(
+        doc.as_object().unwrap().keys().collect::<Vec<_>>(),
+        names.iter().collect::<Vec<_>>()
+    );
+    // Unsupported parameters are not advertised.
+    let run = doc["cmd.run"].as_str().unwrap();
+    assert!(
+        run.starts_with(
+            "cmd.run(cmd, cwd=None, shell=None, python_shell=None, env=None, rstrip=None): "
+        ),
+        "{run}"
+    );
 }
 
 #[test]
