@@ -98,6 +98,12 @@ impl Bound {
         Ok(Bound { function, values })
     }
 
+    /// The value as given, `None`/`null` included.
+    pub fn given(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// The value unless absent or `None`/`null` (Salt's "not given").
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name).filter(|v| !v.is_null())
     }

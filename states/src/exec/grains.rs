@@ -27,8 +27,9 @@ pub const GET: ExecFunction = ExecFunction {
     parse: |a| {
         Ok(ExecCall::GrainsGet {
             key: a.str("key")?,
+            // `default=None` is a default of None, as in Salt.
             default: a
-                .get("default")
+                .given("default")
                 .cloned()
                 .unwrap_or(Value::String(String::new())),
             delimiter: a

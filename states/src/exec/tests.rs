@@ -47,6 +47,14 @@ fn arguments_bind_by_position_and_by_name_as_python_binds_them() {
             delimiter: ":".into()
         }
     );
+    assert_eq!(
+        call("grains.get", json!(["x", null]), json!({})),
+        ExecCall::GrainsGet {
+            key: "x".into(),
+            default: Value::Null,
+            delimiter: ":".into()
+        }
+    );
     // cmd.run's sixth and seventh parameters are Salt's shell and python_shell.
     let ExecCall::Cmd(c) = call(
         "cmd.run",
