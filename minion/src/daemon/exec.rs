@@ -1,7 +1,7 @@
 //! Running what the master sends: an apply (compiled chunks through the
 //! state engine), an execution function, or a probe a template needs.
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::data::{Map, Value};
@@ -46,10 +46,12 @@ pub fn run_job(env: &JobEnv, jid: &str, kind: JobKind) -> JobReturn {
             pillar,
             manifest,
         } => apply(env, jid, chunks, test, pillar, manifest),
-        JobKind::Run { fun, args, kwargs } => match function(env, &fun, &args, &kwargs) {
-            Ok(v) => (v, 0),
-            Err(e) => (Value::String(e.to_string()), 1),
-        },
+        JobKind::Run { fun, args, kwargs } => {
+            match function(&env.root, &env.grains, &fun, &args, &kwargs) {
+                Ok(v) => (v, 0),
+                Err(e) => (Value::String(e.to_string()), 1),
+            }
+        }
     };
     JobReturn {
         jid: jid.to_string(),
@@ -86,16 +88,17 @@ fn apply(
 /// An execution function, through the table, on the host under the
 /// minion's state root.
 fn function(
-    env: &JobEnv,
+    root: &Path,
+    grains: &Value,
     fun: &str,
     args: &[Value],
     kwargs: &Map<String, Value>,
 ) -> Result<Value, ExecError> {
     let call = Call::parse(fun, args, kwargs)?;
-    let host = HostRead::new(env.root.clone(), Arc::new(NoSources));
+    let host = HostRead::new(root.to_path_buf(), Arc::new(NoSources));
     call.run(&ExecEnv {
         host: &host,
-        grains: &env.grains,
+        grains,
     })
 }
 
@@ -145,11 +148,46 @@ mod tests {
     }
 
     #[test]
+    fn functions_run_under_the_minions_state_root() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/hostname"), "in-the-root\n").unwrap();
+        let grains = serde_json::json!({"id": "m1"});
+        let run = |fun: &str, args: Vec<Value>| {
+            function(root.path(), &grains, fun, &args, &Map::new()).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            run("file.read", vec!["/etc/hostname".into()]),
+            Ok(Value::from("in-the-root\n"))
+        );
+        assert_eq!(run("grains.get", vec!["id".into()]), Ok(Value::from("m1")));
+        let e = run("no.such", vec![]).unwrap_err();
+        assert!(e.contains("'no.such'"), "{e}");
+        let e = run("pillar.items", vec![]).unwrap_err();
+        assert!(e.contains("answered by the master"), "{e}");
+    }
+
+    #[test]
     fn only_jobs_that_may_change_the_host_need_a_durable_result() {
         assert!(!changes_host(&run("test.ping")));
         assert!(!changes_host(&run("grains.items")));
         assert!(changes_host(&run("cmd.run")));
         assert!(changes_host(&run("service.restart")));
+        // From the table: every read-only row, and nothing that may write.
+        for f in states::exec::FUNCTIONS {
+            let call = JobKind::Run {
+                fun: f.name.into(),
+                args: f
+                    .params
+                    .iter()
+                    .filter(|p| p.required)
+                    .map(|_| "x".into())
+                    .collect(),
+                kwargs: Map::new(),
+            };
+            let read_only = f.access == states::exec::Access::ReadOnly;
+            assert_eq!(changes_host(&call), !read_only, "{}", f.name);
+        }
         let apply = |test| JobKind::Apply {
             chunks: vec![],
             test,
