@@ -7,6 +7,7 @@
 //! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
 //! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
 //! - [`config`]: minion configuration with Salt's key names and defaults.
+//! - [`shlex`]: Python's `shlex.split` (POSIX mode), the one word splitter.
 //!
 //! The network half (keys, Noise sessions, wire messages) is the `transport` crate.
 //! - [`salt_url`], [`files`]: `salt://` names checked before they become paths, and
@@ -19,6 +20,7 @@ pub mod files;
 pub mod pyfmt;
 pub mod render;
 pub mod salt_url;
+pub mod shlex;
 pub mod sls_files;
 pub mod target;
 pub mod top;

@@ -1,174 +1,103 @@
-//! The host probe of masterless mode: template calls read this host.
-use std::path::Path;
-use std::process::{Command, Stdio};
+//! The host probe of masterless mode (and of the master's renderer, through
+//! `answer_probe`): a template's `salt['cmd.run']`, `file.file_exists`,
+//! `user.info`, `cmd.has_exec` run the execution functions' own table entries
+//! on this host at `/`.
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError};
-use serde_json::json;
+use states::exec::{Call, ExecEnv, NoSources};
+use states::state::HostRead;
 
 /// Answers `salt['cmd.run']`, `file.file_exists`, `user.info` from this host.
 pub struct LocalProbe;
 
+impl LocalProbe {
+    fn call(
+        &self,
+        fun: &str,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    ) -> Result<Value, ProbeError> {
+        let failed = |e: states::exec::ExecError| ProbeError::Failed(e.to_string());
+        let call = Call::parse(fun, &args, &kwargs).map_err(failed)?;
+        let host = HostRead::new(PathBuf::from("/"), Arc::new(NoSources));
+        call.run(&ExecEnv {
+            host: &host,
+            grains: &Value::Null,
+        })
+        .map_err(failed)
+    }
+
+    fn call_bool(&self, fun: &str, arg: &str) -> Result<bool, ProbeError> {
+        match self.call(fun, vec![Value::from(arg)], Map::new())? {
+            Value::Bool(b) => Ok(b),
+            other => Err(ProbeError::Failed(format!(
+                "{fun}: expected true or false, got {other}"
+            ))),
+        }
+    }
+}
+
 impl HostProbe for LocalProbe {
     fn cmd(&self, command: &str, options: &CmdOptions) -> Result<CmdOutput, ProbeError> {
-        let mut cmd = if options.no_shell {
-            // python_shell=False: the words are argv, nothing is interpreted.
-            let mut words = command.split_whitespace();
-            let prog = words
-                .next()
-                .ok_or_else(|| ProbeError::Failed("empty command".into()))?;
-            let mut c = Command::new(prog);
-            c.args(words);
-            c
-        } else {
-            let mut c = Command::new(options.shell.as_deref().unwrap_or("/bin/sh"));
-            c.arg("-c").arg(command);
-            c
-        };
+        let mut kwargs = Map::new();
         if let Some(cwd) = &options.cwd {
-            cmd.current_dir(cwd);
+            kwargs.insert("cwd".into(), Value::from(cwd.as_str()));
         }
-        cmd.envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        cmd.stdin(Stdio::null());
-        let out = cmd
-            .output()
-            .map_err(|e| ProbeError::Failed(format!("cannot run command: {e}")))?;
+        if let Some(shell) = &options.shell {
+            kwargs.insert("shell".into(), Value::from(shell.as_str()));
+        }
+        let env: Map<String, Value> = options
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        kwargs.insert("env".into(), Value::Object(env));
+        kwargs.insert("python_shell".into(), Value::Bool(!options.no_shell));
+        // The template strips what it shows; the probe hands over the bytes.
+        kwargs.insert("rstrip".into(), Value::Bool(false));
+        let out = self.call("cmd.run_all", vec![Value::from(command)], kwargs)?;
+        let text = |k: &str| out.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         Ok(CmdOutput {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            retcode: out.status.code().unwrap_or(-1),
+            stdout: text("stdout"),
+            stderr: text("stderr"),
+            retcode: out.get("retcode").and_then(Value::as_i64).unwrap_or(-1) as i32,
         })
     }
 
     fn file_exists(&self, path: &str) -> Result<bool, ProbeError> {
-        Ok(Path::new(path).is_file())
+        self.call_bool("file.file_exists", path)
     }
 
     fn directory_exists(&self, path: &str) -> Result<bool, ProbeError> {
-        Ok(Path::new(path).is_dir())
+        self.call_bool("file.directory_exists", path)
     }
 
     fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
-        use std::os::unix::fs::PermissionsExt;
-        let is_exec = |p: &Path| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        };
-        if name.contains('/') {
-            return Ok(is_exec(Path::new(name)));
-        }
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        Ok(std::env::split_paths(&path).any(|dir| is_exec(&dir.join(name))))
+        self.call_bool("cmd.has_exec", name)
     }
 
     fn user_info(&self, name: &str) -> Result<Value, ProbeError> {
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-        Ok(user_info_from(name, &passwd, &group))
+        self.call("user.info", vec![Value::from(name)], Map::new())
     }
-}
-
-/// Python's `shlex.split` (POSIX mode): quotes group words, backslash escapes.
-/// `None` when a quote is left open.
-pub fn shlex_split(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut cur: Option<String> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if let Some(w) = cur.take() {
-                    words.push(w);
-                }
-            }
-            '\'' => {
-                let w = cur.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => w.push(c),
-                    }
-                }
-            }
-            '"' => {
-                let w = cur.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            c @ ('"' | '\\' | '$' | '`') => w.push(c),
-                            c => {
-                                w.push('\\');
-                                w.push(c);
-                            }
-                        },
-                        c => w.push(c),
-                    }
-                }
-            }
-            '\\' => cur.get_or_insert_with(String::new).push(chars.next()?),
-            c => cur.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(cur);
-    Some(words)
-}
-
-/// Salt's `user.info` from passwd and group file contents; `{}` for no such user.
-pub fn user_info_from(name: &str, passwd: &str, group: &str) -> Value {
-    let Some(fields) = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.len() >= 7 && f[0] == name)
-    else {
-        return Value::Object(Map::new());
-    };
-    let gid: i64 = fields[3].parse().unwrap_or(0);
-    let mut groups: Vec<String> = Vec::new();
-    for g in group
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .filter(|g| g.len() >= 4)
-    {
-        let members = g[3].split(',').any(|m| m == name);
-        if members || g[2].parse::<i64>().ok() == Some(gid) {
-            groups.push(g[0].to_string());
-        }
-    }
-    groups.sort();
-    groups.dedup();
-    let gecos: Vec<&str> = fields[4].split(',').collect();
-    let gecos_at = |i: usize| gecos.get(i).copied().unwrap_or("");
-    json!({
-        "name": fields[0],
-        "passwd": fields[1],
-        "uid": fields[2].parse::<i64>().unwrap_or(0),
-        "gid": gid,
-        "home": fields[5],
-        "shell": fields[6],
-        "fullname": gecos_at(0),
-        "roomnumber": gecos_at(1),
-        "workphone": gecos_at(2),
-        "homephone": gecos_at(3),
-        "other": gecos.get(4..).map(|r| r.join(",")).unwrap_or_default(),
-        "groups": groups,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn user_info_reads_passwd_and_groups() {
-        let passwd =
-            "root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000:Bob B,1,2,3:/home/bob:/bin/sh\n";
-        let group = "root:x:0:\nbob:x:1000:\nsudo:x:27:bob\n";
-        let bob = user_info_from("bob", passwd, group);
-        assert_eq!(bob["uid"], 1000);
-        assert_eq!(bob["fullname"], "Bob B");
-        assert_eq!(bob["groups"], json!(["bob", "sudo"]));
-        assert_eq!(user_info_from("nobody", passwd, group), json!({}));
+    fn user_info_reads_this_hosts_passwd() {
+        let root = LocalProbe.user_info("root").unwrap();
+        assert_eq!(root["uid"], 0);
+        assert_eq!(root["home"], json!("/root"));
+        assert_eq!(
+            LocalProbe.user_info("no-such-brine-user").unwrap(),
+            json!({})
+        );
     }
 
     #[test]
@@ -179,13 +108,10 @@ mod tests {
     }
 
     #[test]
-    fn shlex_split_matches_python() {
-        assert_eq!(
-            shlex_split("echo 'a b' \"c \\\"d\" e\\ f").unwrap(),
-            vec!["echo", "a b", "c \"d", "e f"]
-        );
-        assert_eq!(shlex_split("a ''").unwrap(), vec!["a", ""]);
-        assert_eq!(shlex_split("'open"), None);
+    fn paths_are_read_at_slash() {
+        assert!(LocalProbe.directory_exists("/etc").unwrap());
+        assert!(!LocalProbe.file_exists("/etc").unwrap());
+        assert!(LocalProbe.file_exists("/etc/passwd").unwrap());
     }
 
     #[test]
@@ -200,5 +126,19 @@ mod tests {
         };
         let out = LocalProbe.cmd("echo a | tr a b", &opts).unwrap();
         assert_eq!(out.stdout, "a | tr a b\n");
+        // Split as Python's shlex splits: quotes group, `"\$"` keeps its backslash.
+        let out = LocalProbe
+            .cmd("printf '%s|' 'a b' \"\\$x\"", &opts)
+            .unwrap();
+        assert_eq!(out.stdout, "a b|\\$x|");
+        let env = CmdOptions {
+            env: vec![("BRINE_PROBE".into(), "yes".into())],
+            cwd: Some("/tmp".into()),
+            ..Default::default()
+        };
+        let out = LocalProbe
+            .cmd("echo $BRINE_PROBE; pwd; exit 4", &env)
+            .unwrap();
+        assert_eq!((out.stdout.as_str(), out.retcode), ("yes\n/tmp\n", 4));
     }
 }

@@ -3,7 +3,9 @@
 //! In Salt, `salt['cmd.run']`, `salt['file.file_exists']` and `salt['user.info']`
 //! run on the minion while its states render. The renderer never answers these
 //! itself: masterless mode passes a probe that reads this host, and the master
-//! passes one that asks the minion being rendered for, over its session.
+//! passes one that asks the minion being rendered for, over its session. On
+//! the minion both are answered by the execution functions of the same names
+//! (`states::exec`), so a template and `master run` get the same answer.
 use crate::data::Value;
 
 /// Why a probe could not answer.

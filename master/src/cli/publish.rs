@@ -127,7 +127,7 @@ pub async fn run(a: RunArgs) -> Result<i32> {
             _ => args.push(Value::String(word.clone())),
         }
     }
-    let is_state = a.function.starts_with("state.") && a.function != "state.show_lowstate";
+    let is_state = states::exec::lookup(&a.function).is_ok_and(|f| f.state_report);
     let what = PublishWhat::Run {
         fun: a.function.clone(),
         args,

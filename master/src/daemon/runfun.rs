@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::render::HostProbe;
+use states::exec::{Call, ExecCall, MasterCall};
 
 use super::compile::{compile, Tree};
 
+/// The table's [`MasterCall`], under the names the publisher matches on.
 pub enum MasterSide {
     Apply { sls: Vec<String>, test: bool },
     ShowLowstate { sls: Vec<String> },
@@ -16,43 +18,20 @@ pub enum MasterSide {
     RefreshPillar,
 }
 
-/// `None` when the function runs on the minion.
+/// `None` when the function runs on the minion, or when the call does not
+/// parse: the minion then answers with the table's error naming what is
+/// wrong.
 pub fn master_side(fun: &str, args: &[Value], kwargs: &Map<String, Value>) -> Option<MasterSide> {
-    let sls = || -> Vec<String> {
-        args.iter()
-            .chain(kwargs.get("mods"))
-            .flat_map(|a| match a {
-                Value::String(s) => s.split(',').map(|x| x.trim().to_string()).collect(),
-                Value::Array(items) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .filter(|s| !s.is_empty())
-            .collect()
+    let call = Call::parse(fun, args, kwargs).ok()?;
+    let ExecCall::Master(call) = call.call else {
+        return None;
     };
-    let test = kwargs.get("test").is_some_and(truthy);
-    Some(match fun {
-        "state.apply" | "state.sls" => MasterSide::Apply { sls: sls(), test },
-        "state.highstate" => MasterSide::Apply {
-            sls: Vec::new(),
-            test,
-        },
-        "state.show_lowstate" => MasterSide::ShowLowstate { sls: sls() },
-        "pillar.items" => MasterSide::PillarItems,
-        "saltutil.refresh_pillar" => MasterSide::RefreshPillar,
-        _ => return None,
+    Some(match call {
+        MasterCall::Apply { mods, test } => MasterSide::Apply { sls: mods, test },
+        MasterCall::ShowLowstate { mods } => MasterSide::ShowLowstate { sls: mods },
+        MasterCall::PillarItems => MasterSide::PillarItems,
+        MasterCall::RefreshPillar => MasterSide::RefreshPillar,
     })
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"),
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        _ => false,
-    }
 }
 
 impl MasterSide {

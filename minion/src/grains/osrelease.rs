@@ -249,81 +249,12 @@ fn distro_parse_os_release(text: &str) -> HashMap<String, String> {
     props
 }
 
-/// Python's `shlex.shlex(text, posix=True)` with `whitespace_split = True`:
-/// quotes, backslash escapes and `#` comments handled as shlex does.
+/// `shlex.shlex(text, posix=True)` with `whitespace_split = True`, as
+/// `distro` reads os-release: `#` starts a comment. Where Python raises (an
+/// unclosed quote) `distro` fails and Salt goes without these values, so no
+/// tokens.
 fn shlex_split(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut token = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    let mut in_token = false;
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\r' | '\n' => {
-                if in_token && (!token.is_empty() || quoted) {
-                    tokens.push(std::mem::take(&mut token));
-                }
-                in_token = false;
-                quoted = false;
-            }
-            '#' => {
-                // A comment runs to the end of the line, also inside a word.
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        break;
-                    }
-                }
-                if in_token && (!token.is_empty() || quoted) {
-                    tokens.push(std::mem::take(&mut token));
-                }
-                in_token = false;
-                quoted = false;
-            }
-            '\'' => {
-                in_token = true;
-                quoted = true;
-                for n in chars.by_ref() {
-                    if n == '\'' {
-                        break;
-                    }
-                    token.push(n);
-                }
-            }
-            '"' => {
-                in_token = true;
-                quoted = true;
-                while let Some(n) = chars.next() {
-                    match n {
-                        '"' => break,
-                        '\\' => match chars.peek() {
-                            Some(&e @ ('"' | '\\')) => {
-                                token.push(e);
-                                chars.next();
-                            }
-                            _ => token.push('\\'),
-                        },
-                        _ => token.push(n),
-                    }
-                }
-            }
-            '\\' => {
-                in_token = true;
-                if let Some(n) = chars.next() {
-                    if n != '\n' {
-                        token.push(n);
-                    }
-                }
-            }
-            _ => {
-                in_token = true;
-                token.push(c);
-            }
-        }
-    }
-    if in_token && (!token.is_empty() || quoted) {
-        tokens.push(token);
-    }
-    tokens
+    common::shlex::split_comments(text).unwrap_or_default()
 }
 
 /// `distro`'s `_distro_release_info` without an explicit file: the first

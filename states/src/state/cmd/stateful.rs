@@ -98,7 +98,8 @@ fn is_true(v: &Value) -> Option<bool> {
 /// exactly one `=` pair (Python's `key, val = item.split("=")`).
 fn name_value_pairs(line: &str) -> Option<Map<String, Value>> {
     let mut map = Map::new();
-    for item in shlex_split(line)? {
+    // Python raises on an unclosed quote or a trailing backslash.
+    for item in common::shlex::split(line).ok()? {
         let mut parts = item.split('=');
         let (Some(k), Some(v), None) = (parts.next(), parts.next(), parts.next()) else {
             return None;
@@ -106,62 +107,6 @@ fn name_value_pairs(line: &str) -> Option<Map<String, Value>> {
         map.insert(k.to_string(), Value::from(v));
     }
     Some(map)
-}
-
-/// Python's `shlex.split(s)` (POSIX mode, no comments); `None` where Python
-/// raises (an unclosed quote, a trailing backslash).
-pub fn shlex_split(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\r' | '\n' => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\\' => {
-                word.push(chars.next()?);
-                in_word = true;
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        ch => word.push(ch),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            ch @ ('"' | '\\') => word.push(ch),
-                            ch => {
-                                word.push('\\');
-                                word.push(ch);
-                            }
-                        },
-                        ch => word.push(ch),
-                    }
-                }
-            }
-            ch => {
-                word.push(ch);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
 }
 
 #[cfg(test)]
@@ -213,15 +158,5 @@ mod tests {
         assert_eq!(r.changes["stdout"], json!("just some text"));
         assert!(reinterpret(&ran("changed=maybe")).failed);
         assert!(reinterpret(&ran("changed='unclosed")).failed);
-    }
-
-    #[test]
-    fn shlex_matches_python() {
-        assert_eq!(
-            shlex_split(r#"a 'b c' "d \"e\" \n" f\ g"#).unwrap(),
-            ["a", "b c", "d \"e\" \\n", "f g"]
-        );
-        assert_eq!(shlex_split("''").unwrap(), [""]);
-        assert!(shlex_split("a\\").is_none());
     }
 }

@@ -307,7 +307,9 @@ fn str_list(value: &Value) -> Vec<String> {
 
 /// `shlex.shlex(line)` with `whitespace_split` (non-POSIX: quotes stay in
 /// the words), choosing quote characters as Salt's
-/// `build_whitespace_split_regex` does.
+/// `build_whitespace_split_regex` does. Not `common::shlex`: that is POSIX
+/// mode, which removes quotes and escapes, and these words must keep them to
+/// match the file's text.
 fn shlex_words(line: &str) -> Vec<String> {
     let quotes: &[char] = if line.contains("'\\\"") {
         &[]

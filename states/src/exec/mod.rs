@@ -1,0 +1,297 @@
+//! Execution functions (`test.ping`, `cmd.run`, `state.apply`, ...): one
+//! table, [`FUNCTIONS`], in the shape of mini-redis's commands. A function's
+//! name is looked up once, here, and its `(args, kwargs)` bound with Python's
+//! call rules into a typed [`ExecCall`]; the entry says whether the call only
+//! reads the host, whether the master answers it from its compile, and whether
+//! its return is a state report.
+//!
+//! Running a call goes through the state engine's host views: reads through
+//! [`HostRead`] (so `file.read` reads under the state root), anything that may
+//! change the host through [`HostWrite`]. The minion's jobs, the master's
+//! `run`, and the template probes (`salt['cmd.run']`, `file.file_exists`,
+//! `user.info`, `cmd.has_exec`) all parse and run calls here.
+use common::data::{Map, Value};
+
+use crate::state::{HostRead, HostWrite, Sources, StateError};
+
+pub mod args;
+mod cmd;
+mod file;
+mod grains;
+mod master;
+mod pkg;
+mod service;
+mod sys;
+mod test;
+mod user;
+
+pub use args::{Bound, Param};
+pub use cmd::CmdCall;
+pub use master::MasterCall;
+pub use service::ServiceAction;
+pub use user::user_info_from;
+
+/// Why a call could not be made or failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecError {
+    #[error("'{0}' is not an execution function Brine has (sys.list_functions lists them)")]
+    UnknownFunction(String),
+    #[error("{function} takes no argument named '{argument}'")]
+    UnknownArgument {
+        function: &'static str,
+        argument: String,
+    },
+    #[error("{function} is missing its argument '{argument}'")]
+    MissingArgument {
+        function: &'static str,
+        argument: String,
+    },
+    #[error("{function} got '{argument}' both by position and by name")]
+    DuplicateArgument {
+        function: &'static str,
+        argument: String,
+    },
+    #[error("{function} takes at most {takes} positional arguments, {given} given")]
+    TooManyArguments {
+        function: &'static str,
+        takes: usize,
+        given: usize,
+    },
+    #[error("{function}: Brine does not implement the argument '{argument}'")]
+    UnsupportedArgument {
+        function: &'static str,
+        argument: String,
+    },
+    #[error("{function}: argument '{argument}': {reason}")]
+    BadArgument {
+        function: &'static str,
+        argument: String,
+        reason: String,
+    },
+    #[error("{0} is answered by the master, not run on a minion")]
+    AnsweredByMaster(&'static str),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<StateError> for ExecError {
+    fn from(e: StateError) -> Self {
+        ExecError::Failed(e.to_string())
+    }
+}
+
+/// Whether running a function may change the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Cheap to ask again and records no change: the minion's outbox keeps
+    /// its result without an fsync.
+    ReadOnly,
+    /// Its result must survive a power loss until the master has it.
+    ChangesHost,
+}
+
+/// Who answers a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsweredBy {
+    Minion,
+    /// The master, from its compile for the minion (pillar, lowstate), or by
+    /// sending the compiled chunks as an apply.
+    Master,
+}
+
+/// One row of the table.
+pub struct ExecFunction {
+    pub name: &'static str,
+    /// Salt's parameters in Salt's order.
+    pub params: &'static [Param],
+    pub access: Access,
+    pub answered_by: AnsweredBy,
+    /// The return is a state run's report (the CLI prints it as highstate).
+    pub state_report: bool,
+    pub summary: &'static str,
+    parse: fn(&Bound) -> Result<ExecCall, ExecError>,
+}
+
+/// A typed call, its arguments read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecCall {
+    TestPing,
+    TestEcho {
+        text: String,
+    },
+    TestVersion,
+    GrainsItems,
+    GrainsGet {
+        key: String,
+        default: Value,
+        delimiter: String,
+    },
+    Cmd(CmdCall),
+    CmdHasExec {
+        cmd: String,
+    },
+    Service {
+        action: ServiceAction,
+        name: String,
+    },
+    PkgVersion {
+        name: String,
+    },
+    PkgInstall {
+        name: String,
+    },
+    FileRead {
+        path: String,
+    },
+    FileExists {
+        path: String,
+    },
+    DirectoryExists {
+        path: String,
+    },
+    UserInfo {
+        name: String,
+    },
+    ListFunctions,
+    Doc,
+    Master(MasterCall),
+}
+
+/// Every execution function Brine has, by Salt's names.
+pub static FUNCTIONS: &[ExecFunction] = &[
+    test::PING,
+    test::ECHO,
+    test::VERSION,
+    grains::ITEMS,
+    grains::GET,
+    cmd::RUN,
+    cmd::RUN_ALL,
+    cmd::HAS_EXEC,
+    service::START,
+    service::STOP,
+    service::RESTART,
+    service::RELOAD,
+    service::STATUS,
+    pkg::VERSION,
+    pkg::INSTALL,
+    file::READ,
+    file::FILE_EXISTS,
+    file::DIRECTORY_EXISTS,
+    user::INFO,
+    sys::LIST_FUNCTIONS,
+    sys::DOC,
+    master::APPLY,
+    master::SLS,
+    master::HIGHSTATE,
+    master::SHOW_LOWSTATE,
+    master::PILLAR_ITEMS,
+    master::REFRESH_PILLAR,
+];
+
+/// The table's row for `name`.
+pub fn lookup(name: &str) -> Result<&'static ExecFunction, ExecError> {
+    FUNCTIONS
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| ExecError::UnknownFunction(name.to_string()))
+}
+
+/// A parsed call with its row of the table.
+#[derive(Clone)]
+pub struct Call {
+    pub function: &'static ExecFunction,
+    pub call: ExecCall,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple(self.function.name).field(&self.call).finish()
+    }
+}
+
+/// What a minion-side call may read besides the host.
+pub struct ExecEnv<'a> {
+    /// The host, under the run's state root.
+    pub host: &'a HostRead,
+    pub grains: &'a Value,
+}
+
+impl Call {
+    /// `fun(*args, **kwargs)` as Salt's CLI or a template passes it.
+    pub fn parse(
+        fun: &str,
+        args: &[Value],
+        kwargs: &Map<String, Value>,
+    ) -> Result<Call, ExecError> {
+        let function = lookup(fun)?;
+        let bound = Bound::bind(function.name, function.params, args, kwargs)?;
+        Ok(Call {
+            function,
+            call: (function.parse)(&bound)?,
+        })
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.function.access == Access::ReadOnly
+    }
+
+    pub fn answered_by(&self) -> AnsweredBy {
+        self.function.answered_by
+    }
+
+    /// Runs a minion-side call. A host-changing one gets a [`HostWrite`]
+    /// made here, the one place outside the executor that makes one.
+    pub fn run(&self, env: &ExecEnv) -> Result<Value, ExecError> {
+        let host = env.host;
+        let write = || HostWrite::new(host.clone());
+        match &self.call {
+            ExecCall::TestPing => Ok(Value::Bool(true)),
+            ExecCall::TestEcho { text } => Ok(Value::String(text.clone())),
+            ExecCall::TestVersion => Ok(Value::String(env!("CARGO_PKG_VERSION").into())),
+            ExecCall::GrainsItems => Ok(env.grains.clone()),
+            ExecCall::GrainsGet {
+                key,
+                default,
+                delimiter,
+            } => Ok(grains::get(env.grains, key, default, delimiter)),
+            ExecCall::Cmd(c) => c.run(&write()).map(|out| c.output(out)),
+            ExecCall::CmdHasExec { cmd } => cmd::has_exec(host, cmd).map(Value::Bool),
+            ExecCall::Service { action, name } => match action {
+                ServiceAction::Status => service::status(host, name),
+                other => service::change(&write(), *other, name),
+            },
+            ExecCall::PkgVersion { name } => pkg::version(host, name).map(Value::String),
+            ExecCall::PkgInstall { name } => pkg::install(&write(), name),
+            ExecCall::FileRead { path } => file::read(host, path).map(Value::String),
+            ExecCall::FileExists { path } => file::file_exists(host, path).map(Value::Bool),
+            ExecCall::DirectoryExists { path } => {
+                file::directory_exists(host, path).map(Value::Bool)
+            }
+            ExecCall::UserInfo { name } => user::info(host, name),
+            ExecCall::ListFunctions => Ok(sys::list_functions()),
+            ExecCall::Doc => Ok(sys::doc()),
+            ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
+        }
+    }
+}
+
+/// For calls that fetch nothing from a file server: any `salt://` asked for
+/// is an error naming it.
+pub struct NoSources;
+
+impl Sources for NoSources {
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError> {
+        Err(StateError::host(format!(
+            "{url}: an execution function has no file server"
+        )))
+    }
+    fn render(&self, url: &str, _: &Map<String, Value>) -> Result<String, StateError> {
+        self.fetch(url).map(|_| String::new())
+    }
+    fn list(&self, url: &str) -> Result<Vec<String>, StateError> {
+        self.fetch(url).map(|_| Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests;

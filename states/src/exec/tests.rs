@@ -1,0 +1,341 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+
+fn parse(fun: &str, args: Value, kwargs: Value) -> Result<Call, ExecError> {
+    let args = args.as_array().cloned().unwrap_or_default();
+    let kwargs = kwargs.as_object().cloned().unwrap_or_default();
+    Call::parse(fun, &args, &kwargs)
+}
+
+fn call(fun: &str, args: Value, kwargs: Value) -> ExecCall {
+    parse(fun, args, kwargs).unwrap().call
+}
+
+fn root_host(root: &std::path::Path) -> HostRead {
+    HostRead::new(root.to_path_buf(), Arc::new(NoSources))
+}
+
+#[test]
+fn arguments_bind_by_position_and_by_name_as_python_binds_them() {
+    let by_position = call("grains.get", json!(["a:b", "dflt", "/"]), json!({}));
+    let by_name = call(
+        "grains.get",
+        json!([]),
+        json!({"delimiter": "/", "default": "dflt", "key": "a:b"}),
+    );
+    let mixed = call(
+        "grains.get",
+        json!(["a:b"]),
+        json!({"delimiter": "/", "default": "dflt"}),
+    );
+    let want = ExecCall::GrainsGet {
+        key: "a:b".into(),
+        default: json!("dflt"),
+        delimiter: "/".into(),
+    };
+    assert_eq!(by_position, want);
+    assert_eq!(by_name, want);
+    assert_eq!(mixed, want);
+    assert_eq!(
+        call("grains.get", json!(["x"]), json!({})),
+        ExecCall::GrainsGet {
+            key: "x".into(),
+            default: json!(""),
+            delimiter: ":".into()
+        }
+    );
+    assert_eq!(
+        call("grains.get", json!(["x", null]), json!({})),
+        ExecCall::GrainsGet {
+            key: "x".into(),
+            default: Value::Null,
+            delimiter: ":".into()
+        }
+    );
+    // cmd.run's sixth and seventh parameters are Salt's shell and python_shell.
+    let ExecCall::Cmd(c) = call(
+        "cmd.run",
+        json!(["ls", "/tmp", null, null, null, "/bin/bash", true]),
+        json!({"env": {"A": 1}}),
+    ) else {
+        panic!("not a command")
+    };
+    assert_eq!(c.cwd.as_deref(), Some("/tmp"));
+    assert_eq!(c.shell.as_deref(), Some("/bin/bash"));
+    assert!(c.python_shell && c.rstrip && !c.all);
+    assert_eq!(c.env, [("A".to_string(), "1".to_string())]);
+    assert_eq!(
+        call("state.sls", json!(["a, b"]), json!({"test": "True"})),
+        ExecCall::Master(MasterCall::Apply {
+            mods: vec!["a".into(), "b".into()],
+            test: true
+        })
+    );
+    assert_eq!(
+        call(
+            "state.apply",
+            json!([]),
+            json!({"mods": ["x"], "test": "yes"})
+        ),
+        ExecCall::Master(MasterCall::Apply {
+            mods: vec!["x".into()],
+            test: false
+        })
+    );
+}
+
+#[test]
+fn wrong_calls_are_errors_that_name_what_is_wrong() {
+    let err =
+        |fun: &str, args: Value, kwargs: Value| parse(fun, args, kwargs).unwrap_err().to_string();
+    let e = err("test.pong", json!([]), json!({}));
+    assert!(
+        e.contains("'test.pong'") && e.contains("sys.list_functions"),
+        "{e}"
+    );
+    let e = err("cmd.run", json!(["ls"]), json!({"cwdd": "/"}));
+    assert!(e.contains("cmd.run") && e.contains("'cwdd'"), "{e}");
+    let e = err("test.echo", json!([]), json!({}));
+    assert!(e.contains("test.echo") && e.contains("'text'"), "{e}");
+    let e = err("test.echo", json!(["a"]), json!({"text": "b"}));
+    assert!(e.contains("'text'") && e.contains("both"), "{e}");
+    let e = err("test.ping", json!(["x"]), json!({}));
+    assert!(e.contains("test.ping") && e.contains("at most 0"), "{e}");
+    let e = err("cmd.run", json!(["ls"]), json!({"runas": "bob"}));
+    assert!(
+        e.contains("'runas'") && e.contains("does not implement"),
+        "{e}"
+    );
+    let e = err("state.sls", json!([]), json!({}));
+    assert!(e.contains("state.sls") && e.contains("'mods'"), "{e}");
+}
+
+#[test]
+fn boolean_arguments_follow_salts_is_true() {
+    let shell = |v: Value| match call("cmd.run", json!(["x"]), json!({"python_shell": v})) {
+        ExecCall::Cmd(c) => c.python_shell,
+        _ => unreachable!(),
+    };
+    assert!(shell(json!(true)));
+    assert!(shell(json!("True")));
+    assert!(shell(json!(1)));
+    assert!(!shell(json!("yes")));
+    assert!(!shell(json!("no")));
+    assert!(!shell(json!(false)));
+    assert!(!shell(json!(0)));
+}
+
+#[test]
+fn file_read_reads_under_the_state_root() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(root.path().join("etc/motd"), "under the root\n").unwrap();
+    let host = root_host(root.path());
+    let env = ExecEnv {
+        host: &host,
+        grains: &Value::Null,
+    };
+    let read = |path: &str| {
+        parse("file.read", json!([path]), json!({}))
+            .unwrap()
+            .run(&env)
+    };
+    assert_eq!(read("/etc/motd").unwrap(), json!("under the root\n"));
+    // Not the host's own file, and no way out of the root.
+    let e = read("/etc/hostname").unwrap_err().to_string();
+    assert!(e.contains("/etc/hostname"), "{e}");
+    let e = read("/../../etc/passwd").unwrap_err().to_string();
+    assert!(e.contains("state root"), "{e}");
+    let exists = |fun: &str, path: &str| {
+        parse(fun, json!([path]), json!({}))
+            .unwrap()
+            .run(&env)
+            .unwrap()
+    };
+    assert_eq!(exists("file.file_exists", "/etc/motd"), json!(true));
+    assert_eq!(exists("file.directory_exists", "/etc"), json!(true));
+    assert_eq!(exists("file.file_exists", "/etc"), json!(false));
+}
+
+#[test]
+fn user_info_reads_the_roots_passwd_and_groups() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000:Bob B,1,2,3:/home/bob:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("etc/group"),
+        "root:x:0:\nbob:x:1000:\nsudo:x:27:bob\n",
+    )
+    .unwrap();
+    let host = root_host(root.path());
+    let env = ExecEnv {
+        host: &host,
+        grains: &Value::Null,
+    };
+    let info = |name: &str| {
+        parse("user.info", json!([name]), json!({}))
+            .unwrap()
+            .run(&env)
+            .unwrap()
+    };
+    let bob = info("bob");
+    assert_eq!(bob["uid"], 1000);
+    assert_eq!(bob["fullname"], "Bob B");
+    assert_eq!(bob["groups"], json!(["bob", "sudo"]));
+    assert_eq!(info("nobody"), json!({}));
+}
+
+#[test]
+fn commands_are_argv_unless_a_shell_is_asked_for() {
+    let host = root_host(std::path::Path::new("/"));
+    let env = ExecEnv {
+        host: &host,
+        grains: &Value::Null,
+    };
+    let run =
+        |args: Value, kwargs: Value| parse("cmd.run", args, kwargs).unwrap().run(&env).unwrap();
+    assert_eq!(
+        run(json!(["echo a | tr a b"]), json!({})),
+        json!("a | tr a b")
+    );
+    assert_eq!(
+        run(json!(["echo a | tr a b"]), json!({"python_shell": true})),
+        json!("b")
+    );
+    // Python's shlex: `"\$"` keeps its backslash, a non-breaking space is a letter.
+    assert_eq!(run(json!(["printf %s \"\\$x\""]), json!({})), json!("\\$x"));
+    assert_eq!(run(json!(["echo a\u{a0}b"]), json!({})), json!("a\u{a0}b"));
+    let all = parse(
+        "cmd.run_all",
+        json!(["sh -c 'echo out; echo err >&2; exit 3'"]),
+        json!({}),
+    )
+    .unwrap()
+    .run(&env)
+    .unwrap();
+    assert_eq!(all, json!({"stdout": "out", "stderr": "err", "retcode": 3}));
+    let raw = parse("cmd.run_all", json!(["echo x"]), json!({"rstrip": false}))
+        .unwrap()
+        .run(&env)
+        .unwrap();
+    assert_eq!(raw["stdout"], "x\n");
+    let e = parse("cmd.run", json!(["echo 'open"]), json!({}))
+        .unwrap()
+        .run(&env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("No closing quotation"), "{e}");
+}
+
+#[test]
+fn has_exec_searches_the_path() {
+    let host = root_host(std::path::Path::new("/"));
+    assert!(cmd::has_exec(&host, "sh").unwrap());
+    assert!(cmd::has_exec(&host, "/bin/sh").unwrap());
+    assert!(!cmd::has_exec(&host, "no-such-brine-command").unwrap());
+}
+
+#[test]
+fn each_function_says_whether_it_reads_and_who_answers() {
+    let read_only = [
+        "test.ping",
+        "test.echo",
+        "test.version",
+        "grains.items",
+        "grains.get",
+        "file.read",
+        "file.file_exists",
+        "file.directory_exists",
+        "user.info",
+        "cmd.has_exec",
+        "pkg.version",
+        "service.status",
+        "sys.list_functions",
+        "sys.doc",
+        "state.show_lowstate",
+        "pillar.items",
+        "saltutil.refresh_pillar",
+    ];
+    for f in FUNCTIONS {
+        assert_eq!(
+            f.access == Access::ReadOnly,
+            read_only.contains(&f.name),
+            "{}",
+            f.name
+        );
+        let by_master = f.name.starts_with("state.")
+            || f.name.starts_with("pillar.")
+            || f.name.starts_with("saltutil.");
+        assert_eq!(f.answered_by == AnsweredBy::Master, by_master, "{}", f.name);
+        let report = ["state.apply", "state.sls", "state.highstate"].contains(&f.name);
+        assert_eq!(f.state_report, report, "{}", f.name);
+    }
+    for f in [
+        "cmd.run",
+        "cmd.run_all",
+        "service.restart",
+        "service.start",
+        "service.stop",
+        "service.reload",
+        "pkg.install",
+    ] {
+        assert_eq!(lookup(f).unwrap().access, Access::ChangesHost, "{f}");
+    }
+}
+
+#[test]
+fn the_table_has_each_name_once_and_lists_itself() {
+    let mut names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a function is in the table twice");
+    let host = root_host(std::path::Path::new("/"));
+    let listed = parse("sys.list_functions", json!([]), json!({}))
+        .unwrap()
+        .run(&ExecEnv {
+            host: &host,
+            grains: &Value::Null,
+        })
+        .unwrap();
+    assert_eq!(listed, json!(names));
+    let doc = parse("sys.doc", json!([]), json!({}))
+        .unwrap()
+        .run(&ExecEnv {
+            host: &host,
+            grains: &Value::Null,
+        })
+        .unwrap();
+    assert_eq!(
+        doc.as_object().unwrap().keys().collect::<Vec<_>>(),
+        names.iter().collect::<Vec<_>>()
+    );
+    // Unsupported parameters are not advertised.
+    let run = doc["cmd.run"].as_str().unwrap();
+    assert!(
+        run.starts_with(
+            "cmd.run(cmd, cwd=None, shell=None, python_shell=None, env=None, rstrip=None): "
+        ),
+        "{run}"
+    );
+}
+
+#[test]
+fn master_calls_are_not_run_on_a_minion() {
+    let host = root_host(std::path::Path::new("/"));
+    let e = parse("pillar.items", json!([]), json!({}))
+        .unwrap()
+        .run(&ExecEnv {
+            host: &host,
+            grains: &Value::Null,
+        })
+        .unwrap_err();
+    assert_eq!(e, ExecError::AnsweredByMaster("pillar.items"));
+}
