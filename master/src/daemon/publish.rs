@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::data::{Map, Value};
 use common::render::{HostProbe, NoHost};
 use common::target::{Facts, Target, TargetKind};
+use states::exec::MasterCall;
 use tokio::sync::{mpsc, Semaphore};
 use transport::wire::{
     Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat,
@@ -323,7 +324,7 @@ impl OneJob {
             PublishWhat::Apply { sls, test } => (sls.clone(), *test, None),
             PublishWhat::Run { fun, args, kwargs } => {
                 match super::runfun::master_side(fun, args, kwargs) {
-                    Some(super::runfun::MasterSide::Apply { sls, test }) => (sls, test, None),
+                    Some(MasterCall::Apply { mods, test }) => (mods, test, None),
                     Some(other) => (Vec::new(), false, Some(other)),
                     None => {
                         self.send_run(&peer);
@@ -340,9 +341,11 @@ impl OneJob {
         let tree = self.tree.clone();
         let id = self.id.clone();
         if let Some(side) = master_side {
-            let ret = tokio::task::spawn_blocking(move || side.answer(&tree, &id, &grains, probe))
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+            let ret = tokio::task::spawn_blocking(move || {
+                super::runfun::answer(&side, &tree, &id, &grains, probe)
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
             let _ = self.done.send((self.id.clone(), to_return(&self.jid, ret)));
             return;
         }

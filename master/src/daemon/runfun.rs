@@ -10,57 +10,43 @@ use states::exec::{Call, ExecCall, MasterCall};
 
 use super::compile::{compile, Tree};
 
-/// The table's [`MasterCall`], under the names the publisher matches on.
-pub enum MasterSide {
-    Apply { sls: Vec<String>, test: bool },
-    ShowLowstate { sls: Vec<String> },
-    PillarItems,
-    RefreshPillar,
+/// The master-side call of the table, or `None` when the function runs on
+/// the minion, or when the call does not parse: the minion then answers with
+/// the table's error naming what is wrong.
+pub fn master_side(fun: &str, args: &[Value], kwargs: &Map<String, Value>) -> Option<MasterCall> {
+    match Call::parse(fun, args, kwargs).ok()?.call {
+        ExecCall::Master(call) => Some(call),
+        _ => None,
+    }
 }
 
-/// `None` when the function runs on the minion, or when the call does not
-/// parse: the minion then answers with the table's error naming what is
-/// wrong.
-pub fn master_side(fun: &str, args: &[Value], kwargs: &Map<String, Value>) -> Option<MasterSide> {
-    let call = Call::parse(fun, args, kwargs).ok()?;
-    let ExecCall::Master(call) = call.call else {
-        return None;
+/// Answers a master-side call other than a state run from the master's
+/// compile for that minion.
+pub fn answer(
+    call: &MasterCall,
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+) -> Result<Value, String> {
+    let errors = |e: common::tree_error::TreeErrors| {
+        e.0.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("\n\n")
     };
-    Some(match call {
-        MasterCall::Apply { mods, test } => MasterSide::Apply { sls: mods, test },
-        MasterCall::ShowLowstate { mods } => MasterSide::ShowLowstate { sls: mods },
-        MasterCall::PillarItems => MasterSide::PillarItems,
-        MasterCall::RefreshPillar => MasterSide::RefreshPillar,
-    })
-}
-
-impl MasterSide {
-    pub fn answer(
-        &self,
-        tree: &Tree,
-        id: &str,
-        grains: &Value,
-        probe: Arc<dyn HostProbe>,
-    ) -> Result<Value, String> {
-        let errors = |e: common::tree_error::TreeErrors| {
-            e.0.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("\n\n")
-        };
-        match self {
-            MasterSide::ShowLowstate { sls } => {
-                let c = compile(tree, id, grains, probe, sls).map_err(errors)?;
-                Ok(Value::Array(
-                    c.chunks.into_iter().map(Value::Object).collect(),
-                ))
-            }
-            MasterSide::PillarItems => tree.pillar_for(id, grains, probe).map_err(errors),
-            MasterSide::RefreshPillar => tree
-                .pillar_for(id, grains, probe)
-                .map(|_| Value::Bool(true))
-                .map_err(errors),
-            MasterSide::Apply { .. } => unreachable!("applies are sent to the minion"),
+    match call {
+        MasterCall::ShowLowstate { mods } => {
+            let c = compile(tree, id, grains, probe, mods).map_err(errors)?;
+            Ok(Value::Array(
+                c.chunks.into_iter().map(Value::Object).collect(),
+            ))
         }
+        MasterCall::PillarItems => tree.pillar_for(id, grains, probe).map_err(errors),
+        MasterCall::RefreshPillar => tree
+            .pillar_for(id, grains, probe)
+            .map(|_| Value::Bool(true))
+            .map_err(errors),
+        MasterCall::Apply { .. } => unreachable!("applies are sent to the minion"),
     }
 }
