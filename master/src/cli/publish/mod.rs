@@ -1,0 +1,213 @@
+//! `master apply` and `master run`: publish a job, show progress while
+//! minions answer, then each minion's output and the fleet summary.
+//! Exit status: 0 all good, 2 a state or function failed, 1 could not run,
+//! 3 a targeted minion did not return. When the master is lost mid-job, what
+//! returned so far is printed and the exit status is 1.
+//!
+//! `stream` waits for the returns, `render` prints them, `exit_status`
+//! decides the status.
+mod exit_status;
+mod render;
+mod stream;
+
+use anyhow::{bail, Result};
+use common::data::{Map, Value};
+use states::highstate_out::StateOutput;
+use transport::wire::{Batch, OpRequest, Publish, PublishWhat};
+
+use super::{client, ClientOpts, Out};
+use stream::Ended;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetOpts {
+    /// Target is a regular expression of minion ids.
+    #[arg(short = 'E', long = "pcre", group = "tgt")]
+    pub pcre: bool,
+    /// Target is a comma-separated list of ids.
+    #[arg(short = 'L', long = "list", group = "tgt")]
+    pub list: bool,
+    /// Target is a grain `key:glob` (nested keys with `:`).
+    #[arg(short = 'G', long = "grain", group = "tgt")]
+    pub grain: bool,
+    /// Target is a pillar `key:glob`.
+    #[arg(short = 'I', long = "pillar", group = "tgt")]
+    pub pillar: bool,
+    /// Target is an IP address or subnet.
+    #[arg(short = 'S', long = "ipcidr", group = "tgt")]
+    pub ipcidr: bool,
+    /// Target is a compound expression (`G@os:Debian and web*`).
+    #[arg(short = 'C', long = "compound", group = "tgt")]
+    pub compound: bool,
+    /// Target is a nodegroup from the master config.
+    #[arg(short = 'N', long = "nodegroup", group = "tgt")]
+    pub nodegroup: bool,
+    /// Seconds to wait for returns (default: the master's `timeout`).
+    #[arg(long, short = 't', value_name = "S")]
+    pub timeout: Option<u64>,
+    /// Run the fleet in waves of N minions, or N% of them.
+    #[arg(long = "batch-size", short = 'b', value_name = "N|N%")]
+    pub batch_size: Option<String>,
+    #[arg(long = "state-output", value_enum, default_value = "full")]
+    pub state_output: StateOutput,
+}
+
+impl TargetOpts {
+    fn tgt_type(&self) -> &'static str {
+        match () {
+            _ if self.pcre => "pcre",
+            _ if self.list => "list",
+            _ if self.grain => "grain",
+            _ if self.pillar => "pillar",
+            _ if self.ipcidr => "ipcidr",
+            _ if self.compound => "compound",
+            _ if self.nodegroup => "nodegroup",
+            _ => "glob",
+        }
+    }
+
+    fn batch(&self) -> Result<Option<Batch>> {
+        let Some(b) = &self.batch_size else {
+            return Ok(None);
+        };
+        let bad = || anyhow::anyhow!("--batch-size takes N or N%, not {b:?}");
+        Ok(Some(match b.strip_suffix('%') {
+            Some(p) => {
+                let p: u8 = p.parse().map_err(|_| bad())?;
+                if p == 0 || p > 100 {
+                    return Err(bad());
+                }
+                Batch::Percent(p)
+            }
+            None => Batch::Count(b.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+        }))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    pub target: String,
+    /// SLS names; without any, the highstate from top.sls.
+    pub sls: Vec<String>,
+    /// Dry run: report what would change; nothing changes on any minion.
+    #[arg(long)]
+    pub test: bool,
+    #[command(flatten)]
+    pub opts: TargetOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    pub target: String,
+    /// `test.ping`, `cmd.run`, `grains.items`, `state.apply`, ...
+    pub function: String,
+    /// Positional arguments, and `key=value` keyword arguments.
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub opts: TargetOpts,
+}
+
+pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
+    let what = PublishWhat::Apply {
+        sls: a.sls.clone(),
+        test: a.test,
+    };
+    publish(&a.target, what, &a.opts, client, out, true).await
+}
+
+pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
+    let mut args = Vec::new();
+    let mut kwargs = Map::new();
+    for word in &a.args {
+        match word.split_once('=') {
+            Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                kwargs.insert(k.to_string(), yaml_scalar(v));
+            }
+            _ => args.push(Value::String(word.clone())),
+        }
+    }
+    let is_state = a.function.starts_with("state.") && a.function != "state.show_lowstate";
+    let what = PublishWhat::Run {
+        fun: a.function.clone(),
+        args,
+        kwargs,
+    };
+    publish(&a.target, what, &a.opts, client, out, is_state).await
+}
+
+/// `key=value` values read as Salt reads them on its command line (YAML).
+fn yaml_scalar(v: &str) -> Value {
+    common::yaml::load(v).unwrap_or_else(|_| Value::String(v.to_string()))
+}
+
+async fn publish(
+    target: &str,
+    what: PublishWhat,
+    o: &TargetOpts,
+    client: &ClientOpts,
+    out: Out,
+    states: bool,
+) -> Result<i32> {
+    let p = Publish {
+        target: target.to_string(),
+        tgt_type: o.tgt_type().to_string(),
+        what,
+        timeout_secs: o.timeout.unwrap_or(0),
+        batch: o.batch()?,
+    };
+    let mut link = client::connect(client).await?;
+    link.tx.send(&OpRequest::Publish(p)).await?;
+    let stream::Streamed {
+        jid,
+        expected,
+        returns,
+        ended,
+    } = stream::returns(&mut link).await?;
+    let (missing, lost) = match ended {
+        Ended::Done { missing } => (missing, None),
+        // The job runs on without us: minions keep their results until the
+        // master is back and records them in its job cache.
+        Ended::Lost(why) => {
+            let unknown = expected
+                .iter()
+                .filter(|id| !returns.contains_key(*id))
+                .cloned()
+                .collect();
+            (unknown, Some(why))
+        }
+    };
+    // `Done` names the job, so only a loss before `Expected` leaves it unnamed.
+    let Some(jid) = jid else {
+        bail!(
+            "lost the master before it published the job: {}",
+            lost.unwrap_or_default()
+        );
+    };
+    if expected.is_empty() {
+        eprintln!("No minions matched the target. No command was sent, no jid was assigned.");
+        return Ok(1);
+    }
+    let job = render::JobOutcome {
+        jid: &jid,
+        expected: &expected,
+        returns: &returns,
+        missing: &missing,
+        lost: lost.as_deref(),
+    };
+    let how = render::Rendering {
+        out,
+        state_output: o.state_output,
+        states,
+    };
+    render::print(&job, &how)?;
+    if let Some(why) = lost {
+        eprintln!(
+            "error: lost the master during job {jid} ({why}): {} of {} minion(s) had returned. \
+             The others keep their results until the master is back; then \
+             `master jobs show {jid}` has them.",
+            returns.len(),
+            expected.len()
+        );
+        return Ok(1);
+    }
+    Ok(exit_status::of_job(&returns, &missing))
+}
