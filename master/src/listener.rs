@@ -41,6 +41,14 @@ pub trait Handler: Send + Sync + 'static {
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission;
     /// The first message has been sent to an admitted peer.
     fn opened(&self, peer: &Arc<Peer>);
+    /// A peer was told [`Admission::Pending`]. Returning true keeps its
+    /// session open so the handler can admit it later (its next message
+    /// from the master is then `Admission::Accepted`); its messages reach
+    /// [`Handler::message`] meanwhile. By default the connection ends once
+    /// the peer has read why.
+    fn hold_pending(&self, _peer: &Arc<Peer>) -> bool {
+        false
+    }
     /// One opened message from an admitted peer (bytes still to decode).
     fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>);
     /// The peer is gone (disconnected, silent, or closed by the master).
@@ -469,8 +477,13 @@ impl Reader {
             closed: AtomicBool::new(false),
         });
         let accepted = admission == Admission::Accepted;
+        let pending = admission == Admission::Pending;
         if peer.send(&AdmissionMsg::from(admission)).is_err() {
             return self.closer.disconnect(&id);
+        }
+        if pending && self.handler.hold_pending(&peer) {
+            self.put(id, PeerState::Live(peer));
+            return;
         }
         if !accepted {
             // The peer reads why, then the connection ends: a refused or

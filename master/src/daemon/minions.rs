@@ -10,7 +10,7 @@ use states::state::{LocalSources, Sources};
 use transport::keys::PublicKey;
 use transport::wire::{self, Admission, Blob, Claim, FetchWhat, JobReturn, MasterMsg, MinionMsg};
 
-use super::{LiveMinion, Master, RunningJob};
+use super::{Master, RunningJob};
 use crate::listener::{Handler, Peer};
 
 pub struct MinionSide {
@@ -37,6 +37,11 @@ impl Handler for MinionSide {
                 reason: "this port is for minions".into(),
             };
         };
+        if self.master.is_stopping() {
+            return Admission::Refused {
+                reason: "the master is stopping".into(),
+            };
+        }
         let c = &self.master.config;
         let verdict = self
             .master
@@ -60,22 +65,43 @@ impl Handler for MinionSide {
     }
 
     fn opened(&self, peer: &Arc<Peer>) {
-        let id = minion_id(peer).to_string();
-        let old = self.master.live.write().unwrap().insert(
-            id,
-            LiveMinion {
-                peer: peer.clone(),
-                probes: Default::default(),
-            },
-        );
-        if let Some(old) = old {
-            old.peer.close();
-            old.probes.close_all();
+        self.master.go_live(minion_id(peer), peer);
+    }
+
+    fn hold_pending(&self, peer: &Arc<Peer>) -> bool {
+        if self.master.is_stopping() {
+            return false;
         }
+        let id = minion_id(peer);
+        let older = self
+            .master
+            .pending
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), peer.clone());
+        if let Some(older) = older {
+            older.close();
+        }
+        // Accepted between `admit` and now: admitted at once all the same.
+        self.master.admit_pending(id);
+        true
     }
 
     fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
         let id = minion_id(peer).to_string();
+        let admitted = self
+            .master
+            .live
+            .read()
+            .unwrap()
+            .get(&id)
+            .is_some_and(|m| m.peer.serial == peer.serial);
+        if !admitted {
+            // A session held while its key is pending (or one just
+            // replaced): nothing it says counts.
+            tracing::debug!(minion = %id, "ignored a message from a minion not admitted");
+            return;
+        }
         let msg: MinionMsg = match wire::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -161,6 +187,12 @@ impl Handler for MinionSide {
 
     fn closed(&self, peer: &Arc<Peer>) {
         let id = minion_id(peer);
+        {
+            let mut pending = self.master.pending.lock().unwrap();
+            if pending.get(id).is_some_and(|p| p.serial == peer.serial) {
+                pending.remove(id);
+            }
+        }
         let mut live = self.master.live.write().unwrap();
         if live.get(id).is_some_and(|m| m.peer.serial == peer.serial) {
             if let Some(m) = live.remove(id) {
@@ -173,6 +205,13 @@ impl Handler for MinionSide {
 
 impl MinionSide {
     fn on_return(&self, peer: &Arc<Peer>, id: &str, ret: JobReturn) {
+        // Held until the return is handed on and acked: a stop waits for it.
+        let stopping = self.master.stopping.read().unwrap();
+        if *stopping {
+            // Not acked: the minion keeps it and delivers it to the next
+            // master process.
+            return;
+        }
         let jid = ret.jid.clone();
         if crate::jobcache::validate_jid(&jid).is_err() {
             tracing::warn!(minion = %id, jid = %shown(&jid), "a return with a malformed job id; ignored");
