@@ -73,6 +73,7 @@ impl Handler for MinionSide {
             return false;
         }
         let id = minion_id(peer);
+        self.master.held.lock().unwrap().insert(peer.serial);
         let older = self
             .master
             .pending
@@ -89,17 +90,11 @@ impl Handler for MinionSide {
 
     fn message(&self, peer: &Arc<Peer>, bytes: Vec<u8>) {
         let id = minion_id(peer).to_string();
-        let admitted = self
-            .master
-            .live
-            .read()
-            .unwrap()
-            .get(&id)
-            .is_some_and(|m| m.peer.serial == peer.serial);
-        if !admitted {
-            // A session held while its key is pending (or one just
-            // replaced): nothing it says counts.
-            tracing::debug!(minion = %id, "ignored a message from a minion not admitted");
+        if self.master.held.lock().unwrap().contains(&peer.serial) {
+            // A session held while its key is pending waits for its
+            // admission and says nothing: one that speaks is closed.
+            tracing::debug!(minion = %id, "closing a session that spoke before it was admitted");
+            peer.close();
             return;
         }
         let msg: MinionMsg = match wire::decode(&bytes) {
@@ -187,6 +182,7 @@ impl Handler for MinionSide {
 
     fn closed(&self, peer: &Arc<Peer>) {
         let id = minion_id(peer);
+        self.master.held.lock().unwrap().remove(&peer.serial);
         {
             let mut pending = self.master.pending.lock().unwrap();
             if pending.get(id).is_some_and(|p| p.serial == peer.serial) {

@@ -1,7 +1,7 @@
 //! `master serve`: the daemon. Two listeners (minions on `ret_port`,
 //! operators on `operator_port`), the key store, the live-minion registry
 //! with its on-disk grains cache, job dispatch and the job cache.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use common::render::{Renderer, Session};
@@ -61,6 +61,9 @@ pub struct Master {
     /// Sessions of minions told their key is pending, kept open so that
     /// `master keys accept` admits them at once.
     pub pending: Mutex<HashMap<String, Arc<Peer>>>,
+    /// Serials of the sessions held while pending and not admitted since
+    /// (a held session replaced by a newer one stays unadmitted).
+    pub held: Mutex<HashSet<u64>>,
     /// Set once when the master stops: no new sessions, jobs or returns.
     /// Taking a return holds it for reading, so once it is set every return
     /// acked so far has reached its job's wave (see [`stop`]).
@@ -87,6 +90,7 @@ impl Master {
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),
             config,
         };
@@ -154,6 +158,7 @@ impl Master {
         {
             return;
         }
+        self.held.lock().unwrap().remove(&peer.serial);
         tracing::info!(minion = %id, "admitted a waiting minion: its key was accepted");
         replace_live(&mut live, id, peer);
     }
