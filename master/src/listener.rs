@@ -72,6 +72,14 @@ pub trait Handler: Send + Sync + 'static {
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission;
     /// The first message has been sent to an admitted peer.
     fn opened(&self, peer: &Arc<Peer<Self::Sends>>);
+    /// A peer was told [`Admission::Pending`]. Returning true keeps its
+    /// session open so the handler can admit it later (its next message
+    /// from the master is then `Admission::Accepted`); its messages reach
+    /// [`Handler::message`] meanwhile. By default the connection ends once
+    /// the peer has read why.
+    fn hold_pending(&self, _peer: &Arc<Peer<Self::Sends>>) -> bool {
+        false
+    }
     /// One opened message from an admitted peer (bytes still to decode).
     fn message(&self, peer: &Arc<Peer<Self::Sends>>, bytes: Vec<u8>);
     /// The peer is gone (disconnected, silent, or closed by the master).
@@ -502,8 +510,13 @@ impl<H: Handler> Reader<H> {
             sends: PhantomData,
         });
         let accepted = admission == Admission::Accepted;
+        let pending = admission == Admission::Pending;
         if peer.send(&H::Sends::admission(admission)).is_err() {
             return self.closer.disconnect(&id);
+        }
+        if pending && self.handler.hold_pending(&peer) {
+            self.put(id, PeerState::Live(peer));
+            return;
         }
         if !accepted {
             // The peer reads why, then the connection ends: a refused or

@@ -13,11 +13,12 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 static TUNE_MIMALLOC: extern "C" fn() = process_tuning::alloc::tune_mimalloc;
 
 fn main() {
+    let cli = master::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BRINE_LOG").unwrap_or_else(|_| {
                 // The daemon logs its lifecycle; the CLI only problems.
-                if std::env::args().nth(1).as_deref() == Some("serve") {
+                if cli.is_serve() {
                     "info".into()
                 } else {
                     "warn".into()
@@ -28,7 +29,6 @@ fn main() {
         // Colour only for a person: journald and log files get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = master::cli::Cli::parse();
     match master::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         // A reader that stopped reading (`master apply ... | head`) is not an error.

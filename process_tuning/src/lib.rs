@@ -3,5 +3,7 @@
 //!
 //! - [`alloc`]: mimalloc's options, set from a load-time constructor.
 //! - [`code_pages`]: an idle daemon drops the code pages it touched only at start-up.
+//! - [`stop_signal`]: the signals that ask a daemon to stop.
 pub mod alloc;
 pub mod code_pages;
+pub mod stop_signal;

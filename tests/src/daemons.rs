@@ -124,6 +124,12 @@ impl Master {
         }
     }
 
+    /// Stops the daemon as `systemctl stop` does (SIGTERM) and returns its
+    /// exit code; panics if it is still running after `limit`.
+    pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        terminate(&mut self.child, limit)
+    }
+
     /// Runs an operator command with this master's config.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(bin("master"));
@@ -208,6 +214,17 @@ pub struct Minion {
 
 impl Minion {
     pub fn start(id: &str, master_port: u16, extra_config: &str) -> Minion {
+        Minion::start_waiting(id, master_port, 1, extra_config)
+    }
+
+    /// As [`Minion::start`], with its own `acceptance_wait_time` (seconds
+    /// between tries while its key is pending).
+    pub fn start_waiting(
+        id: &str,
+        master_port: u16,
+        acceptance_wait: u64,
+        extra_config: &str,
+    ) -> Minion {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         std::fs::create_dir_all(dir.path().join("root")).unwrap();
@@ -215,7 +232,7 @@ impl Minion {
             &dir.path().join("minion.yaml"),
             &format!(
                 "id: {id}\nmaster: 127.0.0.1\nmaster_port: {master_port}\npki_dir: {d}/pki\n\
-                 cachedir: {d}/cache\nstate_root: {d}/root\nacceptance_wait_time: 1\n\
+                 cachedir: {d}/cache\nstate_root: {d}/root\nacceptance_wait_time: {acceptance_wait}\n\
                  ping_interval: 1\nrandom_reconnect_delay: 2\nrecord_received: {d}/received.jsonl\n\
                  {extra_config}"
             ),
@@ -255,6 +272,12 @@ impl Minion {
         }
     }
 
+    /// Stops the daemon as `systemctl stop` does (SIGTERM) and returns its
+    /// exit code; panics if it is still running after `limit`.
+    pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        terminate(&mut self.child, limit)
+    }
+
     /// The directory states apply under (the minion's `/`).
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
@@ -283,6 +306,29 @@ impl Minion {
 impl Drop for Minion {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit (its exit code, `None`
+/// if a signal ended it); panics after `limit`, killing it.
+fn terminate(child: &mut Option<Child>, limit: Duration) -> Option<i32> {
+    let mut c = child.take().expect("the daemon is running");
+    let sent = Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM {}", c.id());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("still running {limit:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -7,10 +7,6 @@ use super::{print_value, request, ClientOpts, Out};
 pub struct JobsArgs {
     #[command(subcommand)]
     pub op: JobsCmd,
-    #[command(flatten)]
-    pub client: ClientOpts,
-    #[arg(long, value_enum, default_value = "highstate", global = true)]
-    pub out: Out,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,7 +19,7 @@ pub enum JobsCmd {
     Active,
 }
 
-pub async fn run(a: JobsArgs) -> anyhow::Result<i32> {
+pub async fn run(a: JobsArgs, client: &ClientOpts, out: Out) -> anyhow::Result<i32> {
     let req = match a.op {
         JobsCmd::List => OpRequest::JobsList,
         JobsCmd::Show { jid } => OpRequest::JobShow {
@@ -31,7 +27,7 @@ pub async fn run(a: JobsArgs) -> anyhow::Result<i32> {
         },
         JobsCmd::Active => OpRequest::JobsActive,
     };
-    let v = request(&a.client, req).await?;
-    print_value(a.out, &v)?;
+    let v = request(client, req).await?;
+    print_value(out, &v)?;
     Ok(0)
 }

@@ -7,10 +7,6 @@ use super::{print_value, request, ClientOpts, Out};
 pub struct KeysArgs {
     #[command(subcommand)]
     pub op: KeysCmd,
-    #[command(flatten)]
-    pub client: ClientOpts,
-    #[arg(long, value_enum, default_value = "highstate", global = true)]
-    pub out: Out,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,7 +27,7 @@ pub enum KeysCmd {
     Fingerprint { id: Option<String> },
 }
 
-pub async fn run(a: KeysArgs) -> anyhow::Result<i32> {
+pub async fn run(a: KeysArgs, client: &ClientOpts, out: Out) -> anyhow::Result<i32> {
     let op = match a.op {
         KeysCmd::List => KeysOp::List,
         KeysCmd::Accept { id, all } => KeysOp::Accept { id, all },
@@ -39,7 +35,7 @@ pub async fn run(a: KeysArgs) -> anyhow::Result<i32> {
         KeysCmd::Delete { id } => KeysOp::Delete { id },
         KeysCmd::Fingerprint { id } => KeysOp::Fingerprint { id },
     };
-    let v = request(&a.client, OpRequest::Keys(op)).await?;
-    print_value(a.out, &v)?;
+    let v = request(client, OpRequest::Keys(op)).await?;
+    print_value(out, &v)?;
     Ok(0)
 }

@@ -19,6 +19,14 @@ pub use client::ClientOpts;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Every flag below is defined once here and accepted before or after
+    /// the subcommand (`master --config F keys list` or
+    /// `master keys list --config F`).
+    #[command(flatten)]
+    pub client: ClientOpts,
+    /// Output format (default: `highstate`; `yaml` for `render`).
+    #[arg(long, value_enum, global = true)]
+    pub out: Option<Out>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,22 +55,36 @@ pub enum Command {
 
 /// Runs a parsed command line; returns the process exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Serve(a) = cli.command {
-        return serve::run(a);
+    let Cli {
+        command,
+        client,
+        out,
+    } = cli;
+    if let Command::Serve(a) = command {
+        return serve::run(a, &client, out);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        match cli.command {
+        let or_highstate = out.unwrap_or(Out::Highstate);
+        match command {
             Command::Serve(_) => unreachable!(),
-            Command::Keys(a) => keys::run(a).await,
-            Command::Apply(a) => publish::apply(a).await,
-            Command::Run(a) => publish::run(a).await,
-            Command::Jobs(a) => jobs::run(a).await,
-            Command::Render(a) => render::run(a).await,
+            Command::Keys(a) => keys::run(a, &client, or_highstate).await,
+            Command::Apply(a) => publish::apply(a, &client, or_highstate).await,
+            Command::Run(a) => publish::run(a, &client, or_highstate).await,
+            Command::Jobs(a) => jobs::run(a, &client, or_highstate).await,
+            // The low chunks are data: YAML unless asked otherwise.
+            Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
         }
     })
+}
+
+impl Cli {
+    /// Whether this command line runs the daemon (which logs its lifecycle).
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
 }
 
 /// Sends one request and waits for its single reply.
@@ -102,3 +124,7 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

@@ -7,21 +7,17 @@ use super::{print_value, request, ClientOpts, Out};
 pub struct RenderArgs {
     pub minion: String,
     pub sls: Vec<String>,
-    #[command(flatten)]
-    pub client: ClientOpts,
-    #[arg(long, value_enum, default_value = "yaml")]
-    pub out: Out,
 }
 
-pub async fn run(a: RenderArgs) -> anyhow::Result<i32> {
+pub async fn run(a: RenderArgs, client: &ClientOpts, out: Out) -> anyhow::Result<i32> {
     let v = request(
-        &a.client,
+        client,
         OpRequest::Render {
             minion: a.minion,
             sls: a.sls,
         },
     )
     .await?;
-    print_value(a.out, &v)?;
+    print_value(out, &v)?;
     Ok(0)
 }

@@ -1,19 +1,24 @@
-//! `master serve`.
-use std::path::PathBuf;
+//! `master serve`: runs until SIGTERM (`systemctl stop`) or SIGINT, then
+//! stops admitting, records what it was handed and exits 0.
+use anyhow::{bail, Context};
 
-use anyhow::Context;
-
+use super::{ClientOpts, Out};
 use crate::config::{MasterConfig, DEFAULT_MASTER_CONFIG};
 use crate::daemon::{self, Master};
 
+/// Only `--config` (defined once, on the top level) applies to the daemon.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-}
+pub struct ServeArgs {}
 
-pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
-    let config = match &a.config {
+pub fn run(_a: ServeArgs, client: &ClientOpts, out: Option<Out>) -> anyhow::Result<i32> {
+    // The operator's flags mean nothing to the daemon: refused, not ignored.
+    if client.master.is_some() || client.operator_key.is_some() {
+        bail!("`master serve` takes --config only; --master and --operator-key are for the operator's commands");
+    }
+    if out.is_some() {
+        bail!("`master serve` prints no result, so it takes no --out");
+    }
+    let config = match &client.config {
         Some(p) => MasterConfig::load(p, true)?,
         None => MasterConfig::load(std::path::Path::new(DEFAULT_MASTER_CONFIG), false)?,
     };
@@ -27,8 +32,16 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
     runtime.block_on(async move {
         let master = Master::open(config).context("cannot open the master's state")?;
         daemon::start(master.clone()).await?;
-        daemon::housekeeping(master).await;
+        let signal = tokio::select! {
+            _ = daemon::housekeeping(master.clone()) => unreachable!("housekeeping runs forever"),
+            s = process_tuning::stop_signal::terminate_or_interrupt() => s,
+        };
+        tracing::info!(signal, "stopping the master");
+        daemon::stop(&master).await;
         anyhow::Ok(())
     })?;
+    // Dropping the runtime waits for blocking tasks: a late return being
+    // recorded is written before the process exits.
+    drop(runtime);
     Ok(0)
 }

@@ -12,7 +12,7 @@ use transport::wire::{
     self, Admission, Blob, Claim, FetchWhat, Jid, JobReturn, MasterMsg, MinionMsg,
 };
 
-use super::{LiveMinion, Master, RunningJob};
+use super::{Master, RunningJob};
 use crate::listener::{Handler, MinionPeer};
 
 pub struct MinionSide {
@@ -41,6 +41,11 @@ impl Handler for MinionSide {
                 reason: "this port is for minions".into(),
             };
         };
+        if self.master.is_stopping() {
+            return Admission::Refused {
+                reason: "the master is stopping".into(),
+            };
+        }
         let c = &self.master.config;
         let verdict = self
             .master
@@ -64,22 +69,38 @@ impl Handler for MinionSide {
     }
 
     fn opened(&self, peer: &Arc<MinionPeer>) {
-        let id = minion_id(peer).to_string();
-        let old = self.master.live.write().unwrap().insert(
-            id,
-            LiveMinion {
-                peer: peer.clone(),
-                probes: Default::default(),
-            },
-        );
-        if let Some(old) = old {
-            old.peer.close();
-            old.probes.close_all();
+        self.master.go_live(minion_id(peer), peer);
+    }
+
+    fn hold_pending(&self, peer: &Arc<MinionPeer>) -> bool {
+        if self.master.is_stopping() {
+            return false;
         }
+        let id = minion_id(peer);
+        self.master.held.lock().unwrap().insert(peer.serial);
+        let older = self
+            .master
+            .pending
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), peer.clone());
+        if let Some(older) = older {
+            older.close();
+        }
+        // Accepted between `admit` and now: admitted at once all the same.
+        self.master.admit_pending(id);
+        true
     }
 
     fn message(&self, peer: &Arc<MinionPeer>, bytes: Vec<u8>) {
         let id = minion_id(peer).to_string();
+        if self.master.held.lock().unwrap().contains(&peer.serial) {
+            // A session held while its key is pending waits for its
+            // admission and says nothing: one that speaks is closed.
+            tracing::debug!(minion = %id, "closing a session that spoke before it was admitted");
+            peer.close();
+            return;
+        }
         let msg: MinionMsg = match wire::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -165,6 +186,13 @@ impl Handler for MinionSide {
 
     fn closed(&self, peer: &Arc<MinionPeer>) {
         let id = minion_id(peer);
+        self.master.held.lock().unwrap().remove(&peer.serial);
+        {
+            let mut pending = self.master.pending.lock().unwrap();
+            if pending.get(id).is_some_and(|p| p.serial == peer.serial) {
+                pending.remove(id);
+            }
+        }
         let mut live = self.master.live.write().unwrap();
         if live.get(id).is_some_and(|m| m.peer.serial == peer.serial) {
             if let Some(m) = live.remove(id) {
@@ -177,6 +205,13 @@ impl Handler for MinionSide {
 
 impl MinionSide {
     fn on_return(&self, peer: &Arc<MinionPeer>, id: &str, ret: JobReturn) {
+        // Held until the return is handed on and acked: a stop waits for it.
+        let stopping = self.master.stopping.read().unwrap();
+        if *stopping {
+            // Not acked: the minion keeps it and delivers it to the next
+            // master process.
+            return;
+        }
         let jid = ret.jid.clone();
         let waiting = self
             .master

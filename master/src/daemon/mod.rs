@@ -1,13 +1,13 @@
 //! `master serve`: the daemon. Two listeners (minions on `ret_port`,
 //! operators on `operator_port`), the key store, the live-minion registry
 //! with its on-disk grains cache, job dispatch and the job cache.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use common::render::{Renderer, Session};
 use tokio::sync::mpsc;
 use transport::keys::KeyPair;
-use transport::wire::{Jid, JobReturn};
+use transport::wire::{Admission, Jid, JobReturn, MasterMsg};
 
 use crate::config::MasterConfig;
 use crate::jobcache::JobCache;
@@ -58,6 +58,16 @@ pub struct Master {
     /// Compiles reused while their inputs are unchanged.
     pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(Jid, String), RunningJob>>,
+    /// Sessions of minions told their key is pending, kept open so that
+    /// `master keys accept` admits them at once.
+    pub pending: Mutex<HashMap<String, Arc<MinionPeer>>>,
+    /// Serials of the sessions held while pending and not admitted since
+    /// (a held session replaced by a newer one stays unadmitted).
+    pub held: Mutex<HashSet<u64>>,
+    /// Set once when the master stops: no new sessions, jobs or returns.
+    /// Taking a return holds it for reading, so once it is set every return
+    /// acked so far has reached its job's wave (see [`stop`]).
+    pub stopping: RwLock<bool>,
 }
 
 impl Master {
@@ -79,6 +89,9 @@ impl Master {
             grains: GrainsCache::load(&config.cachedir),
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashSet::new()),
+            stopping: RwLock::new(false),
             config,
         };
         Ok(Arc::new(master))
@@ -94,15 +107,74 @@ impl Master {
 
     /// Closes a minion's session now (its key was deleted or rejected).
     pub fn disconnect(&self, id: &str, reason: &str) {
+        let refuse = |peer: &MinionPeer| {
+            let _ = peer.send(&MasterMsg::Admission(Admission::Refused {
+                reason: reason.to_string(),
+            }));
+            peer.close();
+        };
         if let Some(m) = self.live.write().unwrap().remove(id) {
-            let _ = m.peer.send(&transport::wire::MasterMsg::Admission(
-                transport::wire::Admission::Refused {
-                    reason: reason.to_string(),
-                },
-            ));
-            m.peer.close();
+            refuse(&m.peer);
             m.probes.close_all();
         }
+        if let Some(peer) = self.pending.lock().unwrap().remove(id) {
+            refuse(&peer);
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.read().unwrap()
+    }
+
+    /// Makes an admitted minion's session the live one for its id; an older
+    /// session of the same id is closed.
+    pub fn go_live(&self, id: &str, peer: &Arc<MinionPeer>) {
+        replace_live(&mut self.live.write().unwrap(), id, peer.clone());
+    }
+
+    /// Admits the held session of minion `id` if its key is now accepted
+    /// (`master keys accept`), instead of leaving the minion to retry after
+    /// its `acceptance_wait_time`.
+    pub fn admit_pending(&self, id: &str) {
+        let mut pending = self.pending.lock().unwrap();
+        let Some(peer) = pending.get(id).cloned() else {
+            return;
+        };
+        let accepted = self.keys.lock().unwrap().accepted_key(id).ok().flatten();
+        if accepted.as_ref() != Some(&peer.key) {
+            return;
+        }
+        pending.remove(id);
+        drop(pending);
+        if peer.is_closed() {
+            return;
+        }
+        // Under the registry's lock, so no job reaches the minion before
+        // the admission it is waiting for.
+        let mut live = self.live.write().unwrap();
+        if peer
+            .send(&MasterMsg::Admission(Admission::Accepted))
+            .is_err()
+        {
+            return;
+        }
+        self.held.lock().unwrap().remove(&peer.serial);
+        tracing::info!(minion = %id, "admitted a waiting minion: its key was accepted");
+        replace_live(&mut live, id, peer);
+    }
+}
+
+fn replace_live(live: &mut HashMap<String, LiveMinion>, id: &str, peer: Arc<MinionPeer>) {
+    let old = live.insert(
+        id.to_string(),
+        LiveMinion {
+            peer,
+            probes: Default::default(),
+        },
+    );
+    if let Some(old) = old {
+        old.peer.close();
+        old.probes.close_all();
     }
 }
 
@@ -158,4 +230,61 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     .await?;
     tracing::info!(minions = %minion_ep, operators = %op_ep, fingerprint = %master.key.public.fingerprint(), "master listening");
     Ok((minion_ep, op_ep))
+}
+
+/// How long a stopping master waits for its publishes to record the returns
+/// they were handed. Recording a batch takes milliseconds; this bounds a
+/// compile still running when the stop came.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stops the master's work before it exits (SIGTERM, SIGINT), in the
+/// order that loses nothing: admit nothing more (sessions, publishes,
+/// returns); close the minions' sessions; let every publish record the
+/// returns it was handed (they were acked: only the job cache has them
+/// now); sync the job cache. A return that arrives after this is not acked,
+/// so its minion keeps it and delivers it to the next master process, which
+/// records it as a late return. Operators waiting on a job see the master
+/// lost and are pointed at `master jobs show`.
+pub async fn stop(master: &Arc<Master>) {
+    *master.stopping.write().unwrap() = true;
+    tracing::info!("stopping: no new sessions, jobs or returns");
+    let live: Vec<LiveMinion> = master
+        .live
+        .write()
+        .unwrap()
+        .drain()
+        .map(|(_, m)| m)
+        .collect();
+    for m in live {
+        m.peer.close();
+        m.probes.close_all();
+    }
+    for (_, peer) in master.pending.lock().unwrap().drain() {
+        peer.close();
+    }
+    let deadline = tokio::time::Instant::now() + STOP_WAIT;
+    loop {
+        // Dropping the waves' senders ends their wait: each records what it
+        // was handed and finishes. Cleared again each turn, for a job whose
+        // compile finished since.
+        master.running.lock().unwrap().clear();
+        if publish::in_progress() == 0 {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                publishes = publish::in_progress(),
+                "stopping without waiting longer for publishes"
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let m = master.clone();
+    let synced = tokio::task::spawn_blocking(move || m.jobs.lock().unwrap().checkpoint()).await;
+    match synced {
+        Ok(Ok(())) => tracing::info!("job cache synced; stopped"),
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot sync the job cache"),
+        Err(e) => tracing::error!(error = %e, "cannot sync the job cache"),
+    }
 }

@@ -35,6 +35,11 @@ impl Handler for OperatorSide {
                 reason: "this port is for operators".into(),
             };
         }
+        if self.master.is_stopping() {
+            return Admission::Refused {
+                reason: "the master is stopping".into(),
+            };
+        }
         match self
             .master
             .keys
@@ -178,9 +183,18 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
                 json!({"minions": l.accepted, "minions_pre": l.pending, "minions_rejected": l.rejected}),
             )
         }
-        KeysOp::Accept { all: true, .. } => Ok(json!({"accepted": store.accept_all().map_err(e)?})),
+        KeysOp::Accept { all: true, .. } => {
+            let ids = store.accept_all().map_err(e)?;
+            drop(store);
+            for id in &ids {
+                master.admit_pending(id);
+            }
+            Ok(json!({"accepted": ids}))
+        }
         KeysOp::Accept { id: Some(id), .. } => {
             store.accept(&id).map_err(e)?;
+            drop(store);
+            master.admit_pending(&id);
             Ok(json!({"accepted": [id]}))
         }
         KeysOp::Accept { id: None, .. } => Err("name a minion id or --all".into()),

@@ -55,7 +55,16 @@ pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     }
 }
 
+/// Publishes not finished yet: a stopping master waits for them to record
+/// the returns they took.
+pub fn in_progress() -> usize {
+    RUNNING.load(Ordering::SeqCst)
+}
+
 async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Arc<OperatorPeer>) {
+    if master.is_stopping() {
+        return fail(&sink, "the master is stopping: it takes no new jobs".into());
+    }
     let function = function_of(&p.what);
     if !master.config.allows(&operator, &p.target, &function) {
         tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");
@@ -111,6 +120,12 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     let mut missing = Vec::new();
     for ids in expected.chunks(wave) {
         missing.extend(run_wave(&master, &tree, &jid, ids, &p.what, timeout, &sink).await);
+    }
+    if master.is_stopping() {
+        // Not `Done`: the minions still running it keep their results until
+        // the master is back; the operator is told it lost the master, and
+        // `master jobs show` has every return once they are delivered.
+        return;
     }
     if let Err(e) = master.jobs.lock().unwrap().finish_job(&jid) {
         tracing::warn!(jid = %jid, error = %e, "cannot mark the job finished");

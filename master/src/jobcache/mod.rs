@@ -345,6 +345,16 @@ impl JobCache {
         )?)
     }
 
+    /// Moves every committed transaction from the write-ahead log into the
+    /// database file and syncs it: with `synchronous = NORMAL` a commit is
+    /// safe from a crash of the master but not yet from one of the host. Run
+    /// when the master stops.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// The newest `limit` jobs, newest first.
     pub fn list_jobs(&self, limit: usize) -> Result<Vec<JobSummary>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -10,16 +10,30 @@ use states::compile::Compiled;
 use states::run::Runner;
 use states::state::{HostRead, LocalSources};
 
-use super::output::{print_local, OutFormat};
+use super::output::{print_local, Out, OutFormat};
 use crate::local::{LocalInputs, LocalOpts};
 use states::highstate_out::{self, StateOutput};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What `--out` can be for apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyOut {
     /// Salt's highstate blocks and summary (the default).
     Highstate,
     Json,
     Yaml,
+}
+
+impl ApplyOut {
+    pub fn of(out: Option<Out>) -> anyhow::Result<ApplyOut> {
+        Ok(match out {
+            None | Some(Out::Highstate) => ApplyOut::Highstate,
+            Some(Out::Json) => ApplyOut::Json,
+            Some(Out::Yaml) => ApplyOut::Yaml,
+            Some(Out::Nested) => anyhow::bail!(
+                "`minion apply` cannot print --out nested: it prints highstate, json or yaml"
+            ),
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,10 +46,6 @@ pub struct ApplyArgs {
     pub test: bool,
     /// SLS names to apply; without any, the highstate from top.sls.
     pub sls: Vec<String>,
-    #[command(flatten)]
-    pub opts: LocalOpts,
-    #[arg(long, value_enum, default_value = "highstate")]
-    pub out: ApplyOut,
     #[arg(long = "state-output", value_enum, default_value = "full")]
     pub state_output: StateOutput,
     /// Apply under this directory instead of `/` (tests, throwaway roots).
@@ -44,16 +54,16 @@ pub struct ApplyArgs {
 }
 
 /// Exit status: 0 all succeeded, 2 a state failed, 1 could not run.
-pub fn run(a: ApplyArgs) -> anyhow::Result<i32> {
+pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32> {
     if !a.local {
         anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
     }
-    let inputs = LocalInputs::load(&a.opts)?;
+    let inputs = LocalInputs::load(opts)?;
     let trees = inputs.trees();
     let minion = inputs.minion();
     let Compiled { pillar, chunks } = match trees.compile(&minion, &a.sls) {
         Ok(c) => c,
-        Err(errors) => return Ok(report_errors(&errors, a.out)),
+        Err(errors) => return Ok(report_errors(&errors, out)),
     };
     let session = Arc::new(trees.session(&minion, &pillar));
     let sources = LocalSources::new(
@@ -63,7 +73,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<i32> {
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
     let report = Runner::new(host, a.test).run(chunks);
-    match a.out {
+    match out {
         ApplyOut::Highstate => {
             let color = std::io::stdout().is_terminal();
             print!(

@@ -8,7 +8,8 @@ mod swarm;
 
 use clap::{Parser, Subcommand};
 
-pub use output::OutFormat;
+use crate::local::LocalOpts;
+pub use output::{Out, OutFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +20,14 @@ pub use output::OutFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Every flag below is defined once here and accepted before or after
+    /// the subcommand (`minion --config F grains` or `minion grains --config F`).
+    #[command(flatten)]
+    pub local: LocalOpts,
+    /// Output format: `nested` (default), `json` or `yaml` for grains and
+    /// show; `highstate` (default), `json` or `yaml` for apply.
+    #[arg(long, value_enum, global = true)]
+    pub out: Option<Out>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,11 +46,26 @@ pub enum Command {
 
 /// Runs a parsed command line; returns the process exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    match cli.command {
-        Command::Grains(a) => grains_cmd::run(a),
-        Command::Show(a) => show::run(a),
-        Command::Apply(a) => apply::run(a),
-        Command::Serve(a) => serve::run(a),
-        Command::Swarm(a) => swarm::run(a),
+    let Cli {
+        command,
+        local,
+        out,
+    } = cli;
+    match command {
+        Command::Grains(a) => grains_cmd::run(a, &local, output::data_format("grains", out)?),
+        Command::Show(a) => show::run(a, &local, output::data_format("show", out)?),
+        Command::Apply(a) => apply::run(a, &local, apply::ApplyOut::of(out)?),
+        Command::Serve(a) => {
+            output::none("serve", out)?;
+            serve::run(a, &local)
+        }
+        Command::Swarm(a) => {
+            output::none("swarm", out)?;
+            swarm::run(a, &local)
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

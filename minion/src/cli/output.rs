@@ -5,7 +5,39 @@ use std::io::Write;
 use common::data::Value;
 use serde::Serialize;
 
+/// Every value `--out` takes on the command line; each command accepts those
+/// it can print (see [`data_format`] and `apply::ApplyOut`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Out {
+    /// Human-readable nested output (YAML-like): grains, show.
+    Nested,
+    /// Salt's highstate blocks and summary: apply.
+    Highstate,
+    Json,
+    Yaml,
+}
+
+/// The format of a command that prints data (`grains`, `show`).
+pub fn data_format(command: &str, out: Option<Out>) -> anyhow::Result<OutFormat> {
+    Ok(match out {
+        None | Some(Out::Nested) => OutFormat::Nested,
+        Some(Out::Json) => OutFormat::Json,
+        Some(Out::Yaml) => OutFormat::Yaml,
+        Some(Out::Highstate) => anyhow::bail!(
+            "`minion {command}` cannot print --out highstate: it prints nested, json or yaml"
+        ),
+    })
+}
+
+/// Refuses `--out` for a command that prints no result.
+pub fn none(command: &str, out: Option<Out>) -> anyhow::Result<()> {
+    match out {
+        None => Ok(()),
+        Some(_) => anyhow::bail!("`minion {command}` prints no result, so it takes no --out"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutFormat {
     /// Human-readable nested output (YAML-like), the default.
     Nested,

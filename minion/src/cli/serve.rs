@@ -1,17 +1,15 @@
-//! `minion serve`: run the daemon in the foreground (systemd starts it so).
+//! `minion serve`: run the daemon in the foreground (systemd starts it so)
+//! until SIGTERM or SIGINT, then stop without losing a job and exit 0.
 use crate::daemon::{self, DaemonConfig};
 use crate::local::{LocalInputs, LocalOpts};
 
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub opts: LocalOpts,
-}
+pub struct ServeArgs {}
 
-pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
-    let inputs = LocalInputs::load(&a.opts)?;
+pub fn run(_a: ServeArgs, opts: &LocalOpts) -> anyhow::Result<i32> {
+    let inputs = LocalInputs::load(opts)?;
     let config = DaemonConfig::from_raw(inputs.id.clone(), &inputs.config.raw)?;
-    let opts = a.opts.clone();
+    let opts = opts.clone();
     let first = std::sync::Mutex::new(Some(inputs.grains));
     let grains: daemon::GrainsSource = std::sync::Arc::new(move || {
         if let Some(g) = first.lock().unwrap().take() {
@@ -26,10 +24,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        tokio::select! {
-            r = daemon::serve(config, grains) => r,
-            _ = tokio::signal::ctrl_c() => Ok(()),
-        }
+        let stop = async {
+            let signal = process_tuning::stop_signal::terminate_or_interrupt().await;
+            tracing::info!(signal, "asked to stop");
+        };
+        daemon::serve_until(config, grains, stop).await
     })?;
+    // A job cut off at the stop (see `daemon::stop`) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(0)
 }

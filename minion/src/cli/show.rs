@@ -11,11 +11,6 @@ pub struct ShowArgs {
     /// Compile on this host with no master (the only mode until the daemons exist).
     #[arg(long, global = true)]
     pub local: bool,
-    #[command(flatten)]
-    pub opts: LocalOpts,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "nested", global = true)]
-    pub out: OutFormat,
     #[command(subcommand)]
     pub what: What,
 }
@@ -37,15 +32,15 @@ pub enum What {
     },
 }
 
-pub fn run(a: ShowArgs) -> anyhow::Result<i32> {
+pub fn run(a: ShowArgs, opts: &LocalOpts, out: OutFormat) -> anyhow::Result<i32> {
     if !a.local {
         anyhow::bail!("only `minion show --local` exists so far: there is no master to ask");
     }
-    let inputs = LocalInputs::load(&a.opts)?;
+    let inputs = LocalInputs::load(opts)?;
     let result = compute(&inputs, &a.what);
     match result {
         Ok(v) => {
-            print_local(a.out, &v)?;
+            print_local(out, &v)?;
             Ok(0)
         }
         Err(errors) => {
@@ -53,13 +48,13 @@ pub fn run(a: ShowArgs) -> anyhow::Result<i32> {
                 eprintln!("error: {e}\n");
             }
             eprintln!("{} error(s); nothing was compiled", errors.0.len());
-            if a.out == OutFormat::Json {
+            if out == OutFormat::Json {
                 let list = errors
                     .0
                     .iter()
                     .map(|e| Value::String(e.to_string()))
                     .collect();
-                print_local(a.out, &Value::Array(list))?;
+                print_local(out, &Value::Array(list))?;
             }
             Ok(1)
         }

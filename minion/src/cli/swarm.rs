@@ -9,8 +9,6 @@ use crate::swarm::{self, SwarmSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct SwarmArgs {
-    #[command(flatten)]
-    pub opts: LocalOpts,
     /// How many minions.
     #[arg(long, default_value_t = 100)]
     pub count: usize,
@@ -28,13 +26,13 @@ pub struct SwarmArgs {
     pub threads: Option<usize>,
 }
 
-pub fn run(a: SwarmArgs) -> anyhow::Result<i32> {
+pub fn run(a: SwarmArgs, opts: &LocalOpts) -> anyhow::Result<i32> {
     anyhow::ensure!(a.count > 0, "--count must be at least 1");
     anyhow::ensure!(
         a.ramp.is_finite() && a.ramp >= 0.0,
         "--ramp must be a number of seconds"
     );
-    let inputs = LocalInputs::load(&a.opts)?;
+    let inputs = LocalInputs::load(opts)?;
     let mut template = DaemonConfig::from_raw(inputs.id.clone(), &inputs.config.raw)?;
     // Grains of a swarm do not change; nothing to detect again.
     template.grains_refresh = Duration::ZERO;

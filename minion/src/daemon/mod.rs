@@ -16,9 +16,11 @@ use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 pub mod exec;
 pub mod outbox;
 pub mod sources;
+mod stop;
 pub mod uplink;
 
 use outbox::{Outbox, Start};
+use stop::{RunningJobs, Stopping};
 use uplink::Uplink;
 
 /// The daemon's settings, with Salt's key names where Salt has them.
@@ -49,6 +51,9 @@ pub struct DaemonConfig {
     /// Drop start-up code pages once connected and after each job. Off in a
     /// swarm: thousands of minions share one process's code.
     pub trim_code_pages: bool,
+    /// `stop_timeout` in seconds: how long a stop waits for running jobs
+    /// (see `stop`).
+    pub stop_timeout: Duration,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -95,6 +100,7 @@ impl DaemonConfig {
                 .and_then(Value::as_str)
                 .map(PathBuf::from),
             trim_code_pages: true,
+            stop_timeout: Duration::from_secs(n("stop_timeout", 60)?),
         })
     }
 
@@ -105,12 +111,18 @@ impl DaemonConfig {
 
 /// Why a session ended.
 enum Ended {
-    Pending,
+    /// The key is pending; `waited` in the session for the master to
+    /// accept it.
+    Pending {
+        waited: Duration,
+    },
     Refused(String),
     Lost(String),
     /// The master answered `BUSY`: it is up and admitting others at its
     /// handshake rate.
     Busy,
+    /// Asked to stop, and the running jobs are done (or cut off).
+    Stopped,
 }
 
 /// How long to wait after `BUSY` (before jitter). It does not grow: the
@@ -118,23 +130,60 @@ enum Ended {
 /// back-off left the last of 10,000 minions sleeping 30 s after a restart.
 const BUSY_WAIT: Duration = Duration::from_secs(2);
 
+/// Runs the daemon for good (a swarm's minions).
 pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result<()> {
+    serve_until(config, grains, std::future::pending()).await
+}
+
+/// Runs the daemon until `stop` completes, then stops as `stop` (the
+/// module) describes and returns.
+pub async fn serve_until(
+    config: DaemonConfig,
+    grains: GrainsSource,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let (ask, stopping) = tokio::sync::watch::channel(None);
+    let jobs: Arc<RunningJobs> = Arc::new(tokio::sync::watch::Sender::new(Default::default()));
+    let grace = config.stop_timeout;
+    tokio::select! {
+        r = run(config, grains, stopping, jobs) => r,
+        _ = async {
+            stop.await;
+            tracing::info!(waiting_at_most = ?grace, "stopping: no new jobs; waiting for the running ones");
+            ask.send_replace(Some(tokio::time::Instant::now() + grace));
+            std::future::pending::<()>().await
+        } => unreachable!("never completes"),
+    }
+}
+
+async fn run(
+    config: DaemonConfig,
+    grains: GrainsSource,
+    stopping: Stopping,
+    jobs: Arc<RunningJobs>,
+) -> anyhow::Result<()> {
     transport::keys::create_private_dir(&config.pki_dir)?;
     let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
     let outbox = Arc::new(Outbox::open(&config.cachedir)?);
     let uplink = Arc::new(Uplink::default());
     tracing::info!(id = %config.id, master = %config.endpoint(), fingerprint = %key.public.fingerprint(), "minion starting");
     let mut backoff = Duration::from_millis(500);
+    let stopped = || stop::stopped(&stopping, &jobs, &outbox, &uplink);
     loop {
         let started = Instant::now();
-        let ended = session(&config, &key, &grains, &outbox, &uplink).await;
+        let link = Running {
+            stopping: &stopping,
+            jobs: &jobs,
+        };
+        let ended = tokio::select! {
+            e = session(&config, &key, &grains, &outbox, &uplink, link) => e,
+            _ = stopped() => Ended::Stopped,
+        };
         uplink.set(None);
         uplink.replies.close_all();
         let wait = match ended {
-            Ended::Pending => {
-                tracing::warn!(id = %config.id, "this minion's key is pending on the master; run `master keys accept {}` there", config.id);
-                config.acceptance_wait
-            }
+            Ended::Stopped => break,
+            Ended::Pending { waited } => config.acceptance_wait.saturating_sub(waited),
             Ended::Refused(reason) => {
                 tracing::error!(id = %config.id, reason = %reason, "the master refused this minion");
                 config.max_backoff
@@ -155,8 +204,22 @@ pub async fn serve(config: DaemonConfig, grains: GrainsSource) -> anyhow::Result
         };
         // Jitter spreads a fleet's reconnects after a master restart.
         let jitter = rand::rng().random_range(0.5..1.5);
-        tokio::time::sleep(wait.mul_f64(jitter)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait.mul_f64(jitter)) => {}
+            _ = stopped() => break,
+        }
     }
+    // The session is closed (dropped with `session`'s future).
+    stop::checkpoint_cut_off(&jobs, &outbox, config.stop_timeout);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// What a session needs to know of the daemon's stop.
+#[derive(Clone, Copy)]
+struct Running<'a> {
+    stopping: &'a Stopping,
+    jobs: &'a Arc<RunningJobs>,
 }
 
 fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
@@ -202,6 +265,7 @@ async fn session(
     grains: &GrainsSource,
     outbox: &Arc<Outbox>,
     uplink: &Arc<Uplink>,
+    running: Running<'_>,
 ) -> Ended {
     let claim = Claim::Minion {
         id: config.id.clone(),
@@ -228,7 +292,27 @@ async fn session(
     let first = tokio::time::timeout(Duration::from_secs(10), rx.recv::<MasterMsg>()).await;
     match first {
         Ok(Ok(MasterMsg::Admission(Admission::Accepted))) => {}
-        Ok(Ok(MasterMsg::Admission(Admission::Pending))) => return Ended::Pending,
+        Ok(Ok(MasterMsg::Admission(Admission::Pending))) => {
+            tracing::warn!(id = %config.id, "this minion's key is pending on the master; run `master keys accept {}` there", config.id);
+            // The master keeps the session open and admits it on it as soon
+            // as the key is accepted; until then, or until the wait is over,
+            // there is nothing else to do.
+            let since = Instant::now();
+            let next = tokio::time::timeout(config.acceptance_wait, rx.recv::<MasterMsg>()).await;
+            match next {
+                Ok(Ok(MasterMsg::Admission(Admission::Accepted))) => {
+                    tracing::info!(id = %config.id, "the master accepted this minion's key");
+                }
+                Ok(Ok(MasterMsg::Admission(Admission::Refused { reason }))) => {
+                    return Ended::Refused(reason)
+                }
+                _ => {
+                    return Ended::Pending {
+                        waited: since.elapsed(),
+                    }
+                }
+            }
+        }
         Ok(Ok(MasterMsg::Admission(Admission::Refused { reason }))) => {
             return Ended::Refused(reason)
         }
@@ -299,7 +383,12 @@ async fn session(
                     MasterMsg::Pong => {}
                     MasterMsg::Admission(Admission::Refused { reason }) => return Ended::Refused(reason),
                     MasterMsg::Admission(_) => {}
-                    MasterMsg::Job(job) => on_job(job, &env, outbox, &tx),
+                    MasterMsg::Job(job) if stop::is_stopping(running.stopping) => {
+                        // Not recorded as started: the master reports it as
+                        // not returned, and it may be sent again.
+                        tracing::warn!(jid = %job.jid, "stopping: not starting a new job");
+                    }
+                    MasterMsg::Job(job) => on_job(job, &env, outbox, &tx, running.jobs),
                     MasterMsg::ReturnAck { jid } => outbox.ack(&jid),
                     MasterMsg::Probe { req, call } => {
                         let tx = tx.clone();
@@ -338,6 +427,7 @@ fn on_job(
     env: &Arc<exec::JobEnv>,
     outbox: &Arc<Outbox>,
     tx: &link::LinkTx,
+    jobs: &Arc<RunningJobs>,
 ) {
     let jid = job.jid.clone();
     match outbox.start(&jid) {
@@ -379,12 +469,14 @@ fn on_job(
     tracing::info!(jid = %jid, "running a job");
     let env = env.clone();
     let outbox = outbox.clone();
+    jobs.send_modify(|running| {
+        running.insert(jid.clone());
+    });
+    let jobs = jobs.clone();
     tokio::task::spawn_blocking(move || {
         let durable = exec::changes_host(&job.kind);
         let ret = exec::run_job(&env, &jid, job.kind);
-        if let Err(e) = outbox.put(&ret, durable) {
-            tracing::error!(jid = %jid, error = %e, "cannot store a result");
-        }
+        stop::finish(&jobs, &outbox, &ret, durable);
         // Through the current link: the one the job started on may be gone.
         if let Err(e) = env.uplink.blocking_send(&MinionMsg::Return(ret)) {
             tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");

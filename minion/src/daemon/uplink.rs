@@ -21,6 +21,10 @@ impl Uplink {
         *self.tx.lock().unwrap() = tx;
     }
 
+    pub fn is_connected(&self) -> bool {
+        self.tx.lock().unwrap().is_some()
+    }
+
     fn current(&self) -> Result<LinkTx, String> {
         self.tx
             .lock()

@@ -3,18 +3,21 @@
 //! Exit status: 0 all good, 2 a state or function failed, 1 could not run,
 //! 3 a targeted minion did not return. When the master is lost mid-job, what
 //! returned so far is printed and the exit status is 1.
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+//!
+//! `stream` waits for the returns, `render` prints them, `exit_status`
+//! decides the status.
+mod exit_status;
+mod render;
+mod stream;
 
 use anyhow::{bail, Result};
 use common::data::{Map, Value};
 use common::target::TargetKind;
-use states::highstate_out::{self, StateOutput};
-use states::run::Report;
-use transport::wire::{Batch, Jid, JobReturn, OpReply, OpRequest, Publish, PublishWhat};
+use states::highstate_out::StateOutput;
+use transport::wire::{Batch, OpRequest, Publish, PublishWhat};
 
 use super::{client, ClientOpts, Out};
+use stream::Ended;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetOpts {
@@ -45,10 +48,6 @@ pub struct TargetOpts {
     /// Run the fleet in waves of N minions, or N% of them.
     #[arg(long = "batch-size", short = 'b', value_name = "N|N%")]
     pub batch_size: Option<String>,
-    #[command(flatten)]
-    pub client: ClientOpts,
-    #[arg(long, value_enum, default_value = "highstate")]
-    pub out: Out,
     #[arg(long = "state-output", value_enum, default_value = "full")]
     pub state_output: StateOutput,
 }
@@ -108,15 +107,15 @@ pub struct RunArgs {
     pub opts: TargetOpts,
 }
 
-pub async fn apply(a: ApplyArgs) -> Result<i32> {
+pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
     let what = PublishWhat::Apply {
         sls: a.sls.clone(),
         test: a.test,
     };
-    publish(&a.target, what, &a.opts, true).await
+    publish(&a.target, what, &a.opts, client, out, true).await
 }
 
-pub async fn run(a: RunArgs) -> Result<i32> {
+pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
     let mut args = Vec::new();
     let mut kwargs = Map::new();
     for word in &a.args {
@@ -133,7 +132,7 @@ pub async fn run(a: RunArgs) -> Result<i32> {
         args,
         kwargs,
     };
-    publish(&a.target, what, &a.opts, is_state).await
+    publish(&a.target, what, &a.opts, client, out, is_state).await
 }
 
 /// `key=value` values read as Salt reads them on its command line (YAML).
@@ -141,7 +140,14 @@ fn yaml_scalar(v: &str) -> Value {
     common::yaml::load(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
-async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) -> Result<i32> {
+async fn publish(
+    target: &str,
+    what: PublishWhat,
+    o: &TargetOpts,
+    client: &ClientOpts,
+    out: Out,
+    states: bool,
+) -> Result<i32> {
     let p = Publish {
         target: target.to_string(),
         tgt_type: o.tgt_type(),
@@ -149,64 +155,14 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
         timeout_secs: o.timeout.unwrap_or(0),
         batch: o.batch()?,
     };
-    let mut link = client::connect(&o.client).await?;
+    let mut link = client::connect(client).await?;
     link.tx.send(&OpRequest::Publish(p)).await?;
-    let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let mut jid: Option<Jid> = None;
-    let mut expected: Vec<String> = Vec::new();
-    let mut returns: BTreeMap<String, JobReturn> = BTreeMap::new();
-    // The master speaks at least every KEEPALIVE while a job runs, and so
-    // do we: it closes sessions that stay silent, however long the job.
-    let silence = crate::daemon::KEEPALIVE * 5;
-    let mut last_heard = Instant::now();
-    let mut keepalive = tokio::time::interval(crate::daemon::KEEPALIVE);
-    let ended = loop {
-        let reply = tokio::select! {
-            r = link.rx.recv::<OpReply>() => match r {
-                Ok(reply) => reply,
-                Err(e) => break Ended::Lost(e.to_string()),
-            },
-            _ = keepalive.tick() => {
-                if last_heard.elapsed() > silence {
-                    break Ended::Lost(format!("nothing heard for {silence:?}"));
-                }
-                if let Err(e) = link.tx.send(&OpRequest::Ping).await {
-                    break Ended::Lost(e.to_string());
-                }
-                continue;
-            }
-        };
-        last_heard = Instant::now();
-        match reply {
-            OpReply::Expected { jid: j, minions } => {
-                tracing::info!(jid = %j, minions = minions.len(), "job published");
-                jid = Some(j);
-                expected = minions;
-            }
-            OpReply::Returned { minion, ret } => {
-                returns.insert(minion, ret);
-            }
-            OpReply::Done { jid: j, missing } => {
-                jid = Some(j);
-                break Ended::Done { missing };
-            }
-            OpReply::Reply(Err(e)) => bail!(e),
-            OpReply::Reply(Ok(_)) | OpReply::Admission(_) | OpReply::Waiting { .. } => {}
-        }
-        if tty {
-            eprint!(
-                "\r{}/{} returned, {:.1}s",
-                returns.len(),
-                expected.len(),
-                started.elapsed().as_secs_f64()
-            );
-            let _ = std::io::stderr().flush();
-        }
-    };
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    let stream::Streamed {
+        jid,
+        expected,
+        returns,
+        ended,
+    } = stream::returns(&mut link).await?;
     let (missing, lost) = match ended {
         Ended::Done { missing } => (missing, None),
         // The job runs on without us: minions keep their results until the
@@ -231,63 +187,19 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
         eprintln!("No minions matched the target. No command was sent, no jid was assigned.");
         return Ok(1);
     }
-    let missing_text = match &lost {
-        None => "Minion did not return. [No response]".to_string(),
-        Some(_) => {
-            format!("Not returned when the operator lost the master; see `master jobs show {jid}`")
-        }
+    let job = render::JobOutcome {
+        jid: jid.as_str(),
+        expected: &expected,
+        returns: &returns,
+        missing: &missing,
+        lost: lost.as_deref(),
     };
-    let failed = returns.values().filter(|r| !r.success).count();
-    match o.out {
-        Out::Json | Out::Yaml => {
-            let mut all = Map::new();
-            for (id, r) in &returns {
-                all.insert(id.clone(), r.ret.clone());
-            }
-            for id in &missing {
-                all.insert(id.clone(), Value::String(missing_text.clone()));
-            }
-            super::print_value(o.out, &Value::Object(all))?;
-        }
-        Out::Highstate => {
-            let color = std::io::stdout().is_terminal();
-            let mut out = String::new();
-            let mut changed = 0;
-            for (id, r) in &returns {
-                match Report::from_json(&r.ret).filter(|_| states) {
-                    Some(report) => {
-                        if report.changed() > 0 {
-                            changed += 1;
-                        }
-                        out.push_str(&highstate_out::render(id, &report, o.state_output, color));
-                    }
-                    None => {
-                        out.push_str(&format!("{id}:\n"));
-                        for line in nested_text(&r.ret).lines() {
-                            out.push_str(&format!("    {line}\n"));
-                        }
-                    }
-                }
-            }
-            for id in &missing {
-                out.push_str(&format!("{id}:\n    {missing_text}\n"));
-            }
-            let not_returned = if lost.is_some() {
-                "not returned yet"
-            } else {
-                "did not return"
-            };
-            out.push_str(&format!(
-                "\nJob {jid}: {} minion(s) targeted: {} succeeded, {} failed, {} changed, {} {not_returned}\n",
-                expected.len(),
-                returns.len() - failed,
-                failed,
-                changed,
-                missing.len()
-            ));
-            super::write_stdout(&out)?;
-        }
-    }
+    let how = render::Rendering {
+        out,
+        state_output: o.state_output,
+        states,
+    };
+    render::print(&job, &how)?;
     if let Some(why) = lost {
         eprintln!(
             "error: lost the master during job {jid} ({why}): {} of {} minion(s) had returned. \
@@ -298,36 +210,5 @@ async fn publish(target: &str, what: PublishWhat, o: &TargetOpts, states: bool) 
         );
         return Ok(1);
     }
-    Ok(if !missing.is_empty() {
-        3
-    } else if returns.values().any(|r| r.retcode == 1) {
-        // A minion's tree did not compile, or a function could not run.
-        1
-    } else if failed > 0 {
-        2
-    } else {
-        0
-    })
-}
-
-/// How the wait for a job's returns ended.
-enum Ended {
-    /// The master said the job is over; these did not return by its deadline.
-    Done { missing: Vec<String> },
-    /// The master went silent or the link broke.
-    Lost(String),
-}
-
-fn nested_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => {
-            if *b {
-                "True".into()
-            } else {
-                "False".into()
-            }
-        }
-        other => common::yaml::dump_block(other),
-    }
+    Ok(exit_status::of_job(&returns, &missing))
 }
