@@ -7,7 +7,7 @@ use std::ffi::{CStr, CString};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::super::StateError;
+use super::super::{HostWrite, StateError};
 
 /// A user's uid and primary gid, and home directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,22 +109,22 @@ impl Owner {
     }
 
     /// `lchown` of one path.
-    pub fn apply(&self, path: &Path) -> Result<(), StateError> {
+    pub fn apply(&self, host: &HostWrite, path: &Path) -> Result<(), StateError> {
         if self.is_none() || !self.differs(path) {
             return Ok(());
         }
-        std::os::unix::fs::lchown(path, self.uid, self.gid).map_err(|e| {
+        host.lchown(path, self.uid, self.gid).map_err(|e| {
             StateError::host(format!("cannot change owner of {}: {e}", path.display()))
         })
     }
 
     /// `chown -hR`: symlinks themselves, never what they point to.
-    pub fn apply_recursive(&self, path: &Path) -> Result<(), StateError> {
+    pub fn apply_recursive(&self, host: &HostWrite, path: &Path) -> Result<(), StateError> {
         if self.is_none() {
             return Ok(());
         }
         let mut error = None;
-        walk(path, &mut |p| match self.apply(p) {
+        walk(path, &mut |p| match self.apply(host, p) {
             Ok(()) => true,
             Err(e) => {
                 error = Some(e);

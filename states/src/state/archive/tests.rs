@@ -438,6 +438,7 @@ fn a_symlink_already_on_disk_cannot_lead_outside() {
         Some("app-1.0")
     );
     let err = super::extract::extract(
+        &HostWrite::new(f.host()),
         &tar_bytes(APP),
         super::entries::Format::Tar,
         0,
