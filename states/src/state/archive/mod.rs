@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use common::data::{Map, Value};
 use serde_json::json;
 
+use super::accounts::Accounts;
 use super::{Applied, Args, Check, HostRead, HostWrite, StateError, StateModule};
 use entries::{ArchiveError, Format, Listing};
 use owner::Owner;
@@ -157,16 +158,20 @@ fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String>, StateErr
         }
     }
     let mut owner = Owner::default();
-    if let Some(user) = &raw.user {
-        match owner::user(user) {
-            Some(info) => owner.uid = Some(info.uid),
-            None => return Ok(Err(format!("User {user} does not exist"))),
+    if raw.user.is_some() || raw.group.is_some() {
+        // The root's own users and groups, as the file states see them.
+        let accounts = Accounts::read(host)?;
+        if let Some(user) = &raw.user {
+            match accounts.user(user) {
+                Some(info) => owner.uid = Some(info.uid),
+                None => return Ok(Err(format!("User {user} does not exist"))),
+            }
         }
-    }
-    if let Some(group) = &raw.group {
-        match owner::group(group) {
-            Some(gid) => owner.gid = Some(gid),
-            None => return Ok(Err(format!("Group {group} does not exist"))),
+        if let Some(group) = &raw.group {
+            match accounts.group(group) {
+                Some(g) => owner.gid = Some(g.gid),
+                None => return Ok(Err(format!("Group {group} does not exist"))),
+            }
         }
     }
     let Some(source) = raw.source.clone() else {
