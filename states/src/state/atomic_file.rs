@@ -35,6 +35,7 @@ impl HostWrite {
     /// atomically. With `meta` fields unset, an existing file keeps its
     /// owner and mode; a new one gets the process's owner and `0666 & !umask`.
     pub(crate) fn replace_file(&self, path: &Path, bytes: &[u8], meta: NewMeta) -> io::Result<()> {
+        self.inside(path)?;
         atomic_write(path, bytes, meta)
     }
 
@@ -45,7 +46,8 @@ impl HostWrite {
             gid: meta.owner.map(|o| o.1),
             mode: Some(meta.mode),
         };
-        atomic_write(path, bytes, new)
+        self.inside(path)
+            .and_then(|()| atomic_write(path, bytes, new))
             .map_err(|e| StateError::host(format!("cannot replace {}: {e}", path.display())))
     }
 }
@@ -174,12 +176,6 @@ pub fn existing_meta(path: &Path) -> Option<Meta> {
 mod tests {
     use super::*;
 
-    fn write(path: &Path, bytes: &[u8], meta: Meta) -> Result<(), StateError> {
-        super::super::testutil::TestHost::new()
-            .writer()
-            .write_file(path, bytes, meta)
-    }
-
     #[test]
     fn a_run_syncs_each_directory_once_at_its_end() {
         let dir = tempfile::tempdir().unwrap();
@@ -197,7 +193,9 @@ mod tests {
 
     #[test]
     fn replaces_content_and_sets_mode() {
-        let dir = tempfile::tempdir().unwrap();
+        let t = super::super::testutil::TestHost::new();
+        let write = |path: &Path, bytes: &[u8], meta| t.writer().write_file(path, bytes, meta);
+        let dir = &t.root;
         let path = dir.path().join("f");
         std::fs::write(&path, "old").unwrap();
         write(

@@ -54,8 +54,7 @@ mod tests {
     fn writes_new_files_and_keeps_modes_of_old_ones() {
         let t = TestHost::new();
         let host = t.writer();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b/x.list");
+        let path = t.path("/a/b/x.list");
         atomic(&host, &path, b"one\n", 0o644).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"one\n");
         assert_eq!(
