@@ -1,6 +1,7 @@
 //! Filesystem helpers of the file states: directories made with owner and
-//! mode, removal, existence checks. File content is replaced only through
-//! `state::atomic_file` (re-exported here for the module's files).
+//! mode, removal, existence checks. The ones that change the host take a
+//! `HostWrite` and go through it; file content is replaced only through
+//! `HostWrite::replace_file` (`state::atomic_file`).
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
