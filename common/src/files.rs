@@ -26,6 +26,8 @@ pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.utf8_error()))
 }
 
+// Opened to read only: OpenOptions is disallowed for the opens that write.
+#[allow(clippy::disallowed_methods)]
 fn open_regular(path: &Path) -> io::Result<File> {
     // O_NONBLOCK: opening a FIFO for reading returns at once instead of
     // waiting for a writer. It has no effect on reads of a regular file.

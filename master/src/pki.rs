@@ -18,10 +18,8 @@
 //! cannot both win. Mutations also take an in-process lock, so the daemon's
 //! tasks see each other's decisions in order.
 use std::fs;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -505,41 +503,19 @@ fn sync_parent(path: &Path) -> Result<(), PkiError> {
         .map_err(io_err(dir))
 }
 
-/// Writes `key` to `path` through a temp file in the same directory. With
-/// `replace` the temp file is renamed over `path`; without, it is hard-linked,
-/// which fails if `path` exists: then nothing changes and the result is false.
+/// Writes `key` to `path` through a temp file in the same directory (whose
+/// leading '.' keeps it out of the id space, see validate_id). With
+/// `replace` it replaces `path`; without, it fails if `path` exists: then
+/// nothing changes and the result is false.
 fn write_key(path: &Path, key: &PublicKey, replace: bool) -> Result<bool, PkiError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // A leading '.' keeps temp names out of the id space (see validate_id).
-    let tmp = dir.join(format!(
-        ".tmp.{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(format!("{}\n", key.to_base64()).as_bytes())?;
-        f.sync_all()?;
-        if replace {
-            fs::rename(&tmp, path).map(|()| true)
-        } else {
-            match fs::hard_link(&tmp, path) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(e),
-            }
-        }
-    })();
-    // After a rename the temp name is gone; after a link (or a failure) it is debris.
-    let _ = fs::remove_file(&tmp);
-    let written = result.map_err(io_err(path))?;
-    sync_parent(path)?;
-    Ok(written)
+    let text = format!("{}\n", key.to_base64());
+    let file = durable::Durable::new().mode(0o644);
+    let written = if replace {
+        file.write(path, text.as_bytes()).map(|()| true)
+    } else {
+        file.write_new(path, text.as_bytes())
+    };
+    written.map_err(io_err(path))
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@
 //! 32 public bytes. A fingerprint is the SHA-256 of the public bytes as
 //! colon-separated hex pairs, the form Salt prints for `master_finger`.
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -208,30 +207,19 @@ fn check_private_mode(path: &Path) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Writes through a temp file in the same directory, created with `mode`.
+/// Writes through a temp file in the same directory (durable's fsyncs),
+/// with exactly `mode`: set on the temp file, whatever the umask, before it
+/// gets the key's name.
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
-        std::process::id()
-    ));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
+    let exact_mode = |f: &fs::File| f.set_permissions(fs::Permissions::from_mode(mode));
+    durable::Durable::new()
         .mode(mode)
-        .open(&tmp)
-        .map_err(io)?;
-    f.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    fs::rename(&tmp, path).map_err(io)
+        .prepare(&exact_mode)
+        .write(path, bytes)
+        .map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -80,9 +80,13 @@ impl GrainsCache {
         let path = self.dir.join(id).join("grains.json");
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(path.parent().unwrap())?;
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, new.json.as_bytes())?;
-            std::fs::rename(&tmp, &path)
+            // Atomic but not fsynced: a cache of what each minion sends
+            // again when it connects, written for every grains change of a
+            // fleet, where a disk flush each would throttle the master.
+            durable::Durable::new()
+                .mode(0o666)
+                .sync(durable::Fsync::Nothing)
+                .write(&path, new.json.as_bytes())
         };
         if let Err(e) = write() {
             tracing::warn!(minion = id, error = %e, "cannot write the grains cache");

@@ -144,12 +144,12 @@ impl Outbox {
             text.push_str(id.as_str());
             text.push('\n');
         }
-        let tmp = self.log_path.with_extension("log.tmp");
-        let written = fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, &self.log_path));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        // Not fsynced, as the appends between compactions are not: the
+        // rewrite keeps the log exactly as durable as it was.
+        durable::Durable::new()
+            .mode(0o666)
+            .sync(durable::Fsync::Nothing)
+            .write(&self.log_path, text.as_bytes())
     }
 
     /// Stores a finished job's return before it is sent; `durable` writes
@@ -165,22 +165,11 @@ impl Outbox {
         }
         let bytes = wire::encode(ret).map_err(std::io::Error::other)?;
         let path = self.returns.join(&ret.jid);
-        let tmp = self.returns.join(format!(".{}.tmp", ret.jid));
-        let written = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = written {
-            // A full disk must not also leave a partial file behind.
-            let _ = fs::remove_file(&tmp);
-            return Err(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", path.display()),
-            ));
-        }
-        fs::File::open(&self.returns)?.sync_all()
+        // A full disk leaves no partial file behind (durable removes it).
+        durable::Durable::new()
+            .mode(0o666)
+            .write(&path, &bytes)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
 
     pub fn get(&self, jid: &Jid) -> Option<JobReturn> {

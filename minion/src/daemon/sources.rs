@@ -45,9 +45,12 @@ impl JobSources {
         }
         std::fs::create_dir_all(&self.cache)
             .and_then(|_| {
-                let tmp = self.cache.join(format!(".{}.tmp", blob.sha256));
-                std::fs::write(&tmp, &blob.data)?;
-                std::fs::rename(&tmp, self.cache.join(&blob.sha256))
+                // Not fsynced: every read checks the bytes against their
+                // name's digest, so a file a crash left short is refetched.
+                durable::Durable::new()
+                    .mode(0o666)
+                    .sync(durable::Fsync::Nothing)
+                    .write(&self.cache.join(&blob.sha256), &blob.data)
             })
             .map_err(|e| StateError::host(format!("cannot cache a file: {e}")))
     }

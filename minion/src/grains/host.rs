@@ -360,6 +360,11 @@ pub(crate) fn insert_process_grains(grains: &mut Map<String, Value>) {
     grains.insert("uid".into(), euid.into());
 }
 
+// These grains describe the minion process on the real host, as Salt's
+// `pwd.getpwuid` does: through NSS (a directory user counts), not through the
+// states' root-aware lookup of account files (`state::accounts`), which is
+// about the tree being configured.
+
 /// (name, primary gid) of a uid.
 fn passwd_by_uid(uid: libc::uid_t) -> Option<(String, libc::gid_t)> {
     let mut buf = vec![0 as libc::c_char; 16384];

@@ -3,8 +3,10 @@
 //! `shadow.info` see them with `root=` (files only: no NSS, so LDAP users are
 //! not seen), and the shadow tools' `--prefix` for changing them.
 //!
-//! Shared by `user`, `group`, `ssh_auth` and `cron`, which all need "who is
-//! this user, where is their home".
+//! The one user and group lookup of the state modules (`user`, `group`,
+//! `ssh_auth`, `cron`, the file states, `archive`, `git`): by name or id,
+//! with uid, gid, home, shell and groups. A test or swarm root has its own
+//! users. `cmd`'s `runas` is the exception: its command runs on the real host.
 use std::path::Path;
 
 use super::{HostRead, StateError};
@@ -73,6 +75,10 @@ impl Accounts {
 
     pub fn user(&self, name: &str) -> Option<&Passwd> {
         self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_uid(&self, uid: u32) -> Option<&Passwd> {
+        self.users.iter().find(|u| u.uid == uid)
     }
 
     pub fn group(&self, name: &str) -> Option<&Group> {

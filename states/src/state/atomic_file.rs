@@ -1,15 +1,18 @@
-//! The one way Brine replaces a file: a temp file in the target's directory,
+//! How a state replaces a file: `durable`'s temp file beside the target,
 //! written, fsynced, given its owner and mode, renamed over the target, then
-//! the directory fsynced. A crash leaves the old file or the new one, never
-//! part of one, and no temp file is left behind on an error. Every state
-//! module that writes files goes through here.
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+//! the directory fsynced (once per directory per run, see [`DeferDirSyncs`]).
+//! A crash leaves the old file or the new one, never part of one, and no temp
+//! file is left behind on an error. The writers are private to this module:
+//! a state reaches them only through [`HostWrite`].
+// One of the files that implement HostWrite, so allowed what clippy.toml
+// forbids the rest of `state/`.
+#![allow(clippy::disallowed_methods)]
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::StateError;
+use super::{HostWrite, StateError};
 
 /// Owner and mode for something being created (`None`: the process's own /
 /// the umask's).
@@ -27,20 +30,29 @@ thread_local! {
     pub(crate) static FAIL_BEFORE_RENAME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-pub(crate) fn temp_name(target: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!(".{base}.brine-{}-{n}.tmp", std::process::id()))
+impl HostWrite {
+    /// Replaces (or creates) `path` (already under the root) with `bytes`,
+    /// atomically. With `meta` fields unset, an existing file keeps its
+    /// owner and mode; a new one gets the process's owner and `0666 & !umask`.
+    pub(crate) fn replace_file(&self, path: &Path, bytes: &[u8], meta: NewMeta) -> io::Result<()> {
+        self.inside(path)?;
+        atomic_write(path, bytes, meta)
+    }
+
+    /// Writes `bytes` to `path` atomically with `meta`. The directory must exist.
+    pub fn write_file(&self, path: &Path, bytes: &[u8], meta: Meta) -> Result<(), StateError> {
+        let new = NewMeta {
+            uid: meta.owner.map(|o| o.0),
+            gid: meta.owner.map(|o| o.1),
+            mode: Some(meta.mode),
+        };
+        self.inside(path)
+            .and_then(|()| atomic_write(path, bytes, new))
+            .map_err(|e| StateError::host(format!("cannot replace {}: {e}", path.display())))
+    }
 }
 
-/// Replaces (or creates) `target` with `bytes`, atomically. With `meta`
-/// fields unset, an existing file keeps its owner and mode; a new one gets
-/// the process's owner and `0666 & !umask`.
-pub(crate) fn atomic_write(target: &Path, bytes: &[u8], meta: NewMeta) -> io::Result<()> {
+fn atomic_write(target: &Path, bytes: &[u8], meta: NewMeta) -> io::Result<()> {
     let old = std::fs::metadata(target).ok();
     let uid = meta.uid.or(old.as_ref().map(|m| m.uid()));
     let gid = meta.gid.or(old.as_ref().map(|m| m.gid()));
@@ -48,47 +60,28 @@ pub(crate) fn atomic_write(target: &Path, bytes: &[u8], meta: NewMeta) -> io::Re
         .mode
         .or(old.as_ref().map(|m| m.mode() & 0o7777))
         .unwrap_or(0o666 & !umask());
-    let temp = temp_name(target);
-    // 0600 until the real owner and mode are set, so nobody reads it early.
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp)?;
-    let result = fill_and_rename(file, &temp, target, bytes, uid, gid, mode);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-fn fill_and_rename(
-    mut file: File,
-    temp: &Path,
-    target: &Path,
-    bytes: &[u8],
-    uid: Option<u32>,
-    gid: Option<u32>,
-    mode: u32,
-) -> io::Result<()> {
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    // Only what differs from the temp file's owner (the process's): an
-    // unprivileged run can then still rewrite a file it may write.
-    let mine = file.metadata()?;
-    let uid = uid.filter(|u| *u != mine.uid());
-    let gid = gid.filter(|g| *g != mine.gid());
-    if uid.is_some() || gid.is_some() {
-        std::os::unix::fs::fchown(&file, uid, gid)?;
-    }
-    // After chown, which clears setuid/setgid bits.
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    drop(file);
-    #[cfg(test)]
-    if FAIL_BEFORE_RENAME.with(|f| f.get()) {
-        return Err(io::Error::other("simulated failure before rename"));
-    }
-    std::fs::rename(temp, target)?;
+    let owner_and_mode = |file: &File| -> io::Result<()> {
+        // Only what differs from the temp file's owner (the process's): an
+        // unprivileged run can then still rewrite a file it may write.
+        let mine = file.metadata()?;
+        let uid = uid.filter(|u| *u != mine.uid());
+        let gid = gid.filter(|g| *g != mine.gid());
+        if uid.is_some() || gid.is_some() {
+            std::os::unix::fs::fchown(file, uid, gid)?;
+        }
+        // After chown, which clears setuid/setgid bits.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        #[cfg(test)]
+        if FAIL_BEFORE_RENAME.with(|f| f.get()) {
+            return Err(io::Error::other("simulated failure before rename"));
+        }
+        Ok(())
+    };
+    // The directory fsync is ours, so a run can defer it.
+    durable::Durable::new()
+        .sync(durable::Fsync::FileOnly)
+        .prepare(&owner_and_mode)
+        .write(target, bytes)?;
     sync_dir(target)
 }
 
@@ -179,17 +172,6 @@ pub fn existing_meta(path: &Path) -> Option<Meta> {
     })
 }
 
-/// Writes `bytes` to `path` atomically with `meta`. The directory must exist.
-pub fn write(path: &Path, bytes: &[u8], meta: Meta) -> Result<(), StateError> {
-    let new = NewMeta {
-        uid: meta.owner.map(|o| o.0),
-        gid: meta.owner.map(|o| o.1),
-        mode: Some(meta.mode),
-    };
-    atomic_write(path, bytes, new)
-        .map_err(|e| StateError::host(format!("cannot replace {}: {e}", path.display())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +193,9 @@ mod tests {
 
     #[test]
     fn replaces_content_and_sets_mode() {
-        let dir = tempfile::tempdir().unwrap();
+        let t = super::super::testutil::TestHost::new();
+        let write = |path: &Path, bytes: &[u8], meta| t.writer().write_file(path, bytes, meta);
+        let dir = &t.root;
         let path = dir.path().join("f");
         std::fs::write(&path, "old").unwrap();
         write(

@@ -18,6 +18,7 @@ pub mod file;
 pub mod git;
 pub mod group;
 mod host;
+mod host_fs;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;

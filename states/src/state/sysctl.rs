@@ -221,7 +221,7 @@ impl Persist {
             return failed(format!("sysctl {} does not exist", self.name));
         }
         if let Some(text) = &self.new_config {
-            if let Err(e) = write_config(&self.config_path, text) {
+            if let Err(e) = write_config(host, &self.config_path, text) {
                 return failed(e.to_string());
             }
         }
@@ -239,7 +239,8 @@ impl Persist {
     fn set_running(&self, host: &HostWrite) -> Result<(), String> {
         if host.root() != Path::new("/") {
             // A test/swarm root: its /proc/sys is a fixture standing in for the kernel.
-            return std::fs::write(&self.proc_file, format!("{}\n", self.value))
+            return host
+                .write_in_place(&self.proc_file, format!("{}\n", self.value).as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", self.proc_file.display()));
         }
         let assignment = format!("{}={}", self.name, self.value);
@@ -258,16 +259,16 @@ impl Persist {
     }
 }
 
-fn write_config(path: &Path, text: &str) -> Result<(), StateError> {
+fn write_config(host: &HostWrite, path: &Path, text: &str) -> Result<(), StateError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        host.create_dir_all(dir)
             .map_err(|e| StateError::host(format!("cannot create {}: {e}", dir.display())))?;
     }
     let meta = atomic_file::existing_meta(path).unwrap_or(Meta {
         mode: 0o644,
         owner: None,
     });
-    atomic_file::write(path, text.as_bytes(), meta)
+    host.write_file(path, text.as_bytes(), meta)
 }
 
 #[cfg(test)]

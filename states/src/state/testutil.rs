@@ -37,6 +37,11 @@ impl TestHost {
         TestHost { root, files, host }
     }
 
+    /// Write access to the root, as the executor gives an apply.
+    pub fn writer(&self) -> HostWrite {
+        HostWrite::new(self.host.clone())
+    }
+
     /// A path under the root (`/etc/x` → `<root>/etc/x`).
     pub fn path(&self, abs: &str) -> PathBuf {
         self.host.path(abs).expect("absolute path")

@@ -7,6 +7,8 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::super::HostWrite;
+
 use super::entries::{each_entry, ArchiveError, Entry, Format, Kind};
 
 fn write_err(path: &Path, e: impl std::fmt::Display) -> ArchiveError {
@@ -22,6 +24,7 @@ fn outside(entry: &Entry) -> ArchiveError {
 
 /// Extracts every entry of the archive into `dest` (which must exist).
 pub fn extract(
+    host: &HostWrite,
     bytes: &[u8],
     format: Format,
     strip: usize,
@@ -32,11 +35,11 @@ pub fn extract(
     // its own contents from being written (as Python's tarfile does).
     let mut dir_modes: Vec<(PathBuf, u32)> = Vec::new();
     each_entry(bytes, format, strip, &mut |entry, data| {
-        let (parent, name) = parent_dir(&root, entry)?;
+        let (parent, name) = parent_dir(host, &root, entry)?;
         let target = parent.join(name);
         match &entry.kind {
             Kind::Dir => {
-                make_dir(&root, entry, &target)?;
+                make_dir(host, &root, entry, &target)?;
                 let mode = entry
                     .mode
                     .map(|m| m & 0o777)
@@ -44,35 +47,40 @@ pub fn extract(
                     .unwrap_or(0o755);
                 dir_modes.push((target, mode));
             }
-            Kind::File => write_file(&target, entry, data)?,
+            Kind::File => write_file(host, &target, entry, data)?,
             Kind::Symlink(link) => {
                 if !stays_inside(&root, &parent, link) {
                     return Err(outside(entry));
                 }
-                replace_non_dir(&target)?;
-                std::os::unix::fs::symlink(link, &target).map_err(|e| write_err(&target, e))?;
+                replace_non_dir(host, &target)?;
+                host.symlink(Path::new(link), &target)
+                    .map_err(|e| write_err(&target, e))?;
             }
             Kind::Hardlink(source) => {
                 let source_path = root.join(source);
                 if !stays_inside(&root, &root, source) {
                     return Err(outside(entry));
                 }
-                replace_non_dir(&target)?;
-                std::fs::hard_link(&source_path, &target).map_err(|e| write_err(&target, e))?;
+                replace_non_dir(host, &target)?;
+                host.hard_link(&source_path, &target)
+                    .map_err(|e| write_err(&target, e))?;
             }
         }
         Ok(())
     })?;
     for (dir, mode) in dir_modes.iter().rev() {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(*mode))
-            .map_err(|e| write_err(dir, e))?;
+        host.set_mode(dir, *mode).map_err(|e| write_err(dir, e))?;
     }
     Ok(())
 }
 
 /// The physical directory an entry goes in (made if missing) and its file
 /// name. Every existing component must be a directory inside `root`.
-fn parent_dir<'e>(root: &Path, entry: &'e Entry) -> Result<(PathBuf, &'e str), ArchiveError> {
+fn parent_dir<'e>(
+    host: &HostWrite,
+    root: &Path,
+    entry: &'e Entry,
+) -> Result<(PathBuf, &'e str), ArchiveError> {
     let mut parts: Vec<&str> = entry.path.split('/').collect();
     let name = parts.pop().unwrap_or_default();
     let mut cur = root.to_path_buf();
@@ -92,7 +100,7 @@ fn parent_dir<'e>(root: &Path, entry: &'e Entry) -> Result<(PathBuf, &'e str), A
             }
             Ok(_) => return Err(write_err(&next, "exists and is not a directory")),
             Err(_) => {
-                std::fs::create_dir(&next).map_err(|e| write_err(&next, e))?;
+                host.create_dir(&next).map_err(|e| write_err(&next, e))?;
                 cur = next;
             }
         }
@@ -100,7 +108,12 @@ fn parent_dir<'e>(root: &Path, entry: &'e Entry) -> Result<(PathBuf, &'e str), A
     Ok((cur, name))
 }
 
-fn make_dir(root: &Path, entry: &Entry, target: &Path) -> Result<(), ArchiveError> {
+fn make_dir(
+    host: &HostWrite,
+    root: &Path,
+    entry: &Entry,
+    target: &Path,
+) -> Result<(), ArchiveError> {
     match std::fs::symlink_metadata(target) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -112,26 +125,29 @@ fn make_dir(root: &Path, entry: &Entry, target: &Path) -> Result<(), ArchiveErro
             }
         }
         Ok(_) => Err(write_err(target, "exists and is not a directory")),
-        Err(_) => std::fs::create_dir(target).map_err(|e| write_err(target, e)),
+        Err(_) => host.create_dir(target).map_err(|e| write_err(target, e)),
     }
 }
 
 /// Removes a file or symlink in the way (never a directory), so the new
 /// entry replaces it instead of being written through it.
-fn replace_non_dir(target: &Path) -> Result<(), ArchiveError> {
+fn replace_non_dir(host: &HostWrite, target: &Path) -> Result<(), ArchiveError> {
     match std::fs::symlink_metadata(target) {
         Ok(meta) if meta.is_dir() => Err(write_err(target, "exists and is a directory")),
-        Ok(_) => std::fs::remove_file(target).map_err(|e| write_err(target, e)),
+        Ok(_) => host.remove_file(target).map_err(|e| write_err(target, e)),
         Err(_) => Ok(()),
     }
 }
 
-fn write_file(target: &Path, entry: &Entry, data: &mut dyn Read) -> Result<(), ArchiveError> {
-    replace_non_dir(target)?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(target)
+fn write_file(
+    host: &HostWrite,
+    target: &Path,
+    entry: &Entry,
+    data: &mut dyn Read,
+) -> Result<(), ArchiveError> {
+    replace_non_dir(host, target)?;
+    let mut file = host
+        .create_new_file(target, 0o666)
         .map_err(|e| write_err(target, e))?;
     std::io::copy(data, &mut file).map_err(|e| write_err(target, e))?;
     // Permission bits only: setuid/setgid/sticky from an archive are dropped.

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use common::data::{Map, Value};
 use serde_json::json;
 
+use super::accounts::Accounts;
 use super::{Applied, Args, Check, HostRead, HostWrite, StateError, StateModule};
 use entries::{ArchiveError, Format, Listing};
 use owner::Owner;
@@ -157,16 +158,20 @@ fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String>, StateErr
         }
     }
     let mut owner = Owner::default();
-    if let Some(user) = &raw.user {
-        match owner::user(user) {
-            Some(info) => owner.uid = Some(info.uid),
-            None => return Ok(Err(format!("User {user} does not exist"))),
+    if raw.user.is_some() || raw.group.is_some() {
+        // The root's own users and groups, as the file states see them.
+        let accounts = Accounts::read(host)?;
+        if let Some(user) = &raw.user {
+            match accounts.user(user) {
+                Some(info) => owner.uid = Some(info.uid),
+                None => return Ok(Err(format!("User {user} does not exist"))),
+            }
         }
-    }
-    if let Some(group) = &raw.group {
-        match owner::group(group) {
-            Some(gid) => owner.gid = Some(gid),
-            None => return Ok(Err(format!("Group {group} does not exist"))),
+        if let Some(group) = &raw.group {
+            match accounts.group(group) {
+                Some(g) => owner.gid = Some(g.gid),
+                None => return Ok(Err(format!("Group {group} does not exist"))),
+            }
         }
     }
     let Some(source) = raw.source.clone() else {
@@ -350,9 +355,9 @@ fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String>, StateErr
         return Ok(Ok(Check::change(
             changes,
             "All files in archive are already present. Ownership would be updated on one or more files/directories.",
-            super::ApplyFn(move |_: &HostWrite| {
+            super::ApplyFn(move |host: &HostWrite| {
                 for target in &ownership_targets {
-                    owner.apply_recursive(target)?;
+                    owner.apply_recursive(host, target)?;
                 }
                 Ok(Applied::ok_with("All files in archive are already present", applied_changes))
             }),
@@ -613,9 +618,9 @@ impl Extraction {
                 .any(|p| self.owner.differs_recursive(p))
     }
 
-    fn run(&self, changes: &mut Map<String, Value>) -> Result<(), String> {
+    fn run(&self, host: &HostWrite, changes: &mut Map<String, Value>) -> Result<(), String> {
         if self.clean_parent && self.dest.exists() {
-            std::fs::remove_dir_all(&self.dest).map_err(|e| {
+            host.remove_dir_all(&self.dest).map_err(|e| {
                 format!("Unable to remove the directory {}. The following errors were observed:\n\n- {e}", self.name)
             })?;
             changes.insert(
@@ -631,7 +636,7 @@ impl Extraction {
             let full = self
                 .dest
                 .join(path[self.name.len()..].trim_end_matches('/'));
-            remove_path(&full).map_err(|e| {
+            remove_path(host, &full).map_err(|e| {
                 format!("One or more paths could not be cleaned. The following errors were observed:\n\n- {e}")
             })?;
         }
@@ -640,16 +645,19 @@ impl Extraction {
         }
         let created = !self.dest.is_dir();
         if created {
-            std::fs::create_dir_all(&self.dest).map_err(|e| format!("{}: {e}", self.name))?;
+            host.create_dir_all(&self.dest)
+                .map_err(|e| format!("{}: {e}", self.name))?;
             let dir_owner = Owner {
                 uid: self.owner.uid,
                 gid: None,
             };
-            dir_owner.apply(&self.dest).map_err(|e| e.to_string())?;
+            dir_owner
+                .apply(host, &self.dest)
+                .map_err(|e| e.to_string())?;
         }
-        if let Err(e) = extract::extract(&self.bytes, self.format, self.strip, &self.dest) {
+        if let Err(e) = extract::extract(host, &self.bytes, self.format, self.strip, &self.dest) {
             if created {
-                let _ = std::fs::remove_dir(&self.dest);
+                let _ = host.remove_dir(&self.dest);
             }
             return Err(e.to_string());
         }
@@ -658,7 +666,7 @@ impl Extraction {
             let mut failed = Vec::new();
             for target in &self.ownership_targets {
                 updated |= self.owner.differs_recursive(target);
-                if self.owner.apply_recursive(target).is_err() {
+                if self.owner.apply_recursive(host, target).is_err() {
                     failed.push(target.display().to_string());
                 }
             }
@@ -678,9 +686,9 @@ impl Extraction {
 }
 
 impl super::Apply for Extraction {
-    fn apply(self: Box<Self>, _host: &HostWrite) -> Result<Applied, StateError> {
+    fn apply(self: Box<Self>, host: &HostWrite) -> Result<Applied, StateError> {
         let mut changes = Map::new();
-        if let Err(msg) = self.run(&mut changes) {
+        if let Err(msg) = self.run(host, &mut changes) {
             return Ok(Applied::failed(msg, changes));
         }
         let files = self.extracted_files();
@@ -703,10 +711,10 @@ impl super::Apply for Extraction {
 }
 
 /// `rm -rf` of one path, never following a symlink.
-fn remove_path(path: &Path) -> std::io::Result<()> {
+fn remove_path(host: &HostWrite, path: &Path) -> std::io::Result<()> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
+        Ok(meta) if meta.is_dir() => host.remove_dir_all(path),
+        Ok(_) => host.remove_file(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }

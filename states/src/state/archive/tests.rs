@@ -438,6 +438,7 @@ fn a_symlink_already_on_disk_cannot_lead_outside() {
         Some("app-1.0")
     );
     let err = super::extract::extract(
+        &HostWrite::new(f.host()),
         &tar_bytes(APP),
         super::entries::Format::Tar,
         0,
@@ -660,6 +661,37 @@ fn bad_sources_and_names() {
     );
 }
 
+/// A user and a group that exist only in the fixture root's account files
+/// (ids no real host gives out), so only a root-aware lookup finds them.
+fn root_only_accounts(root: &Path) {
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "brine-only:x:64201:64202::/home/brine-only:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/group"), "brine-grp:x:64203:\n").unwrap();
+}
+
+#[test]
+fn owners_are_looked_up_in_the_roots_account_files() {
+    let f = fixture();
+    root_only_accounts(&f.root);
+    let source = f.local("app.tar.gz", &gzip(&tar_bytes(APP)));
+    // Known only to the root: resolved.
+    let args = json!({"source": source, "user": "brine-only", "group": "brine-grp"});
+    change(f.check(args).unwrap());
+    // Known to this host (NSS) but not to the root: not resolved.
+    assert_eq!(
+        fail(f.check(json!({"source": source, "user": "root"})).unwrap()),
+        "User root does not exist"
+    );
+    assert_eq!(
+        fail(f.check(json!({"source": source, "group": "root"})).unwrap()),
+        "Group root does not exist"
+    );
+}
+
 #[test]
 fn user_and_group_own_the_extracted_tree() {
     // Changing owners needs root; elsewhere there is nothing to check.
@@ -668,17 +700,10 @@ fn user_and_group_own_the_extracted_tree() {
     }
     use std::os::unix::fs::MetadataExt;
     let f = fixture();
-    let nobody = super::owner::user("nobody").unwrap();
-    let nogroup = super::owner::group("nogroup")
-        .or_else(|| super::owner::group("nobody"))
-        .unwrap();
-    let group_name = if super::owner::group("nogroup").is_some() {
-        "nogroup"
-    } else {
-        "nobody"
-    };
+    root_only_accounts(&f.root);
+    let (nobody, nogroup) = ((64201, 64202), 64203);
     let source = f.local("app.tar.gz", &gzip(&tar_bytes(APP)));
-    let args = json!({"source": source, "user": "nobody", "group": group_name});
+    let args = json!({"source": source, "user": "brine-only", "group": "brine-grp"});
     let (changes, _) = change(f.check(args.clone()).unwrap());
     assert_eq!(changes["updated ownership"], json!(true));
     let applied = f.apply(args.clone());
@@ -689,7 +714,7 @@ fn user_and_group_own_the_extracted_tree() {
         "opt/www/app-1.0/current",
     ] {
         let meta = std::fs::symlink_metadata(f.root.join(path)).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (nobody.uid, nogroup), "{path}");
+        assert_eq!((meta.uid(), meta.gid()), (nobody.0, nogroup), "{path}");
     }
     clean(f.check(args.clone()).unwrap());
 

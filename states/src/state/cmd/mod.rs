@@ -8,7 +8,6 @@ mod spec;
 mod stateful;
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 
 use common::data::{Map, Value};
 use common::pyfmt::py_str;
@@ -222,7 +221,7 @@ fn run_script(
         Some(user) => Some(spec::lookup_user(host, user)?.uid),
         None => None,
     };
-    let path = write_script(body, ext, owner)
+    let path = write_script(host, body, ext, owner)
         .map_err(|e| format!("cannot write the script to a temp file: {e}"))?;
     let mut line = shell_quote(&path.to_string_lossy());
     if let Some(a) = script_args.filter(|a| !a.is_empty()) {
@@ -259,15 +258,16 @@ fn is_text_file_busy(ran: &Map<String, Value>) -> bool {
 
 /// A private (0700) temp copy of the script, closed before it is run (a file
 /// still open for writing cannot be executed).
-fn write_script(body: &[u8], ext: &str, owner: Option<u32>) -> std::io::Result<tempfile::TempPath> {
-    let mut file = tempfile::Builder::new()
-        .prefix("brine-script-")
-        .suffix(ext)
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempfile()?;
+fn write_script(
+    host: &HostWrite,
+    body: &[u8],
+    ext: &str,
+    owner: Option<u32>,
+) -> std::io::Result<tempfile::TempPath> {
+    let mut file = host.private_temp_file("brine-script-", ext, 0o700)?;
     file.write_all(body)?;
     if let Some(uid) = owner {
-        std::os::unix::fs::fchown(file.as_file(), Some(uid), None)?;
+        host.fchown(file.as_file(), Some(uid), None)?;
     }
     file.as_file().sync_all()?;
     Ok(file.into_temp_path())

@@ -403,6 +403,11 @@ pub struct RunasUser {
 
 /// Looks a `runas` user up on the real host through NSS (`getent`), so
 /// directory users count too. Salt: "User 'x' is not available".
+///
+/// Not `state::accounts` (the root's account files, which every other state
+/// reads): a command runs on the real host, never under the run's root, and
+/// `runuser` resolves the name through NSS, so the real host's users are the
+/// ones that exist for it.
 pub fn lookup_user(host: &HostRead, user: &str) -> Result<RunasUser, String> {
     let not_available = || format!("User '{user}' is not available");
     let out = host

@@ -13,7 +13,7 @@ use common::data::Value;
 use common::pyfmt::py_str;
 
 use super::accounts::Accounts;
-use super::atomic_file::{self, Meta};
+use super::atomic_file::Meta;
 use super::{changes, Applied, ApplyFn, Args, Check, Exec, HostRead, HostWrite, StateError};
 use tab::{Job, Outcome, Tab, When};
 
@@ -291,9 +291,9 @@ impl Crontab {
 
 /// The spool file as cron keeps it: 0600, owned by the user (and group
 /// `crontab` when the root has one).
-fn write_spool(host: &HostRead, path: &Path, user: &str, text: &str) -> Result<(), StateError> {
+fn write_spool(host: &HostWrite, path: &Path, user: &str, text: &str) -> Result<(), StateError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        host.create_dir_all(dir)
             .map_err(|e| StateError::host(format!("cannot create {}: {e}", dir.display())))?;
     }
     let accounts = Accounts::read(host)?;
@@ -303,7 +303,7 @@ fn write_spool(host: &HostRead, path: &Path, user: &str, text: &str) -> Result<(
         let gid = accounts.group("crontab").map_or(u.gid, |g| g.gid);
         (u.uid, gid)
     });
-    atomic_file::write(path, text.as_bytes(), Meta { mode: 0o600, owner })
+    host.write_file(path, text.as_bytes(), Meta { mode: 0o600, owner })
 }
 
 #[cfg(test)]

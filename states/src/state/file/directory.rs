@@ -499,14 +499,14 @@ impl Apply for MakeDir {
             Obstacle::Backup { to, .. } => {
                 let to_real = host.path(to)?;
                 if fsio::lexists(&to_real) {
-                    if let Err(e) = fsio::remove_any(&to_real) {
+                    if let Err(e) = fsio::remove_any(host, &to_real) {
                         return Ok(Applied::failed(
                             format!("Unable to remove {to}: {e}"),
                             changes,
                         ));
                     }
                 }
-                if let Err(e) = std::fs::rename(&real, &to_real) {
+                if let Err(e) = host.rename(&real, &to_real) {
                     return Ok(Applied::failed(
                         format!("Unable to rename {name} to backup {to}: {e}"),
                         changes,
@@ -514,7 +514,7 @@ impl Apply for MakeDir {
                 }
             }
             Obstacle::Remove { what } => {
-                if let Err(e) = fsio::remove_any(&real) {
+                if let Err(e) = fsio::remove_any(host, &real) {
                     return Ok(Applied::failed(
                         format!("Unable to remove {name}: {e}"),
                         changes,
@@ -539,14 +539,14 @@ impl Apply for MakeDir {
                         changes,
                     ));
                 }
-                if let Err(e) = make_parents(host.root(), &real, meta) {
+                if let Err(e) = make_parents(host, &real, meta) {
                     return Ok(Applied::failed(
                         format!("Failed to create directory {name}: {e}"),
                         changes,
                     ));
                 }
             }
-            if let Err(e) = mkdir(&real, meta) {
+            if let Err(e) = mkdir(host, &real, meta) {
                 return Ok(Applied::failed(
                     format!("Failed to create directory {name}: {e}"),
                     changes,
@@ -562,7 +562,7 @@ impl Apply for MakeDir {
         changes.extend(self.planned.clone());
         let mut errors = Vec::new();
         if !spec.children_only {
-            let out = perms.apply(&real, spec.follow_symlinks);
+            let out = perms.apply(host, &real, spec.follow_symlinks);
             changes.extend(out.changes);
             errors.extend(out.errors);
         }
@@ -587,6 +587,7 @@ impl Apply for MakeDir {
                     }
                     for n in names {
                         let out = p.apply(
+                            host,
                             &host.path(&format!("{}/{n}", w.path))?,
                             spec.follow_symlinks,
                         );
@@ -605,7 +606,7 @@ impl Apply for MakeDir {
                 if !fsio::lexists(&real) {
                     continue;
                 }
-                match fsio::remove_any(&real) {
+                match fsio::remove_any(host, &real) {
                     Ok(()) => removed.push(Value::String(path.clone())),
                     Err(e) => errors.push(format!("Unable to remove {path}: {e}")),
                 }

@@ -6,7 +6,7 @@ use common::data::{Map, Value};
 
 use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::diff::{decode, is_text, unified};
-use super::fsio::{self, atomic_write, make_parents, NewMeta};
+use super::fsio::{self, make_parents, NewMeta};
 use super::managed::py_splitlines;
 use super::perms::Perms;
 use super::pyregex::{self, Flags, Replacement};
@@ -171,7 +171,7 @@ impl Apply for EditFile {
                     if !c.makedirs {
                         return Ok(Applied::failed(c.no_dir.clone(), Map::new()));
                     }
-                    if let Err(e) = make_parents(host.root(), &real, NewMeta::default()) {
+                    if let Err(e) = make_parents(host, &real, NewMeta::default()) {
                         return Ok(Applied::failed(
                             format!("Unable to create parent directories: {e}"),
                             Map::new(),
@@ -197,7 +197,7 @@ impl Apply for EditFile {
                         }
                     })?;
                     let old = std::fs::read(&real)?;
-                    if let Err(e) = atomic_write(&copy, &old, keep) {
+                    if let Err(e) = host.replace_file(&copy, &old, keep) {
                         return Ok(Applied::failed(
                             format!("Unable to write the backup {}: {e}", copy.display()),
                             Map::new(),
@@ -206,7 +206,7 @@ impl Apply for EditFile {
                 }
             }
         }
-        if let Err(e) = atomic_write(&real, &self.new, meta) {
+        if let Err(e) = host.replace_file(&real, &self.new, meta) {
             return Ok(Applied::failed(
                 format!("Unable to write file '{}': {e}", self.name),
                 Map::new(),

@@ -1,32 +1,37 @@
 //! Filesystem helpers of the file states: directories made with owner and
-//! mode, removal, existence checks. File content is replaced only through
-//! `state::atomic_file` (re-exported here for the module's files).
+//! mode, removal, existence checks. The ones that change the host take a
+//! `HostWrite` and go through it; file content is replaced only through
+//! `HostWrite::replace_file` (`state::atomic_file`).
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::super::HostRead;
-use super::perms::set_mode;
+use super::super::{HostRead, HostWrite};
 
 #[cfg(test)]
 pub(crate) use crate::state::atomic_file::FAIL_BEFORE_RENAME;
-pub(crate) use crate::state::atomic_file::{atomic_write, sync_dir, umask, NewMeta};
+pub(crate) use crate::state::atomic_file::{sync_dir, umask, NewMeta};
 
 /// Creates one directory and gives it its owner and mode.
-pub(super) fn mkdir(path: &Path, meta: NewMeta) -> io::Result<()> {
-    std::fs::create_dir(path)?;
+pub(super) fn mkdir(host: &HostWrite, path: &Path, meta: NewMeta) -> io::Result<()> {
+    host.create_dir(path)?;
     if meta.uid.is_some() || meta.gid.is_some() {
-        std::os::unix::fs::chown(path, meta.uid, meta.gid)?;
+        host.chown(path, meta.uid, meta.gid)?;
     }
     if let Some(m) = meta.mode {
-        set_mode(path, m)?;
+        host.set_mode(path, m)?;
     }
     sync_dir(path)
 }
 
 /// Creates the missing ancestors of `path` (not `path` itself), top down,
 /// each with `meta`, as Salt's `file.makedirs`. Returns the ones created.
-pub(super) fn make_parents(root: &Path, path: &Path, meta: NewMeta) -> io::Result<Vec<PathBuf>> {
+pub(super) fn make_parents(
+    host: &HostWrite,
+    path: &Path,
+    meta: NewMeta,
+) -> io::Result<Vec<PathBuf>> {
+    let root = host.root();
     let mut missing = Vec::new();
     let mut dir = path.parent();
     while let Some(d) = dir {
@@ -47,7 +52,7 @@ pub(super) fn make_parents(root: &Path, path: &Path, meta: NewMeta) -> io::Resul
         dir = d.parent();
     }
     for d in missing.iter().rev() {
-        match mkdir(d, meta) {
+        match mkdir(host, d, meta) {
             Ok(()) => {}
             // Someone else made it meanwhile: fine.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
@@ -71,12 +76,12 @@ pub(super) fn dir_mode_for(mode: u32) -> u32 {
 }
 
 /// Removes a file, a symlink (not its target) or a whole directory tree.
-pub(super) fn remove_any(path: &Path) -> io::Result<()> {
+pub(super) fn remove_any(host: &HostWrite, path: &Path) -> io::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
     if meta.is_dir() {
-        std::fs::remove_dir_all(path)?;
+        host.remove_dir_all(path)?;
     } else {
-        std::fs::remove_file(path)?;
+        host.remove_file(path)?;
     }
     sync_dir(path)
 }
@@ -92,7 +97,7 @@ pub(super) const BACKUP_ROOT: &str = "/var/cache/brine/minion/file_backup";
 /// Salt's `backup_minion`: a copy of `name`'s current content at
 /// `file_backup/<dir>/<base>_<Day_Mon_DD_HH:MM:SS_micros_YYYY>`, with the
 /// original's owner and mode.
-pub(super) fn backup_minion(host: &HostRead, name: &str, real: &Path) -> io::Result<PathBuf> {
+pub(super) fn backup_minion(host: &HostWrite, name: &str, real: &Path) -> io::Result<PathBuf> {
     let meta = std::fs::metadata(real)?;
     let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
     let root = host
@@ -102,10 +107,10 @@ pub(super) fn backup_minion(host: &HostRead, name: &str, real: &Path) -> io::Res
         .join(dir.trim_start_matches('/'))
         .join(format!("{base}_{}", backup_stamp()));
     if let Some(parent) = backup.parent() {
-        std::fs::create_dir_all(parent)?;
+        host.create_dir_all(parent)?;
     }
     let bytes = std::fs::read(real)?;
-    atomic_write(
+    host.replace_file(
         &backup,
         &bytes,
         NewMeta {

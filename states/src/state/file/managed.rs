@@ -4,7 +4,7 @@ use common::data::{Map, Value};
 
 use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::diff::file_diff;
-use super::fsio::{self, atomic_write, dir_mode_for, make_parents, NewMeta};
+use super::fsio::{self, dir_mode_for, make_parents, NewMeta};
 use super::owner::Accounts;
 use super::perms::{mode_of, mode_str, Perms};
 use super::source::{self, SourceRef};
@@ -212,7 +212,7 @@ impl Apply for WriteFile {
         };
         let real = host.path(&t.real_name)?;
         let Some(bytes) = &self.bytes else {
-            let out = perms.apply(&real, true);
+            let out = perms.apply(host, &real, true);
             if !out.errors.is_empty() {
                 return Ok(Applied::failed(out.errors.join("; "), out.changes));
             }
@@ -230,7 +230,7 @@ impl Apply for WriteFile {
                     gid: perms.gid(),
                     mode: dir_mode,
                 };
-                if let Err(e) = make_parents(host.root(), &real, meta) {
+                if let Err(e) = make_parents(host, &real, meta) {
                     return Ok(Applied::failed(
                         format!("Unable to create parent directories: {e}"),
                         Map::new(),
@@ -250,7 +250,7 @@ impl Apply for WriteFile {
             gid: perms.gid(),
             mode: perms.mode,
         };
-        if let Err(e) = atomic_write(&real, bytes, meta) {
+        if let Err(e) = host.replace_file(&real, bytes, meta) {
             return Ok(Applied::failed(
                 format!("Failed to commit change: {e}"),
                 Map::new(),

@@ -35,11 +35,11 @@ impl Kind {
     }
 }
 
-/// Name ↔ id tables of one root.
+/// The account files of one root (`state::accounts`), as the file states
+/// ask them.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Accounts {
-    users: Vec<(String, u32, u32)>,
-    groups: Vec<(String, u32)>,
+    db: std::sync::Arc<crate::state::accounts::Accounts>,
 }
 
 /// What identifies one version of the passwd and group files of a root.
@@ -79,39 +79,33 @@ impl Accounts {
         accounts
     }
 
-    /// Name/id tables from the shared account reader (`state::accounts`);
-    /// an unreadable file counts as empty, as before.
+    /// An unreadable file counts as empty, as before.
     fn read(host: &HostRead) -> Accounts {
         let db = crate::state::accounts::Accounts::read(host).unwrap_or_default();
         Accounts {
-            users: db
-                .users
-                .into_iter()
-                .map(|u| (u.name, u.uid, u.gid))
-                .collect(),
-            groups: db.groups.into_iter().map(|g| (g.name, g.gid)).collect(),
+            db: std::sync::Arc::new(db),
         }
     }
 
     fn lookup(&self, kind: Kind, name: &str) -> Option<u32> {
         match kind {
-            Kind::User => self.users.iter().find(|u| u.0 == name).map(|u| u.1),
-            Kind::Group => self.groups.iter().find(|g| g.0 == name).map(|g| g.1),
+            Kind::User => self.db.user(name).map(|u| u.uid),
+            Kind::Group => self.db.group(name).map(|g| g.gid),
         }
     }
 
     /// The name of an id, or the id itself when the root has no entry.
     pub fn name_of(&self, kind: Kind, id: u32) -> String {
         let found = match kind {
-            Kind::User => self.users.iter().find(|u| u.1 == id).map(|u| u.0.clone()),
-            Kind::Group => self.groups.iter().find(|g| g.1 == id).map(|g| g.0.clone()),
+            Kind::User => self.db.user_by_uid(id).map(|u| u.name.clone()),
+            Kind::Group => self.db.group_by_gid(id).map(|g| g.name.clone()),
         };
         found.unwrap_or_else(|| id.to_string())
     }
 
     /// A user's primary group id.
     pub fn primary_gid(&self, uid: u32) -> Option<u32> {
-        self.users.iter().find(|u| u.1 == uid).map(|u| u.2)
+        self.db.user_by_uid(uid).map(|u| u.gid)
     }
 
     /// Resolves an argument value: a name, or a numeric id (as a number or a

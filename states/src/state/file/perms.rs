@@ -5,7 +5,7 @@ use std::path::Path;
 
 use common::data::{Map, Value};
 
-use super::super::{HostRead, StateError};
+use super::super::{HostRead, HostWrite, StateError};
 use super::owner::{is_root, missing_owners, Accounts, Owner};
 
 /// A mode as Salt shows it: octal, at least four digits (`0644`).
@@ -114,7 +114,7 @@ impl Perms {
     /// as Salt's `check_perms` does. Returns the changes made and the
     /// failures ("Failed to change mode to 0644: …"). `follow`: act on a
     /// symlink's target rather than on the link (whose mode cannot change).
-    pub fn apply(&self, path: &Path, follow: bool) -> PermsOutcome {
+    pub fn apply(&self, host: &HostWrite, path: &Path, follow: bool) -> PermsOutcome {
         let mut out = PermsOutcome::default();
         let stat = |p: &Path| {
             if follow {
@@ -143,9 +143,9 @@ impl Perms {
         let want_gid = self.gid().filter(|g| *g != before.gid());
         if want_uid.is_some() || want_gid.is_some() {
             let res = if is_link {
-                std::os::unix::fs::lchown(path, want_uid, want_gid)
+                host.lchown(path, want_uid, want_gid)
             } else {
-                std::os::unix::fs::chown(path, want_uid, want_gid)
+                host.chown(path, want_uid, want_gid)
             };
             if let Err(e) = res {
                 let what = match (&self.user, want_uid) {
@@ -159,11 +159,11 @@ impl Perms {
             } else if !is_link {
                 // chown clears setuid/setgid bits; put the old mode back
                 // before any mode change, as Salt does.
-                let _ = set_mode(path, mode_of(&before));
+                let _ = host.set_mode(path, mode_of(&before));
             }
         }
         if let Some(m) = self.mode.filter(|m| !is_link && *m != mode_of(&before)) {
-            if let Err(e) = set_mode(path, m) {
+            if let Err(e) = host.set_mode(path, m) {
                 out.errors
                     .push(format!("Failed to change mode to {}: {e}", mode_str(m)));
             }
@@ -195,9 +195,4 @@ impl Perms {
 pub(super) struct PermsOutcome {
     pub changes: Map<String, Value>,
     pub errors: Vec<String>,
-}
-
-pub(super) fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }

@@ -395,7 +395,7 @@ impl Apply for Mirror {
             let mut these = Map::new();
             if let Some(note) = step.remove_first {
                 let real = host.path(&step.path)?;
-                if let Err(e) = fsio::remove_any(&real) {
+                if let Err(e) = fsio::remove_any(host, &real) {
                     ok = false;
                     comments.push((
                         step.path.clone(),
@@ -425,7 +425,7 @@ impl Apply for Mirror {
             if !fsio::lexists(&real) {
                 continue;
             }
-            match fsio::remove_any(&real) {
+            match fsio::remove_any(host, &real) {
                 Ok(()) => removed.push(Value::String(path.clone())),
                 Err(e) => {
                     ok = false;

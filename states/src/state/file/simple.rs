@@ -6,7 +6,7 @@ use common::data::{Map, Value};
 
 use super::super::{Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
 use super::absolute_name;
-use super::fsio::{self, atomic_write, dir_mode_for, make_parents, NewMeta};
+use super::fsio::{self, dir_mode_for, make_parents, NewMeta};
 use super::owner::{Accounts, Kind, Owner};
 use super::perms::{mode_of, mode_str, Perms};
 
@@ -36,7 +36,7 @@ pub(super) fn absent(args: &Args, host: &HostRead) -> Result<Check, StateError> 
         format!("{what} {name} is set for removal"),
         ApplyFn(move |host: &HostWrite| {
             let real = host.path(&name)?;
-            Ok(match fsio::remove_any(&real) {
+            Ok(match fsio::remove_any(host, &real) {
                 Ok(()) => Applied::ok_with(format!("Removed {} {name}", what.to_lowercase()), done),
                 Err(e) if what == "Directory" => Applied::failed(
                     format!("Failed to remove directory {name}: {e}"),
@@ -117,7 +117,7 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         ApplyFn(move |host: &HostWrite| {
             let real = host.path(&name)?;
             if makedirs {
-                if let Err(e) = make_parents(host.root(), &real, NewMeta::default()) {
+                if let Err(e) = make_parents(host, &real, NewMeta::default()) {
                     return Ok(Applied::failed(e.to_string(), Map::new()));
                 }
             }
@@ -128,17 +128,13 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                 ));
             }
             let extant = real.exists();
-            let file = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&real)
-                .or_else(|e| {
-                    if real.is_dir() {
-                        std::fs::File::open(&real)
-                    } else {
-                        Err(e)
-                    }
-                });
+            let file = host.open_append(&real).or_else(|e| {
+                if real.is_dir() {
+                    std::fs::File::open(&real)
+                } else {
+                    Err(e)
+                }
+            });
             let now = std::time::SystemTime::now();
             let at = |t: Option<i64>| {
                 t.map_or(now, |s| {
@@ -173,23 +169,29 @@ pub(super) fn touch(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 }
 
 /// Copies a directory tree (symlinks as symlinks) to a new path.
-fn copy_tree(from: &Path, to: &Path, uid: Option<u32>, gid: Option<u32>) -> std::io::Result<()> {
+fn copy_tree(
+    host: &HostWrite,
+    from: &Path,
+    to: &Path,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> std::io::Result<()> {
     let meta = std::fs::symlink_metadata(from)?;
     if meta.file_type().is_symlink() {
-        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?;
-        return std::os::unix::fs::lchown(to, uid, gid);
+        host.symlink(&std::fs::read_link(from)?, to)?;
+        return host.lchown(to, uid, gid);
     }
     if meta.is_dir() {
-        std::fs::create_dir(to)?;
+        host.create_dir(to)?;
         for entry in std::fs::read_dir(from)? {
             let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()), uid, gid)?;
+            copy_tree(host, &entry.path(), &to.join(entry.file_name()), uid, gid)?;
         }
     } else {
-        std::fs::copy(from, to)?;
+        host.copy_file(from, to)?;
     }
-    std::os::unix::fs::lchown(to, uid, gid)?;
-    super::perms::set_mode(to, meta.mode() & 0o7777)
+    host.lchown(to, uid, gid)?;
+    host.set_mode(to, meta.mode() & 0o7777)
 }
 
 pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -336,7 +338,7 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                     gid: perms.gid(),
                     mode: dir_mode.or(perms.mode.map(dir_mode_for)),
                 };
-                if let Err(e) = make_parents(host.root(), &dest, meta) {
+                if let Err(e) = make_parents(host, &dest, meta) {
                     return Ok(Applied::failed(e.to_string(), Map::new()));
                 }
             }
@@ -355,18 +357,18 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                         .unwrap_or_default(),
                     std::process::id()
                 ));
-                let result = copy_tree(&src, &temp, perms.uid(), perms.gid())
+                let result = copy_tree(host, &src, &temp, perms.uid(), perms.gid())
                     .and_then(|()| {
                         if fsio::lexists(&dest) {
-                            fsio::remove_any(&dest)
+                            fsio::remove_any(host, &dest)
                         } else {
                             Ok(())
                         }
                     })
-                    .and_then(|()| std::fs::rename(&temp, &dest))
+                    .and_then(|()| host.rename(&temp, &dest))
                     .and_then(|()| fsio::sync_dir(&dest));
                 if let Err(e) = result {
-                    let _ = fsio::remove_any(&temp);
+                    let _ = fsio::remove_any(host, &temp);
                     return Ok(failed(e));
                 }
             } else {
@@ -375,7 +377,7 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                     Err(e) => return Ok(failed(e)),
                 };
                 if dest.is_dir() {
-                    if let Err(e) = fsio::remove_any(&dest) {
+                    if let Err(e) = fsio::remove_any(host, &dest) {
                         return Ok(failed(e));
                     }
                 }
@@ -384,7 +386,7 @@ pub(super) fn copy(args: &Args, host: &HostRead) -> Result<Check, StateError> {
                     gid: perms.gid(),
                     mode: perms.mode,
                 };
-                if let Err(e) = atomic_write(&dest, &bytes, meta) {
+                if let Err(e) = host.replace_file(&dest, &bytes, meta) {
                     return Ok(failed(e));
                 }
             }

@@ -238,8 +238,8 @@ struct MakeLink {
 }
 
 impl MakeLink {
-    fn chown(&self, path: &Path) -> std::io::Result<()> {
-        std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
+    fn chown(&self, host: &HostWrite, path: &Path) -> std::io::Result<()> {
+        host.lchown(path, Some(self.uid), Some(self.gid))
     }
 }
 
@@ -249,7 +249,7 @@ impl Apply for MakeLink {
         let real = host.path(name)?;
         if self.action == Action::Chown {
             let mut changes = Map::new();
-            return Ok(match self.chown(&real) {
+            return Ok(match self.chown(host, &real) {
                 Ok(()) => {
                     changes.insert("ownership".into(), Value::String(self.owner.clone()));
                     Applied::ok_with(
@@ -278,18 +278,18 @@ impl Apply for MakeLink {
                 gid: Some(self.gid),
                 mode: self.dir_mode,
             };
-            if let Err(e) = make_parents(host.root(), &real, meta) {
+            if let Err(e) = make_parents(host, &real, meta) {
                 return Ok(Applied::failed(e.to_string(), Map::new()));
             }
         }
         if let Action::Backup(backup) = &self.action {
             let to = host.path(backup)?;
             let moved = (if fsio::lexists(&to) {
-                fsio::remove_any(&to)
+                fsio::remove_any(host, &to)
             } else {
                 Ok(())
             })
-            .and_then(|()| std::fs::rename(&real, &to));
+            .and_then(|()| host.rename(&real, &to));
             if let Err(e) = moved {
                 return Ok(Applied::failed(
                     format!("Unable to rename {name} to backup {backup} -> : {e}"),
@@ -299,7 +299,7 @@ impl Apply for MakeLink {
         }
         // A directory cannot be renamed over; anything else can, atomically.
         if real.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-            if let Err(e) = fsio::remove_any(&real) {
+            if let Err(e) = fsio::remove_any(host, &real) {
                 return Ok(Applied::failed(
                     format!("Could not remove '{name}': {e}"),
                     Map::new(),
@@ -313,12 +313,13 @@ impl Apply for MakeLink {
                 .unwrap_or_default(),
             std::process::id()
         ));
-        let _ = std::fs::remove_file(&temp);
-        let made = std::os::unix::fs::symlink(&self.target, &temp)
-            .and_then(|()| std::fs::rename(&temp, &real))
+        let _ = host.remove_file(&temp);
+        let made = host
+            .symlink(Path::new(&self.target), &temp)
+            .and_then(|()| host.rename(&temp, &real))
             .and_then(|()| fsio::sync_dir(&real));
         if let Err(e) = made {
-            let _ = std::fs::remove_file(&temp);
+            let _ = host.remove_file(&temp);
             return Ok(Applied::failed(
                 format!(
                     "Unable to create new symlink {name} -> {}: {e}",
@@ -331,7 +332,7 @@ impl Apply for MakeLink {
         changes.insert("new".into(), Value::String(name.clone()));
         let mut comment = format!("Created new symlink {name} -> {}", self.target);
         let meta = std::fs::symlink_metadata(&real)?;
-        if (meta.uid(), meta.gid()) != (self.uid, self.gid) && self.chown(&real).is_err() {
+        if (meta.uid(), meta.gid()) != (self.uid, self.gid) && self.chown(host, &real).is_err() {
             comment.push_str(&format!(
                 ", but was unable to set ownership to {}",
                 self.owner

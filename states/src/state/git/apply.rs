@@ -54,11 +54,11 @@ pub struct CloneApply {
 }
 
 impl Apply for CloneApply {
-    fn apply(self: Box<Self>, _host: &HostWrite) -> Result<Applied, StateError> {
+    fn apply(self: Box<Self>, host: &HostWrite) -> Result<Applied, StateError> {
         let mut progress = Progress::default();
         let path = self.opts.path.clone();
         if self.clear {
-            if let Err(e) = empty_dir(&path) {
+            if let Err(e) = empty_dir(host, &path) {
                 return Ok(
                     progress.failed(format!("Unable to remove\n  {}\n    {e}", self.opts.target))
                 );
@@ -71,9 +71,9 @@ impl Apply for CloneApply {
             Err(Failed(msg)) => {
                 // Like `git clone`, leave nothing half-made behind.
                 let _ = if existed {
-                    empty_dir(&path)
+                    empty_dir(host, &path)
                 } else {
-                    std::fs::remove_dir_all(&path)
+                    host.remove_dir_all(&path)
                 };
                 return Ok(progress.failed(format!("Clone failed: {msg}")));
             }
@@ -84,7 +84,7 @@ impl Apply for CloneApply {
         );
         progress.note(format!("{} cloned to {}", self.opts.name, self.opts.target));
         let result = self.after_clone(&repo, &mut progress);
-        own(&self.opts, &path, &mut progress);
+        own(host, &self.opts, &path, &mut progress);
         Ok(match result {
             Err(Failed(msg)) => progress.failed(msg),
             Ok(new_rev) => {
@@ -242,10 +242,10 @@ pub struct UpdateApply {
 }
 
 impl Apply for UpdateApply {
-    fn apply(self: Box<Self>, _host: &HostWrite) -> Result<Applied, StateError> {
+    fn apply(self: Box<Self>, host: &HostWrite) -> Result<Applied, StateError> {
         let mut progress = Progress::default();
         let result = self.update(&mut progress);
-        own(&self.opts, &self.opts.path, &mut progress);
+        own(host, &self.opts, &self.opts.path, &mut progress);
         Ok(match result {
             Err(Failed(msg)) => progress.failed(msg),
             Ok(new_rev) => {
@@ -443,11 +443,11 @@ impl UpdateApply {
 
 /// Gives the checkout to `user` after the work, since libgit2 ran as the
 /// minion's user. A failure is reported in the comment.
-fn own(opts: &Opts, path: &Path, progress: &mut Progress) {
+fn own(host: &HostWrite, opts: &Opts, path: &Path, progress: &mut Progress) {
     if opts.owner.is_none() || !path.exists() {
         return;
     }
-    if let Err(e) = opts.owner.apply_recursive(path) {
+    if let Err(e) = opts.owner.apply_recursive(host, path) {
         progress.note(format!("Failed to set the owner of {}: {e}", opts.target));
     }
 }
@@ -558,13 +558,13 @@ fn update_submodules(repo: &Repository, opts: &Opts) -> Result<(), Failed> {
 }
 
 /// Removes everything inside `dir`, never following symlinks.
-fn empty_dir(dir: &Path) -> std::io::Result<()> {
+fn empty_dir(host: &HostWrite, dir: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if std::fs::symlink_metadata(&path)?.is_dir() {
-            std::fs::remove_dir_all(&path)?;
+            host.remove_dir_all(&path)?;
         } else {
-            std::fs::remove_file(&path)?;
+            host.remove_file(&path)?;
         }
     }
     Ok(())

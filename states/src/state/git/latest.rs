@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use common::data::{Map, Value};
 use serde_json::json;
 
-use super::super::archive::owner::{self, Owner};
+use super::super::accounts::Accounts;
+use super::super::archive::owner::Owner;
 use super::super::{Args, Check, HostRead, StateError};
 use super::apply::{CloneApply, UpdateApply};
 use super::local::{self, Local};
@@ -249,8 +250,9 @@ fn read_opts(args: &Args, host: &HostRead) -> Result<Result<Opts, String>, State
 
     let user_info = match &user {
         None => None,
-        Some(u) => match owner::user(u) {
-            Some(info) => Some(info),
+        // The root's own users (state::accounts), as the file states see them.
+        Some(u) => match Accounts::read(host)?.user(u) {
+            Some(info) => Some(info.clone()),
             None => return Ok(Err(format!("User '{u}' is not available"))),
         },
     };

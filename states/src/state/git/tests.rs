@@ -705,15 +705,26 @@ fn user_owns_the_checkout() {
         return;
     }
     let f = fixture();
-    let nobody = super::super::archive::owner::user("nobody").expect("nobody exists");
-    let applied = f.apply(json!({"user": "nobody"}));
+    // A user only the root's /etc/passwd knows (an id no real host gives out).
+    std::fs::create_dir_all(f.root.join("etc")).unwrap();
+    std::fs::write(
+        f.root.join("etc/passwd"),
+        "brine-only:x:64201:64202::/home/brine-only:/bin/sh\n",
+    )
+    .unwrap();
+    let applied = f.apply(json!({"user": "brine-only"}));
     assert!(applied.result, "{}", applied.comment);
     use std::os::unix::fs::MetadataExt;
     for path in ["srv/app", "srv/app/a.txt", "srv/app/.git/HEAD"] {
         let meta = std::fs::symlink_metadata(f.root.join(path)).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (nobody.uid, nobody.gid), "{path}");
+        assert_eq!((meta.uid(), meta.gid()), (64201, 64202), "{path}");
     }
-    clean_comment(f.check(json!({"user": "nobody"})).unwrap());
+    clean_comment(f.check(json!({"user": "brine-only"})).unwrap());
+    // This host's root user is not the root's: refused, as a missing user is.
+    assert_eq!(
+        fail_comment(f.check(json!({"user": "root"})).unwrap()),
+        "User 'root' is not available"
+    );
 }
 
 #[test]

@@ -106,8 +106,8 @@ fn write_all(host: &HostWrite, writes: &Writes) -> Result<(), StateError> {
     for (path, content) in writes {
         let real = host.path(path)?;
         match content {
-            Some(text) => write::atomic(&real, text.as_bytes(), 0o644)?,
-            None => write::remove(&real)?,
+            Some(text) => write::atomic(host, &real, text.as_bytes(), 0o644)?,
+            None => write::remove(host, &real)?,
         }
     }
     Ok(())
@@ -388,7 +388,7 @@ fn managed(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         ApplyFn(move |w: &HostWrite| {
             if let Some(k) = &key {
                 let real = w.path(&k.path)?;
-                if let Err(e) = write::atomic(&real, &k.bytes, 0o644) {
+                if let Err(e) = write::atomic(w, &real, &k.bytes, 0o644) {
                     return Ok(Applied::failed(
                         format!("Failed to configure repo '{name}': Error: failed to add key: {e}"),
                         Map::new(),

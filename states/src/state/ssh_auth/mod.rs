@@ -243,11 +243,11 @@ fn present(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     Ok(Check::change(
         Default::default(),
         test_comment,
-        ApplyFn(move |_: &HostWrite| {
+        ApplyFn(move |host: &HostWrite| {
             if adds && file.path.starts_with(&file.home) && !file.home.is_dir() {
                 return Ok(Applied::failed(NO_HOME, Default::default()));
             }
-            Ok(match write_keys(&file, &new_text) {
+            Ok(match write_keys(host, &file, &new_text) {
                 Ok(()) => Applied::ok_with(done, changes),
                 Err(e) => Applied::failed(
                     format!("Problem reading or writing to key file: {e}"),
@@ -293,28 +293,31 @@ fn without_keys(text: &str, gone: &[String]) -> String {
 
 /// Writes the key file atomically: `~/.ssh` 0700 and the file 0600, owned
 /// by the user, when they are new; an existing file keeps its mode and owner.
-fn write_keys(file: &KeyFile, text: &str) -> Result<(), StateError> {
+fn write_keys(host: &HostWrite, file: &KeyFile, text: &str) -> Result<(), StateError> {
     let dir = file
         .path
         .parent()
         .ok_or_else(|| StateError::args("the key file has no directory"))?;
     if !dir.is_dir() {
-        create_private_dir(dir, file.owner)?;
+        create_private_dir(host, dir, file.owner)?;
     }
     let meta = atomic_file::existing_meta(&file.path).unwrap_or(Meta {
         mode: 0o600,
         owner: file.owner,
     });
-    atomic_file::write(&file.path, text.as_bytes(), meta)
+    host.write_file(&file.path, text.as_bytes(), meta)
 }
 
-fn create_private_dir(dir: &Path, owner: Option<(u32, u32)>) -> Result<(), StateError> {
-    use std::os::unix::fs::PermissionsExt;
+fn create_private_dir(
+    host: &HostWrite,
+    dir: &Path,
+    owner: Option<(u32, u32)>,
+) -> Result<(), StateError> {
     let err = |e: std::io::Error| StateError::host(format!("cannot create {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    host.create_dir_all(dir).map_err(err)?;
+    host.set_mode(dir, 0o700).map_err(err)?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(err)?;
+        host.chown(dir, Some(uid), Some(gid)).map_err(err)?;
     }
     Ok(())
 }
@@ -356,8 +359,8 @@ fn absent(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     Ok(Check::change(
         Default::default(),
         test_comment,
-        ApplyFn(move |_: &HostWrite| {
-            Ok(match write_keys(&file, &new_text) {
+        ApplyFn(move |host: &HostWrite| {
+            Ok(match write_keys(host, &file, &new_text) {
                 Ok(()) => Applied::ok_with("Key removed", changes),
                 Err(e) => Applied::failed(format!("Key not removed: {e}"), Default::default()),
             })

@@ -394,15 +394,14 @@ fn update(
 }
 
 /// Salt's `file.mkdir(home, uid, gid, 0755)` for a home that is missing.
-fn make_home_dir(host: &HostRead, home: &str, uid: u32, gid: u32) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
+fn make_home_dir(host: &HostWrite, home: &str, uid: u32, gid: u32) -> Result<(), String> {
     let path = host.path(home).map_err(|e| e.to_string())?;
     let err = |e: std::io::Error| format!("cannot create {home}: {e}");
-    std::fs::create_dir_all(&path).map_err(err)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(err)?;
+    host.create_dir_all(&path).map_err(err)?;
+    host.set_mode(&path, 0o755).map_err(err)?;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
-        std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(err)?;
+        host.chown(&path, Some(uid), Some(gid)).map_err(err)?;
     }
     Ok(())
 }

@@ -126,7 +126,8 @@ impl Fixture {
     }
 
     pub fn chmod(&self, path: &str, mode: u32) {
-        super::perms::set_mode(&self.p(path), mode).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.p(path), std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
     pub fn owner(&self, path: &str) -> (u32, u32) {
