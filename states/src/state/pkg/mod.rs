@@ -27,15 +27,13 @@ use version::Spec;
 
 pub struct Pkg;
 
-const FUNCTIONS: &[&str] = &["installed", "latest", "removed", "purged"];
-
 impl super::StateModule for Pkg {
     fn name(&self) -> &'static str {
         "pkg"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::PKG
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
