@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::*;
-use crate::state::{registry, Args};
+use crate::state::{registry, Args, StateModule};
 
 fn map(v: Value) -> Map<String, Value> {
     v.as_object().expect("an object").clone()
@@ -126,4 +126,49 @@ fn reading_listed_common_and_mod_watch_arguments_is_fine() {
     for key in ["reload", "require", "__reqs_changed__", "sfun"] {
         let _ = args.get(key);
     }
+}
+
+/// The executor's errors come from the tables: an unknown function lists
+/// the module's functions in table order, an argument no function read is
+/// named, and a `**kwargs` function takes anything.
+#[test]
+fn the_executor_names_unknown_functions_and_arguments() {
+    let t = crate::state::testutil::TestHost::new();
+    let low = |id: &str, state: &str, fun: &str, extra: Value| {
+        let mut c = map(
+            json!({"state": state, "fun": fun, "name": format!("/tmp/{id}"),
+            "__id__": id, "__sls__": "sigs", "__env__": "base", "order": 1}),
+        );
+        c.extend(map(extra));
+        c
+    };
+    let report = crate::run::Runner::new(t.host.clone(), true).run(vec![
+        low("teleport", "file", "teleported", json!({})),
+        low("typo", "file", "absent", json!({"forse": true})),
+        low("kwargs", "test", "nop", json!({"anything": 1})),
+    ]);
+    let comment = |id: &str| {
+        let r = report.rets.iter().find(|r| r.id == id).expect(id);
+        (r.result, r.comment.clone())
+    };
+    let functions = names(crate::state::file::File.signatures()).join(", ");
+    assert_eq!(
+        comment("teleport"),
+        (
+            Some(false),
+            format!("State 'file.teleported' was not found: the file module has {functions}")
+        )
+    );
+    assert!(
+        functions.starts_with("managed, directory, absent"),
+        "{functions}"
+    );
+    assert_eq!(
+        comment("typo"),
+        (
+            Some(false),
+            "Unknown argument(s) for file.absent: forse".to_string()
+        )
+    );
+    assert_eq!(comment("kwargs").0, Some(true));
 }
