@@ -1,6 +1,8 @@
 //! A low chunk's arguments, with typed getters that read Salt's forms
 //! (`mode: 644`, `'0644'`, `True`/`"yes"`), and a record of what was read so
-//! arguments no state function asked for are reported.
+//! arguments no state function asked for are reported. `Args` knows its
+//! chunk's signature (from `state`/`fun`), and in debug builds refuses a read
+//! the signature table does not list.
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
