@@ -335,10 +335,10 @@ impl Runner {
                 common::pyfmt::py_str(chunk.get("__sls__").unwrap_or(&Value::Null))
             )
         })?;
-        if !m.functions().contains(&fun) {
+        if m.signature(fun).is_none() {
             return Err(format!(
                 "State '{state}.{fun}' was not found: the {state} module has {}",
-                m.functions().join(", ")
+                crate::state::signatures::names(m.signatures()).join(", ")
             ));
         }
         Ok(&**m)
@@ -409,7 +409,7 @@ impl Runner {
             },
             None => module.check(fun, &args, &self.host),
         };
-        let unknown = if module.accepts_any_args(fun) {
+        let unknown = if module.signature(fun).is_some_and(|s| s.any_args) {
             vec![]
         } else {
             args.unknown()

@@ -1,59 +1,48 @@
 //! A low chunk's arguments, with typed getters that read Salt's forms
 //! (`mode: 644`, `'0644'`, `True`/`"yes"`), and a record of what was read so
-//! arguments no state function asked for are reported.
+//! arguments no state function asked for are reported. `Args` knows its
+//! chunk's signature (from `state`/`fun`), and in debug builds refuses a read
+//! the signature table does not list.
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use common::data::{Map, Value};
 
+use super::signatures::{self, Signature};
 use super::StateError;
-
-/// Arguments every state accepts, handled by the executor rather than the module.
-pub const GLOBAL_ARGS: &[&str] = &[
-    "state",
-    "fun",
-    "name",
-    "names",
-    "order",
-    "require",
-    "require_any",
-    "require_in",
-    "watch",
-    "watch_any",
-    "watch_in",
-    "onchanges",
-    "onchanges_any",
-    "onchanges_in",
-    "onfail",
-    "onfail_any",
-    "onfail_all",
-    "onfail_in",
-    "onfail_stop",
-    "prereq",
-    "prereq_in",
-    "prerequired",
-    "listen",
-    "listen_in",
-    "use",
-    "use_in",
-    "unless",
-    "onlyif",
-    "creates",
-    "failhard",
-    "retry",
-    "check_cmd",
-    "reload_modules",
-    "saltenv",
-    "parallel",
-    "runas",
-    "runas_password",
-    "fire_event",
-];
 
 /// The arguments of one low chunk.
 pub struct Args<'a> {
     chunk: &'a Map<String, Value>,
     read: RefCell<BTreeSet<String>>,
+    table: Option<Table>,
+}
+
+/// The chunk's `state.fun` and what its table says it accepts.
+struct Table {
+    module: &'static str,
+    function: &'static Signature,
+    mod_watch: Option<&'static Signature>,
+}
+
+impl Table {
+    /// The table of the chunk's `state`/`fun`, if Brine has that function.
+    fn of(chunk: &Map<String, Value>) -> Option<Table> {
+        let module = chunk.get("state")?.as_str()?;
+        let fun = chunk.get("fun")?.as_str()?;
+        let m = super::registry().into_iter().find(|m| m.name() == module)?;
+        Some(Table {
+            module: m.name(),
+            function: m.signature(fun)?,
+            mod_watch: m.mod_watch_signature(),
+        })
+    }
+
+    /// Documented, not merely accepted: a `**kwargs` function's table
+    /// still names every argument it uses.
+    fn lists(&self, key: &str) -> bool {
+        self.function.documents(key) || self.mod_watch.is_some_and(|w| w.documents(key))
+    }
 }
 
 impl<'a> Args<'a> {
@@ -61,11 +50,24 @@ impl<'a> Args<'a> {
         Args {
             chunk,
             read: RefCell::new(BTreeSet::new()),
+            table: Table::of(chunk),
         }
     }
 
     /// The raw value of an argument, if given (and not null).
     pub fn get(&self, key: &str) -> Option<&'a Value> {
+        if let Some(t) = &self.table {
+            // A read the table does not list would make `unknown_args` call
+            // a working argument misspelt: every state test that reads an
+            // argument checks its function's entry here.
+            debug_assert!(
+                t.lists(key),
+                "{}.{} reads '{key}', which its signature table does not list \
+                 (add it in states/src/state/signatures/tables.rs)",
+                t.module,
+                t.function.name
+            );
+        }
         self.read.borrow_mut().insert(key.to_string());
         self.chunk.get(key).filter(|v| !v.is_null())
     }
@@ -161,9 +163,7 @@ impl<'a> Args<'a> {
         let read = self.read.borrow();
         self.chunk
             .keys()
-            .filter(|k| {
-                !k.starts_with("__") && !GLOBAL_ARGS.contains(&k.as_str()) && !read.contains(*k)
-            })
+            .filter(|k| !signatures::is_common(k) && !read.contains(*k))
             .cloned()
             .collect()
     }

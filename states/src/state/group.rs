@@ -22,8 +22,8 @@ impl super::StateModule for GroupState {
         "group"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        &["present", "absent"]
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::GROUP
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

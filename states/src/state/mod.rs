@@ -5,9 +5,10 @@
 //! what would change; the executor applies the returned [`Apply`] with a
 //! [`HostWrite`], which it creates only when not in test mode.
 //!
-//! Adding a state function: implement it in its module's file and list it in
-//! that module's `functions()`; adding a module: one file here and one line in
-//! [`registry`].
+//! Adding a state function: implement it in its module's file and list it,
+//! with the arguments it reads, in that module's table in
+//! [`signatures::tables`]; adding a module: one file here, its table, and one
+//! line in [`registry`].
 mod accounts;
 pub mod archive;
 mod args;
@@ -22,6 +23,7 @@ mod host_fs;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
+pub mod signatures;
 mod sources;
 pub mod ssh_auth;
 pub mod sysctl;
@@ -35,6 +37,7 @@ use common::data::{Map, Value};
 pub use args::Args;
 pub use atomic_file::DeferDirSyncs;
 pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
+pub use signatures::{unknown_args, Signature};
 pub use sources::LocalSources;
 
 /// Why a state could not be checked or applied.
@@ -173,12 +176,11 @@ where
 pub trait StateModule: Send + Sync {
     /// The module name as SLS files use it.
     fn name(&self) -> &'static str;
-    /// Its state functions, for "unknown function" errors.
-    fn functions(&self) -> &'static [&'static str];
-    /// Whether `fun` takes any keyword arguments (Salt's `**kwargs`), so
-    /// unread ones are not reported as unknown.
-    fn accepts_any_args(&self, _fun: &str) -> bool {
-        false
+    /// Its state functions and the arguments each accepts.
+    fn signatures(&self) -> &'static [Signature];
+    /// The signature of `fun`; `None`: the module has no such function.
+    fn signature(&self, fun: &str) -> Option<&'static Signature> {
+        self.signatures().iter().find(|s| s.name == fun)
     }
     /// Works out what `fun` would change. Must only read the host.
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError>;
@@ -186,6 +188,11 @@ pub trait StateModule: Send + Sync {
     /// `require` for modules without one).
     fn watchable(&self) -> bool {
         false
+    }
+    /// What `mod_watch` reads besides the watching function's own arguments
+    /// (the executor's `sfun`, service's `reload`, …).
+    fn mod_watch_signature(&self) -> Option<&'static Signature> {
+        None
     }
     /// Salt's `mod_watch`: what a watcher does when something it watches
     /// changed (service: restart; cmd: run). `None`: the module has none, and

@@ -25,8 +25,8 @@ impl super::StateModule for Sysctl {
         "sysctl"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        &["present"]
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::SYSCTL
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

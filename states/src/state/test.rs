@@ -7,16 +7,6 @@ use super::{changes, Applied, ApplyFn, Args, Check, HostRead, StateError};
 
 pub struct Test;
 
-const FUNCTIONS: &[&str] = &[
-    "nop",
-    "succeed_without_changes",
-    "fail_without_changes",
-    "succeed_with_changes",
-    "fail_with_changes",
-    "configurable_test_state",
-    "show_notification",
-];
-
 fn pretend_changes() -> common::data::Map<String, Value> {
     changes([(
         "testing",
@@ -48,18 +38,18 @@ impl super::StateModule for Test {
         "test"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
-    }
-
-    fn accepts_any_args(&self, _fun: &str) -> bool {
-        true
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::TEST
     }
 
     /// Salt's `test.mod_watch`: "Watch statement fired.", listing the watched
     /// states that changed; `result`/`comment`/`changes` args override.
     fn watchable(&self) -> bool {
         true
+    }
+
+    fn mod_watch_signature(&self) -> Option<&'static super::Signature> {
+        Some(&super::signatures::tables::TEST_MOD_WATCH)
     }
 
     fn mod_watch(

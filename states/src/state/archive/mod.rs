@@ -23,15 +23,13 @@ use owner::Owner;
 
 pub struct Archive;
 
-const FUNCTIONS: &[&str] = &["extracted"];
-
 impl StateModule for Archive {
     fn name(&self) -> &'static str {
         "archive"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::ARCHIVE
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

@@ -17,15 +17,13 @@ use spec::{RunSpec, Stateful};
 
 pub struct Cmd;
 
-const FUNCTIONS: &[&str] = &["run", "wait", "watch", "script", "wait_script"];
-
 impl super::StateModule for Cmd {
     fn name(&self) -> &'static str {
         "cmd"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::CMD
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -44,6 +42,10 @@ impl super::StateModule for Cmd {
 
     fn watchable(&self) -> bool {
         true
+    }
+
+    fn mod_watch_signature(&self) -> Option<&'static super::Signature> {
+        Some(&super::signatures::tables::CMD_MOD_WATCH)
     }
 
     fn mod_watch(

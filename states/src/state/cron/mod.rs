@@ -19,21 +19,13 @@ use tab::{Job, Outcome, Tab, When};
 
 pub struct Cron;
 
-const FUNCTIONS: &[&str] = &["present", "absent", "env_present", "env_absent"];
-
 impl super::StateModule for Cron {
     fn name(&self) -> &'static str {
         "cron"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
-    }
-
-    fn accepts_any_args(&self, fun: &str) -> bool {
-        // Salt's cron.absent takes and ignores **kwargs (so a present's
-        // arguments can be flipped to absent unchanged).
-        fun == "absent"
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::CRON
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

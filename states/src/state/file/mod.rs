@@ -27,32 +27,13 @@ use super::{Args, Check, HostRead, StateError};
 
 pub struct File;
 
-const FUNCTIONS: &[&str] = &[
-    "managed",
-    "directory",
-    "absent",
-    "exists",
-    "missing",
-    "symlink",
-    "recurse",
-    "append",
-    "replace",
-    "line",
-    "blockreplace",
-    "comment",
-    "uncomment",
-    "touch",
-    "copy",
-    "serialize",
-];
-
 impl super::StateModule for File {
     fn name(&self) -> &'static str {
         "file"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::FILE
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

@@ -21,15 +21,13 @@ use super::{Args, Check, HostRead, StateError, StateModule};
 
 pub struct Git;
 
-const FUNCTIONS: &[&str] = &["latest"];
-
 impl StateModule for Git {
     fn name(&self) -> &'static str {
         "git"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::GIT
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -37,7 +35,7 @@ impl StateModule for Git {
             "latest" => latest::check(args, host),
             other => Err(StateError::args(format!(
                 "git.{other} is not a state function (Brine has: {})",
-                FUNCTIONS.join(", ")
+                super::signatures::names(super::signatures::tables::GIT).join(", ")
             ))),
         }
     }

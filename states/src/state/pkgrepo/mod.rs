@@ -25,8 +25,6 @@ use sources::{Entry, ListFile, LIST_DIR, MAIN_LIST};
 
 pub struct PkgRepo;
 
-const FUNCTIONS: &[&str] = &["managed", "absent"];
-
 const KEYRING_DIR: &str = "/etc/apt/keyrings";
 
 impl super::StateModule for PkgRepo {
@@ -34,8 +32,8 @@ impl super::StateModule for PkgRepo {
         "pkgrepo"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::PKGREPO
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

@@ -20,10 +20,6 @@ use systemd::UnitState;
 
 pub struct Service;
 
-const FUNCTIONS: &[&str] = &[
-    "running", "dead", "enabled", "disabled", "masked", "unmasked",
-];
-
 const OFFLINE: &str = "Running in OFFLINE mode. Nothing to do";
 
 impl super::StateModule for Service {
@@ -31,8 +27,8 @@ impl super::StateModule for Service {
         "service"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        FUNCTIONS
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::SERVICE
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -55,6 +51,10 @@ impl super::StateModule for Service {
 
     fn watchable(&self) -> bool {
         true
+    }
+
+    fn mod_watch_signature(&self) -> Option<&'static super::Signature> {
+        Some(&super::signatures::tables::SERVICE_MOD_WATCH)
     }
 
     fn mod_watch(

@@ -23,8 +23,8 @@ impl super::StateModule for SshAuth {
         "ssh_auth"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        &["present", "absent"]
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::SSH_AUTH
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {

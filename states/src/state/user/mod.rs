@@ -24,8 +24,8 @@ impl super::StateModule for User {
         "user"
     }
 
-    fn functions(&self) -> &'static [&'static str] {
-        &["present", "absent"]
+    fn signatures(&self) -> &'static [super::Signature] {
+        super::signatures::tables::USER
     }
 
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
