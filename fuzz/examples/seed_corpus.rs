@@ -12,11 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use brine_fuzz::{join, target_fixture};
+use common::target::TargetKind;
+use serde_json::json;
 use transport::keys::KeyPair;
 use transport::noise::{Initiator, Responder};
-use common::target::TargetKind;
 use transport::wire::*;
-use serde_json::json;
 
 fn main() {
     let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -12,9 +12,9 @@
 #![no_main]
 use std::sync::OnceLock;
 
+use libfuzzer_sys::fuzz_target;
 use transport::keys::{KeyPair, PublicKey};
 use transport::noise::{Initiator, Responder, Session, FRAME_PAYLOAD};
-use libfuzzer_sys::fuzz_target;
 
 struct Keys {
     server: KeyPair,

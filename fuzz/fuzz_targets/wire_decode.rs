@@ -2,9 +2,11 @@
 //! returns a minion keeps in its outbox): decoding must fail cleanly or give
 //! a message that encodes and decodes to itself.
 #![no_main]
-use transport::wire::{self, Admission, Claim, JobReturn, MasterMsg, MinionMsg, OpReply, OpRequest};
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
+use transport::wire::{
+    self, Admission, Claim, JobReturn, MasterMsg, MinionMsg, OpReply, OpRequest,
+};
 
 fn check<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(data: &[u8]) {
     let Ok(msg) = wire::decode::<T>(data) else {
