@@ -4,6 +4,8 @@
 //! Every function reads the host in `check` and returns what it would do
 //! (a file's unified diff included); writes happen only in the returned
 //! `Apply`, and content is always written atomically (see `fsio`).
+mod append;
+mod comment;
 mod diff;
 mod directory;
 mod edit;
@@ -14,6 +16,7 @@ mod owner;
 mod perms;
 mod pyregex;
 mod recurse;
+mod replace;
 mod serialize;
 mod simple;
 mod source;
@@ -45,12 +48,12 @@ impl super::StateModule for File {
             "missing" => simple::missing(args, host),
             "symlink" => symlink::check(args, host),
             "recurse" => recurse::check(args, host),
-            "append" => edit::append(args, host),
-            "replace" => edit::replace(args, host),
+            "append" => append::append(args, host),
+            "replace" => replace::replace(args, host),
             "line" => line::line(args, host),
             "blockreplace" => line::blockreplace(args, host),
-            "comment" => edit::comment(args, host),
-            "uncomment" => edit::uncomment(args, host),
+            "comment" => comment::comment(args, host),
+            "uncomment" => comment::uncomment(args, host),
             "touch" => simple::touch(args, host),
             "copy" => simple::copy(args, host),
             "serialize" => serialize::check(args, host),
