@@ -5,6 +5,7 @@
 //! (a file's unified diff included); writes happen only in the returned
 //! `Apply`, and content is always written atomically (see `fsio`).
 mod append;
+mod blockreplace;
 mod comment;
 mod diff;
 mod directory;
@@ -51,7 +52,7 @@ impl super::StateModule for File {
             "append" => append::append(args, host),
             "replace" => replace::replace(args, host),
             "line" => line::line(args, host),
-            "blockreplace" => line::blockreplace(args, host),
+            "blockreplace" => blockreplace::blockreplace(args, host),
             "comment" => comment::comment(args, host),
             "uncomment" => comment::uncomment(args, host),
             "touch" => simple::touch(args, host),
