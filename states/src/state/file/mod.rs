@@ -12,6 +12,7 @@ mod directory;
 mod edit;
 mod fsio;
 mod line;
+mod make_dir;
 mod managed;
 mod owner;
 mod perms;
