@@ -6,7 +6,7 @@ use super::super::{Args, Check, HostRead, StateError};
 use super::absolute_name;
 use super::diff::{is_text, unified};
 use super::edit::{template_texts, Backup, Create, EditFile, TextFile};
-use super::managed::py_splitlines;
+use super::file_plan::py_splitlines;
 use super::perms::Perms;
 use super::pyregex::{self, Flags};
 

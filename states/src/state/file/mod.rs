@@ -10,6 +10,7 @@ mod comment;
 mod diff;
 mod directory;
 mod edit;
+mod file_plan;
 mod fsio;
 mod line;
 mod make_dir;
