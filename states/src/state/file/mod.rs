@@ -4,16 +4,22 @@
 //! Every function reads the host in `check` and returns what it would do
 //! (a file's unified diff included); writes happen only in the returned
 //! `Apply`, and content is always written atomically (see `fsio`).
+mod append;
+mod blockreplace;
+mod comment;
 mod diff;
 mod directory;
 mod edit;
+mod file_plan;
 mod fsio;
 mod line;
+mod make_dir;
 mod managed;
 mod owner;
 mod perms;
 mod pyregex;
 mod recurse;
+mod replace;
 mod serialize;
 mod simple;
 mod source;
@@ -45,12 +51,12 @@ impl super::StateModule for File {
             "missing" => simple::missing(args, host),
             "symlink" => symlink::check(args, host),
             "recurse" => recurse::check(args, host),
-            "append" => edit::append(args, host),
-            "replace" => edit::replace(args, host),
+            "append" => append::append(args, host),
+            "replace" => replace::replace(args, host),
             "line" => line::line(args, host),
-            "blockreplace" => line::blockreplace(args, host),
-            "comment" => edit::comment(args, host),
-            "uncomment" => edit::uncomment(args, host),
+            "blockreplace" => blockreplace::blockreplace(args, host),
+            "comment" => comment::comment(args, host),
+            "uncomment" => comment::uncomment(args, host),
             "touch" => simple::touch(args, host),
             "copy" => simple::copy(args, host),
             "serialize" => serialize::check(args, host),

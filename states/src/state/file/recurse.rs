@@ -7,8 +7,8 @@ use common::data::{Map, Value};
 
 use super::super::{Applied, Apply, Args, Check, HostRead, HostWrite, StateError};
 use super::directory::{plan_subdir, walk};
+use super::file_plan::{plan_file, plan_new, set_to_change, NewContent, Target};
 use super::fsio;
-use super::managed::{plan_file, plan_new, set_to_change, NewContent, Target};
 use super::owner::Accounts;
 use super::perms::Perms;
 use super::source;
@@ -230,7 +230,7 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
             continue;
         }
         if !replace && fsio::lexists(&dreal) {
-            let check = super::managed::plan_perms_only(host, target)?;
+            let check = super::file_plan::plan_perms_only(host, target)?;
             take(dest, check, None, false, &mut steps);
             continue;
         }

@@ -3,8 +3,8 @@
 use common::data::Value;
 
 use super::super::{Args, Check, HostRead, StateError};
+use super::file_plan::{plan_file, NewContent, Target};
 use super::fsio;
-use super::managed::{plan_file, NewContent, Target};
 use super::owner::Accounts;
 use super::perms::Perms;
 use super::{absolute_name, read_backup};

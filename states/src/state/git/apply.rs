@@ -8,10 +8,12 @@ use git2::{BranchType, Oid, Repository, ResetType};
 use serde_json::json;
 
 use super::super::{Applied, Apply, HostWrite, StateError};
-use super::latest::{revs_equal, BranchOp, ForceReset, Kind, Opts, UpdatePlan, Upstream, Wanted};
+use super::latest::{revs_equal, Kind, Upstream, Wanted};
 use super::local::{self, Local};
 use super::messages::{format_comments, not_fast_forward, uptodate, with_done, NotFastForward};
+use super::opts::{ForceReset, Opts};
 use super::remote;
+use super::update::{BranchOp, UpdatePlan};
 use super::url;
 
 /// A failure part-way: Salt's message plus what was already done.

@@ -14,7 +14,9 @@ mod apply;
 mod latest;
 mod local;
 mod messages;
+mod opts;
 mod remote;
+mod update;
 mod url;
 
 use super::{Args, Check, HostRead, StateError, StateModule};
