@@ -7,18 +7,19 @@ use crate::data::{Map, Value};
 /// Where `minion` looks for its config when `--config` is not given.
 pub const DEFAULT_MINION_CONFIG: &str = "/etc/brine/minion.yaml";
 
-/// Errors reading a config file.
+/// Errors reading a config file. The cause is part of the message and not a
+/// `source`: a binary prints the whole chain (`{:#}`), which showed it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("config {path}: {source}")]
+    #[error("config {path}: {error}")]
     Yaml {
         path: PathBuf,
-        source: crate::yaml::YamlError,
+        error: crate::yaml::YamlError,
     },
     #[error("config {path}: key '{key}': {message}")]
     Key {
@@ -37,6 +38,10 @@ pub struct MinionConfig {
     pub file_roots: Vec<PathBuf>,
     /// `pillar_roots` of saltenv `base`.
     pub pillar_roots: Vec<PathBuf>,
+    /// `nodegroups`: name → compound expression or list of minion ids, for
+    /// `match: nodegroup` in the state and pillar tops (Salt reads them
+    /// from the minion's config in masterless mode too).
+    pub nodegroups: Map<String, Value>,
     /// `grains`: static grains merged over detected ones.
     pub grains: Map<String, Value>,
     /// `saltenv` (default `base`).
@@ -51,6 +56,7 @@ impl Default for MinionConfig {
             id: None,
             file_roots: vec![PathBuf::from("/srv/salt")],
             pillar_roots: vec![PathBuf::from("/srv/pillar")],
+            nodegroups: Map::new(),
             grains: Map::new(),
             saltenv: "base".into(),
             raw: Map::new(),
@@ -93,19 +99,53 @@ pub fn read_yaml(path: &Path, required: bool) -> Result<Option<Value>, ConfigErr
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(error) => {
             return Err(ConfigError::Read {
                 path: path.to_path_buf(),
-                source,
+                error,
             })
         }
     };
     crate::yaml::load(&text)
         .map(Some)
-        .map_err(|source| ConfigError::Yaml {
+        .map_err(|error| ConfigError::Yaml {
             path: path.to_path_buf(),
-            source,
+            error,
         })
+}
+
+/// `nodegroups` from a master's or a minion's config: a map of name to a
+/// compound expression or a list of minion ids.
+pub fn nodegroups(path: &Path, v: &Value) -> Result<Map<String, Value>, ConfigError> {
+    let key_error = |key: &str, message: &str| ConfigError::Key {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message: message.to_string(),
+    };
+    let groups = match v {
+        Value::Null => return Ok(Map::new()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(key_error(
+                "nodegroups",
+                "expected a map of name to an expression",
+            ))
+        }
+    };
+    for (name, expr) in groups {
+        let ok = match expr {
+            Value::String(_) => true,
+            Value::Array(ids) => ids.iter().all(Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            return Err(key_error(
+                &format!("nodegroups.{name}"),
+                "expected a compound expression or a list of minion ids",
+            ));
+        }
+    }
+    Ok(groups.clone())
 }
 
 impl MinionConfig {
@@ -141,6 +181,9 @@ impl MinionConfig {
         }
         if let Some(v) = raw.get("pillar_roots") {
             cfg.pillar_roots = roots(path, "pillar_roots", v, &cfg.saltenv)?;
+        }
+        if let Some(v) = raw.get("nodegroups") {
+            cfg.nodegroups = nodegroups(path, v)?;
         }
         match raw.get("grains") {
             Some(Value::Object(g)) => cfg.grains = g.clone(),

@@ -179,7 +179,7 @@ impl MasterConfig {
                 .ok_or_else(|| key_error(path, "autosign", "expected a list of minion-id globs"))?;
         }
         if let Some(v) = raw.get("nodegroups") {
-            cfg.nodegroups = nodegroups(path, v)?;
+            cfg.nodegroups = common::config::nodegroups(path, v)?;
         }
         if let Some(v) = k.uint("keep_jobs")? {
             cfg.keep_jobs = v;
@@ -297,35 +297,6 @@ fn string_or_list(v: &Value) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
-}
-
-fn nodegroups(path: &Path, v: &Value) -> Result<Map<String, Value>, ConfigError> {
-    let groups = match v {
-        Value::Null => return Ok(Map::new()),
-        Value::Object(m) => m,
-        _ => {
-            return Err(key_error(
-                path,
-                "nodegroups",
-                "expected a map of name to an expression",
-            ))
-        }
-    };
-    for (name, expr) in groups {
-        let ok = match expr {
-            Value::String(_) => true,
-            Value::Array(ids) => ids.iter().all(Value::is_string),
-            _ => false,
-        };
-        if !ok {
-            return Err(key_error(
-                path,
-                &format!("nodegroups.{name}"),
-                "expected a compound expression or a list of minion ids",
-            ));
-        }
-    }
-    Ok(groups.clone())
 }
 
 /// `acl`: operator → list of `{targets, functions}`. Present but empty (or

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use common::config::{MinionConfig, DEFAULT_MINION_CONFIG};
-use common::data::{Map, Value};
+use common::data::Value;
 use common::render::HostProbe;
 use states::compile::{Minion, MinionTrees};
 
@@ -106,7 +106,7 @@ impl LocalInputs {
             self.config.file_roots.clone(),
             self.config.pillar_roots.clone(),
             &self.config.saltenv,
-            Map::new(),
+            self.config.nodegroups.clone(),
         )
     }
 }
