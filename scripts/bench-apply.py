@@ -128,20 +128,22 @@ def bench(n, rounds):
                     results[(tool, case)][1].append(rss)
                     write_pillar(root, tool, "v1")
     print(f"\nN={n} file.managed states with Jinja templates, {rounds} rounds, alternating")
-    print(f"{'case':10} {'brine ms':>10} {'salt ms':>10} {'ratio':>7} {'brine RSS':>10} {'salt RSS':>9}")
-    for case in CASES:
-        b_t, b_r = results[("brine", case)]
-        s_t, s_r = results[("salt", case)]
-        bm, sm = statistics.median(b_t), statistics.median(s_t)
-        print(f"{case:10} {bm * 1000:10.1f} {sm * 1000:10.1f} {sm / bm:6.1f}x {max(b_r) / 1024:8.1f}Mi {max(s_r) / 1024:7.1f}Mi")
+    compare(results, "salt", 1)
     if BASELINE:
         print(f"\nthe same runs, this build against --baseline ({BASELINE})")
-        print(f"{'case':10} {'brine ms':>10} {'before ms':>10} {'before/brine':>13} {'brine RSS':>10} {'before RSS':>11}")
-        for case in CASES:
-            b_t, b_r = results[("brine", case)]
-            o_t, o_r = results[("before", case)]
-            bm, om = statistics.median(b_t), statistics.median(o_t)
-            print(f"{case:10} {bm * 1000:10.1f} {om * 1000:10.1f} {om / bm:12.2f}x {max(b_r) / 1024:8.1f}Mi {max(o_r) / 1024:9.1f}Mi")
+        compare(results, "before", 2)
+
+
+def compare(results, other, decimals):
+    """One line per case: this build's median time and peak RSS against `other`'s."""
+    ratio = f"{other}/brine"
+    print(f"{'case':10} {'brine ms':>10} {other + ' ms':>10} {ratio:>{len(ratio) + 1}} {'brine RSS':>10} {other + ' RSS':>11}")
+    for case in CASES:
+        b_t, b_r = results[("brine", case)]
+        o_t, o_r = results[(other, case)]
+        bm, om = statistics.median(b_t), statistics.median(o_t)
+        print(f"{case:10} {bm * 1000:10.1f} {om * 1000:10.1f} {om / bm:{len(ratio)}.{decimals}f}x "
+              f"{max(b_r) / 1024:8.1f}Mi {max(o_r) / 1024:9.1f}Mi")
 
 
 def main():
