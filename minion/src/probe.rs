@@ -2,13 +2,10 @@
 //! `answer_probe`): a template's `salt['cmd.run']`, `file.file_exists`,
 //! `user.info`, `cmd.has_exec` run the execution functions' own table entries
 //! on this host at `/`.
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::Path;
 
 use common::data::{Map, Value};
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError};
-use states::exec::{Call, ExecEnv, NoSources};
-use states::state::HostRead;
 
 /// Answers `salt['cmd.run']`, `file.file_exists`, `user.info` from this host.
 pub struct LocalProbe;
@@ -20,14 +17,8 @@ impl LocalProbe {
         args: Vec<Value>,
         kwargs: Map<String, Value>,
     ) -> Result<Value, ProbeError> {
-        let failed = |e: states::exec::ExecError| ProbeError::Failed(e.to_string());
-        let call = Call::parse(fun, &args, &kwargs).map_err(failed)?;
-        let host = HostRead::new(PathBuf::from("/"), Arc::new(NoSources));
-        call.run(&ExecEnv {
-            host: &host,
-            grains: &Value::Null,
-        })
-        .map_err(failed)
+        states::exec::run_at(Path::new("/"), &Value::Null, fun, &args, &kwargs)
+            .map_err(|e| ProbeError::Failed(e.to_string()))
     }
 
     fn call_bool(&self, fun: &str, arg: &str) -> Result<bool, ProbeError> {

@@ -1,13 +1,13 @@
 //! Running what the master sends: an apply (compiled chunks through the
 //! state engine), an execution function, or a probe a template needs.
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::render::{CmdOptions, HostProbe};
 use serde_json::json;
-use states::exec::{Call, ExecEnv, ExecError, NoSources};
+use states::exec::Call;
 use states::run::Runner;
 use states::state::HostRead;
 use transport::wire::{Jid, JobKind, JobReturn, ProbeCall};
@@ -47,7 +47,7 @@ pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
             manifest,
         } => apply(env, jid, chunks, test, pillar, manifest),
         JobKind::Run { fun, args, kwargs } => {
-            match function(&env.root, &env.grains, &fun, &args, &kwargs) {
+            match states::exec::run_at(&env.root, &env.grains, &fun, &args, &kwargs) {
                 Ok(v) => (v, 0),
                 Err(e) => (Value::String(e.to_string()), 1),
             }
@@ -83,23 +83,6 @@ fn apply(
     let report = Runner::new(host, test).run(chunks);
     let code = if report.failed() > 0 { 2 } else { 0 };
     (report.to_json(), code)
-}
-
-/// An execution function, through the table, on the host under the
-/// minion's state root.
-fn function(
-    root: &Path,
-    grains: &Value,
-    fun: &str,
-    args: &[Value],
-    kwargs: &Map<String, Value>,
-) -> Result<Value, ExecError> {
-    let call = Call::parse(fun, args, kwargs)?;
-    let host = HostRead::new(root.to_path_buf(), Arc::new(NoSources));
-    call.run(&ExecEnv {
-        host: &host,
-        grains,
-    })
 }
 
 /// Answers a template's read of this host for the master's renderer, with
@@ -154,7 +137,8 @@ mod tests {
         std::fs::write(root.path().join("etc/hostname"), "in-the-root\n").unwrap();
         let grains = serde_json::json!({"id": "m1"});
         let run = |fun: &str, args: Vec<Value>| {
-            function(root.path(), &grains, fun, &args, &Map::new()).map_err(|e| e.to_string())
+            states::exec::run_at(root.path(), &grains, fun, &args, &Map::new())
+                .map_err(|e| e.to_string())
         };
         assert_eq!(
             run("file.read", vec!["/etc/hostname".into()]),

@@ -10,6 +10,9 @@
 //! change the host through [`HostWrite`]. The minion's jobs, the master's
 //! `run`, and the template probes (`salt['cmd.run']`, `file.file_exists`,
 //! `user.info`, `cmd.has_exec`) all parse and run calls here.
+use std::path::Path;
+use std::sync::Arc;
+
 use common::data::{Map, Value};
 
 use crate::state::{HostRead, HostWrite, Sources, StateError};
@@ -235,10 +238,6 @@ impl Call {
         self.function.access == Access::ReadOnly
     }
 
-    pub fn answered_by(&self) -> AnsweredBy {
-        self.function.answered_by
-    }
-
     /// Runs a minion-side call. A host-changing one gets a [`HostWrite`]
     /// made here, the one place outside the executor that makes one.
     pub fn run(&self, env: &ExecEnv) -> Result<Value, ExecError> {
@@ -273,6 +272,23 @@ impl Call {
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
         }
     }
+}
+
+/// Parses `fun(*args, **kwargs)` and runs it on the host under `root`, with
+/// no file server: what a minion's job and a template's probe both do.
+pub fn run_at(
+    root: &Path,
+    grains: &Value,
+    fun: &str,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<Value, ExecError> {
+    let call = Call::parse(fun, args, kwargs)?;
+    let host = HostRead::new(root.to_path_buf(), Arc::new(NoSources));
+    call.run(&ExecEnv {
+        host: &host,
+        grains,
+    })
 }
 
 /// For calls that fetch nothing from a file server: any `salt://` asked for
