@@ -497,10 +497,7 @@ fn rename(from: &Path, to: &Path) -> Result<bool, PkiError> {
 }
 
 fn sync_parent(path: &Path) -> Result<(), PkiError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
+    durable::sync_dir_of(path).map_err(io_err(path.parent().unwrap_or(Path::new("."))))
 }
 
 /// Writes `key` to `path` through a temp file in the same directory (whose

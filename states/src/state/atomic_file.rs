@@ -98,7 +98,7 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
             return Ok(());
         }
     }
-    File::open(dir)?.sync_all()
+    durable::sync_dir_of(path)
 }
 
 /// Runs in progress, and the directories whose entries they changed.

@@ -31,16 +31,11 @@ pub fn atomic(host: &HostWrite, path: &Path, data: &[u8], mode: u32) -> Result<(
 /// Removes `path` (absent is fine) and syncs its directory.
 pub fn remove(host: &HostWrite, path: &Path) -> Result<(), StateError> {
     match host.remove_file(path) {
-        Ok(()) => path.parent().map_or(Ok(()), sync_dir),
+        Ok(()) => durable::sync_dir_of(path)
+            .map_err(|e| host_err(path.parent().unwrap_or(path), "fsync", e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(host_err(path, "remove", e)),
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StateError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| host_err(dir, "fsync", e))
 }
 
 #[cfg(test)]
