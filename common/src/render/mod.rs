@@ -6,6 +6,7 @@
 mod convert;
 mod dictupdate;
 mod error;
+mod external;
 mod filters;
 mod loader;
 mod mutable;
@@ -24,6 +25,7 @@ use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
 pub use convert::{to_data, to_jinja, to_jinja_ordered};
 pub use error::{RenderError, Stage};
+pub use external::{ExternalError, ExternalRenderers, NoExternal, PyContext, SaltCall};
 pub use loader::clean_name;
 pub use probe::{CmdOptions, CmdOutput, HostProbe, NoHost, ProbeError};
 pub use salt_fns::FUNCTIONS as SALT_FUNCTIONS;

@@ -11,7 +11,8 @@ use common::render::Session;
 use common::tree_error::TreeErrors;
 use pillar::PillarTree;
 
-use super::{Chunk, Compiler, Minion};
+use super::{Chunk, Compiler, JobEnv, Minion};
+use common::tree_error::TreeError;
 
 /// The state tree and the pillar tree of one config (roots, saltenv,
 /// nodegroups), ready to compile for any minion.
@@ -50,6 +51,35 @@ impl MinionTrees {
     /// ordered low chunks.
     pub fn compile(&self, m: &Minion, sls: &[String]) -> Result<Compiled, TreeErrors> {
         let pillar = self.pillar(m)?;
+        let chunks = if sls.is_empty() {
+            self.states.lowstate(m, &pillar)?
+        } else {
+            self.states.sls_lowstate(m, &pillar, sls)?
+        };
+        Ok(Compiled { pillar, chunks })
+    }
+
+    /// [`compile`](Self::compile) for one job: its `saltenv`/`pillarenv`
+    /// and its command-line pillar, merged over the compiled one.
+    pub fn compile_job(
+        &self,
+        m: &Minion,
+        sls: &[String],
+        job: &JobEnv,
+    ) -> Result<Compiled, TreeErrors> {
+        // Until several saltenvs are compiled, a job naming another one is
+        // refused rather than compiled from the wrong tree.
+        for (what, env) in [("saltenv", &job.saltenv), ("pillarenv", &job.pillarenv)] {
+            if let Some(env) = env {
+                if env != self.states.saltenv() {
+                    return Err(TreeErrors(vec![TreeError::Tree(format!(
+                        "{what} '{env}' is not configured (only '{}')",
+                        self.states.saltenv()
+                    ))]));
+                }
+            }
+        }
+        let pillar = job.override_pillar(self.pillar(m)?);
         let chunks = if sls.is_empty() {
             self.states.lowstate(m, &pillar)?
         } else {

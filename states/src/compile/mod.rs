@@ -3,6 +3,7 @@
 //! chunks, byte for byte; the only host access is the render probe.
 mod high;
 mod highstate;
+mod job_env;
 mod low;
 mod minion_trees;
 
@@ -15,6 +16,7 @@ use common::top;
 
 pub use common::tree_error::{TreeError as CompileError, TreeErrors as CompileErrors};
 pub use high::High;
+pub use job_env::JobEnv;
 pub use low::Chunk;
 pub use minion_trees::{Compiled, MinionTrees};
 pub use pillar::Minion;
@@ -46,6 +48,11 @@ impl Compiler {
     pub fn with_nodegroups(mut self, nodegroups: Map<String, Value>) -> Self {
         self.nodegroups = nodegroups;
         self
+    }
+
+    /// The saltenv this tree compiles.
+    pub fn saltenv(&self) -> &str {
+        &self.saltenv
     }
 
     /// What the templates of this tree see for `m` with `pillar`; states
