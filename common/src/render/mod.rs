@@ -13,6 +13,7 @@ mod mutable;
 mod percent;
 mod probe;
 mod redact;
+mod salt_call;
 mod salt_fns;
 mod tags;
 
