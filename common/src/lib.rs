@@ -7,6 +7,7 @@
 //! - [`render`]: the Jinja+YAML renderer with Salt's context, functions and filters.
 //! - [`target`]: target expressions (glob, pcre, list, grain, pillar, subnet, compound).
 //! - [`config`]: minion configuration with Salt's key names and defaults.
+//! - [`env_name`]: a saltenv or pillarenv name from outside, checked as a label.
 //! - [`shlex`]: Python's `shlex.split` (POSIX mode), the one word splitter.
 //!
 //! The network half (keys, Noise sessions, wire messages) is the `transport` crate.
@@ -20,6 +21,7 @@
 pub mod config;
 pub mod data;
 pub mod digest;
+pub mod env_name;
 pub mod files;
 pub mod pyfmt;
 pub mod render;

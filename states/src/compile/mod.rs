@@ -16,7 +16,7 @@ use common::top;
 
 pub use common::tree_error::{TreeError as CompileError, TreeErrors as CompileErrors};
 pub use high::High;
-pub use job_env::JobEnv;
+pub use job_env::{JobEnv, JobEnvError};
 pub use low::Chunk;
 pub use minion_trees::{Compiled, MinionTrees};
 pub use pillar::Minion;
