@@ -166,6 +166,11 @@ fn wire(dir: &Path) {
                 PublishWhat::Apply {
                     sls: vec!["nginx".into()],
                     test: true,
+                    env: PublishEnv {
+                        saltenv: Some("prod".to_string().try_into().unwrap()),
+                        pillarenv: None,
+                        pillar: json!({"k": "v"}).as_object().cloned(),
+                    },
                 },
                 Some(Batch::Count(2)),
             )),

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use common::data::{Map, Value};
+pub use common::env_name::EnvName;
 use common::target::TargetKind;
 
 pub use crate::jid::{InvalidJid, Jid};
@@ -232,12 +233,25 @@ pub enum PublishWhat {
     Apply {
         sls: Vec<String>,
         test: bool,
+        #[serde(default)]
+        env: PublishEnv,
     },
     Run {
         fun: String,
         args: Vec<Value>,
         kwargs: Map<String, Value>,
     },
+}
+
+/// A state run's environments and command-line pillar (Salt's `saltenv=`,
+/// `pillarenv=`, `pillar=`), checked when decoded: a name that is not a
+/// label, or a pillar that is not a map, does not decode. The pillar is
+/// bounded by [`MAX_MESSAGE`] like the rest of the request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublishEnv {
+    pub saltenv: Option<EnvName>,
+    pub pillarenv: Option<EnvName>,
+    pub pillar: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -364,6 +378,7 @@ mod tests {
         let what = PublishWhat::Apply {
             sls: vec![],
             test: false,
+            env: PublishEnv::default(),
         };
         for (name, kind) in TargetKind::NAMES {
             let loose = LoosePublish {
@@ -394,6 +409,76 @@ mod tests {
         assert!(
             e.to_string().contains("unknown target type \"range\""),
             "{e}"
+        );
+    }
+
+    /// A publish's environments travel as checked names and its pillar as a
+    /// map: anything else does not decode, so the master never compiles for
+    /// a saltenv `../x` or merges a list over a pillar.
+    #[test]
+    fn job_env_names_and_pillar_are_checked_when_decoded() {
+        #[derive(Serialize)]
+        enum LooseWhat {
+            Apply {
+                sls: Vec<String>,
+                test: bool,
+                env: LooseEnv,
+            },
+        }
+        #[derive(Serialize)]
+        struct LooseEnv {
+            saltenv: Option<String>,
+            pillarenv: Option<String>,
+            pillar: Option<Value>,
+        }
+        let loose = |saltenv: &str, pillarenv: &str, pillar: Value| LooseWhat::Apply {
+            sls: vec!["web".into()],
+            test: false,
+            env: LooseEnv {
+                saltenv: Some(saltenv.into()),
+                pillarenv: Some(pillarenv.into()),
+                pillar: Some(pillar),
+            },
+        };
+        let good = encode(&loose("prod", "stage", serde_json::json!({"k": {"n": 1}}))).unwrap();
+        let PublishWhat::Apply { env, .. } = decode::<PublishWhat>(&good).unwrap() else {
+            panic!("not an apply")
+        };
+        assert_eq!(env.saltenv.unwrap().as_str(), "prod");
+        assert_eq!(env.pillarenv.unwrap().as_str(), "stage");
+        assert_eq!(env.pillar.unwrap()["k"]["n"], 1);
+        let long = "x".repeat(common::env_name::MAX_ENV_NAME + 1);
+        for (saltenv, pillarenv, pillar) in [
+            ("", "base", serde_json::json!({})),
+            ("a/b", "base", serde_json::json!({})),
+            ("base", "a\0b", serde_json::json!({})),
+            ("base", long.as_str(), serde_json::json!({})),
+            ("base", "base", serde_json::json!([1, 2])),
+            ("base", "base", serde_json::json!("text")),
+        ] {
+            let bytes = encode(&loose(saltenv, pillarenv, pillar.clone())).unwrap();
+            assert!(
+                decode::<PublishWhat>(&bytes).is_err(),
+                "{saltenv:?} {pillarenv:?} {pillar}"
+            );
+        }
+        // An apply from an operator that sends no environment is the config's.
+        #[derive(Serialize)]
+        enum OldWhat {
+            Apply { sls: Vec<String>, test: bool },
+        }
+        let old = encode(&OldWhat::Apply {
+            sls: vec![],
+            test: true,
+        })
+        .unwrap();
+        assert_eq!(
+            decode::<PublishWhat>(&old).unwrap(),
+            PublishWhat::Apply {
+                sls: vec![],
+                test: true,
+                env: PublishEnv::default()
+            }
         );
     }
 }

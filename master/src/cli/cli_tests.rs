@@ -99,3 +99,29 @@ fn serve_takes_its_config_before_or_after() {
         assert_eq!(cli.client.config, Some(PathBuf::from("/etc/m.yaml")));
     }
 }
+
+#[test]
+fn job_env_flags_and_words_of_apply_and_run() {
+    let cli = parse(&["apply", "*", "web", "saltenv=prod", "--pillarenv", "stage"]);
+    let Command::Apply(a) = cli.command else {
+        panic!("not apply")
+    };
+    let (env, sls) = a.env.job_env(&a.sls).unwrap();
+    assert_eq!(sls, ["web"]);
+    assert_eq!(env.saltenv.as_deref(), Some("prod"));
+    assert_eq!(env.pillarenv.as_deref(), Some("stage"));
+    let wire = super::env_opts::to_wire(&env).unwrap();
+    assert_eq!(wire.saltenv.unwrap().as_str(), "prod");
+    let cli = parse(&["run", "*", "state.apply", "--saltenv", "prod", "web"]);
+    let Command::Run(r) = cli.command else {
+        panic!("not run")
+    };
+    assert_eq!(r.env.saltenv.as_deref(), Some("prod"));
+    assert_eq!(r.args, ["web"]);
+    let cli = parse(&["apply", "*", "saltenv=a", "--saltenv", "b"]);
+    let Command::Apply(a) = cli.command else {
+        panic!("not apply")
+    };
+    let e = a.env.job_env(&a.sls).unwrap_err().to_string();
+    assert!(e.contains("saltenv is given twice"), "{e}");
+}

@@ -1,5 +1,6 @@
 //! The `master` command line: the daemon and the operator commands.
 mod client;
+mod env_opts;
 mod jobs;
 mod keys;
 mod publish;

@@ -10,7 +10,7 @@ use common::data::{Map, Value};
 use common::digest::sha256_hex;
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
 use common::tree_error::TreeErrors;
-use states::compile::{Chunk, Minion, MinionTrees};
+use states::compile::{Chunk, JobEnv, Minion, MinionTrees};
 
 use super::compile_cache::{self, CompileCache, Reusable};
 
@@ -98,6 +98,7 @@ pub fn compile(
     grains: &Value,
     probe: Arc<dyn HostProbe>,
     sls: &[String],
+    job: &JobEnv,
 ) -> Result<Compiled, TreeErrors> {
     let opts = tree.opts(id);
     let minion = Minion {
@@ -106,7 +107,7 @@ pub fn compile(
         opts: &opts,
         probe,
     };
-    let compiled = tree.trees.compile(&minion, sls)?;
+    let compiled = tree.trees.compile_job(&minion, sls, job)?;
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(&tree.renderer, &compiled.chunks);
     Ok(Compiled {
@@ -126,8 +127,9 @@ pub fn compile_reusing(
     grains: &Value,
     probe: Arc<dyn HostProbe>,
     sls: &[String],
+    job: &JobEnv,
 ) -> Result<Compiled, TreeErrors> {
-    let key = compile_cache::key(&tree.fingerprint, id, grains, sls);
+    let key = compile_cache::key(&tree.fingerprint, id, grains, sls, job);
     if let Some(r) = cache.get(&key) {
         let opts = tree.opts(id);
         let minion = Minion {
@@ -148,7 +150,7 @@ pub fn compile_reusing(
         inner: probe,
         asked: AtomicBool::new(false),
     });
-    let compiled = compile(tree, id, grains, watched.clone(), sls)?;
+    let compiled = compile(tree, id, grains, watched.clone(), sls, job)?;
     if !watched.asked.load(Ordering::Relaxed) {
         cache.put(
             key,

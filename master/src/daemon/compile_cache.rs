@@ -4,8 +4,9 @@
 //!
 //! The key is a digest of everything a compile reads that the master knows
 //! of: the state and pillar trees (every file's path, size, mtime and inode),
-//! the nodegroups, the minion's id and grains, and the SLS names. Pillar is
-//! derived from those. A compile that asked the minion something
+//! the nodegroups, the minion's id and grains, the SLS names, and the job's
+//! environment (saltenv, pillarenv, command-line pillar). Pillar is derived
+//! from those. A compile that asked the minion something
 //! (`salt['cmd.run']`, `file.file_exists`, ...) read the host and is never
 //! kept. Entries are stored encoded (a fraction of their parsed size) under
 //! a byte budget, oldest dropped first.
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 use common::data::{Map, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use states::compile::Chunk;
+use states::compile::{Chunk, JobEnv};
 
 /// What a compile produced that does not depend on the job.
 #[derive(Serialize, Deserialize)]
@@ -68,8 +69,9 @@ fn walk(dir: &Path, h: &mut Sha256) {
     }
 }
 
-/// The key of one minion's compile.
-pub fn key(tree: &Key, id: &str, grains: &Value, sls: &[String]) -> Key {
+/// The key of one minion's compile for one job's environment: a job with
+/// `pillar=` neither reuses nor leaves a compile for jobs without it.
+pub fn key(tree: &Key, id: &str, grains: &Value, sls: &[String], job: &JobEnv) -> Key {
     let mut h = Sha256::new();
     h.update(tree);
     h.update(id.as_bytes());
@@ -80,6 +82,9 @@ pub fn key(tree: &Key, id: &str, grains: &Value, sls: &[String]) -> Key {
         h.update(s.as_bytes());
         h.update([0]);
     }
+    // After the SLS names' terminators, so no name can run into it.
+    h.update([1]);
+    h.update(serde_json::to_vec(job).unwrap_or_default());
     h.finalize().into()
 }
 
@@ -177,11 +182,60 @@ mod tests {
     fn keys_differ_by_id_grains_and_sls() {
         let t = [0u8; 32];
         let g = serde_json::json!({"os": "Debian"});
-        let k = key(&t, "a", &g, &[]);
-        assert_ne!(k, key(&t, "b", &g, &[]));
-        assert_ne!(k, key(&t, "a", &serde_json::json!({"os": "Ubuntu"}), &[]));
-        assert_ne!(k, key(&t, "a", &g, &["web".into()]));
-        assert_ne!(k, key(&[1u8; 32], "a", &g, &[]));
+        let none = JobEnv::default();
+        let k = key(&t, "a", &g, &[], &none);
+        assert_ne!(k, key(&t, "b", &g, &[], &none));
+        assert_ne!(
+            k,
+            key(&t, "a", &serde_json::json!({"os": "Ubuntu"}), &[], &none)
+        );
+        assert_ne!(k, key(&t, "a", &g, &["web".into()], &none));
+        assert_ne!(k, key(&[1u8; 32], "a", &g, &[], &none));
+    }
+
+    #[test]
+    fn job_env_keys_differ_by_saltenv_pillarenv_and_pillar() {
+        let t = [0u8; 32];
+        let g = serde_json::json!({"os": "Debian"});
+        let none = JobEnv::default();
+        let k = key(&t, "a", &g, &[], &none);
+        assert_eq!(k, key(&t, "a", &g, &[], &none));
+        let with = |saltenv: Option<&str>, pillarenv: Option<&str>, pillar| JobEnv {
+            saltenv: saltenv.map(str::to_string),
+            pillarenv: pillarenv.map(str::to_string),
+            pillar,
+        };
+        let keys = [
+            k,
+            key(&t, "a", &g, &[], &with(Some("base"), None, None)),
+            key(&t, "a", &g, &[], &with(None, Some("base"), None)),
+            key(
+                &t,
+                "a",
+                &g,
+                &[],
+                &with(None, None, Some(serde_json::json!({}))),
+            ),
+            key(
+                &t,
+                "a",
+                &g,
+                &[],
+                &with(None, None, Some(serde_json::json!({"k": 1}))),
+            ),
+            key(
+                &t,
+                "a",
+                &g,
+                &[],
+                &with(None, None, Some(serde_json::json!({"k": 2}))),
+            ),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 
     #[test]

@@ -9,10 +9,11 @@ use std::time::Duration;
 use common::data::{Map, Value};
 use common::render::{HostProbe, NoHost};
 use common::target::{Facts, Target, TargetKind};
+use states::compile::JobEnv;
 use states::exec::MasterCall;
 use tokio::sync::{mpsc, Semaphore};
 use transport::wire::{
-    Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat,
+    Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishEnv, PublishWhat,
 };
 
 use super::compile::{compile, compile_reusing, Tree};
@@ -29,12 +30,51 @@ fn function_of(what: &PublishWhat) -> String {
     }
 }
 
+/// The arguments as the job cache records them: a command-line `pillar=`
+/// only by its keys, since its values may be secrets.
 fn args_of(what: &PublishWhat) -> Value {
     match what {
-        PublishWhat::Apply { sls, test } => serde_json::json!({"sls": sls, "test": test}),
-        PublishWhat::Run { args, kwargs, .. } => {
-            serde_json::json!({"args": args, "kwargs": kwargs})
+        PublishWhat::Apply { sls, test, env } => {
+            let mut args = serde_json::json!({"sls": sls, "test": test});
+            if let Some(p) = &env.pillar {
+                args["pillar_keys"] = p.keys().cloned().collect();
+            }
+            args
         }
+        PublishWhat::Run { args, kwargs, .. } => {
+            let mut kwargs = kwargs.clone();
+            let mut record = serde_json::json!({"args": args});
+            if let Some(p) = kwargs.remove("pillar") {
+                record["pillar_keys"] = match p {
+                    Value::Object(m) => m.keys().cloned().collect(),
+                    _ => Value::Null,
+                };
+            }
+            record["kwargs"] = Value::Object(kwargs);
+            record
+        }
+    }
+}
+
+/// The job's environment: the apply's, or a master-side `state.*` call's
+/// `saltenv=`/`pillarenv=`/`pillar=`; none for a function the minion runs.
+fn job_env_of(what: &PublishWhat) -> JobEnv {
+    match what {
+        PublishWhat::Apply { env, .. } => from_wire(env),
+        PublishWhat::Run { fun, args, kwargs } => {
+            match super::runfun::master_side(fun, args, kwargs) {
+                Some(MasterCall::Apply { env, .. } | MasterCall::ShowLowstate { env, .. }) => env,
+                _ => JobEnv::default(),
+            }
+        }
+    }
+}
+
+fn from_wire(env: &PublishEnv) -> JobEnv {
+    JobEnv {
+        saltenv: env.saltenv.as_ref().map(|e| e.as_str().to_string()),
+        pillarenv: env.pillarenv.as_ref().map(|e| e.as_str().to_string()),
+        pillar: env.pillar.clone().map(Value::Object),
     }
 }
 
@@ -82,6 +122,13 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         Ok(t) => t,
         Err(e) => return fail(&sink, e),
     };
+    let env = job_env_of(&p.what);
+    // Not given: the config's saltenv, and the pillar merged from every
+    // pillarenv (NULL), as Salt compiles a job without them.
+    let saltenv = env
+        .saltenv
+        .clone()
+        .unwrap_or_else(|| tree.trees.states.saltenv().to_string());
     let (jid, recorded) = {
         let jobs = master.jobs.lock().unwrap();
         let jid = jobs.new_jid();
@@ -92,6 +139,8 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             tgt_type: p.tgt_type.salt_name().to_string(),
             function: function.clone(),
             args: args_of(&p.what),
+            saltenv: saltenv.clone(),
+            pillarenv: env.pillarenv.clone(),
             expected: expected.clone(),
             started: now_ms(),
             finished: None,
@@ -102,7 +151,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     if let Err(e) = recorded {
         return fail(&sink, format!("cannot record the job: {e}"));
     }
-    tracing::info!(jid = %jid, operator = %operator, function = %function, target = %p.target, minions = expected.len(), "job published");
+    tracing::info!(jid = %jid, operator = %operator, function = %function, target = %p.target, saltenv = %saltenv, minions = expected.len(), "job published");
     let _ = sink.send(&OpReply::Expected {
         jid: jid.clone(),
         minions: expected.clone(),
@@ -118,8 +167,9 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         Some(Batch::Percent(pc)) => (expected.len() * pc as usize).div_ceil(100).max(1),
     };
     let mut missing = Vec::new();
+    let job = Arc::new(JobSpec { what: p.what, env });
     for ids in expected.chunks(wave) {
-        missing.extend(run_wave(&master, &tree, &jid, ids, &p.what, timeout, &sink).await);
+        missing.extend(run_wave(&master, &tree, &jid, ids, &job, timeout, &sink).await);
     }
     if master.is_stopping() {
         // Not `Done`: the minions still running it keep their results until
@@ -202,7 +252,7 @@ async fn run_wave(
     tree: &Arc<Tree>,
     jid: &Jid,
     ids: &[String],
-    what: &PublishWhat,
+    spec: &Arc<JobSpec>,
     timeout: Duration,
     sink: &Arc<OperatorPeer>,
 ) -> Vec<String> {
@@ -220,7 +270,7 @@ async fn run_wave(
             tree: tree.clone(),
             jid: jid.clone(),
             id: id.clone(),
-            what: what.clone(),
+            spec: spec.clone(),
             done: tx.clone(),
             compiles: compiles.clone(),
         };
@@ -316,12 +366,18 @@ async fn record_and_stream(
     }
 }
 
+/// What every minion of a publish is asked, with the job's environment.
+struct JobSpec {
+    what: PublishWhat,
+    env: JobEnv,
+}
+
 struct OneJob {
     master: Arc<Master>,
     tree: Arc<Tree>,
     jid: Jid,
     id: String,
-    what: PublishWhat,
+    spec: Arc<JobSpec>,
     done: mpsc::UnboundedSender<(String, JobReturn)>,
     compiles: Arc<Semaphore>,
 }
@@ -335,11 +391,11 @@ impl OneJob {
             peer: peer.clone(),
             replies,
         });
-        let (sls, test, master_side) = match &self.what {
-            PublishWhat::Apply { sls, test } => (sls.clone(), *test, None),
+        let (sls, test, master_side) = match &self.spec.what {
+            PublishWhat::Apply { sls, test, .. } => (sls.clone(), *test, None),
             PublishWhat::Run { fun, args, kwargs } => {
                 match super::runfun::master_side(fun, args, kwargs) {
-                    Some(MasterCall::Apply { mods, test }) => (mods, test, None),
+                    Some(MasterCall::Apply { mods, test, .. }) => (mods, test, None),
                     Some(other) => (Vec::new(), false, Some(other)),
                     None => {
                         self.send_run(&peer);
@@ -365,8 +421,17 @@ impl OneJob {
             return;
         }
         let master = self.master.clone();
+        let spec = self.spec.clone();
         let compiled = tokio::task::spawn_blocking(move || {
-            compile_reusing(&master.compiled, &tree, &id, &grains, probe, &sls)
+            compile_reusing(
+                &master.compiled,
+                &tree,
+                &id,
+                &grains,
+                probe,
+                &sls,
+                &spec.env,
+            )
         })
         .await;
         let compiled = match compiled {
@@ -423,7 +488,7 @@ impl OneJob {
 
     /// An execution function that runs on the minion.
     fn send_run(&self, peer: &MinionPeer) {
-        let PublishWhat::Run { fun, args, kwargs } = &self.what else {
+        let PublishWhat::Run { fun, args, kwargs } = &self.spec.what else {
             return;
         };
         self.master.running.lock().unwrap().insert(
@@ -498,17 +563,20 @@ pub async fn render_for(
         master.config.nodegroups.clone(),
     );
     let probe = probe_for(&master, &id);
-    tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
-        Ok(c) => Ok(Value::Array(
-            c.chunks.into_iter().map(Value::Object).collect(),
-        )),
-        Err(errors) => Err(errors
-            .0
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n\n")),
-    })
+    let env = JobEnv::default();
+    tokio::task::spawn_blocking(
+        move || match compile(&tree, &id, &grains, probe, &sls, &env) {
+            Ok(c) => Ok(Value::Array(
+                c.chunks.into_iter().map(Value::Object).collect(),
+            )),
+            Err(errors) => Err(errors
+                .0
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n\n")),
+        },
+    )
     .await
     .map_err(|e| e.to_string())?
 }

@@ -36,8 +36,8 @@ pub fn answer(
             .join("\n\n")
     };
     match call {
-        MasterCall::ShowLowstate { mods } => {
-            let c = compile(tree, id, grains, probe, mods).map_err(errors)?;
+        MasterCall::ShowLowstate { mods, env } => {
+            let c = compile(tree, id, grains, probe, mods, env).map_err(errors)?;
             Ok(Value::Array(
                 c.chunks.into_iter().map(Value::Object).collect(),
             ))

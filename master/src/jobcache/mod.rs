@@ -24,7 +24,8 @@ use transport::wire::Jid;
 pub use jid::now_ms;
 
 /// Bumped when the tables change; a newer file is refused rather than misread.
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `jobs.saltenv` and `jobs.pillarenv` (added in place to a version 1 file).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     args     TEXT NOT NULL,   -- JSON
     expected TEXT NOT NULL,   -- JSON list of minion ids
     started  INTEGER NOT NULL, -- unix ms
-    finished INTEGER           -- unix ms; NULL while the job runs
+    finished INTEGER,          -- unix ms; NULL while the job runs
+    saltenv  TEXT NOT NULL DEFAULT 'base',
+    pillarenv TEXT             -- NULL: the pillar merged from every pillarenv
 );
 CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started);
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs(jid) WHERE finished IS NULL;
@@ -50,6 +53,28 @@ CREATE TABLE IF NOT EXISTS returns (
     PRIMARY KEY (jid, minion)
 ) WITHOUT ROWID;
 ";
+
+/// Columns added to `jobs` since version 1, in the order they were added:
+/// a file made by an older master gets them in place (idempotent: a column
+/// already there is left alone). A version 1 master served saltenv `base`.
+const ADDED_JOB_COLUMNS: &[(&str, &str)] = &[
+    ("saltenv", "TEXT NOT NULL DEFAULT 'base'"),
+    ("pillarenv", "TEXT"),
+];
+
+/// Adds to `jobs` the columns a file made by an older master lacks.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('jobs')")?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, decl) in ADDED_JOB_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} {decl}"))?;
+        }
+    }
+    Ok(())
+}
 
 /// Errors of the job cache.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +119,12 @@ pub struct JobRecord {
     pub tgt_type: String,
     /// `state.apply`, or the execution function's name.
     pub function: String,
+    /// Never a command-line pillar's values (only its keys).
     pub args: Value,
+    /// The saltenv the job compiled from (the config's when not given).
+    pub saltenv: String,
+    /// The pillarenv given; `None`: the pillar merged from every one.
+    pub pillarenv: Option<String>,
     /// The minions the target resolved to when the job was published.
     pub expected: Vec<String>,
     /// Unix ms.
@@ -111,6 +141,8 @@ pub struct JobSummary {
     pub target: String,
     pub tgt_type: String,
     pub function: String,
+    pub saltenv: String,
+    pub pillarenv: Option<String>,
     pub started: i64,
     pub finished: Option<i64>,
     pub expected: usize,
@@ -195,6 +227,7 @@ impl JobCache {
             });
         }
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        migrate(&conn).map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
         // Jids keep increasing across restarts, even if the clock stepped back.
@@ -226,8 +259,9 @@ impl JobCache {
         let args = to_json("args", &job.args)?;
         let expected = to_json("expected minions", &job.expected)?;
         let res = self.conn().execute(
-            "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started, finished)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started,
+                               finished, saltenv, pillarenv)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 job.jid.as_str(),
                 job.operator,
@@ -237,7 +271,9 @@ impl JobCache {
                 args,
                 expected,
                 job.started,
-                job.finished
+                job.finished,
+                job.saltenv,
+                job.pillarenv
             ],
         );
         match res {
@@ -371,7 +407,8 @@ impl JobCache {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT j.jid, j.operator, j.target, j.tgt_type, j.function, j.started, j.finished,
                     json_array_length(j.expected),
-                    (SELECT count(*) FROM returns r WHERE r.jid = j.jid)
+                    (SELECT count(*) FROM returns r WHERE r.jid = j.jid),
+                    j.saltenv, j.pillarenv
              FROM jobs j WHERE {tail}"
         ))?;
         let rows = stmt.query_map(p, |r| {
@@ -381,6 +418,8 @@ impl JobCache {
                 target: r.get(2)?,
                 tgt_type: r.get(3)?,
                 function: r.get(4)?,
+                saltenv: r.get(9)?,
+                pillarenv: r.get(10)?,
                 started: r.get(5)?,
                 finished: r.get(6)?,
                 expected: r.get::<_, i64>(7)? as usize,
@@ -395,7 +434,8 @@ impl JobCache {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT operator, target, tgt_type, function, args, expected, started, finished
+                "SELECT operator, target, tgt_type, function, args, expected, started, finished,
+                        saltenv, pillarenv
                  FROM jobs WHERE jid = ?1",
                 [jid.as_str()],
                 |r| {
@@ -408,11 +448,24 @@ impl JobCache {
                         r.get::<_, String>(5)?,
                         r.get::<_, i64>(6)?,
                         r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, Option<String>>(9)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((operator, target, tgt_type, function, args, expected, started, finished)) = row
+        let Some((
+            operator,
+            target,
+            tgt_type,
+            function,
+            args,
+            expected,
+            started,
+            finished,
+            saltenv,
+            pillarenv,
+        )) = row
         else {
             return Ok(None);
         };
@@ -423,6 +476,8 @@ impl JobCache {
             tgt_type,
             function,
             args: from_json("args", &args)?,
+            saltenv,
+            pillarenv,
             expected: from_json("expected minions", &expected)?,
             started,
             finished,

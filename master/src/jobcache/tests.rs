@@ -16,6 +16,8 @@ fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
         tgt_type: "glob".into(),
         function: "test.ping".into(),
         args: json!({"args": [], "kwargs": {"b": 1, "a": 2}}),
+        saltenv: "base".into(),
+        pillarenv: None,
         expected: expected.iter().map(|s| s.to_string()).collect(),
         started,
         finished: None,
@@ -266,4 +268,74 @@ fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned() {
     assert!(!c.record_late_return(&rec.jid, &r("web02")).unwrap());
     let shown = c.show(&rec.jid).unwrap().unwrap();
     assert_eq!(shown.returns.len(), 1);
+}
+
+/// The jobs table as a version 1 master made it, before saltenv and
+/// pillarenv were recorded.
+const SCHEMA_V1: &str = "
+CREATE TABLE jobs (
+    jid      TEXT PRIMARY KEY NOT NULL,
+    operator TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    tgt_type TEXT NOT NULL,
+    function TEXT NOT NULL,
+    args     TEXT NOT NULL,
+    expected TEXT NOT NULL,
+    started  INTEGER NOT NULL,
+    finished INTEGER
+);
+CREATE INDEX jobs_started ON jobs(started);
+CREATE INDEX jobs_active ON jobs(jid) WHERE finished IS NULL;
+CREATE TABLE returns (
+    jid      TEXT NOT NULL REFERENCES jobs(jid) ON DELETE CASCADE,
+    minion   TEXT NOT NULL,
+    success  INTEGER NOT NULL,
+    retcode  INTEGER NOT NULL,
+    ret      TEXT NOT NULL,
+    returned INTEGER NOT NULL,
+    PRIMARY KEY (jid, minion)
+) WITHOUT ROWID;
+INSERT INTO jobs VALUES ('20250101000000000001', 'alice', '*', 'glob', 'state.apply',
+    '{\"sls\": [], \"test\": false}', '[\"web01\"]', 1, 2);
+INSERT INTO returns VALUES ('20250101000000000001', 'web01', 1, 0, 'true', 2);
+PRAGMA user_version = 1;
+";
+
+#[test]
+fn job_env_columns_are_added_in_place_to_a_version_1_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(SCHEMA_V1)
+        .unwrap();
+    let old: Jid = "20250101000000000001".parse().unwrap();
+    for _ in 0..2 {
+        // Opening twice: the migration is idempotent.
+        let c = JobCache::open(&path).unwrap();
+        let d = c.show(&old).unwrap().unwrap();
+        assert_eq!(d.record.saltenv, "base");
+        assert_eq!(d.record.pillarenv, None);
+        assert_eq!(d.returns.len(), 1);
+        assert_eq!(c.list_jobs(10).unwrap()[0].saltenv, "base");
+    }
+    let c = JobCache::open(&path).unwrap();
+    let mut rec = job(&c, &["web01"], now_ms());
+    rec.jid = c.new_jid();
+    rec.saltenv = "prod".into();
+    rec.pillarenv = Some("stage".into());
+    c.record_job(&rec).unwrap();
+    let d = c.show(&rec.jid).unwrap().unwrap();
+    assert_eq!(
+        (d.record.saltenv.as_str(), d.record.pillarenv.as_deref()),
+        ("prod", Some("stage"))
+    );
+    let list = c.list_jobs(10).unwrap();
+    assert_eq!(list[0].jid, rec.jid);
+    assert_eq!(list[0].pillarenv.as_deref(), Some("stage"));
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
 }

@@ -14,6 +14,8 @@ pub struct Param {
     /// Salt has this parameter but Brine does not implement it: giving it is
     /// an error rather than an argument silently ignored.
     pub supported: bool,
+    /// Given by name only (Salt's `**kwargs`): a positional never lands here.
+    pub keyword_only: bool,
 }
 
 impl Param {
@@ -22,6 +24,7 @@ impl Param {
             name,
             required: true,
             supported: true,
+            keyword_only: false,
         }
     }
     pub const fn optional(name: &'static str) -> Self {
@@ -29,6 +32,16 @@ impl Param {
             name,
             required: false,
             supported: true,
+            keyword_only: false,
+        }
+    }
+    /// One of Salt's `**kwargs` that Brine reads (`saltenv=`, `pillar=`).
+    pub const fn keyword(name: &'static str) -> Self {
+        Param {
+            name,
+            required: false,
+            supported: true,
+            keyword_only: true,
         }
     }
     /// Kept so later positionals land where Salt puts them.
@@ -37,6 +50,7 @@ impl Param {
             name,
             required: false,
             supported: false,
+            keyword_only: false,
         }
     }
 }
@@ -54,15 +68,17 @@ impl Bound {
         args: &[Value],
         kwargs: &Map<String, Value>,
     ) -> Result<Self, ExecError> {
-        if args.len() > params.len() {
+        let positional = || params.iter().filter(|p| !p.keyword_only);
+        let takes = positional().count();
+        if args.len() > takes {
             return Err(ExecError::TooManyArguments {
                 function,
-                takes: params.len(),
+                takes,
                 given: args.len(),
             });
         }
         let mut values = Map::new();
-        for (param, value) in params.iter().zip(args) {
+        for (param, value) in positional().zip(args) {
             values.insert(param.name.to_string(), value.clone());
         }
         for (key, value) in kwargs {
@@ -108,7 +124,7 @@ impl Bound {
         self.values.get(name).filter(|v| !v.is_null())
     }
 
-    fn bad(&self, argument: &str, reason: impl Into<String>) -> ExecError {
+    pub(super) fn bad(&self, argument: &str, reason: impl Into<String>) -> ExecError {
         ExecError::BadArgument {
             function: self.function,
             argument: argument.to_string(),

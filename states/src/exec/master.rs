@@ -2,6 +2,7 @@
 //! master and sent as an apply, and the pillar and lowstate are the master's
 //! compile for that minion.
 use super::{Access, AnsweredBy, Bound, ExecCall, ExecError, ExecFunction, Param};
+use crate::compile::{JobEnv, JobEnvError};
 
 /// What the master does for one of its functions.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,9 +11,11 @@ pub enum MasterCall {
     Apply {
         mods: Vec<String>,
         test: bool,
+        env: JobEnv,
     },
     ShowLowstate {
         mods: Vec<String>,
+        env: JobEnv,
     },
     PillarItems,
     RefreshPillar,
@@ -22,12 +25,37 @@ fn apply(a: &Bound) -> Result<ExecCall, ExecError> {
     Ok(ExecCall::Master(MasterCall::Apply {
         mods: a.names("mods")?,
         test: a.bool("test").unwrap_or(false),
+        env: job_env(a)?,
     }))
+}
+
+/// Salt's `saltenv`, `pillarenv` and `pillar` keyword arguments of a state
+/// run, which every `state.*` function here takes after its own.
+const ENV_PARAMS: [Param; 3] = [
+    Param::keyword("saltenv"),
+    Param::keyword("pillarenv"),
+    Param::keyword("pillar"),
+];
+
+fn job_env(a: &Bound) -> Result<JobEnv, ExecError> {
+    JobEnv::from_kwargs(a.given("saltenv"), a.given("pillarenv"), a.given("pillar")).map_err(|e| {
+        let argument = match &e {
+            JobEnvError::BadEnv { what, .. } | JobEnvError::NotAName { what, .. } => what,
+            _ => "pillar",
+        };
+        a.bad(argument, e.to_string())
+    })
 }
 
 pub const APPLY: ExecFunction = ExecFunction {
     name: "state.apply",
-    params: &[Param::optional("mods"), Param::optional("test")],
+    params: &[
+        Param::optional("mods"),
+        Param::optional("test"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
     // A dry run (`test=True`) changes nothing, but the minion decides that
     // from the apply the master sends, not from this row.
     access: Access::ChangesHost,
@@ -39,7 +67,13 @@ pub const APPLY: ExecFunction = ExecFunction {
 
 pub const SLS: ExecFunction = ExecFunction {
     name: "state.sls",
-    params: &[Param::required("mods"), Param::optional("test")],
+    params: &[
+        Param::required("mods"),
+        Param::optional("test"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
     access: Access::ChangesHost,
     answered_by: AnsweredBy::Master,
     state_report: true,
@@ -49,7 +83,13 @@ pub const SLS: ExecFunction = ExecFunction {
 
 pub const HIGHSTATE: ExecFunction = ExecFunction {
     name: "state.highstate",
-    params: &[Param::optional("test"), Param::unsupported("queue")],
+    params: &[
+        Param::optional("test"),
+        Param::unsupported("queue"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
     access: Access::ChangesHost,
     answered_by: AnsweredBy::Master,
     state_report: true,
@@ -59,7 +99,12 @@ pub const HIGHSTATE: ExecFunction = ExecFunction {
 
 pub const SHOW_LOWSTATE: ExecFunction = ExecFunction {
     name: "state.show_lowstate",
-    params: &[Param::optional("mods")],
+    params: &[
+        Param::optional("mods"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
     access: Access::ReadOnly,
     answered_by: AnsweredBy::Master,
     state_report: false,
@@ -67,6 +112,7 @@ pub const SHOW_LOWSTATE: ExecFunction = ExecFunction {
     parse: |a| {
         Ok(ExecCall::Master(MasterCall::ShowLowstate {
             mods: a.names("mods")?,
+            env: job_env(a)?,
         }))
     },
 };

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
+use crate::compile::JobEnv;
 
 fn parse(fun: &str, args: Value, kwargs: Value) -> Result<Call, ExecError> {
     let args = args.as_array().cloned().unwrap_or_default();
@@ -71,7 +72,8 @@ fn arguments_bind_by_position_and_by_name_as_python_binds_them() {
         call("state.sls", json!(["a, b"]), json!({"test": "True"})),
         ExecCall::Master(MasterCall::Apply {
             mods: vec!["a".into(), "b".into()],
-            test: true
+            test: true,
+            env: JobEnv::default(),
         })
     );
     assert_eq!(
@@ -82,9 +84,64 @@ fn arguments_bind_by_position_and_by_name_as_python_binds_them() {
         ),
         ExecCall::Master(MasterCall::Apply {
             mods: vec!["x".into()],
-            test: false
+            test: false,
+            env: JobEnv::default(),
         })
     );
+}
+
+#[test]
+fn job_env_state_functions_take_salts_saltenv_pillarenv_and_pillar() {
+    let env = JobEnv {
+        saltenv: Some("prod".into()),
+        pillarenv: Some("stage".into()),
+        pillar: Some(json!({"k": "v"})),
+    };
+    let kwargs = json!({"saltenv": "prod", "pillarenv": "stage", "pillar": {"k": "v"}});
+    assert_eq!(
+        call("state.apply", json!(["web"]), kwargs.clone()),
+        ExecCall::Master(MasterCall::Apply {
+            mods: vec!["web".into()],
+            test: false,
+            env: env.clone(),
+        })
+    );
+    for fun in ["state.sls", "state.highstate", "state.show_lowstate"] {
+        let args = if fun == "state.sls" {
+            json!(["web"])
+        } else {
+            json!([])
+        };
+        match call(fun, args, kwargs.clone()) {
+            ExecCall::Master(MasterCall::Apply { env: e, .. })
+            | ExecCall::Master(MasterCall::ShowLowstate { env: e, .. }) => {
+                assert_eq!(e, env, "{fun}")
+            }
+            other => panic!("{fun}: {other:?}"),
+        }
+    }
+    // Keyword only, as Salt's **kwargs: a third positional is not a saltenv.
+    let e = parse("state.apply", json!(["web", true, "prod"]), json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at most 2"), "{e}");
+    let e = parse("state.apply", json!([]), json!({"pillar": [1]}))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "state.apply: argument 'pillar': Pillar data must be formatted as a dictionary, \
+         unless pillar_enc is specified."
+    );
+    let e = parse("state.sls", json!(["web"]), json!({"saltenv": "../x"}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'saltenv'") && e.contains("'/'"), "{e}");
+    // Other functions do not take them.
+    let e = parse("pillar.items", json!([]), json!({"saltenv": "prod"}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'saltenv'"), "{e}");
 }
 
 #[test]

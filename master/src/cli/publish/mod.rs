@@ -16,6 +16,7 @@ use common::target::TargetKind;
 use states::highstate_out::StateOutput;
 use transport::wire::{Batch, OpRequest, Publish, PublishWhat};
 
+use super::env_opts::{self, EnvOpts};
 use super::{client, ClientOpts, Out};
 use stream::Ended;
 
@@ -87,11 +88,14 @@ impl TargetOpts {
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     pub target: String,
-    /// SLS names; without any, the highstate from top.sls.
+    /// SLS names (without any, the highstate from top.sls), and Salt's
+    /// `saltenv=ENV`, `pillarenv=ENV` and `pillar='{"key": "value"}'`.
     pub sls: Vec<String>,
     /// Dry run: report what would change; nothing changes on any minion.
     #[arg(long)]
     pub test: bool,
+    #[command(flatten)]
+    pub env: EnvOpts,
     #[command(flatten)]
     pub opts: TargetOpts,
 }
@@ -103,14 +107,20 @@ pub struct RunArgs {
     pub function: String,
     /// Positional arguments, and `key=value` keyword arguments.
     pub args: Vec<String>,
+    /// For `state.*`: the same as `saltenv=ENV` and `pillarenv=ENV`.
+    #[command(flatten)]
+    pub env: EnvOpts,
     #[command(flatten)]
     pub opts: TargetOpts,
 }
 
 pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
+    // Refused here, before anything is published.
+    let (env, sls) = a.env.job_env(&a.sls)?;
     let what = PublishWhat::Apply {
-        sls: a.sls.clone(),
+        sls,
         test: a.test,
+        env: env_opts::to_wire(&env)?,
     };
     publish(&a.target, what, &a.opts, client, out, true).await
 }
@@ -126,7 +136,21 @@ pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
             _ => args.push(Value::String(word.clone())),
         }
     }
-    let is_state = states::exec::lookup(&a.function).is_ok_and(|f| f.state_report);
+    for (key, flag) in [("saltenv", &a.env.saltenv), ("pillarenv", &a.env.pillarenv)] {
+        if let Some(name) = flag {
+            if kwargs.contains_key(key) {
+                bail!("{key} is given twice");
+            }
+            kwargs.insert(key.to_string(), Value::String(name.clone()));
+        }
+    }
+    let row = states::exec::lookup(&a.function).ok();
+    // What the master answers is checked here, so a bad `pillar=` or
+    // `saltenv=` publishes nothing; the minion checks its own calls.
+    if row.is_some_and(|f| f.answered_by == states::exec::AnsweredBy::Master) {
+        states::exec::Call::parse(&a.function, &args, &kwargs)?;
+    }
+    let is_state = row.is_some_and(|f| f.state_report);
     let what = PublishWhat::Run {
         fun: a.function.clone(),
         args,
