@@ -3,8 +3,10 @@
 //! state.apply pillar=...`) through the master's compile to the minion, and
 //! into the job cache. Real `master serve` and `minion serve` on loopback.
 //!
-//! Each case starts from [`Fixture::start`] with its own trees; a case with
-//! several environments gives `file_roots`/`pillar_roots` in `extra_config`.
+//! Each case starts from [`Fixture::start`] with its own files and config
+//! lines. `tests::daemons` writes saltenv `base`'s `file_roots` and
+//! `pillar_roots` (`salt/`, `pillar/`); a case with more environments needs
+//! it to take the roots whole, since a second `file_roots:` key is refused.
 use std::time::Duration;
 
 use serde_json::Value;
