@@ -48,18 +48,32 @@ impl Master {
     /// As [`Master::start_with`], listening on `interface` (`0.0.0.0` for
     /// minions in containers with their own network).
     pub fn start_on(interface: &str, files: &[(&str, &str)], extra_config: &str) -> Master {
+        let roots = "file_roots:\n  base: [ROOT/salt]\npillar_roots:\n  base: [ROOT/pillar]\n";
+        Master::start_with_roots(interface, files, roots, extra_config)
+    }
+
+    /// As [`Master::start_on`], with `roots` as the `file_roots` and
+    /// `pillar_roots` lines of master.yaml (several saltenvs); `ROOT` in
+    /// `roots` and `extra_config` stands for the master's dir.
+    pub fn start_with_roots(
+        interface: &str,
+        files: &[(&str, &str)],
+        roots: &str,
+        extra_config: &str,
+    ) -> Master {
         let dir = tempfile::tempdir().unwrap();
         let (ret_port, operator_port) = free_ports();
         for (path, text) in files {
             write(&dir.path().join(path), text);
         }
-        let d = dir.path().display();
+        let d = dir.path().display().to_string();
+        let roots = roots.replace("ROOT", &d);
+        let extra_config = extra_config.replace("ROOT", &d);
         write(
             &dir.path().join("master.yaml"),
             &format!(
                 "interface: {interface}\nret_port: {ret_port}\noperator_port: {operator_port}\n\
-                 file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\n\
-                 pki_dir: {d}/pki\ncachedir: {d}/cache\ntimeout: 20\n{extra_config}"
+                 {roots}pki_dir: {d}/pki\ncachedir: {d}/cache\ntimeout: 20\n{extra_config}"
             ),
         );
         let mut m = Master {

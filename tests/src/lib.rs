@@ -92,6 +92,7 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 pub mod daemons;
 pub mod fleet;
 pub mod fleet_minion;
+pub mod gpg_keyring;
 pub mod raw_minion;
 pub mod sealed;
 pub mod zmtp;
