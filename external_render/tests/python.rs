@@ -226,6 +226,29 @@ fn run_must_return_data() {
 }
 
 #[test]
+fn data_nested_too_deep_is_an_error_that_says_so() {
+    let src = "def run():\n    d = {}\n    for _ in range(200):\n        d = {'x': d}\n    return {'deep': d}\n";
+    let msg = failure(py(src));
+    assert!(
+        msg.starts_with("web/init.sls: python3 sent data Brine cannot read: recursion limit"),
+        "{msg}"
+    );
+    let msg = failure(py("def run():\n    d = {}\n    d['d'] = d\n    return d\n"));
+    assert!(msg.contains("not data: Circular reference"), "{msg}");
+}
+
+#[test]
+fn salt_arguments_must_be_data() {
+    let msg = failure(py("def run():\n    return __salt__['test.echo']({1, 2})\n"));
+    assert!(
+        msg.starts_with(
+            "web/init.sls, line 2: TypeError: __salt__['test.echo']: the arguments are not data"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_module_that_loops_forever_is_killed() {
     let limits = Limits {
         timeout: Duration::from_secs(1),

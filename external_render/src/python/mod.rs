@@ -115,10 +115,15 @@ pub fn render_with(
                 )));
             }
         };
-        let Ok(Value::Object(mut msg)) = serde_json::from_slice::<Value>(&line) else {
-            return Err(failed(
-                "python3 sent a line outside Brine's protocol".into(),
-            ));
+        let mut msg = match serde_json::from_slice::<Value>(&line) {
+            Ok(Value::Object(msg)) => msg,
+            Ok(_) => {
+                return Err(failed(
+                    "python3 sent a line outside Brine's protocol".into(),
+                ))
+            }
+            // Data nested deeper than serde_json's limit (128) ends here.
+            Err(e) => return Err(failed(format!("python3 sent data Brine cannot read: {e}"))),
         };
         if let Some(fun) = msg.get("call") {
             calls += 1;

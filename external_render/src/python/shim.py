@@ -55,7 +55,7 @@ class _SaltFunction:
                 ensure_ascii=True,
                 allow_nan=False,
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(
                 "__salt__['%s']: the arguments are not data Brine can pass: %s"
                 % (self._name, exc)
@@ -173,7 +173,7 @@ def _main():
         return _fail("not_dict", "run() returned %s, not a dict" % type(data).__name__)
     try:
         text = json.dumps({"result": data}, ensure_ascii=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         return _fail("not_data", "run() returned a dict that is not data: %s" % exc)
     _OUT.write(text.encode("ascii") + b"\n")
     _OUT.flush()
