@@ -267,6 +267,23 @@ fn a_module_that_loops_forever_is_killed() {
 }
 
 #[test]
+fn time_answering_salt_calls_is_not_counted() {
+    // A slow cmd.run on the minion is not the module's time.
+    let limits = Limits {
+        timeout: Duration::from_secs(1),
+        ..LIMITS
+    };
+    let slow = |_: &str, _: &[Value], _: &Map<String, Value>| {
+        std::thread::sleep(Duration::from_millis(800));
+        Ok(json!("done"))
+    };
+    let src =
+        "def run():\n    return {'a': __salt__['cmd.run']('x'), 'b': __salt__['cmd.run']('y')}\n";
+    let r = render_with(Path::new("python3"), FILE, src, &context(), &slow, &limits);
+    assert_eq!(r.unwrap(), json!({"a": "done", "b": "done"}));
+}
+
+#[test]
 fn huge_output_is_refused() {
     let limits = Limits {
         max_output: 1 << 20,
