@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Records real Salt's compile output for the differential tests:
 #   scripts/record-salt-fixtures.sh [TREE ...]   (TREE = tests/compat/trees/NNN-slug or NNN-slug)
+#   (a tree elsewhere, e.g. tests/compat/pending/NNN-slug, is named by its path)
 # Writes tests/compat/trees/*/expected/{lowstate,highstate,top,pillar[,sls]}.json and
 # status.json (non-zero salt-call exits). Files are rewritten only when Salt's answer changed.
 set -euo pipefail

@@ -66,8 +66,8 @@ def write_if_changed(path, content):
     return True
 
 
-def record(salt_call, name):
-    tree = os.path.join(TREES, name)
+def record(salt_call, tree):
+    name = os.path.basename(tree)
     with open(os.path.join(tree, "case.yaml"), encoding="utf-8") as f:
         case = yaml.safe_load(f) or {}
     grains_file = os.path.join(tree, "grains.yaml")
@@ -151,7 +151,12 @@ def main():
         d for d in os.listdir(TREES) if os.path.isfile(os.path.join(TREES, d, "case.yaml"))
     )
     for name in names:
-        record(salt_call, os.path.basename(name.rstrip("/")))
+        name = name.rstrip("/")
+        # A tree outside trees/ (tests/compat/pending/...) is named by its path.
+        if os.path.isfile(os.path.join(name, "case.yaml")) and os.sep in name:
+            record(salt_call, os.path.abspath(name))
+        else:
+            record(salt_call, os.path.join(TREES, os.path.basename(name)))
 
 
 if __name__ == "__main__":

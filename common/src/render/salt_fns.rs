@@ -119,6 +119,18 @@ pub const FUNCTIONS: &[&str] = &[
     "test.false",
 ];
 
+impl SaltFunctions {
+    /// `salt['name'](*args, **kwargs)` outside a template (a `#!py` file's
+    /// `__salt__`): the same dispatch as the template's call.
+    pub fn call(&self, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Value, Error> {
+        SaltCall {
+            name: name.to_string(),
+            ctx: self.0.clone(),
+        }
+        .dispatch(args, kwargs)
+    }
+}
+
 impl Object for SaltFunctions {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
