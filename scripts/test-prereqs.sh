@@ -11,6 +11,8 @@
 #      iproute2               `ip`, for private-network veth pairs
 #      tar                    copies directory trees into containers
 #      time                   /usr/bin/time, for peak RSS in the benchmarks
+#      gnupg                  gpg, which the gpg renderer runs (encrypted pillar)
+#                             and its tests use to make a throwaway keyring
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -32,6 +34,7 @@ want=(
   iproute2:/usr/sbin/ip
   tar:/usr/bin/tar
   time:/usr/bin/time
+  gnupg:/usr/bin/gpg
 )
 
 missing=()

@@ -73,11 +73,14 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             format!("operator {operator} may not run {function} on {}", p.target),
         );
     }
-    let tree = Arc::new(Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
-        master.config.nodegroups.clone(),
-    ));
+    let tree = Arc::new(
+        Tree::new(
+            master.config.file_roots.clone(),
+            master.config.pillar_roots.clone(),
+            master.config.nodegroups.clone(),
+        )
+        .with_renderers(&master.config),
+    );
     let expected = match targets(&master, &tree, &p).await {
         Ok(t) => t,
         Err(e) => return fail(&sink, e),
@@ -242,16 +245,19 @@ async fn run_wave(
             }
         };
         match next {
-            Ok(Some((id, ret))) => {
+            Ok(Some((id, mut ret))) => {
                 if !pending.remove(&id) {
                     continue;
                 }
                 got.insert(id.clone());
+                // Before the job cache or the operator sees it.
+                tree.hide_secrets(&id, &mut ret.ret);
                 batch.push((id, ret));
                 while batch.len() < RECORD_BATCH {
                     match rx.try_recv() {
-                        Ok((id, ret)) if pending.remove(&id) => {
+                        Ok((id, mut ret)) if pending.remove(&id) => {
                             got.insert(id.clone());
+                            tree.hide_secrets(&id, &mut ret.ret);
                             batch.push((id, ret));
                         }
                         Ok(_) => {}
@@ -496,12 +502,15 @@ pub async fn render_for(
         master.config.file_roots.clone(),
         master.config.pillar_roots.clone(),
         master.config.nodegroups.clone(),
-    );
+    )
+    .with_renderers(&master.config);
     let probe = probe_for(&master, &id);
     tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
-        Ok(c) => Ok(Value::Array(
-            c.chunks.into_iter().map(Value::Object).collect(),
-        )),
+        Ok(c) => {
+            let mut chunks = Value::Array(c.chunks.into_iter().map(Value::Object).collect());
+            tree.hide_secrets(&id, &mut chunks);
+            Ok(chunks)
+        }
         Err(errors) => Err(errors
             .0
             .iter()
