@@ -74,6 +74,10 @@ pub struct Renderer {
     default_pipeline: Pipeline,
     /// What a key path of this tree's data is called in errors.
     data_kind: &'static str,
+    /// Files read to choose their pipeline, kept as long as the compiled
+    /// templates are (a renderer lives for one job): one read per file, not
+    /// one per file and minion.
+    sources: Mutex<std::collections::HashMap<String, Arc<str>>>,
 }
 
 /// One minion's render inputs, converted once and shared by every file rendered
@@ -220,6 +224,7 @@ impl Renderer {
             external: Arc::new(NoExternal),
             default_pipeline: Pipeline::default(),
             data_kind: "key",
+            sources: Mutex::new(std::collections::HashMap::new()),
         }
     }
 

@@ -7,6 +7,7 @@
 //! renderer Brine lacks is an error naming it, where Salt would log it and
 //! render the file as empty: never a silent wrong answer.
 use std::fmt;
+use std::sync::Arc;
 
 use crate::data::{Map, Value};
 
@@ -190,6 +191,23 @@ impl Renderer {
         }
     }
 
+    /// The text of `file`, read once per renderer.
+    fn pipeline_source(&self, file: &str) -> Result<Arc<str>, RenderError> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(text) = sources.get(file) {
+            return Ok(text.clone());
+        }
+        let path = self
+            .finder
+            .find(file)
+            .ok_or_else(|| RenderError::read(file, "no such file under the roots"))?;
+        let text: Arc<str> = crate::files::read_regular_to_string(&path)
+            .map_err(|e| RenderError::read(file, e.to_string()))?
+            .into();
+        sources.insert(file.to_string(), text.clone());
+        Ok(text)
+    }
+
     /// Renders `file` through its pipeline to data (text when the pipeline
     /// ends in text, which the callers refuse as not a dictionary, as Salt does).
     pub(super) fn run_pipeline(
@@ -199,12 +217,7 @@ impl Renderer {
         sls: Option<&str>,
         extra: Option<&Map<String, Value>>,
     ) -> Result<Value, RenderError> {
-        let path = self
-            .finder
-            .find(file)
-            .ok_or_else(|| RenderError::read(file, "no such file under the roots"))?;
-        let source = crate::files::read_regular_to_string(&path)
-            .map_err(|e| RenderError::read(file, e.to_string()))?;
+        let source = self.pipeline_source(file)?;
         let pipeline = self.pipeline_of(file, &source)?;
         let mut flow = Flow::Text(String::new());
         for (i, step) in pipeline.steps().iter().enumerate() {
