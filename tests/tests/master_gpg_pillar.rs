@@ -199,3 +199,60 @@ fn an_encrypted_pillar_value_reaches_only_its_minion_and_no_log_or_job_cache() {
         assert!(!contains(bytes, PLAINTEXT), "the plaintext is in {name}");
     }
 }
+
+/// Masterless (`minion apply --local`): the minion config's `gpg_keydir`
+/// decrypts, the file gets the plaintext, and what is printed (highstate
+/// and JSON alike) shows `<secret db:password>` instead.
+#[test]
+fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
+    let key = Keyring::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |rel: &str, text: &str| {
+        let p = d.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("salt/top.sls", "base:\n  '*':\n    - app\n");
+    write(
+        "salt/app.sls",
+        "/etc/app.conf:\n  file.managed:\n    - contents: \"password={{ pillar.db.password }}\"\n",
+    );
+    write("pillar/top.sls", "base:\n  '*':\n    - secrets\n");
+    write(
+        "pillar/secrets.sls",
+        &format!(
+            "#!yaml|gpg\ndb:\n  password: |\n    {}\n",
+            key.encrypt_block(PLAINTEXT)
+        ),
+    );
+    write("root/etc/app.conf", "password=old\n");
+    write(
+        "minion.yaml",
+        &format!(
+            "file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\ngpg_keydir: {}\n",
+            key.path().display(),
+            d = d.display(),
+        ),
+    );
+    for out in ["json", "highstate"] {
+        std::fs::write(d.join("root/etc/app.conf"), "password=old\n").unwrap();
+        let run = Command::new(tests::bin("minion"))
+            .args(["apply", "--local", "--id", "web1", "--out", out, "--root"])
+            .arg(d.join("root"))
+            .arg("--config")
+            .arg(d.join("minion.yaml"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+        let written = std::fs::read_to_string(d.join("root/etc/app.conf")).unwrap();
+        assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
+        assert!(stdout.contains("<secret db:password>"), "{stdout}");
+        assert!(
+            !stdout.contains(PLAINTEXT) && !stderr.contains(PLAINTEXT),
+            "{stdout}\n{stderr}"
+        );
+    }
+}
