@@ -256,3 +256,55 @@ fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
         );
     }
 }
+
+/// A return that comes after its job's deadline is recorded late, by
+/// another path than the publish's: the decrypted value is hidden there too.
+#[test]
+fn a_late_return_is_recorded_with_the_secret_hidden() {
+    let key = Keyring::new();
+    let files = [
+        ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
+        (
+            "salt/app.sls",
+            "slow:\n  cmd.run:\n    - name: sleep 3\n\
+             /etc/app.conf:\n  file.managed:\n    - contents: \"password={{ pillar.db.password }}\"\n    - require:\n      - cmd: slow\n"
+                .to_string(),
+        ),
+        ("pillar/top.sls", "base:\n  '*':\n    - secrets\n".to_string()),
+        (
+            "pillar/secrets.sls",
+            format!(
+                "#!yaml|gpg\ndb:\n  password: |\n    {}\n",
+                key.encrypt_block(PLAINTEXT)
+            ),
+        ),
+    ];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.path().display()));
+    let web1 = Minion::start("web1", master.ret_port, "");
+    wait_until(Duration::from_secs(20), "web1 pending", || {
+        master.pending() == ["web1"]
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    master.wait_connected(&["web1"]);
+    std::fs::create_dir_all(web1.root().join("etc")).unwrap();
+    std::fs::write(web1.root().join("etc/app.conf"), "password=old\n").unwrap();
+
+    // The deadline passes while `sleep 3` runs: web1 is reported missing.
+    let out = master.cli(&["apply", "web1", "-t", "1", "--out", "json"]);
+    assert!(!out.stdout.contains(PLAINTEXT), "{out:?}");
+    let cache = |needle: &str| {
+        let mut files = Vec::new();
+        files_under(&master.dir.path().join("cache"), &mut files);
+        files.iter().any(|(_, bytes)| contains(bytes, needle))
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "web1's late return recorded",
+        || cache("<secret db:password>"),
+    );
+    let written = std::fs::read_to_string(web1.root().join("etc/app.conf")).unwrap();
+    assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
+    assert!(!cache(PLAINTEXT), "the plaintext is in the job cache");
+    assert!(!master.log().contains(PLAINTEXT));
+}

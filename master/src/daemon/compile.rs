@@ -85,6 +85,14 @@ impl Tree {
         }
     }
 
+    /// What was decrypted for minion `id`, taken out of this tree.
+    pub fn take_secrets(&self, id: &str) -> Option<Vec<Secret>> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+    }
+
     /// `v` (a return of minion `id`) with what was decrypted for it hidden.
     pub fn hide_secrets(&self, id: &str, v: &mut Value) {
         let all = self.secrets.lock().unwrap_or_else(|e| e.into_inner());

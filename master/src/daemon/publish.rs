@@ -269,6 +269,17 @@ async fn run_wave(
             Ok(None) | Err(_) => break,
         }
     }
+    let mut late = master.late_secrets.lock().unwrap();
+    for id in ids.iter().filter(|id| !got.contains(*id)) {
+        if let Some(secrets) = tree.take_secrets(id) {
+            if late.len() < MAX_LATE_SECRETS {
+                late.insert((jid.clone(), id.clone()), secrets);
+            } else {
+                tracing::warn!(jid = %jid, minion = %id, "too many late jobs with decrypted pillar: a late return of this one is recorded as it comes");
+            }
+        }
+    }
+    drop(late);
     let mut running = master.running.lock().unwrap();
     for id in ids {
         running.remove(&(jid.clone(), id.clone()));
@@ -278,6 +289,9 @@ async fn run_wave(
         .cloned()
         .collect()
 }
+
+/// Late returns whose decrypted pillar the master keeps to hide, at most.
+const MAX_LATE_SECRETS: usize = 10_000;
 
 /// Returns written to the job cache in one transaction, at most.
 const RECORD_BATCH: usize = 512;
@@ -476,11 +490,21 @@ fn to_return(jid: &Jid, ret: Result<Value, String>) -> JobReturn {
 /// the deadline passed): recorded if this minion was expected and has not
 /// returned yet.
 pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
+    let secrets = master
+        .late_secrets
+        .lock()
+        .unwrap()
+        .remove(&(ret.jid.clone(), id.to_string()));
+    let hidden = secrets.map(|secrets| {
+        let mut shown = ret.ret.clone();
+        common::render::hide_secrets(&mut shown, &secrets);
+        shown
+    });
     let r = NewReturn {
         minion: id,
         success: ret.success,
         retcode: ret.retcode,
-        ret: &ret.ret,
+        ret: hidden.as_ref().unwrap_or(&ret.ret),
     };
     let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
     matches!(recorded, Ok(true))
