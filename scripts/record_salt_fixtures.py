@@ -48,6 +48,28 @@ def minion_config(tree, tmp, case, grains):
     }
 
 
+def gpg_keydir(tree, tmp):
+    """A tree with gpgkey.asc (a throwaway secret key) has its pillar encrypted
+    to it: the key is imported into a GnuPG home under `tmp` for Salt's gpg
+    renderer (`gpg_keydir`), as the compat harness does for Brine."""
+    key = os.path.join(tree, "gpgkey.asc")
+    if not os.path.exists(key):
+        return None
+    home = os.path.join(tmp, "gpgkeys")
+    os.makedirs(home, mode=0o700)
+    subprocess.run(
+        ["gpg", "--homedir", home, "--batch", "--no-tty", "--quiet", "--import", key],
+        check=True,
+        capture_output=True,
+    )
+    return home
+
+
+def stop_gpg_agent(home):
+    if home:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], check=False)
+
+
 def reindent(text):
     # Keep Salt's key order (json.loads preserves it); only the indent changes
     # so the fixtures diff nicely.
@@ -96,8 +118,12 @@ def record(salt_call, tree):
     with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(conf)
+        config = minion_config(tree, tmp, case, grains)
+        keydir = gpg_keydir(tree, tmp)
+        if keydir:
+            config["gpg_keydir"] = keydir
         with open(os.path.join(conf, "minion"), "w", encoding="utf-8") as f:
-            yaml.safe_dump(minion_config(tree, tmp, case, grains), f)
+            yaml.safe_dump(config, f)
         for cmd, args in commands:
             proc = subprocess.run(
                 [salt_call, "--local", "-c", conf, "--out", "json", *args],
@@ -124,6 +150,7 @@ def record(salt_call, tree):
                 changed.append(cmd)
             if proc.returncode != 0:
                 statuses[cmd] = proc.returncode
+        stop_gpg_agent(keydir)
     status_file = os.path.join(expected, "status.json")
     if statuses:
         if write_if_changed(status_file, json.dumps(statuses, indent=2) + "\n"):

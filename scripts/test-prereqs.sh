@@ -12,6 +12,8 @@
 #      tar                    copies directory trees into containers
 #      time                   /usr/bin/time, for peak RSS in the benchmarks
 #      python3                runs #!py SLS files (external_render's tests)
+#      gnupg                  gpg, which the gpg renderer runs (encrypted pillar)
+#                             and its tests use to make a throwaway keyring
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -34,6 +36,7 @@ want=(
   tar:/usr/bin/tar
   time:/usr/bin/time
   python3:/usr/bin/python3
+  gnupg:/usr/bin/gpg
 )
 
 missing=()

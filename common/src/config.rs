@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{Map, Value};
+use crate::render::Pipeline;
 
 /// Where `minion` looks for its config when `--config` is not given.
 pub const DEFAULT_MINION_CONFIG: &str = "/etc/brine/minion.yaml";
@@ -46,6 +47,10 @@ pub struct MinionConfig {
     pub grains: Map<String, Value>,
     /// `saltenv` (default `base`).
     pub saltenv: String,
+    /// `renderer`: the pipeline of files without a `#!` line (`jinja|yaml`).
+    pub renderer: Pipeline,
+    /// `gpg_keydir`: the GnuPG home the gpg renderer decrypts with.
+    pub gpg_keydir: PathBuf,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -59,8 +64,46 @@ impl Default for MinionConfig {
             nodegroups: Map::new(),
             grains: Map::new(),
             saltenv: "base".into(),
+            renderer: Pipeline::default(),
+            gpg_keydir: PathBuf::from(DEFAULT_GPG_KEYDIR),
             raw: Map::new(),
         }
+    }
+}
+
+/// `gpg_keydir` when a config is not read from a file.
+pub const DEFAULT_GPG_KEYDIR: &str = "/etc/brine/gpgkeys";
+
+/// `renderer`: a pipe of renderers Brine has, checked when the config is
+/// read, so an unsupported one stops the daemon at start naming it.
+pub fn renderer(path: &Path, raw: &Map<String, Value>) -> Result<Pipeline, ConfigError> {
+    let bad = |message: String| ConfigError::Key {
+        path: path.to_path_buf(),
+        key: "renderer".into(),
+        message,
+    };
+    match raw.get("renderer") {
+        None | Some(Value::Null) => Ok(Pipeline::default()),
+        Some(Value::String(pipe)) => Pipeline::parse(pipe).map_err(|e| bad(e.to_string())),
+        Some(_) => Err(bad(
+            "expected a pipe of renderer names, like jinja|yaml".into()
+        )),
+    }
+}
+
+/// `gpg_keydir`: as set, else `gpgkeys` beside the config file, as Salt's
+/// default (`/etc/salt/gpgkeys`) sits beside its.
+pub fn gpg_keydir(path: &Path, raw: &Map<String, Value>) -> Result<PathBuf, ConfigError> {
+    match raw.get("gpg_keydir") {
+        Some(Value::String(dir)) => Ok(PathBuf::from(dir)),
+        None | Some(Value::Null) => Ok(path
+            .parent()
+            .map_or_else(|| PathBuf::from(DEFAULT_GPG_KEYDIR), |d| d.join("gpgkeys"))),
+        Some(_) => Err(ConfigError::Key {
+            path: path.to_path_buf(),
+            key: "gpg_keydir".into(),
+            message: "expected a directory".into(),
+        }),
     }
 }
 
@@ -196,6 +239,8 @@ impl MinionConfig {
                 })
             }
         }
+        cfg.renderer = renderer(path, &raw)?;
+        cfg.gpg_keydir = gpg_keydir(path, &raw)?;
         cfg.raw = raw;
         Ok(cfg)
     }
@@ -214,7 +259,8 @@ impl MinionConfig {
         // Salt leaves opts['saltenv'] unset (None) unless the config sets it.
         opts.entry("saltenv").or_insert(Value::Null);
         opts.insert("file_client".into(), Value::String("local".into()));
-        opts.insert("renderer".into(), Value::String("jinja|yaml".into()));
+        opts.entry("renderer")
+            .or_insert_with(|| Value::String(self.renderer.to_string()));
         let mut fr = Map::new();
         fr.insert(self.saltenv.clone(), dirs(&self.file_roots));
         opts.insert("file_roots".into(), Value::Object(fr));
@@ -259,6 +305,26 @@ mod tests {
             MinionConfig::load(p, true),
             Err(ConfigError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn renderer_and_gpg_keydir() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("minion.yaml");
+        std::fs::write(&p, "renderer: 'jinja | yaml | gpg'\n").unwrap();
+        let cfg = MinionConfig::load(&p, true).unwrap();
+        assert_eq!(cfg.renderer.to_string(), "jinja|yaml|gpg");
+        assert_eq!(cfg.gpg_keydir, dir.path().join("gpgkeys"));
+        std::fs::write(&p, "renderer: mako|yaml\ngpg_keydir: /k\n").unwrap();
+        let err = MinionConfig::load(&p, true).unwrap_err().to_string();
+        assert!(
+            err.contains("'renderer'") && err.contains("'mako'"),
+            "{err}"
+        );
+        std::fs::write(&p, "gpg_keydir: /k\n").unwrap();
+        let cfg = MinionConfig::load(&p, true).unwrap();
+        assert_eq!(cfg.gpg_keydir, PathBuf::from("/k"));
+        assert_eq!(cfg.renderer, Pipeline::default());
     }
 
     #[test]

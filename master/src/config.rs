@@ -60,6 +60,11 @@ pub struct MasterConfig {
     pub max_pending_keys: usize,
     /// `pending_key_rate`: pending keys written per second, on average.
     pub pending_key_rate: u32,
+    /// `renderer`: the pipeline of files without a `#!` line (`jinja|yaml`).
+    pub renderer: common::render::Pipeline,
+    /// `gpg_keydir`: the GnuPG home holding the key pillar is encrypted to
+    /// (default `gpgkeys` beside the config file).
+    pub gpg_keydir: PathBuf,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -84,6 +89,8 @@ impl Default for MasterConfig {
             handshake_rate: 500,
             max_pending_keys: 1000,
             pending_key_rate: 50,
+            renderer: common::render::Pipeline::default(),
+            gpg_keydir: PathBuf::from(common::config::DEFAULT_GPG_KEYDIR),
             raw: Map::new(),
         }
     }
@@ -208,6 +215,8 @@ impl MasterConfig {
         if let Some(v) = k.positive("pending_key_rate")? {
             cfg.pending_key_rate = v;
         }
+        cfg.renderer = common::config::renderer(path, &raw)?;
+        cfg.gpg_keydir = common::config::gpg_keydir(path, &raw)?;
         cfg.raw = raw;
         Ok(cfg)
     }

@@ -24,8 +24,27 @@ fn defaults() {
     assert_eq!((cfg.keep_jobs, cfg.timeout), (24, 60));
     assert!(cfg.worker_threads >= 1);
     assert_eq!(cfg.acl, None);
-    // An empty file is the defaults too.
-    assert_eq!(load("").unwrap(), MasterConfig::default());
+    assert_eq!(cfg.renderer.to_string(), "jinja|yaml");
+    assert_eq!(cfg.gpg_keydir, PathBuf::from("/etc/brine/gpgkeys"));
+    // An empty file is the defaults too, but for gpg_keydir: beside the file.
+    let loaded = load("").unwrap();
+    assert!(loaded.gpg_keydir.ends_with("gpgkeys"), "{loaded:?}");
+    assert_eq!(
+        MasterConfig {
+            gpg_keydir: cfg.gpg_keydir.clone(),
+            ..loaded
+        },
+        MasterConfig::default()
+    );
+}
+
+#[test]
+fn renderer_and_gpg_keydir() {
+    let cfg = load("renderer: jinja | yaml | gpg\ngpg_keydir: /keys\n").unwrap();
+    assert_eq!(cfg.renderer.to_string(), "jinja|yaml|gpg");
+    assert_eq!(cfg.gpg_keydir, PathBuf::from("/keys"));
+    let e = err("renderer: jinja|mako\n");
+    assert!(e.contains("'renderer'") && e.contains("'mako'"), "{e}");
 }
 
 #[test]

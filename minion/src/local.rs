@@ -99,14 +99,20 @@ impl LocalInputs {
         }
     }
 
-    /// The state and pillar trees of this config. A minion config has no
-    /// `nodegroups`, so neither top matches one here.
+    /// The state and pillar trees of this config, with its `renderer`
+    /// option, and `python3` and `gpg` (with `gpg_keydir`) for the `py` and
+    /// `gpg` renderers.
     pub fn trees(&self) -> MinionTrees {
+        let programs = external_render::Programs {
+            python: PathBuf::from("python3"),
+            gpg_keydir: self.config.gpg_keydir.clone(),
+        };
         MinionTrees::new(
             self.config.file_roots.clone(),
             self.config.pillar_roots.clone(),
             &self.config.saltenv,
             self.config.nodegroups.clone(),
         )
+        .with_renderers(Arc::new(programs), self.config.renderer.clone())
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::{merge_recursive, Map, Value};
-use common::render::{HostProbe, Renderer, Session};
+use common::render::{ExternalRenderers, HostProbe, Pipeline, Renderer, Secret, Session};
 use common::sls_files;
 use common::target::fnmatch;
 use common::target::Facts;
@@ -39,7 +39,7 @@ pub struct PillarTree {
 impl PillarTree {
     pub fn new(pillar_roots: Vec<PathBuf>, saltenv: &str) -> Self {
         PillarTree {
-            renderer: Renderer::new(pillar_roots),
+            renderer: Renderer::new(pillar_roots).for_pillar(),
             saltenv: saltenv.to_string(),
             nodegroups: Map::new(),
         }
@@ -50,11 +50,30 @@ impl PillarTree {
         self
     }
 
+    /// Programs for the `py` and `gpg` renderers, and the `renderer` option.
+    pub fn with_renderers(
+        mut self,
+        external: Arc<dyn ExternalRenderers>,
+        default: Pipeline,
+    ) -> Self {
+        self.renderer = self
+            .renderer
+            .with_external(external)
+            .with_default_pipeline(default);
+        self
+    }
+
     /// The minion's merged pillar; empty when no pillar root exists (a
     /// master or minion without a pillar tree is not an error).
     pub fn compile(&self, m: &Minion) -> Result<Value, TreeErrors> {
+        self.compile_secrets(m).map(|(pillar, _)| pillar)
+    }
+
+    /// [`compile`](Self::compile), and the values its `gpg` renderers
+    /// decrypted, by key path.
+    pub fn compile_secrets(&self, m: &Minion) -> Result<(Value, Vec<Secret>), TreeErrors> {
         if !self.renderer.roots().iter().any(|p| p.is_dir()) {
-            return Ok(Value::Object(Map::new()));
+            return Ok((Value::Object(Map::new()), Vec::new()));
         }
         // While pillar compiles, templates see an empty `pillar`, as in Salt.
         let empty = Value::Object(Map::new());
@@ -99,7 +118,7 @@ impl PillarTree {
             }
         }
         if errors.is_empty() {
-            Ok(pillar)
+            Ok((pillar, session.secrets()))
         } else {
             Err(TreeErrors(errors))
         }

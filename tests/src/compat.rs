@@ -162,6 +162,39 @@ impl Tree {
         args
     }
 
+    /// A tree with `gpgkey.asc` (a throwaway secret key) has its pillar
+    /// encrypted to it: the key is imported into a GnuPG home under `dir`, as
+    /// scripts/record_salt_fixtures.py does for Salt, and the minion config
+    /// naming it as `gpg_keydir` is returned.
+    fn gpg_keyring(&self, dir: &Path) -> Result<Option<PathBuf>, String> {
+        let key = self.dir.join("gpgkey.asc");
+        if !key.exists() {
+            return Ok(None);
+        }
+        let home = dir.join("gpgkeys");
+        std::fs::create_dir(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .map_err(|e| format!("{}: {e}", home.display()))?;
+        let imported = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&home)
+            .args(["--batch", "--no-tty", "--quiet", "--import"])
+            .arg(&key)
+            .output()
+            .map_err(|e| format!("gpg (scripts/test-prereqs.sh installs it): {e}"))?;
+        if !imported.status.success() {
+            return Err(format!(
+                "gpg --import {}: {}",
+                key.display(),
+                String::from_utf8_lossy(&imported.stderr)
+            ));
+        }
+        let config = dir.join("minion.yaml");
+        std::fs::write(&config, format!("gpg_keydir: {}\n", home.display()))
+            .map_err(|e| format!("{}: {e}", config.display()))?;
+        Ok(Some(config))
+    }
+
     /// Salt's recorded answer for `show`.
     pub fn expected(&self, show: Show) -> Result<Value, String> {
         let path = self
@@ -185,7 +218,19 @@ impl Tree {
         let cwd = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let mut cmd = Command::new(&minion);
         cmd.args(self.minion_args(show)).current_dir(cwd.path());
-        let out = run(cmd, TIMEOUT)?;
+        let keyring = self.gpg_keyring(cwd.path())?;
+        if let Some(config) = &keyring {
+            cmd.arg("--config").arg(config);
+        }
+        let out = run(cmd, TIMEOUT);
+        if keyring.is_some() {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(cwd.path().join("gpgkeys"))
+                .args(["--kill", "gpg-agent"])
+                .status();
+        }
+        let out = out?;
         let shown = || {
             format!(
                 "command: {} {}\nexit status: {}\n--- stderr ---\n{}\n--- stdout ---\n{}",

@@ -7,8 +7,13 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Read,
+    /// Choosing the renderers: a `#!` line naming one Brine lacks.
+    Renderer,
     Jinja,
     Yaml,
+    Json,
+    Py,
+    Gpg,
 }
 
 /// One render failure, located in a file of the state or pillar tree.
@@ -30,8 +35,12 @@ impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.stage {
             Stage::Read => "cannot read",
+            Stage::Renderer => "renderer error",
             Stage::Jinja => "Jinja error",
             Stage::Yaml => "YAML error",
+            Stage::Json => "JSON error",
+            Stage::Py => "py renderer error",
+            Stage::Gpg => "gpg renderer error",
         };
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {

@@ -11,6 +11,7 @@ mod filters;
 mod loader;
 mod mutable;
 mod percent;
+mod pipeline;
 mod probe;
 mod redact;
 mod salt_call;
@@ -19,7 +20,7 @@ mod tags;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
@@ -28,7 +29,9 @@ pub use convert::{to_data, to_jinja, to_jinja_ordered};
 pub use error::{RenderError, Stage};
 pub use external::{ExternalError, ExternalRenderers, NoExternal, PyContext, SaltCall};
 pub use loader::clean_name;
+pub use pipeline::{Pipeline, PipelineError, Step};
 pub use probe::{CmdOptions, CmdOutput, HostProbe, NoHost, ProbeError};
+pub use redact::{hide_secrets, Secret};
 pub use salt_fns::FUNCTIONS as SALT_FUNCTIONS;
 
 use crate::data::Value;
@@ -65,12 +68,24 @@ fn install_hooks() {
 pub struct Renderer {
     env: Environment<'static>,
     finder: Arc<loader::Finder>,
+    /// `py` and `gpg` steps (the binaries' programs; [`NoExternal`] refuses).
+    external: Arc<dyn ExternalRenderers>,
+    /// The `renderer` option: the pipeline of a file with no `#!` line.
+    default_pipeline: Pipeline,
+    /// What a key path of this tree's data is called in errors.
+    data_kind: &'static str,
+    /// Files read to choose their pipeline, kept as long as the compiled
+    /// templates are (a renderer lives for one job): one read per file, not
+    /// one per file and minion.
+    sources: Mutex<std::collections::HashMap<String, Arc<str>>>,
 }
 
 /// One minion's render inputs, converted once and shared by every file rendered
 /// for it, as Salt shares one `pillar`/`grains` object across a highstate.
 pub struct Session {
     base: BTreeMap<String, JValue>,
+    /// What `gpg` steps decrypted for this minion, in render order.
+    secrets: Mutex<Vec<Secret>>,
 }
 
 impl Session {
@@ -98,7 +113,25 @@ impl Session {
         base.insert("salt".into(), salt);
         base.insert("saltenv".into(), JValue::from(saltenv));
         base.insert("env".into(), JValue::from(saltenv));
-        Session { base }
+        Session {
+            base,
+            secrets: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn record_secret(&self, secret: Secret) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(secret);
+    }
+
+    /// The values `gpg` steps decrypted in this session's renders so far.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The pillar strings a render error must not show ([`redact`]), read
@@ -185,7 +218,33 @@ impl Renderer {
             }
         });
         filters::register(&mut env);
-        Renderer { env, finder }
+        Renderer {
+            env,
+            finder,
+            external: Arc::new(NoExternal),
+            default_pipeline: Pipeline::default(),
+            data_kind: "key",
+            sources: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// This renderer with programs for the `py` and `gpg` steps.
+    pub fn with_external(mut self, external: Arc<dyn ExternalRenderers>) -> Self {
+        self.external = external;
+        self
+    }
+
+    /// This renderer with another pipeline for files without a `#!` line
+    /// (the `renderer` option).
+    pub fn with_default_pipeline(mut self, pipeline: Pipeline) -> Self {
+        self.default_pipeline = pipeline;
+        self
+    }
+
+    /// A renderer of pillar files: errors say "pillar key".
+    pub fn for_pillar(mut self) -> Self {
+        self.data_kind = "pillar key";
+        self
     }
 
     /// The roots this renderer reads from.
@@ -283,7 +342,8 @@ impl Renderer {
         })
     }
 
-    /// Renders an SLS file: Jinja, then YAML as Salt reads it.
+    /// Renders an SLS file through its pipeline: its `#!` line, else the
+    /// default (`jinja|yaml`: Jinja, then YAML as Salt reads it).
     pub fn render_sls(
         &self,
         session: &Session,
@@ -301,12 +361,7 @@ impl Renderer {
         sls: Option<&str>,
         extra: Option<&crate::data::Map<String, Value>>,
     ) -> Result<Value, RenderError> {
-        let text = self.render_text_with(session, file, sls, extra)?;
-        crate::yaml::load(&text).map_err(|e| {
-            let source = self.source(file).unwrap_or_default();
-            RenderError::from_yaml(file, &source, &text, &e)
-                .without_pillar(&session.pillar_secrets())
-        })
+        self.run_pipeline(session, file, sls, extra)
     }
 }
 

@@ -62,6 +62,16 @@ pub fn redact(
     column: Option<usize>,
     secrets: &[(String, String)],
 ) -> (String, Option<usize>) {
+    replace_named(text, column, secrets, "pillar")
+}
+
+/// [`redact`] with replacements shown as `<{kind} PATH>`.
+fn replace_named(
+    text: &str,
+    column: Option<usize>,
+    secrets: &[(String, String)],
+    kind: &str,
+) -> (String, Option<usize>) {
     let mut hits: Vec<(Range<usize>, &str)> = Vec::new();
     for (value, path) in secrets {
         for (start, _) in text.match_indices(value.as_str()) {
@@ -92,7 +102,7 @@ pub fn redact(
             new_col = Some(out.chars().count() + kept.chars().count() + 1);
         }
         out.push_str(&text[at..range.start]);
-        out.push_str(&format!("<pillar {path}>"));
+        out.push_str(&format!("<{kind} {path}>"));
         at = range.end;
     }
     if let Some(cb) = col_byte.filter(|cb| *cb >= at) {
@@ -100,6 +110,85 @@ pub fn redact(
     }
     out.push_str(&text[at..]);
     (out, new_col.or(column))
+}
+
+/// A value a render decrypted (`gpg`): the key path that held it in its
+/// file's data, the file, and the plaintext, which `Debug` never shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub path: String,
+    pub file: String,
+    value: String,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("path", &self.path)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Secret {
+    pub fn new(path: &str, file: &str, value: &str) -> Self {
+        Secret {
+            path: path.to_string(),
+            file: file.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// How a return shows it: `<secret db:password>`.
+    fn name(&self) -> &str {
+        if self.path.is_empty() {
+            &self.file
+        } else {
+            &self.path
+        }
+    }
+}
+
+/// `v` with every decrypted value replaced by `<secret PATH>` in every
+/// string and map key: the whole value, and each of its lines on its own,
+/// since a diff of a file holding a secret shows it line by line.
+pub fn hide_secrets(v: &mut Value, secrets: &[Secret]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let mut needles: Vec<(String, String)> = Vec::new();
+    for s in secrets {
+        needles.push((s.value.clone(), s.name().to_string()));
+        for line in s.value.lines().map(str::trim) {
+            if line.chars().count() >= MIN_LEN {
+                needles.push((line.to_string(), s.name().to_string()));
+            }
+        }
+    }
+    needles.retain(|(n, _)| !n.is_empty());
+    needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+    needles.dedup_by(|a, b| a.0 == b.0);
+    hide_in(v, &needles);
+}
+
+fn hide_in(v: &mut Value, needles: &[(String, String)]) {
+    let hide = |s: &str| replace_named(s, None, needles, "secret").0;
+    match v {
+        Value::String(s) => *s = hide(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| hide_in(i, needles)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                hide_in(&mut item, needles);
+                map.insert(hide(&k), item);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl RenderError {
@@ -138,6 +227,30 @@ mod tests {
                 ("same".to_string(), "a".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn secrets_are_hidden_whole_and_line_by_line_in_strings_and_keys() {
+        let secrets = [Secret::new(
+            "db:password",
+            "secrets.sls",
+            "s3cr3t-pw\nline-two",
+        )];
+        let mut ret = json!({
+            "file_|-s3cr3t-pw": {"changes": {"diff": "+s3cr3t-pw\n+line-two\n"}},
+            "whole": "x s3cr3t-pw\nline-two y",
+            "n": 5,
+        });
+        hide_secrets(&mut ret, &secrets);
+        assert_eq!(
+            ret,
+            json!({
+                "file_|-<secret db:password>": {"changes": {"diff": "+<secret db:password>\n+<secret db:password>\n"}},
+                "whole": "x <secret db:password> y",
+                "n": 5,
+            })
+        );
+        assert!(!format!("{secrets:?}").contains("s3cr3t"));
     }
 
     #[test]

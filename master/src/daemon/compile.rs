@@ -1,14 +1,17 @@
 //! What one minion gets for an apply: its pillar, its low chunks, and the
 //! manifest of `salt://` files those chunks name. Compiled on the master with
 //! the minion's cached grains and a probe that asks that minion.
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use common::config::MinionConfig;
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
-use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
+use common::render::{
+    hide_secrets, CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Secret, Session,
+};
 use common::tree_error::TreeErrors;
 use states::compile::{Chunk, JobEnv, Minion, MinionTrees};
 
@@ -24,6 +27,9 @@ pub struct Tree {
     /// The trees' files and the nodegroups as they were when the job
     /// started (see [`compile_cache`]).
     pub fingerprint: compile_cache::Key,
+    /// What `gpg` decrypted for each minion compiled from this tree: its
+    /// returns show `<secret PATH>` in their place.
+    secrets: Mutex<HashMap<String, Vec<Secret>>>,
 }
 
 impl Tree {
@@ -49,6 +55,49 @@ impl Tree {
             renderer: Arc::new(Renderer::new(file_roots.clone())),
             file_roots,
             pillar_roots,
+            secrets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The trees with the master's `renderer` option, and `python3` and
+    /// `gpg` (with `gpg_keydir`) for the `py` and `gpg` renderers.
+    pub fn with_renderers(mut self, config: &crate::config::MasterConfig) -> Tree {
+        let programs = external_render::Programs {
+            python: PathBuf::from("python3"),
+            gpg_keydir: config.gpg_keydir.clone(),
+        };
+        self.trees = self
+            .trees
+            .with_renderers(Arc::new(programs), config.renderer.clone());
+        self
+    }
+
+    fn note_secrets(&self, id: &str, secrets: &[Secret]) {
+        if secrets.is_empty() {
+            return;
+        }
+        let mut all = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = all.entry(id.to_string()).or_default();
+        for s in secrets {
+            if !mine.contains(s) {
+                mine.push(s.clone());
+            }
+        }
+    }
+
+    /// What was decrypted for minion `id`, taken out of this tree.
+    pub fn take_secrets(&self, id: &str) -> Option<Vec<Secret>> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+    }
+
+    /// `v` (a return of minion `id`) with what was decrypted for it hidden.
+    pub fn hide_secrets(&self, id: &str, v: &mut Value) {
+        let all = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(secrets) = all.get(id) {
+            hide_secrets(v, secrets);
         }
     }
 
@@ -69,12 +118,14 @@ impl Tree {
         probe: Arc<dyn HostProbe>,
     ) -> Result<Value, TreeErrors> {
         let opts = self.opts(id);
-        self.trees.pillar(&Minion {
+        let (pillar, secrets) = self.trees.pillar.compile_secrets(&Minion {
             id,
             grains,
             opts: &opts,
             probe,
-        })
+        })?;
+        self.note_secrets(id, &secrets);
+        Ok(pillar)
     }
 }
 
@@ -108,6 +159,7 @@ pub fn compile(
         probe,
     };
     let compiled = tree.trees.compile_job(&minion, sls, job)?;
+    tree.note_secrets(id, &compiled.secrets);
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(&tree.renderer, &compiled.chunks);
     Ok(Compiled {
@@ -151,7 +203,14 @@ pub fn compile_reusing(
         asked: AtomicBool::new(false),
     });
     let compiled = compile(tree, id, grains, watched.clone(), sls, job)?;
-    if !watched.asked.load(Ordering::Relaxed) {
+    // A compile that decrypted something is not kept: the cache holds no
+    // plaintext, and each job notes its secrets afresh.
+    let decrypted = tree
+        .secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(id);
+    if !watched.asked.load(Ordering::Relaxed) && !decrypted {
         cache.put(
             key,
             &Reusable {

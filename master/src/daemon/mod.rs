@@ -58,6 +58,10 @@ pub struct Master {
     /// Compiles reused while their inputs are unchanged.
     pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(Jid, String), RunningJob>>,
+    /// What `gpg` decrypted for a minion whose return had not come by its
+    /// job's deadline: hidden from that return if it comes later (in memory
+    /// only: a plaintext is never written down).
+    pub late_secrets: Mutex<HashMap<(Jid, String), Vec<common::render::Secret>>>,
     /// Sessions of minions told their key is pending, kept open so that
     /// `master keys accept` admits them at once.
     pub pending: Mutex<HashMap<String, Arc<MinionPeer>>>,
@@ -89,6 +93,7 @@ impl Master {
             grains: GrainsCache::load(&config.cachedir),
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
+            late_secrets: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),

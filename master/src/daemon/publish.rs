@@ -113,11 +113,14 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             format!("operator {operator} may not run {function} on {}", p.target),
         );
     }
-    let tree = Arc::new(Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
-        master.config.nodegroups.clone(),
-    ));
+    let tree = Arc::new(
+        Tree::new(
+            master.config.file_roots.clone(),
+            master.config.pillar_roots.clone(),
+            master.config.nodegroups.clone(),
+        )
+        .with_renderers(&master.config),
+    );
     let expected = match targets(&master, &tree, &p).await {
         Ok(t) => t,
         Err(e) => return fail(&sink, e),
@@ -292,16 +295,19 @@ async fn run_wave(
             }
         };
         match next {
-            Ok(Some((id, ret))) => {
+            Ok(Some((id, mut ret))) => {
                 if !pending.remove(&id) {
                     continue;
                 }
                 got.insert(id.clone());
+                // Before the job cache or the operator sees it.
+                tree.hide_secrets(&id, &mut ret.ret);
                 batch.push((id, ret));
                 while batch.len() < RECORD_BATCH {
                     match rx.try_recv() {
-                        Ok((id, ret)) if pending.remove(&id) => {
+                        Ok((id, mut ret)) if pending.remove(&id) => {
                             got.insert(id.clone());
+                            tree.hide_secrets(&id, &mut ret.ret);
                             batch.push((id, ret));
                         }
                         Ok(_) => {}
@@ -313,6 +319,17 @@ async fn run_wave(
             Ok(None) | Err(_) => break,
         }
     }
+    let mut late = master.late_secrets.lock().unwrap();
+    for id in ids.iter().filter(|id| !got.contains(*id)) {
+        if let Some(secrets) = tree.take_secrets(id) {
+            if late.len() < MAX_LATE_SECRETS {
+                late.insert((jid.clone(), id.clone()), secrets);
+            } else {
+                tracing::warn!(jid = %jid, minion = %id, "too many late jobs with decrypted pillar: a late return of this one is recorded as it comes");
+            }
+        }
+    }
+    drop(late);
     let mut running = master.running.lock().unwrap();
     for id in ids {
         running.remove(&(jid.clone(), id.clone()));
@@ -322,6 +339,9 @@ async fn run_wave(
         .cloned()
         .collect()
 }
+
+/// Late returns whose decrypted pillar the master keeps to hide, at most.
+const MAX_LATE_SECRETS: usize = 10_000;
 
 /// Returns written to the job cache in one transaction, at most.
 const RECORD_BATCH: usize = 512;
@@ -535,11 +555,21 @@ fn to_return(jid: &Jid, ret: Result<Value, String>) -> JobReturn {
 /// the deadline passed): recorded if this minion was expected and has not
 /// returned yet.
 pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
+    let secrets = master
+        .late_secrets
+        .lock()
+        .unwrap()
+        .remove(&(ret.jid.clone(), id.to_string()));
+    let hidden = secrets.map(|secrets| {
+        let mut shown = ret.ret.clone();
+        common::render::hide_secrets(&mut shown, &secrets);
+        shown
+    });
     let r = NewReturn {
         minion: id,
         success: ret.success,
         retcode: ret.retcode,
-        ret: &ret.ret,
+        ret: hidden.as_ref().unwrap_or(&ret.ret),
     };
     let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
     matches!(recorded, Ok(true))
@@ -561,14 +591,17 @@ pub async fn render_for(
         master.config.file_roots.clone(),
         master.config.pillar_roots.clone(),
         master.config.nodegroups.clone(),
-    );
+    )
+    .with_renderers(&master.config);
     let probe = probe_for(&master, &id);
     let env = JobEnv::default();
     tokio::task::spawn_blocking(
         move || match compile(&tree, &id, &grains, probe, &sls, &env) {
-            Ok(c) => Ok(Value::Array(
-                c.chunks.into_iter().map(Value::Object).collect(),
-            )),
+            Ok(c) => {
+                let mut chunks = Value::Array(c.chunks.into_iter().map(Value::Object).collect());
+                tree.hide_secrets(&id, &mut chunks);
+                Ok(chunks)
+            }
             Err(errors) => Err(errors
                 .0
                 .iter()

@@ -61,7 +61,11 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     let inputs = LocalInputs::load(opts)?;
     let trees = inputs.trees();
     let minion = inputs.minion();
-    let Compiled { pillar, chunks } = match trees.compile(&minion, &a.sls) {
+    let Compiled {
+        pillar,
+        chunks,
+        secrets,
+    } = match trees.compile(&minion, &a.sls) {
         Ok(c) => c,
         Err(errors) => return Ok(report_errors(&errors, out)),
     };
@@ -73,16 +77,22 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
     let report = Runner::new(host, a.test).run(chunks);
+    // What gpg decrypted is shown as `<secret PATH>`, as the master does.
+    let hide = |mut v: Value| {
+        common::render::hide_secrets(&mut v, &secrets);
+        v
+    };
     match out {
         ApplyOut::Highstate => {
             let color = std::io::stdout().is_terminal();
-            print!(
-                "{}",
-                highstate_out::render("local", &report, a.state_output, color)
-            );
+            let text = highstate_out::render("local", &report, a.state_output, color);
+            match hide(Value::String(text)) {
+                Value::String(text) => print!("{text}"),
+                _ => unreachable!("a string stays a string"),
+            }
         }
-        ApplyOut::Json => print_local(OutFormat::Json, &report.to_json())?,
-        ApplyOut::Yaml => print_local(OutFormat::Yaml, &report.to_json())?,
+        ApplyOut::Json => print_local(OutFormat::Json, &hide(report.to_json()))?,
+        ApplyOut::Yaml => print_local(OutFormat::Yaml, &hide(report.to_json()))?,
     }
     Ok(if report.failed() > 0 { 2 } else { 0 })
 }

@@ -5,9 +5,10 @@
 //! [`MinionTrees`], so both tops see the same nodegroups and the pillar is
 //! compiled the same way everywhere.
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use common::data::{Map, Value};
-use common::render::Session;
+use common::render::{ExternalRenderers, Pipeline, Secret, Session};
 use common::tree_error::TreeErrors;
 use pillar::PillarTree;
 
@@ -25,6 +26,8 @@ pub struct MinionTrees {
 pub struct Compiled {
     pub pillar: Value,
     pub chunks: Vec<Chunk>,
+    /// The pillar values `gpg` decrypted: hidden from what the job returns.
+    pub secrets: Vec<Secret>,
 }
 
 impl MinionTrees {
@@ -41,6 +44,17 @@ impl MinionTrees {
         }
     }
 
+    /// Programs for the `py` and `gpg` renderers of both trees, and the
+    /// `renderer` option.
+    pub fn with_renderers(self, external: Arc<dyn ExternalRenderers>, default: Pipeline) -> Self {
+        MinionTrees {
+            states: self
+                .states
+                .with_renderers(external.clone(), default.clone()),
+            pillar: self.pillar.with_renderers(external, default),
+        }
+    }
+
     /// The minion's pillar (`pillar.items`).
     pub fn pillar(&self, m: &Minion) -> Result<Value, TreeErrors> {
         self.pillar.compile(m)
@@ -50,13 +64,17 @@ impl MinionTrees {
     /// pillar first (a pillar error stops the compile, as in Salt), then the
     /// ordered low chunks.
     pub fn compile(&self, m: &Minion, sls: &[String]) -> Result<Compiled, TreeErrors> {
-        let pillar = self.pillar(m)?;
+        let (pillar, secrets) = self.pillar.compile_secrets(m)?;
         let chunks = if sls.is_empty() {
             self.states.lowstate(m, &pillar)?
         } else {
             self.states.sls_lowstate(m, &pillar, sls)?
         };
-        Ok(Compiled { pillar, chunks })
+        Ok(Compiled {
+            pillar,
+            chunks,
+            secrets,
+        })
     }
 
     /// [`compile`](Self::compile) for one job: its `saltenv`/`pillarenv`
@@ -79,13 +97,18 @@ impl MinionTrees {
                 }
             }
         }
-        let pillar = job.override_pillar(self.pillar(m)?);
+        let (pillar, secrets) = self.pillar.compile_secrets(m)?;
+        let pillar = job.override_pillar(pillar);
         let chunks = if sls.is_empty() {
             self.states.lowstate(m, &pillar)?
         } else {
             self.states.sls_lowstate(m, &pillar, sls)?
         };
-        Ok(Compiled { pillar, chunks })
+        Ok(Compiled {
+            pillar,
+            chunks,
+            secrets,
+        })
     }
 
     /// What templates rendered later in the job see (`file.managed

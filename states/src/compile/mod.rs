@@ -8,9 +8,10 @@ mod low;
 mod minion_trees;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use common::data::{Map, Value};
-use common::render::{Renderer, Session};
+use common::render::{ExternalRenderers, Pipeline, Renderer, Session};
 use common::target::Facts;
 use common::top;
 
@@ -47,6 +48,19 @@ impl Compiler {
 
     pub fn with_nodegroups(mut self, nodegroups: Map<String, Value>) -> Self {
         self.nodegroups = nodegroups;
+        self
+    }
+
+    /// Programs for the `py` and `gpg` renderers, and the `renderer` option.
+    pub fn with_renderers(
+        mut self,
+        external: Arc<dyn ExternalRenderers>,
+        default: Pipeline,
+    ) -> Self {
+        self.renderer = self
+            .renderer
+            .with_external(external)
+            .with_default_pipeline(default);
         self
     }
 

@@ -1,0 +1,2 @@
+#!yaml
+message: "{{ not rendered }}"

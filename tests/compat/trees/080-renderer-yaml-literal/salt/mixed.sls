@@ -1,0 +1,4 @@
+#!yaml_jinja
+rendered-{{ grains.role }}:
+  test.nop:
+    - os: {{ grains.os }}
