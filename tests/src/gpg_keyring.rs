@@ -11,6 +11,8 @@ pub const KEY_USER: &str = "brine test master";
 /// A GnuPG home directory with one secret key; its agent is stopped on drop.
 pub struct Keyring {
     home: PathBuf,
+    /// The temp dir holding `home`, for [`Keyring::temporary`].
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn gpg(home: &Path) -> Command {
@@ -37,7 +39,16 @@ impl Keyring {
         );
         Keyring {
             home: home.to_path_buf(),
+            _dir: None,
         }
+    }
+
+    /// A keyring in a temp dir of its own, removed with it.
+    pub fn temporary() -> Keyring {
+        let dir = tempfile::tempdir().unwrap();
+        let mut keyring = Keyring::create(&dir.path().join("gpg"));
+        keyring._dir = Some(dir);
+        keyring
     }
 
     pub fn home(&self) -> &Path {
@@ -47,7 +58,14 @@ impl Keyring {
     /// `plaintext` encrypted to the key, ASCII-armoured.
     pub fn encrypt(&self, plaintext: &str) -> String {
         let mut child = gpg(&self.home)
-            .args(["--armor", "--trust-model", "always", "--encrypt", "-r", KEY_USER])
+            .args([
+                "--armor",
+                "--trust-model",
+                "always",
+                "--encrypt",
+                "-r",
+                KEY_USER,
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -80,6 +98,26 @@ impl Keyring {
         }
         block
     }
+}
+
+/// Every file under `dir` whose bytes contain `needle` (a job cache's
+/// database and WAL, logs, ...), for tests that prove a secret is not there.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
 }
 
 impl Drop for Keyring {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tests::daemons::{wait_until, Master};
 use tests::fleet::{self, Container, Options};
 use tests::fleet_minion::install_minion;
-use tests::gpg_keyring::Keyring;
+use tests::gpg_keyring::{files_containing, Keyring};
 
 const IDS: [&str; 2] = ["prod1", "stage1"];
 const APP_CONF: &str = "/etc/brine-app.conf";
@@ -96,25 +96,6 @@ fn read(c: &Container, path: &str) -> String {
     String::from_utf8(c.read_file(path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
 
-/// Every file under `dir` on the host whose bytes contain `needle`.
-fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if std::fs::read(&path)
-                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_hosts() {
     if !fleet::skip_or_continue(
@@ -176,7 +157,9 @@ fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_ho
     let (code, report, shown) = apply(&master, "*", &[]);
     assert_eq!(code, Some(0), "{report:#}\n{}", master.log());
     for id in IDS {
-        let states = report[id].as_object().unwrap_or_else(|| panic!("{id}: {report:#}"));
+        let states = report[id]
+            .as_object()
+            .unwrap_or_else(|| panic!("{id}: {report:#}"));
         assert_eq!(states.len(), 2, "{id}: {report:#}");
         assert!(
             states.values().all(|r| r["result"] == json!(true)),
@@ -205,10 +188,16 @@ fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_ho
         "the operator's output shows the secret:\n{shown}"
     );
     let leaks = files_containing(master.dir.path(), &secret);
-    assert!(leaks.is_empty(), "the secret is in the master's files: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "the secret is in the master's files: {leaks:?}"
+    );
     for c in [prod, stage] {
         let journal = c.run("journalctl -u brine-minion --no-pager -o cat");
-        assert!(!journal.contains(&secret), "the secret is in a minion's journal");
+        assert!(
+            !journal.contains(&secret),
+            "the secret is in a minion's journal"
+        );
     }
     let stage_hits = stage.run(&format!(
         "grep -rl -- '{secret}' /etc /var/cache/brine /var/log 2>/dev/null || true"

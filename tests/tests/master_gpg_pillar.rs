@@ -5,128 +5,25 @@
 //! lacks fails that minion's compile naming the key path; and the plaintext
 //! is in none of the logs nor the job cache, where returns show
 //! `<secret db:password>` instead.
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use tests::daemons::{wait_until, Master, Minion};
+use tests::gpg_keyring::{files_containing, Keyring};
 
 const PLAINTEXT: &str = "s3cret-Plaintext-4242";
 
-/// A GnuPG home made for this test; its agent is stopped with it.
-struct Keyring(tempfile::TempDir);
-
-impl Keyring {
-    fn new() -> Keyring {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(
-            home.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
-        let k = Keyring(home);
-        k.gpg(
-            &[
-                "--passphrase",
-                "",
-                "--quick-gen-key",
-                "brine-test",
-                "default",
-                "default",
-                "never",
-            ],
-            "",
-        );
-        k
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-
-    fn gpg(&self, args: &[&str], input: &str) -> String {
-        let mut child = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.path())
-            .args(["--batch", "--no-tty", "--quiet"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg is installed (scripts/test-prereqs.sh)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// `text` encrypted to this keyring's key, indented as a YAML block.
-    fn encrypt_block(&self, text: &str) -> String {
-        let armored = self.gpg(
-            &[
-                "--armor",
-                "--trust-model",
-                "always",
-                "--encrypt",
-                "-r",
-                "brine-test",
-            ],
-            text,
-        );
-        armored.trim_end().replace('\n', "\n    ")
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
-}
-
-/// Every file under `dir`, as bytes (the job cache's database, its WAL, ...).
-fn files_under(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path.display().to_string(), bytes));
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[test]
 fn an_encrypted_pillar_value_reaches_only_its_minion_and_no_log_or_job_cache() {
-    let master_key = Keyring::new();
-    let other_key = Keyring::new();
+    let master_key = Keyring::temporary();
+    let other_key = Keyring::temporary();
     let secrets = format!(
-        "#!yaml|gpg\ndb:\n  user: app\n  password: |\n    {}\n",
-        master_key.encrypt_block(PLAINTEXT)
+        "#!yaml|gpg\ndb:\n  user: app\n  password: {}",
+        master_key.encrypt_yaml_block(PLAINTEXT, 4)
     );
     let unreadable = format!(
-        "#!yaml|gpg\napi:\n  token: |\n    {}\n",
-        other_key.encrypt_block("not-for-this-master")
+        "#!yaml|gpg\napi:\n  token: {}",
+        other_key.encrypt_yaml_block("not-for-this-master", 4)
     );
     let files = [
         ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
@@ -145,7 +42,7 @@ fn an_encrypted_pillar_value_reaches_only_its_minion_and_no_log_or_job_cache() {
     let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
     let master = Master::start_with(
         &refs,
-        &format!("gpg_keydir: {}\n", master_key.path().display()),
+        &format!("gpg_keydir: {}\n", master_key.home().display()),
     );
     let minions: Vec<Minion> = ["web1", "db1", "bad1"]
         .iter()
@@ -188,15 +85,16 @@ fn an_encrypted_pillar_value_reaches_only_its_minion_and_no_log_or_job_cache() {
     assert_eq!(p["web1"]["db"]["password"], "<secret db:password>", "{p:#}");
     assert_eq!(p["web1"]["db"]["user"], "app", "{p:#}");
 
-    let mut everything = Vec::new();
-    files_under(&master.dir.path().join("cache"), &mut everything);
-    everything.push(("master.log".into(), master.log().into_bytes()));
+    // The job cache's database and WAL, the master's log: all under its dir.
+    assert!(master.dir.path().join("cache").is_dir());
+    let leaks = files_containing(master.dir.path(), PLAINTEXT);
+    assert!(leaks.is_empty(), "the plaintext is in {leaks:?}");
     for m in &minions {
-        everything.push((format!("{} log", m.id), m.log().into_bytes()));
-    }
-    assert!(everything.iter().any(|(name, _)| name.contains("cache")));
-    for (name, bytes) in &everything {
-        assert!(!contains(bytes, PLAINTEXT), "the plaintext is in {name}");
+        assert!(
+            !m.log().contains(PLAINTEXT),
+            "the plaintext is in {}'s log",
+            m.id
+        );
     }
 }
 
@@ -205,7 +103,7 @@ fn an_encrypted_pillar_value_reaches_only_its_minion_and_no_log_or_job_cache() {
 /// and JSON alike) shows `<secret db:password>` instead.
 #[test]
 fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
-    let key = Keyring::new();
+    let key = Keyring::temporary();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let write = |rel: &str, text: &str| {
@@ -222,8 +120,8 @@ fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
     write(
         "pillar/secrets.sls",
         &format!(
-            "#!yaml|gpg\ndb:\n  password: |\n    {}\n",
-            key.encrypt_block(PLAINTEXT)
+            "#!yaml|gpg\ndb:\n  password: {}",
+            key.encrypt_yaml_block(PLAINTEXT, 4)
         ),
     );
     write("root/etc/app.conf", "password=old\n");
@@ -231,7 +129,7 @@ fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
         "minion.yaml",
         &format!(
             "file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\ngpg_keydir: {}\n",
-            key.path().display(),
+            key.home().display(),
             d = d.display(),
         ),
     );
@@ -261,7 +159,7 @@ fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
 /// another path than the publish's: the decrypted value is hidden there too.
 #[test]
 fn a_late_return_is_recorded_with_the_secret_hidden() {
-    let key = Keyring::new();
+    let key = Keyring::temporary();
     let files = [
         ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
         (
@@ -274,13 +172,13 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
         (
             "pillar/secrets.sls",
             format!(
-                "#!yaml|gpg\ndb:\n  password: |\n    {}\n",
-                key.encrypt_block(PLAINTEXT)
+                "#!yaml|gpg\ndb:\n  password: {}",
+                key.encrypt_yaml_block(PLAINTEXT, 4)
             ),
         ),
     ];
     let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    let master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.path().display()));
+    let master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.home().display()));
     let web1 = Minion::start("web1", master.ret_port, "");
     wait_until(Duration::from_secs(20), "web1 pending", || {
         master.pending() == ["web1"]
@@ -293,11 +191,8 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
     // The deadline passes while `sleep 3` runs: web1 is reported missing.
     let out = master.cli(&["apply", "web1", "-t", "1", "--out", "json"]);
     assert!(!out.stdout.contains(PLAINTEXT), "{out:?}");
-    let cache = |needle: &str| {
-        let mut files = Vec::new();
-        files_under(&master.dir.path().join("cache"), &mut files);
-        files.iter().any(|(_, bytes)| contains(bytes, needle))
-    };
+    let cache =
+        |needle: &str| !files_containing(&master.dir.path().join("cache"), needle).is_empty();
     wait_until(
         Duration::from_secs(30),
         "web1's late return recorded",
