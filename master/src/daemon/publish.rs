@@ -74,8 +74,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         );
     }
     let tree = Arc::new(Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
+        &master.config.envs,
         master.config.nodegroups.clone(),
     ));
     let expected = match targets(&master, &tree, &p).await {
@@ -402,7 +401,7 @@ impl OneJob {
             (self.jid.clone(), self.id.clone()),
             RunningJob {
                 session: Some(compiled.session.clone()),
-                renderer: self.tree.renderer.clone(),
+                saltenvs: self.tree.trees.states.saltenvs().clone(),
                 done: self.done.clone(),
                 blobs,
             },
@@ -430,7 +429,7 @@ impl OneJob {
             (self.jid.clone(), self.id.clone()),
             RunningJob {
                 session: None,
-                renderer: self.tree.renderer.clone(),
+                saltenvs: self.tree.trees.states.saltenvs().clone(),
                 done: self.done.clone(),
                 blobs: HashMap::new(),
             },
@@ -492,11 +491,7 @@ pub async fn render_for(
         .get(&id)
         .map(|g| g.value())
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
-    let tree = Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
-        master.config.nodegroups.clone(),
-    );
+    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone());
     let probe = probe_for(&master, &id);
     tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
         Ok(c) => Ok(Value::Array(

@@ -1,6 +1,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use common::config::{EnvRoots, Environments};
 use common::render::NoHost;
 use common::tree_error::TreeError;
 use serde_json::{json, Value};
@@ -52,7 +53,16 @@ impl Fixture {
     fn trees(&self) -> MinionTrees {
         let mut nodegroups = Map::new();
         nodegroups.insert("webs".into(), json!("web*"));
-        MinionTrees::new(self.root("salt"), self.root("pillar"), "base", nodegroups)
+        MinionTrees::new(&envs(self.root("salt"), self.root("pillar")), nodegroups)
+    }
+}
+
+/// Saltenv `base` of these roots, Salt's defaults otherwise.
+fn envs(salt: Vec<std::path::PathBuf>, pillar: Vec<std::path::PathBuf>) -> Environments {
+    Environments {
+        file_roots: EnvRoots::single("base", salt),
+        pillar_roots: EnvRoots::single("base", pillar),
+        ..Environments::default()
     }
 }
 
@@ -148,9 +158,10 @@ fn an_unknown_nodegroup_in_the_pillar_top_is_an_error() {
 fn no_pillar_root_is_an_empty_pillar() {
     let f = Fixture::new();
     let trees = MinionTrees::new(
-        f.root("salt"),
-        vec![Path::new("/nonexistent/pillar").to_path_buf()],
-        "base",
+        &envs(
+            f.root("salt"),
+            vec![Path::new("/nonexistent/pillar").to_path_buf()],
+        ),
         Map::new(),
     );
     let c = compile(&trees, "web01", &["common"]).expect("compiles");

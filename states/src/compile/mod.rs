@@ -9,22 +9,30 @@ mod minion_trees;
 
 use std::path::PathBuf;
 
+use common::config::{EnvRoots, Environments, TopMerging};
 use common::data::{Map, Value};
-use common::render::{Renderer, Session};
+use common::render::Session;
+use common::saltenvs::Saltenvs;
 use common::target::Facts;
 use common::top;
 
 pub use common::tree_error::{TreeError as CompileError, TreeErrors as CompileErrors};
 pub use high::High;
-pub use job_env::JobEnv;
+pub use job_env::{JobEnv, JobEnvError};
 pub use low::Chunk;
 pub use minion_trees::{Compiled, MinionTrees};
 pub use pillar::Minion;
 
-/// A state tree (`file_roots` of one saltenv) ready to compile for minions.
+/// The state trees of every saltenv (`file_roots`), ready to compile for
+/// minions. Cheap to clone: the renderers are shared.
+#[derive(Clone)]
 pub struct Compiler {
-    renderer: Renderer,
-    saltenv: String,
+    saltenvs: Saltenvs,
+    /// `saltenv`: `None` reads every saltenv's top; a job may set it.
+    saltenv: Option<String>,
+    merging: TopMerging,
+    env_order: Vec<String>,
+    default_top: String,
     nodegroups: Map<String, Value>,
 }
 
@@ -37,10 +45,23 @@ fn finish<T>(value: T, errors: Vec<CompileError>) -> Result<T, CompileErrors> {
 }
 
 impl Compiler {
+    /// One saltenv's tree, the others absent (benches, tests).
     pub fn new(file_roots: Vec<PathBuf>, saltenv: &str) -> Self {
+        Compiler::from_envs(&Environments {
+            file_roots: EnvRoots::single(saltenv, file_roots),
+            ..Environments::default()
+        })
+    }
+
+    /// Every saltenv of `file_roots`, with the config's `saltenv` and top
+    /// merging keys.
+    pub fn from_envs(envs: &Environments) -> Self {
         Compiler {
-            renderer: Renderer::new(file_roots),
-            saltenv: saltenv.to_string(),
+            saltenvs: Saltenvs::new(&envs.file_roots),
+            saltenv: envs.saltenv.clone(),
+            merging: envs.top_file_merging_strategy,
+            env_order: envs.env_order.clone(),
+            default_top: envs.default_top.clone(),
             nodegroups: Map::new(),
         }
     }
@@ -50,15 +71,30 @@ impl Compiler {
         self
     }
 
-    /// The saltenv this tree compiles.
+    /// The same trees for a job naming its saltenv (`saltenv=prod`); `None`
+    /// keeps the config's.
+    pub fn for_saltenv(&self, saltenv: Option<&str>) -> Compiler {
+        let mut c = self.clone();
+        if let Some(env) = saltenv {
+            c.saltenv = Some(env.to_string());
+        }
+        c
+    }
+
+    /// The saltenv `state.sls` renders from: the job's or config's, else `base`.
     pub fn saltenv(&self) -> &str {
-        &self.saltenv
+        self.saltenv.as_deref().unwrap_or("base")
+    }
+
+    /// The renderer of every saltenv (`salt://` sources of the job).
+    pub fn saltenvs(&self) -> &Saltenvs {
+        &self.saltenvs
     }
 
     /// What the templates of this tree see for `m` with `pillar`; states
     /// that render later (`file.managed template: jinja`) use the same.
     pub fn session(&self, m: &Minion, pillar: &Value) -> Session {
-        Session::new(m.grains, pillar, m.opts, &self.saltenv, m.probe.clone())
+        Session::new(m.grains, pillar, m.opts, self.saltenv(), m.probe.clone())
     }
 
     fn matches(
@@ -68,13 +104,22 @@ impl Compiler {
         session: &Session,
         errors: &mut Vec<CompileError>,
     ) -> top::Matches {
-        let top = top::get_top(&self.renderer, session, &self.saltenv, errors);
+        let read = match &self.saltenv {
+            Some(env) => vec![env.clone()],
+            None => top::env_list(&self.saltenvs, &self.env_order),
+        };
+        let tops = top::get_tops(&self.saltenvs, session, &read, errors);
+        let top = top::merge_tops(&tops, self.merging, &self.default_top, errors);
         let facts = Facts {
             id: m.id,
             grains: m.grains,
             pillar,
         };
-        top::top_matches(&top, &facts, &self.nodegroups, errors)
+        let scope = top::MatchScope {
+            only: self.saltenv.as_deref(),
+            saltenvs: &self.saltenvs,
+        };
+        top::top_matches(&top, &facts, &self.nodegroups, &scope, errors)
     }
 
     /// `state.show_top`: `{saltenv: [sls, ...]}`.
@@ -105,7 +150,7 @@ impl Compiler {
         let mut errors = Vec::new();
         let session = self.session(m, pillar);
         let matches = self.matches(m, pillar, &session, &mut errors);
-        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
         (high, errors)
@@ -125,8 +170,8 @@ impl Compiler {
         names: &[String],
     ) -> (High, Vec<CompileError>) {
         let session = self.session(m, pillar);
-        let matches = vec![(self.saltenv.clone(), names.to_vec())];
-        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let matches = vec![(self.saltenv().to_string(), names.to_vec())];
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
         let high = builder.render_highstate(&matches);
         (high, builder.errors)
     }
