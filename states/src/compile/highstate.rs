@@ -173,8 +173,9 @@ impl<'a> HighBuilder<'a> {
             Value::String(s) => (saltenv.to_string(), s),
             other => (saltenv.to_string(), common::pyfmt::py_str(&other)),
         };
-        const XENV: &str = "_xenv";
-        if !self.saltenvs.contains(&env_key) && env_key != XENV {
+        // Salt 3007.8 checks the saltenv before anything else, so its
+        // `_xenv` (resolve among the matched saltenvs) is refused here too.
+        if !self.saltenvs.contains(&env_key) {
             self.errors.push(tree_err(format!(
                 "Nonexistent saltenv '{env_key}' found in include of '{inc_sls}' within SLS '{saltenv}:{sls}'"
             )));
@@ -201,47 +202,14 @@ impl<'a> HighBuilder<'a> {
             parts.push(rest);
             inc_sls = parts.join(".");
         }
-        let matched_envs: Vec<String> = matches
-            .map(|m| m.iter().map(|(e, _)| e.clone()).collect())
-            .unwrap_or_default();
-        // Resolve in the named saltenv, or (`_xenv`) in whichever matched one has it.
-        let resolved_envs: Vec<String> = if env_key != XENV {
-            if matched_envs.contains(&env_key) || !self.filter_avail(&env_key, &inc_sls).is_empty()
-            {
-                vec![env_key.clone()]
-            } else {
-                vec![]
-            }
-        } else {
-            matched_envs
-                .iter()
-                .filter(|e| !self.filter_avail(e, &inc_sls).is_empty())
-                .cloned()
-                .collect()
-        };
-        if resolved_envs.len() != 1 && !resolved_envs.iter().any(|e| e == saltenv) {
-            self.errors.push(tree_err(if resolved_envs.is_empty() {
-                let where_ = if env_key == XENV {
-                    matched_envs.join(", ")
-                } else {
-                    env_key.clone()
-                };
-                format!(
-                    "Unknown include: Specified SLS {env_key}: {inc_sls} is not available on the salt master in saltenv(s): {where_} "
-                )
-            } else {
-                format!(
-                    "Ambiguous include: Specified SLS {env_key}: {inc_sls} is available on the salt master in multiple available saltenvs: {}",
-                    resolved_envs.join(", ")
-                )
-            }));
+        let env_matched = matches.is_some_and(|m| m.iter().any(|(e, _)| *e == env_key));
+        if !env_matched && self.filter_avail(&env_key, &inc_sls).is_empty() {
+            self.errors.push(tree_err(format!(
+                "Unknown include: Specified SLS {env_key}: {inc_sls} is not available on the salt master in saltenv(s): {env_key} "
+            )));
             return;
         }
-        let r_env = if resolved_envs.len() == 1 {
-            resolved_envs[0].clone()
-        } else {
-            saltenv.to_string()
-        };
+        let r_env = env_key;
         // Salt globs the include against the includer's saltenv (not the one
         // it resolved to), then renders each name in the resolved one.
         let mut targets = self.filter_avail(saltenv, &inc_sls);
