@@ -404,3 +404,84 @@ pub fn filter_avail(
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tops(v: Value) -> Tops {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(env, list)| {
+                let ctops = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_object().unwrap().clone())
+                    .collect();
+                (env.clone(), ctops)
+            })
+            .collect()
+    }
+
+    fn merged(t: &Tops, how: TopMerging, default_top: &str) -> Value {
+        let mut errors = Vec::new();
+        let top = merge_tops(t, how, default_top, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        Value::Object(top)
+    }
+
+    #[test]
+    fn merge_lets_base_decide_every_section_it_has() {
+        let t = tops(json!({
+            "base": [{"base": {"*": ["a"]}, "prod": {"*": ["p_from_base"]}}],
+            "prod": [{"prod": {"*": ["p_own"]}, "dev": {"*": ["not_prods"]}}],
+            "dev": [{"dev": {"*": ["d"]}}],
+        }));
+        assert_eq!(
+            merged(&t, TopMerging::Merge, "base"),
+            json!({"base": {"*": ["a"]}, "prod": {"*": ["p_from_base"]}, "dev": {"*": ["d"]}})
+        );
+    }
+
+    #[test]
+    fn same_reads_each_section_from_its_own_top_or_default_tops() {
+        let t = tops(json!({
+            "base": [{"base": {"*": ["a"]}, "prod": {"*": ["ignored"]}}],
+            "prod": [{"prod": {"*": ["p"]}}],
+            "qa": [{}],
+            "dev": [{"dev": {"*": ["d"]}, "qa": {"*": ["q_from_dev"]}}],
+        }));
+        assert_eq!(
+            merged(&t, TopMerging::Same, "dev"),
+            json!({"base": {"*": ["a"]}, "prod": {"*": ["p"]}, "qa": {"*": ["q_from_dev"]}, "dev": {"*": ["d"]}})
+        );
+    }
+
+    #[test]
+    fn merge_all_joins_the_lists_of_a_target_named_twice() {
+        let t = tops(json!({
+            "base": [{"base": {"w*": [{"match": "glob"}, "a"]}}],
+            "prod": [{"base": {"w*": [{"match": "compound"}, "b", "a"]}}],
+        }));
+        assert_eq!(
+            merged(&t, TopMerging::MergeAll, "base"),
+            json!({"base": {"w*": [{"match": "compound"}, "a", "b"]}})
+        );
+    }
+
+    #[test]
+    fn env_order_names_the_tops_read_and_their_order() {
+        let roots = crate::config::EnvRoots(vec![
+            ("prod".into(), vec![]),
+            ("base".into(), vec![]),
+            ("dev".into(), vec![]),
+        ]);
+        let envs = Saltenvs::new(&roots);
+        assert_eq!(env_list(&envs, &[]), ["base", "prod", "dev"]);
+        let order = ["dev".to_string(), "qa".into(), "prod".into(), "dev".into()];
+        assert_eq!(env_list(&envs, &order), ["dev", "prod"]);
+    }
+}
