@@ -11,7 +11,7 @@ use common::digest::sha256_hex;
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
 use common::saltenvs::Saltenvs;
 use common::tree_error::TreeErrors;
-use states::compile::{Chunk, Minion, MinionTrees};
+use states::compile::{Chunk, JobEnv, Minion, MinionTrees};
 
 use super::compile_cache::{self, CompileCache, Reusable};
 
@@ -96,6 +96,18 @@ pub fn compile(
     probe: Arc<dyn HostProbe>,
     sls: &[String],
 ) -> Result<Compiled, TreeErrors> {
+    compile_job(tree, id, grains, probe, sls, &JobEnv::default())
+}
+
+/// [`compile`] for a job naming its saltenv, pillarenv or `pillar=`.
+pub fn compile_job(
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    sls: &[String],
+    job: &JobEnv,
+) -> Result<Compiled, TreeErrors> {
     let opts = tree.opts(id);
     let minion = Minion {
         id,
@@ -103,7 +115,7 @@ pub fn compile(
         opts: &opts,
         probe,
     };
-    let compiled = tree.trees.compile(&minion, sls)?;
+    let compiled = tree.trees.compile_job(&minion, sls, job)?;
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(tree.trees.states.saltenvs(), &compiled.chunks);
     Ok(Compiled {

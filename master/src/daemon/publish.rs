@@ -15,7 +15,7 @@ use transport::wire::{
     Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishWhat,
 };
 
-use super::compile::{compile, compile_reusing, Tree};
+use super::compile::{compile_job, compile_reusing, Tree};
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
 use crate::jobcache::{now_ms, JobRecord, NewReturn};
@@ -484,6 +484,7 @@ pub async fn render_for(
     master: Arc<Master>,
     id: String,
     sls: Vec<String>,
+    job: states::compile::JobEnv,
 ) -> Result<Value, String> {
     crate::pki::validate_id(&id).map_err(|e| e.to_string())?;
     let grains = master
@@ -493,7 +494,7 @@ pub async fn render_for(
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
     let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone());
     let probe = probe_for(&master, &id);
-    tokio::task::spawn_blocking(move || match compile(&tree, &id, &grains, probe, &sls) {
+    tokio::task::spawn_blocking(move || match compile_job(&tree, &id, &grains, probe, &sls, &job) {
         Ok(c) => Ok(Value::Array(
             c.chunks.into_iter().map(Value::Object).collect(),
         )),
