@@ -30,6 +30,20 @@ COMMANDS = [
 
 
 def minion_config(tree, tmp, case, grains):
+    config = base_config(tree, tmp, case, grains)
+    # case.yaml's `config:` (environments and their keys); root directories
+    # are relative to the tree.
+    extra = dict(case.get("config") or {})
+    for key in ("file_roots", "pillar_roots"):
+        if key in extra:
+            extra[key] = {
+                env: [os.path.join(tree, d) for d in dirs] for env, dirs in extra[key].items()
+            }
+    config.update(extra)
+    return config
+
+
+def base_config(tree, tmp, case, grains):
     return {
         "file_client": "local",
         "id": case["id"],
@@ -115,6 +129,8 @@ def record(salt_call, tree):
     statuses = {}
     leaks = []
     rendered_errors = False
+    # Words after every command, as Salt spells them (`saltenv=prod`).
+    extra_args = [str(a) for a in case.get("args") or []]
     with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(conf)
@@ -123,10 +139,13 @@ def record(salt_call, tree):
         if keydir:
             config["gpg_keydir"] = keydir
         with open(os.path.join(conf, "minion"), "w", encoding="utf-8") as f:
-            yaml.safe_dump(config, f)
+            # A tree with environments keeps its config's order: Salt reads
+            # the saltenvs of file_roots in that order (the others keep the
+            # sorted dump they were recorded with).
+            yaml.safe_dump(config, f, sort_keys=not case.get("config"))
         for cmd, args in commands:
             proc = subprocess.run(
-                [salt_call, "--local", "-c", conf, "--out", "json", *args],
+                [salt_call, "--local", "-c", conf, "--out", "json", *args, *extra_args],
                 capture_output=True,
                 text=True,
                 env=dict(os.environ, LC_ALL="C.UTF-8"),

@@ -26,6 +26,7 @@ pub mod files;
 pub mod pyfmt;
 pub mod render;
 pub mod salt_url;
+pub mod saltenvs;
 pub mod shlex;
 pub mod sls_files;
 pub mod target;

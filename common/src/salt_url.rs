@@ -8,8 +8,9 @@
 //! built: a `..` component, an absolute path (`salt:///etc/passwd`), NUL or
 //! any other control character. Salt's roots backend refuses the same
 //! (CVE-2020-11652 and its successors). Nothing is percent-decoded: `%2e%2e`
-//! is three literal bytes and a literal file name. `?saltenv=` and other
-//! query parts are dropped; only the job's saltenv is served.
+//! is three literal bytes and a literal file name. `?saltenv=ENV` names the
+//! saltenv the file is read from ([`saltenv`]; a label looked up among the
+//! configured ones, never a path); other query parts are dropped.
 
 /// Why a URL was refused. The URL is shown escaped (`{:?}`) and cut short,
 /// because it is someone else's input headed for a log or a terminal.
@@ -46,9 +47,48 @@ pub fn path(url: &str) -> Result<&str, SaltUrlError> {
     Ok(path)
 }
 
+/// The saltenv a URL names in its query (`salt://a?saltenv=prod` → `prod`).
+pub fn saltenv(url: &str) -> Option<&str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("saltenv="))
+        .filter(|e| !e.is_empty())
+}
+
+/// The one spelling of a `salt://` URL read in `default_env` (the saltenv
+/// of the state naming it): `salt://path` in `base`, else
+/// `salt://path?saltenv=ENV`; a URL's own `?saltenv=` wins. The master's
+/// manifest and the executor name a file by this spelling, so a minion
+/// finds each env's file under its own key.
+pub fn in_env(url: &str, default_env: &str) -> String {
+    let env = saltenv(url).unwrap_or(default_env);
+    let bare = url.split('?').next().unwrap_or(url);
+    if env == "base" {
+        bare.to_string()
+    } else {
+        format!("{bare}?saltenv={env}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saltenv_comes_from_the_query_and_in_env_spells_it_once() {
+        assert_eq!(saltenv("salt://a.txt?saltenv=prod"), Some("prod"));
+        assert_eq!(saltenv("salt://a.txt?x=1&saltenv=dev"), Some("dev"));
+        assert_eq!(saltenv("salt://a.txt"), None);
+        assert_eq!(saltenv("salt://a.txt?saltenv="), None);
+        assert_eq!(in_env("salt://a.txt", "base"), "salt://a.txt");
+        assert_eq!(in_env("salt://a.txt", "prod"), "salt://a.txt?saltenv=prod");
+        assert_eq!(in_env("salt://a.txt?saltenv=base", "prod"), "salt://a.txt");
+        assert_eq!(
+            in_env("salt://a.txt?saltenv=dev", "prod"),
+            "salt://a.txt?saltenv=dev"
+        );
+    }
 
     #[test]
     fn plain_urls_give_their_path() {

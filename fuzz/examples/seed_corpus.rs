@@ -200,6 +200,8 @@ fn wire(dir: &Path) {
             OpRequest::Render {
                 minion: "web1".into(),
                 sls: vec!["nginx".into()],
+                saltenv: Some("prod".into()),
+                pillarenv: None,
             },
         ),
     ];

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use common::data::{Map, Value};
 use common::target::fnmatch;
 
-use common::config::roots;
 /// The same error type the minion config uses: a file, and the key that is wrong.
 pub use common::config::ConfigError;
+use common::config::Environments;
 
 /// Where `master` looks for its config when `--config` is not given.
 pub const DEFAULT_MASTER_CONFIG: &str = "/etc/brine/master.yaml";
@@ -29,10 +29,10 @@ pub struct MasterConfig {
     pub ret_port: u16,
     /// `operator_port`: operators connect here.
     pub operator_port: u16,
-    /// `file_roots` of saltenv `base`.
-    pub file_roots: Vec<PathBuf>,
-    /// `pillar_roots` of saltenv `base`.
-    pub pillar_roots: Vec<PathBuf>,
+    /// `file_roots`, `pillar_roots` (every saltenv), `saltenv`,
+    /// `pillarenv`, `pillarenv_from_saltenv`, `top_file_merging_strategy`,
+    /// `env_order`, `default_top`: read as the minion's config reads them.
+    pub envs: Environments,
     /// `pki_dir`: the key store.
     pub pki_dir: PathBuf,
     /// `cachedir`: the job cache and other master state.
@@ -75,8 +75,7 @@ impl Default for MasterConfig {
             interface: "0.0.0.0".into(),
             ret_port: 4506,
             operator_port: 4507,
-            file_roots: vec![PathBuf::from("/srv/salt")],
-            pillar_roots: vec![PathBuf::from("/srv/pillar")],
+            envs: Environments::default(),
             pki_dir: PathBuf::from("/etc/brine/pki/master"),
             cachedir: PathBuf::from("/var/cache/brine/master"),
             auto_accept: false,
@@ -166,12 +165,7 @@ impl MasterConfig {
         if let Some(v) = k.port("operator_port")? {
             cfg.operator_port = v;
         }
-        if let Some(v) = k.get("file_roots") {
-            cfg.file_roots = roots(path, "file_roots", v, "base")?;
-        }
-        if let Some(v) = k.get("pillar_roots") {
-            cfg.pillar_roots = roots(path, "pillar_roots", v, "base")?;
-        }
+        cfg.envs = Environments::read(path, &raw)?;
         if let Some(v) = k.string("pki_dir")? {
             cfg.pki_dir = v.into();
         }

@@ -16,8 +16,7 @@ fn defaults() {
     let cfg = MasterConfig::default();
     assert_eq!(cfg.interface, "0.0.0.0");
     assert_eq!((cfg.ret_port, cfg.operator_port), (4506, 4507));
-    assert_eq!(cfg.file_roots, vec![PathBuf::from("/srv/salt")]);
-    assert_eq!(cfg.pillar_roots, vec![PathBuf::from("/srv/pillar")]);
+    assert_eq!(cfg.envs, common::config::Environments::default());
     assert_eq!(cfg.pki_dir, PathBuf::from("/etc/brine/pki/master"));
     assert_eq!(cfg.cachedir, PathBuf::from("/var/cache/brine/master"));
     assert!(!cfg.auto_accept && cfg.autosign.is_empty() && cfg.nodegroups.is_empty());
@@ -75,10 +74,17 @@ fn reads_salt_keys() {
     assert_eq!(cfg.interface, "127.0.0.1");
     assert_eq!((cfg.ret_port, cfg.operator_port), (14506, 14507));
     assert_eq!(
-        cfg.file_roots,
-        vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        cfg.envs.file_roots.get("base").unwrap(),
+        [PathBuf::from("/a"), PathBuf::from("/b")]
     );
-    assert_eq!(cfg.pillar_roots, vec![PathBuf::from("/p")]);
+    assert_eq!(
+        cfg.envs.file_roots.get("dev").unwrap(),
+        [PathBuf::from("/dev-only")]
+    );
+    assert_eq!(
+        cfg.envs.pillar_roots.get("base").unwrap(),
+        [PathBuf::from("/p")]
+    );
     assert_eq!(cfg.pki_dir, PathBuf::from("/tmp/pki"));
     assert_eq!(cfg.cachedir, PathBuf::from("/tmp/cache"));
     assert!(cfg.auto_accept);

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use common::config::{MinionConfig, DEFAULT_MINION_CONFIG};
+use common::config::{EnvRoots, MinionConfig, DEFAULT_MINION_CONFIG};
 use common::data::Value;
 use common::render::HostProbe;
-use states::compile::{Minion, MinionTrees};
+use states::compile::{JobEnv, Minion, MinionTrees};
 
 use crate::probe::LocalProbe;
 
@@ -17,10 +17,12 @@ pub struct LocalOpts {
     /// Minion config file (Salt's keys: id, file_roots, pillar_roots, grains).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
-    /// State tree root (file_roots of saltenv base); repeatable.
+    /// State tree root (file_roots of saltenv base; the config's other
+    /// saltenvs stay); repeatable.
     #[arg(long = "file-root", value_name = "DIR", global = true)]
     pub file_roots: Vec<PathBuf>,
-    /// Pillar tree root (pillar_roots of saltenv base); repeatable.
+    /// Pillar tree root (pillar_roots of saltenv base; the config's other
+    /// pillar envs stay); repeatable.
     #[arg(long = "pillar-root", value_name = "DIR", global = true)]
     pub pillar_roots: Vec<PathBuf>,
     /// YAML or JSON map of grains merged over the detected ones.
@@ -46,12 +48,8 @@ impl LocalInputs {
             Some(p) => MinionConfig::load(p, true)?,
             None => MinionConfig::load(std::path::Path::new(DEFAULT_MINION_CONFIG), false)?,
         };
-        if !o.file_roots.is_empty() {
-            config.file_roots = o.file_roots.clone();
-        }
-        if !o.pillar_roots.is_empty() {
-            config.pillar_roots = o.pillar_roots.clone();
-        }
+        set_base_roots(&mut config.envs.file_roots, &o.file_roots);
+        set_base_roots(&mut config.envs.pillar_roots, &o.pillar_roots);
         let mut grains = crate::grains::detect();
         for (k, v) in &config.grains {
             grains.insert(k.clone(), v.clone());
@@ -99,20 +97,49 @@ impl LocalInputs {
         }
     }
 
-    /// The state and pillar trees of this config, with its `renderer`
-    /// option, and `python3` and `gpg` (with `gpg_keydir`) for the `py` and
-    /// `gpg` renderers.
+    /// The state and pillar trees of every saltenv of this config, with its
+    /// `nodegroups`, its `renderer` option, and `python3` and `gpg` (with
+    /// `gpg_keydir`) for the `py` and `gpg` renderers.
     pub fn trees(&self) -> MinionTrees {
         let programs = external_render::Programs {
             python: PathBuf::from("python3"),
             gpg_keydir: self.config.gpg_keydir.clone(),
         };
-        MinionTrees::new(
-            self.config.file_roots.clone(),
-            self.config.pillar_roots.clone(),
-            &self.config.saltenv,
-            self.config.nodegroups.clone(),
-        )
-        .with_renderers(Arc::new(programs), self.config.renderer.clone())
+        MinionTrees::new(&self.config.envs, self.config.nodegroups.clone())
+            .with_renderers(Arc::new(programs), self.config.renderer.clone())
+    }
+}
+
+/// `--file-root`/`--pillar-root` replace saltenv `base`'s directories; the
+/// config's other saltenvs stay.
+fn set_base_roots(roots: &mut EnvRoots, dirs: &[PathBuf]) {
+    if dirs.is_empty() {
+        return;
+    }
+    match roots.0.iter_mut().find(|(e, _)| e == "base") {
+        Some((_, d)) => *d = dirs.to_vec(),
+        None => roots.0.insert(0, ("base".into(), dirs.to_vec())),
+    }
+}
+
+/// A job's `--saltenv`/`--pillarenv` and Salt's `saltenv=`, `pillarenv=`,
+/// `pillar=` words, shared by `apply --local` and `show --local`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobOpts {
+    /// Salt environment to compile from (Salt's `saltenv=ENV`).
+    #[arg(long, value_name = "ENV", global = true)]
+    pub saltenv: Option<String>,
+    /// Pillar environment to compile the pillar from (Salt's `pillarenv=ENV`).
+    #[arg(long, value_name = "ENV", global = true)]
+    pub pillarenv: Option<String>,
+}
+
+impl JobOpts {
+    /// The job's choices from the flags and the words; the other words
+    /// (SLS names) are returned in order.
+    pub fn job(&self, words: &[String]) -> Result<(JobEnv, Vec<String>)> {
+        let (job, rest) = JobEnv::from_cli_words(words)?;
+        let job = job.with_flags(self.saltenv.clone(), self.pillarenv.clone())?;
+        Ok((job, rest))
     }
 }

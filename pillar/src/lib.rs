@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::config::{EnvRoots, Environments};
 use common::data::{merge_recursive, Map, Value};
 use common::render::{ExternalRenderers, HostProbe, Pipeline, Renderer, Secret, Session};
-use common::sls_files;
-use common::target::fnmatch;
+use common::saltenvs::{env_vars, Saltenvs};
 use common::target::Facts;
 use common::top;
 use common::tree_error::{TreeError, TreeErrors};
@@ -29,18 +29,30 @@ pub struct Minion<'a> {
     pub probe: Arc<dyn HostProbe>,
 }
 
-/// A pillar tree (`pillar_roots` of one saltenv).
+/// The pillar trees of every pillar env (`pillar_roots`). Cheap to clone:
+/// the renderers are shared.
+#[derive(Clone)]
 pub struct PillarTree {
-    renderer: Renderer,
-    saltenv: String,
+    saltenvs: Saltenvs,
+    /// `pillarenv`: `None` merges the tops of every pillar env.
+    pillarenv: Option<String>,
     nodegroups: Map<String, Value>,
 }
 
 impl PillarTree {
+    /// One pillar env's tree (benches, tests).
     pub fn new(pillar_roots: Vec<PathBuf>, saltenv: &str) -> Self {
+        PillarTree::from_envs(&Environments {
+            pillar_roots: EnvRoots::single(saltenv, pillar_roots),
+            ..Environments::default()
+        })
+    }
+
+    /// Every pillar env of `pillar_roots`, with the config's `pillarenv`.
+    pub fn from_envs(envs: &Environments) -> Self {
         PillarTree {
-            renderer: Renderer::new(pillar_roots).for_pillar(),
-            saltenv: saltenv.to_string(),
+            saltenvs: Saltenvs::new(&envs.pillar_roots).map_renderers(Renderer::for_pillar),
+            pillarenv: envs.pillarenv.clone(),
             nodegroups: Map::new(),
         }
     }
@@ -56,11 +68,22 @@ impl PillarTree {
         external: Arc<dyn ExternalRenderers>,
         default: Pipeline,
     ) -> Self {
-        self.renderer = self
-            .renderer
-            .with_external(external)
-            .with_default_pipeline(default);
+        self.saltenvs = self.saltenvs.map_renderers(|r| {
+            r.for_pillar()
+                .with_external(external.clone())
+                .with_default_pipeline(default.clone())
+        });
         self
+    }
+
+    /// The same trees for a job with its own pillarenv; `None` keeps the
+    /// config's.
+    pub fn for_pillarenv(&self, pillarenv: Option<&str>) -> PillarTree {
+        let mut t = self.clone();
+        if let Some(env) = pillarenv {
+            t.pillarenv = Some(env.to_string());
+        }
+        t
     }
 
     /// The minion's merged pillar; empty when no pillar root exists (a
@@ -72,33 +95,65 @@ impl PillarTree {
     /// [`compile`](Self::compile), and the values its `gpg` renderers
     /// decrypted, by key path.
     pub fn compile_secrets(&self, m: &Minion) -> Result<(Value, Vec<Secret>), TreeErrors> {
-        if !self.renderer.roots().iter().any(|p| p.is_dir()) {
+        let any_root = self
+            .saltenvs
+            .names()
+            .filter_map(|e| self.saltenvs.get(e))
+            .any(|r| r.roots().iter().any(|p| p.is_dir()));
+        if !any_root {
             return Ok((Value::Object(Map::new()), Vec::new()));
         }
         // While pillar compiles, templates see an empty `pillar`, as in Salt.
         let empty = Value::Object(Map::new());
-        let session = Session::new(m.grains, &empty, m.opts, &self.saltenv, m.probe.clone());
+        let session_env = self.pillarenv.as_deref().unwrap_or("base");
+        let session = Session::new(m.grains, &empty, m.opts, session_env, m.probe.clone());
         let mut errors = Vec::new();
-        let top = top::get_top(&self.renderer, &session, &self.saltenv, &mut errors);
+        // Salt's pillar `get_tops`: only pillarenv's top when it is set (none
+        // when it is not configured), else base's and every configured one's.
+        let read: Vec<String> = match &self.pillarenv {
+            Some(env) if self.saltenvs.contains(env) => vec![env.clone()],
+            Some(_) => vec![],
+            None => {
+                let mut envs = vec!["base".to_string()];
+                envs.extend(
+                    self.saltenvs
+                        .names()
+                        .filter(|e| *e != "base")
+                        .map(str::to_string),
+                );
+                envs
+            }
+        };
+        let tops = top::get_tops(&self.saltenvs, &session, &read, &mut errors);
+        let top = top::merge_every_section(&tops, &mut errors);
         let facts = Facts {
             id: m.id,
             grains: m.grains,
             pillar: &empty,
         };
-        let matches = top::top_matches(&top, &facts, &self.nodegroups, &mut errors);
+        let scope = top::MatchScope {
+            only: self.pillarenv.as_deref(),
+            saltenvs: &self.saltenvs,
+        };
+        let matches = top::top_matches(&top, &facts, &self.nodegroups, &scope, &mut errors);
         let mut pillar = Value::Object(Map::new());
-        let mut avail: Option<Vec<String>> = None;
-        let mut mods: HashMap<String, Option<Value>> = HashMap::new();
         for (saltenv, pstates) in &matches {
-            if saltenv != &self.saltenv {
+            let Some(renderer) = self.saltenvs.get(saltenv) else {
                 errors.push(TreeError::Tree(format!(
                     "No matching pillar environment for environment '{saltenv}' found"
                 )));
                 continue;
-            }
+            };
+            let env = PillarEnv {
+                name: saltenv,
+                renderer,
+                session: &session,
+            };
+            let mut avail: Option<Vec<String>> = None;
+            let mut mods: HashMap<String, Option<Value>> = HashMap::new();
             let mut files = Vec::new();
             for sls_match in pstates {
-                let found = self.filter(&mut avail, sls_match);
+                let found = top::filter_avail(renderer, &mut avail, sls_match);
                 if found.is_empty() {
                     files.push(sls_match.clone());
                 } else {
@@ -106,8 +161,7 @@ impl PillarTree {
                 }
             }
             for sls in files {
-                let pstate =
-                    self.render_pstate(&session, &sls, None, &mut mods, &mut avail, &mut errors);
+                let pstate = env.render_pstate(&sls, None, &mut mods, &mut avail, &mut errors);
                 match pstate {
                     Some(Value::Object(p)) => {
                         merge_recursive(&mut pillar, &Value::Object(p), false)
@@ -123,26 +177,23 @@ impl PillarTree {
             Err(TreeErrors(errors))
         }
     }
+}
 
+/// One pillar env while a minion's pillar renders from it.
+struct PillarEnv<'a> {
+    name: &'a str,
+    renderer: &'a Renderer,
+    session: &'a Session,
+}
+
+impl PillarEnv<'_> {
     fn filter(&self, avail: &mut Option<Vec<String>>, pattern: &str) -> Vec<String> {
-        if !sls_files::is_glob(pattern) {
-            return match self.renderer.resolve_sls(pattern) {
-                Some(_) => vec![pattern.to_string()],
-                None => vec![],
-            };
-        }
-        avail
-            .get_or_insert_with(|| sls_files::list(self.renderer.roots()))
-            .iter()
-            .filter(|s| fnmatch(s, pattern))
-            .cloned()
-            .collect()
+        top::filter_avail(self.renderer, avail, pattern)
     }
 
     /// `render_pstate`: one pillar SLS with its includes merged under it.
     fn render_pstate(
         &self,
-        session: &Session,
         sls: &str,
         defaults: Option<&Map<String, Value>>,
         mods: &mut HashMap<String, Option<Value>>,
@@ -152,13 +203,14 @@ impl PillarTree {
         let Some((file, is_init)) = self.renderer.resolve_sls(sls) else {
             errors.push(TreeError::Tree(format!(
                 "Specified SLS '{sls}' in environment '{}' is not available on the salt master",
-                self.saltenv
+                self.name
             )));
             return None;
         };
+        let vars = env_vars(self.name, defaults);
         let state = match self
             .renderer
-            .render_sls_with(session, &file, Some(sls), defaults)
+            .render_sls_with(self.session, &file, Some(sls), Some(&vars))
         {
             Ok(v) => Some(v),
             Err(e) => {
@@ -219,14 +271,7 @@ impl PillarTree {
             for m_sub in matched {
                 let nstate = match mods.get(&m_sub) {
                     Some(done) => done.clone(),
-                    None => self.render_pstate(
-                        session,
-                        &m_sub,
-                        sub_defaults.as_ref(),
-                        mods,
-                        avail,
-                        errors,
-                    ),
+                    None => self.render_pstate(&m_sub, sub_defaults.as_ref(), mods, avail, errors),
                 };
                 if let Some(mut nstate) = nstate.filter(common::data::is_truthy) {
                     if let Some(key) = &key {

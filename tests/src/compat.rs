@@ -22,6 +22,14 @@ pub struct Case {
     /// `state.apply` (only for trees of states that touch nothing).
     #[serde(default)]
     pub apply: Vec<String>,
+    /// More minion config keys (environments: `file_roots`, `pillar_roots`
+    /// with directories relative to the tree, `top_file_merging_strategy`,
+    /// …), given to both Salt and Brine.
+    #[serde(default)]
+    pub config: Option<serde_json::Map<String, Value>>,
+    /// Words after every command, as Salt spells them (`saltenv=prod`).
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +144,10 @@ impl Tree {
 
     /// Arguments after the binary: `show --local <cmd> [SLS...] --file-root
     /// TREE/salt --pillar-root TREE/pillar --grains TREE/grains.yaml --id ID --out json`.
-    pub fn minion_args(&self, show: Show) -> Vec<OsString> {
+    /// With `config:` in case.yaml, `--config` names the config file
+    /// [`write_config`](Self::write_config) made in `dir` instead of the
+    /// root flags.
+    pub fn minion_args(&self, show: Show, dir: &Path) -> Vec<OsString> {
         let mut args: Vec<OsString> = match show {
             Show::ApplyTest => vec!["apply".into(), "--local".into(), "--test".into()],
             Show::Apply => vec!["apply".into(), "--local".into()],
@@ -145,11 +156,25 @@ impl Tree {
         if show == Show::Sls {
             args.extend(self.case.sls.iter().map(OsString::from));
         }
-        for (flag, path) in [
-            ("--file-root", self.dir.join("salt")),
-            ("--pillar-root", self.dir.join("pillar")),
-            ("--grains", self.dir.join("grains.yaml")),
-        ] {
+        args.extend(self.case.args.iter().map(OsString::from));
+        let config = dir.join("minion.yaml");
+        let roots = if self.case.config.is_some() {
+            vec![("--config", config)]
+        } else {
+            let mut roots = vec![
+                ("--file-root", self.dir.join("salt")),
+                ("--pillar-root", self.dir.join("pillar")),
+            ];
+            // Only gpg_keydir (write_config): the roots still come from flags.
+            if config.exists() {
+                roots.push(("--config", config));
+            }
+            roots
+        };
+        for (flag, path) in roots
+            .into_iter()
+            .chain([("--grains", self.dir.join("grains.yaml"))])
+        {
             args.push(flag.into());
             args.push(path.into_os_string());
         }
@@ -165,7 +190,7 @@ impl Tree {
     /// A tree with `gpgkey.asc` (a throwaway secret key) has its pillar
     /// encrypted to it: the key is imported into a GnuPG home under `dir`, as
     /// scripts/record_salt_fixtures.py does for Salt, and the minion config
-    /// naming it as `gpg_keydir` is returned.
+    /// home is returned (the config names it as `gpg_keydir`).
     fn gpg_keyring(&self, dir: &Path) -> Result<Option<PathBuf>, String> {
         let key = self.dir.join("gpgkey.asc");
         if !key.exists() {
@@ -189,10 +214,36 @@ impl Tree {
                 String::from_utf8_lossy(&imported.stderr)
             ));
         }
-        let config = dir.join("minion.yaml");
-        std::fs::write(&config, format!("gpg_keydir: {}\n", home.display()))
-            .map_err(|e| format!("{}: {e}", config.display()))?;
-        Ok(Some(config))
+        Ok(Some(home))
+    }
+
+    /// Writes case.yaml's `config:` into `dir/minion.yaml`, root
+    /// directories made absolute under the tree (as the recorder does), and
+    /// `gpg_keydir` when the tree has a key; nothing when it has neither.
+    pub fn write_config(&self, dir: &Path, gpg_home: Option<&Path>) -> Result<(), String> {
+        let mut config = self.case.config.clone().unwrap_or_default();
+        if let Some(home) = gpg_home {
+            config.insert(
+                "gpg_keydir".into(),
+                Value::String(home.to_string_lossy().into_owned()),
+            );
+        }
+        if config.is_empty() {
+            return Ok(());
+        }
+        for key in ["file_roots", "pillar_roots"] {
+            if let Some(Value::Object(envs)) = config.get_mut(key) {
+                for dirs in envs.values_mut() {
+                    for d in dirs.as_array_mut().into_iter().flatten() {
+                        if let Some(rel) = d.as_str() {
+                            *d = Value::String(self.dir.join(rel).to_string_lossy().into_owned());
+                        }
+                    }
+                }
+            }
+        }
+        let text = serde_json::to_string(&config).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("minion.yaml"), text).map_err(|e| format!("minion.yaml: {e}"))
     }
 
     /// Salt's recorded answer for `show`.
@@ -216,12 +267,11 @@ impl Tree {
         let minion = try_bin("minion")?;
         // A fresh working directory: the tree must be found through the flags alone.
         let cwd = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        let mut cmd = Command::new(&minion);
-        cmd.args(self.minion_args(show)).current_dir(cwd.path());
         let keyring = self.gpg_keyring(cwd.path())?;
-        if let Some(config) = &keyring {
-            cmd.arg("--config").arg(config);
-        }
+        self.write_config(cwd.path(), keyring.as_deref())?;
+        let mut cmd = Command::new(&minion);
+        cmd.args(self.minion_args(show, cwd.path()))
+            .current_dir(cwd.path());
         let out = run(cmd, TIMEOUT);
         if keyring.is_some() {
             let _ = Command::new("gpgconf")
@@ -235,7 +285,7 @@ impl Tree {
             format!(
                 "command: {} {}\nexit status: {}\n--- stderr ---\n{}\n--- stdout ---\n{}",
                 minion.display(),
-                self.minion_args(show)
+                self.minion_args(show, cwd.path())
                     .iter()
                     .map(|a| a.to_string_lossy())
                     .collect::<Vec<_>>()
@@ -538,16 +588,29 @@ mod tests {
                 sls: vec!["a".into(), "b.c".into()],
                 error_contains: vec![],
                 apply: vec![],
+                config: None,
+                args: vec![],
             },
         };
-        let args: Vec<String> = tree
-            .minion_args(Show::Sls)
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args = |tree: &Tree| {
+            tree.minion_args(Show::Sls, Path::new("/cwd"))
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<String>>()
+                .join(" ")
+        };
         assert_eq!(
-            args.join(" "),
+            args(&tree),
             "show --local sls a b.c --file-root /t/salt --pillar-root /t/pillar \
+             --grains /t/grains.yaml --id web1 --out json"
+        );
+        // A tree with environments: its config file, and Salt's words.
+        let mut envs = tree.clone();
+        envs.case.config = Some(serde_json::Map::new());
+        envs.case.args = vec!["saltenv=prod".into()];
+        assert_eq!(
+            args(&envs),
+            "show --local sls a b.c saltenv=prod --config /cwd/minion.yaml \
              --grains /t/grains.yaml --id web1 --out json"
         );
     }

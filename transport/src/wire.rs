@@ -201,6 +201,11 @@ pub enum OpRequest {
     Render {
         minion: String,
         sls: Vec<String>,
+        /// The job's saltenv and pillarenv (`None`: as the master's config says).
+        #[serde(default)]
+        saltenv: Option<String>,
+        #[serde(default)]
+        pillarenv: Option<String>,
     },
     /// Sent every few seconds by an operator waiting on a job: the master
     /// closes sessions that say nothing for a while. Not answered.

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::config::MinionConfig;
+use common::config::{Environments, MinionConfig};
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
 use common::render::{
     hide_secrets, CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Secret, Session,
 };
+use common::saltenvs::Saltenvs;
 use common::tree_error::TreeErrors;
 use states::compile::{Chunk, JobEnv, Minion, MinionTrees};
 
@@ -21,9 +22,9 @@ use super::compile_cache::{self, CompileCache, Reusable};
 /// on disk is seen by the next job.
 pub struct Tree {
     pub trees: MinionTrees,
+    /// Saltenv `base`'s files, which the minions' file requests read.
     pub renderer: Arc<Renderer>,
-    pub file_roots: Vec<PathBuf>,
-    pub pillar_roots: Vec<PathBuf>,
+    envs: Environments,
     /// The trees' files and the nodegroups as they were when the job
     /// started (see [`compile_cache`]).
     pub fingerprint: compile_cache::Key,
@@ -33,28 +34,28 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn new(
-        file_roots: Vec<PathBuf>,
-        pillar_roots: Vec<PathBuf>,
-        nodegroups: Map<String, Value>,
-    ) -> Tree {
-        let roots: Vec<&std::path::Path> = file_roots
-            .iter()
-            .chain(&pillar_roots)
+    /// Every saltenv of the master's `file_roots` and `pillar_roots`, with
+    /// its env keys and nodegroups.
+    pub fn new(envs: &Environments, nodegroups: Map<String, Value>) -> Tree {
+        let roots: Vec<&std::path::Path> = envs
+            .file_roots
+            .all_dirs()
+            .chain(envs.pillar_roots.all_dirs())
             .map(PathBuf::as_path)
             .collect();
         let fingerprint = compile_cache::tree_fingerprint(&roots, &nodegroups);
+        let trees = MinionTrees::new(envs, nodegroups);
+        let renderer = trees
+            .states
+            .saltenvs()
+            .get("base")
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Renderer::new(Vec::new())));
         Tree {
             fingerprint,
-            trees: MinionTrees::new(
-                file_roots.clone(),
-                pillar_roots.clone(),
-                SALTENV,
-                nodegroups,
-            ),
-            renderer: Arc::new(Renderer::new(file_roots.clone())),
-            file_roots,
-            pillar_roots,
+            trees,
+            renderer,
+            envs: envs.clone(),
             secrets: Mutex::new(HashMap::new()),
         }
     }
@@ -104,8 +105,7 @@ impl Tree {
     /// `opts` as a minion's templates see them.
     pub fn opts(&self, id: &str) -> Value {
         MinionConfig {
-            file_roots: self.file_roots.clone(),
-            pillar_roots: self.pillar_roots.clone(),
+            envs: self.envs.clone(),
             ..MinionConfig::default()
         }
         .opts(id)
@@ -129,9 +129,6 @@ impl Tree {
     }
 }
 
-/// The master serves saltenv `base` only.
-const SALTENV: &str = "base";
-
 /// One minion's compiled job.
 pub struct Compiled {
     pub chunks: Vec<Chunk>,
@@ -142,7 +139,8 @@ pub struct Compiled {
     pub manifest: Vec<(String, String)>,
 }
 
-/// Compiles the highstate (`sls` empty) or the named SLS for one minion.
+/// Compiles the highstate (`sls` empty) or the named SLS for one minion,
+/// with the job's saltenv, pillarenv and `pillar=`.
 pub fn compile(
     tree: &Tree,
     id: &str,
@@ -161,7 +159,7 @@ pub fn compile(
     let compiled = tree.trees.compile_job(&minion, sls, job)?;
     tree.note_secrets(id, &compiled.secrets);
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
-    let manifest = manifest(&tree.renderer, &compiled.chunks);
+    let manifest = manifest(tree.trees.states.saltenvs(), &compiled.chunks);
     Ok(Compiled {
         chunks: compiled.chunks,
         pillar: compiled.pillar,
@@ -256,13 +254,21 @@ impl HostProbe for WatchedProbe {
 
 /// The `salt://` files the chunks name, with their SHA-256, so the minion
 /// can fetch only what its cache lacks. Templates are listed too (a state
-/// reads their source before asking the master to render them).
-pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> {
+/// reads their source before asking the master to render them). Each URL
+/// is resolved in its saltenv (its `?saltenv=`, else the state's
+/// `saltenv` argument or SLS's saltenv) and listed under the spelling the
+/// executor asks for (`common::salt_url::in_env`).
+pub fn manifest(saltenvs: &Saltenvs, chunks: &[Chunk]) -> Vec<(String, String)> {
     let mut urls = Vec::new();
     for chunk in chunks {
+        let env = chunk
+            .get("saltenv")
+            .and_then(Value::as_str)
+            .or_else(|| chunk.get("__env__").and_then(Value::as_str))
+            .unwrap_or("base");
         for (k, v) in chunk {
             if !k.starts_with("__") {
-                collect_urls(v, &mut urls);
+                collect_urls(v, env, &mut urls);
             }
         }
     }
@@ -270,23 +276,23 @@ pub fn manifest(renderer: &Renderer, chunks: &[Chunk]) -> Vec<(String, String)> 
     urls.dedup();
     urls.into_iter()
         .filter_map(|url| {
-            // A URL that leaves the roots, or names a FIFO or device, is left
-            // out: the state asking for it gets the refusal from the file server.
+            // A URL that leaves the roots, names a saltenv not configured,
+            // or names a FIFO or device, is left out: the state asking for it
+            // gets the refusal from the file server.
             let rel = common::salt_url::path(&url).ok()?;
-            let path = renderer.find(rel)?;
+            let env = common::salt_url::saltenv(&url).unwrap_or("base");
+            let path = saltenvs.get(env)?.find(rel)?;
             let bytes = common::files::read_regular(&path).ok()?;
             Some((url, sha256_hex(&bytes)))
         })
         .collect()
 }
 
-fn collect_urls(v: &Value, out: &mut Vec<String>) {
+fn collect_urls(v: &Value, env: &str, out: &mut Vec<String>) {
     match v {
-        Value::String(s) if s.starts_with("salt://") => {
-            out.push(s.split('?').next().unwrap_or(s).to_string())
-        }
-        Value::Array(a) => a.iter().for_each(|x| collect_urls(x, out)),
-        Value::Object(m) => m.values().for_each(|x| collect_urls(x, out)),
+        Value::String(s) if s.starts_with("salt://") => out.push(common::salt_url::in_env(s, env)),
+        Value::Array(a) => a.iter().for_each(|x| collect_urls(x, env, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_urls(x, env, out)),
         _ => {}
     }
 }

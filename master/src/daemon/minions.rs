@@ -272,18 +272,18 @@ fn with_sources<T>(
     f: impl FnOnce(&LocalSources) -> Result<T, String>,
 ) -> Result<T, String> {
     common::salt_url::path(url).map_err(|e| e.to_string())?;
-    let (renderer, session) = job_of(master, id, jid, |job| {
-        Ok((job.renderer.clone(), job.session.clone()))
+    let (saltenvs, session) = job_of(master, id, jid, |job| {
+        Ok((job.saltenvs.clone(), job.session.clone()))
     })?;
     let session = session.ok_or_else(|| format!("job {jid} renders no templates"))?;
-    f(&LocalSources::new(renderer, session))
+    f(&LocalSources::with_saltenvs(saltenvs, session))
 }
 
 fn fetch(master: &Master, id: &str, jid: &Jid, what: FetchWhat) -> Result<Vec<Blob>, String> {
     match what {
         FetchWhat::Blobs(shas) => {
             // Only files of this job's manifest, by the digest the master chose.
-            let (renderer, urls) = job_of(master, id, jid, |job| {
+            let (saltenvs, urls) = job_of(master, id, jid, |job| {
                 let urls = shas
                     .iter()
                     .map(|sha| {
@@ -293,13 +293,13 @@ fn fetch(master: &Master, id: &str, jid: &Jid, what: FetchWhat) -> Result<Vec<Bl
                             .ok_or_else(|| format!("{} is not a file of job {jid}", shown(sha)))
                     })
                     .collect::<Result<Vec<String>, String>>()?;
-                Ok((job.renderer.clone(), urls))
+                Ok((job.saltenvs.clone(), urls))
             })?;
-            urls.iter().map(|u| read_url(&renderer, u)).collect()
+            urls.iter().map(|u| read_url(&saltenvs, u)).collect()
         }
         FetchWhat::Url(url) => {
-            let renderer = job_of(master, id, jid, |job| Ok(job.renderer.clone()))?;
-            Ok(vec![read_url(&renderer, &url)?])
+            let saltenvs = job_of(master, id, jid, |job| Ok(job.saltenvs.clone()))?;
+            Ok(vec![read_url(&saltenvs, &url)?])
         }
     }
 }
@@ -308,11 +308,15 @@ fn fetch(master: &Master, id: &str, jid: &Jid, what: FetchWhat) -> Result<Vec<Bl
 /// first; the renderer's finder then refuses symlinks that leave the root
 /// and anything that is not a regular file, and the read itself refuses a
 /// FIFO or device swapped in since.
-fn read_url(renderer: &common::render::Renderer, url: &str) -> Result<Blob, String> {
+fn read_url(saltenvs: &common::saltenvs::Saltenvs, url: &str) -> Result<Blob, String> {
     let rel = common::salt_url::path(url).map_err(|e| e.to_string())?;
+    let env = common::salt_url::saltenv(url).unwrap_or("base");
+    let renderer = saltenvs
+        .get(env)
+        .ok_or_else(|| common::saltenvs::not_configured(env))?;
     let path = renderer
         .find(rel)
-        .ok_or_else(|| format!("Source file {} not found in saltenv 'base'", shown(url)))?;
+        .ok_or_else(|| format!("Source file {} not found in saltenv '{env}'", shown(url)))?;
     let data = common::files::read_regular(&path)
         .map_err(|e| format!("cannot read {}: {e}", shown(url)))?;
     Ok(Blob {

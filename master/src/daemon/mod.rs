@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use common::render::{Renderer, Session};
+use common::render::Session;
+use common::saltenvs::Saltenvs;
 use tokio::sync::mpsc;
 use transport::keys::KeyPair;
 use transport::wire::{Admission, Jid, JobReturn, MasterMsg};
@@ -37,7 +38,8 @@ pub struct LiveMinion {
 pub struct RunningJob {
     /// The render inputs, for templates the minion asks the master to render.
     pub session: Option<Arc<Session>>,
-    pub renderer: Arc<Renderer>,
+    /// The files of every saltenv, which the minion's requests read.
+    pub saltenvs: Saltenvs,
     /// Where the return goes (the publish waiting for it).
     pub done: mpsc::UnboundedSender<(String, JobReturn)>,
     /// SHA-256 → url of the files this job may fetch by hash.

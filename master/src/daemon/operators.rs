@@ -151,12 +151,22 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
                 None => Err(format!("no job {jid}")),
             }
         }
-        OpRequest::Render { minion, sls } => {
+        OpRequest::Render {
+            minion,
+            sls,
+            saltenv,
+            pillarenv,
+        } => {
             acl("render")?;
             if let Err(e) = crate::pki::validate_id(&minion) {
                 return Err(refused(operator, "render", e));
             }
-            super::publish::render_for(master.clone(), minion, sls).await
+            let job = states::compile::JobEnv {
+                saltenv,
+                pillarenv,
+                pillar: None,
+            };
+            super::publish::render_for(master.clone(), minion, sls, job).await
         }
         OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }

@@ -114,12 +114,8 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         );
     }
     let tree = Arc::new(
-        Tree::new(
-            master.config.file_roots.clone(),
-            master.config.pillar_roots.clone(),
-            master.config.nodegroups.clone(),
-        )
-        .with_renderers(&master.config),
+        Tree::new(&master.config.envs, master.config.nodegroups.clone())
+            .with_renderers(&master.config),
     );
     let expected = match targets(&master, &tree, &p).await {
         Ok(t) => t,
@@ -487,7 +483,7 @@ impl OneJob {
             (self.jid.clone(), self.id.clone()),
             RunningJob {
                 session: Some(compiled.session.clone()),
-                renderer: self.tree.renderer.clone(),
+                saltenvs: self.tree.trees.states.saltenvs().clone(),
                 done: self.done.clone(),
                 blobs,
             },
@@ -515,7 +511,7 @@ impl OneJob {
             (self.jid.clone(), self.id.clone()),
             RunningJob {
                 session: None,
-                renderer: self.tree.renderer.clone(),
+                saltenvs: self.tree.trees.states.saltenvs().clone(),
                 done: self.done.clone(),
                 blobs: HashMap::new(),
             },
@@ -580,6 +576,7 @@ pub async fn render_for(
     master: Arc<Master>,
     id: String,
     sls: Vec<String>,
+    job: states::compile::JobEnv,
 ) -> Result<Value, String> {
     crate::pki::validate_id(&id).map_err(|e| e.to_string())?;
     let grains = master
@@ -587,16 +584,11 @@ pub async fn render_for(
         .get(&id)
         .map(|g| g.value())
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
-    let tree = Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
-        master.config.nodegroups.clone(),
-    )
-    .with_renderers(&master.config);
+    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
+        .with_renderers(&master.config);
     let probe = probe_for(&master, &id);
-    let env = JobEnv::default();
     tokio::task::spawn_blocking(
-        move || match compile(&tree, &id, &grains, probe, &sls, &env) {
+        move || match compile(&tree, &id, &grains, probe, &sls, &job) {
             Ok(c) => {
                 let mut chunks = Value::Array(c.chunks.into_iter().map(Value::Object).collect());
                 tree.hide_secrets(&id, &mut chunks);

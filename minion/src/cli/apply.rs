@@ -5,13 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::data::Value;
-use common::render::Renderer;
 use states::compile::Compiled;
 use states::run::Runner;
 use states::state::{HostRead, LocalSources};
 
 use super::output::{print_local, Out, OutFormat};
-use crate::local::{LocalInputs, LocalOpts};
+use crate::local::{JobOpts, LocalInputs, LocalOpts};
 use states::highstate_out::{self, StateOutput};
 
 /// What `--out` can be for apply.
@@ -44,8 +43,11 @@ pub struct ApplyArgs {
     /// Dry run: report what would change (result None) and change nothing.
     #[arg(long)]
     pub test: bool,
-    /// SLS names to apply; without any, the highstate from top.sls.
+    /// SLS names to apply (without any, the highstate from top.sls), and
+    /// Salt's `saltenv=ENV`, `pillarenv=ENV`, `pillar='{"k": "v"}'`.
     pub sls: Vec<String>,
+    #[command(flatten)]
+    pub job: JobOpts,
     #[arg(long = "state-output", value_enum, default_value = "full")]
     pub state_output: StateOutput,
     /// Apply under this directory instead of `/` (tests, throwaway roots).
@@ -58,6 +60,7 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     if !a.local {
         anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
     }
+    let (job, sls) = a.job.job(&a.sls)?;
     let inputs = LocalInputs::load(opts)?;
     let trees = inputs.trees();
     let minion = inputs.minion();
@@ -65,15 +68,12 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         pillar,
         chunks,
         secrets,
-    } = match trees.compile(&minion, &a.sls) {
+    } = match trees.compile_job(&minion, &sls, &job) {
         Ok(c) => c,
         Err(errors) => return Ok(report_errors(&errors, out)),
     };
     let session = Arc::new(trees.session(&minion, &pillar));
-    let sources = LocalSources::new(
-        Arc::new(Renderer::new(inputs.config.file_roots.clone())),
-        session,
-    );
+    let sources = LocalSources::with_saltenvs(trees.states.saltenvs().clone(), session);
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
     let report = Runner::new(host, a.test).run(chunks);

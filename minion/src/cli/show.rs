@@ -2,7 +2,8 @@
 use common::data::Value;
 use common::tree_error::TreeErrors;
 
-use crate::local::{LocalInputs, LocalOpts};
+use crate::local::{JobOpts, LocalInputs, LocalOpts};
+use states::compile::JobEnv;
 
 use super::output::{print_local, OutFormat};
 
@@ -11,33 +12,59 @@ pub struct ShowArgs {
     /// Compile on this host with no master (the only mode until the daemons exist).
     #[arg(long, global = true)]
     pub local: bool,
+    #[command(flatten)]
+    pub job: JobOpts,
     #[command(subcommand)]
     pub what: What,
+}
+
+/// Salt's `saltenv=ENV`, `pillarenv=ENV` and `pillar='{"k": "v"}'` words.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobWords {
+    #[arg(value_name = "saltenv=ENV|pillarenv=ENV|pillar=MAP")]
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum What {
     /// The ordered low chunks of the highstate (`state.show_lowstate`).
-    Lowstate,
+    Lowstate(JobWords),
     /// The rendered high data of the highstate (`state.show_highstate`).
-    Highstate,
+    Highstate(JobWords),
     /// The SLS files top.sls gives this minion (`state.show_top`).
-    Top,
+    Top(JobWords),
     /// This minion's pillar (`pillar.items`).
-    Pillar,
-    /// The high data of the named SLS files (`state.show_sls`).
+    Pillar(JobWords),
+    /// The high data of the named SLS files (`state.show_sls`), with Salt's
+    /// `saltenv=`/`pillarenv=`/`pillar=` words among them.
     Sls {
         #[arg(required = true)]
         names: Vec<String>,
     },
 }
 
+impl What {
+    fn words(&self) -> &[String] {
+        match self {
+            What::Lowstate(w) | What::Highstate(w) | What::Top(w) | What::Pillar(w) => &w.words,
+            What::Sls { names } => names,
+        }
+    }
+}
+
 pub fn run(a: ShowArgs, opts: &LocalOpts, out: OutFormat) -> anyhow::Result<i32> {
     if !a.local {
         anyhow::bail!("only `minion show --local` exists so far: there is no master to ask");
     }
+    let (job, names) = a.job.job(a.what.words())?;
+    if names.is_empty() && matches!(a.what, What::Sls { .. }) {
+        anyhow::bail!("`show sls` needs at least one SLS name");
+    }
+    if !names.is_empty() && !matches!(a.what, What::Sls { .. }) {
+        anyhow::bail!("unexpected words: only `show sls` takes SLS names");
+    }
     let inputs = LocalInputs::load(opts)?;
-    let result = compute(&inputs, &a.what);
+    let result = compute(&inputs, &a.what, &job, &names);
     match result {
         Ok(v) => {
             print_local(out, &v)?;
@@ -61,21 +88,27 @@ pub fn run(a: ShowArgs, opts: &LocalOpts, out: OutFormat) -> anyhow::Result<i32>
     }
 }
 
-fn compute(inputs: &LocalInputs, what: &What) -> Result<Value, TreeErrors> {
+fn compute(
+    inputs: &LocalInputs,
+    what: &What,
+    job: &JobEnv,
+    names: &[String],
+) -> Result<Value, TreeErrors> {
     let trees = inputs.trees();
     let m = inputs.minion();
-    if let What::Lowstate = what {
-        let chunks = trees.compile(&m, &[])?.chunks;
+    if let What::Lowstate(_) = what {
+        let chunks = trees.compile_job(&m, &[], job)?.chunks;
         return Ok(Value::Array(
             chunks.into_iter().map(Value::Object).collect(),
         ));
     }
-    let pillar = trees.pillar(&m)?;
+    let pillar = trees.job_pillar(&m, job)?;
+    let (states, _) = trees.for_job(job);
     Ok(match what {
-        What::Pillar => pillar,
-        What::Highstate => Value::Object(trees.states.highstate(&m, &pillar)?),
-        What::Top => trees.states.top(&m, &pillar)?,
-        What::Sls { names } => Value::Object(trees.states.sls(&m, &pillar, names)?),
-        What::Lowstate => unreachable!("handled above"),
+        What::Pillar(_) => pillar,
+        What::Highstate(_) => Value::Object(states.highstate(&m, &pillar)?),
+        What::Top(_) => states.top(&m, &pillar)?,
+        What::Sls { .. } => Value::Object(states.sls(&m, &pillar, names)?),
+        What::Lowstate(_) => unreachable!("handled above"),
     })
 }

@@ -112,11 +112,12 @@ impl Sources for JobSources {
         // Refused here too, not only by the master: a URL that leaves the
         // roots is never asked for.
         common::salt_url::path(url).map_err(|e| StateError::args(e.to_string()))?;
-        let bare = url.split('?').next().unwrap_or(url);
-        if let Some(data) = self.manifest.get(bare).and_then(|sha| self.cached(sha)) {
+        // The manifest's spelling: the saltenv kept, unless it is base.
+        let key = common::salt_url::in_env(url, "base");
+        if let Some(data) = self.manifest.get(&key).and_then(|sha| self.cached(sha)) {
             return Ok(data);
         }
-        let mut blobs = self.fetch_from_master(FetchWhat::Url(bare.to_string()))?;
+        let mut blobs = self.fetch_from_master(FetchWhat::Url(key))?;
         let blob = blobs
             .pop()
             .ok_or_else(|| StateError::host(format!("the master sent nothing for {url}")))?;

@@ -1,27 +1,26 @@
 //! Rendering SLS files into high data: Salt's `render_state`, `_handle_*`,
 //! `merge_included_states` and `render_highstate`, in the same order, so IDs,
 //! `order` numbers and `__sls_included_from__` come out as Salt gives them.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use common::data::{Map, Value};
 use common::render::{Renderer, Session};
-use common::target::fnmatch;
+use common::saltenvs::{env_vars, not_configured, Saltenvs};
 use serde_json::json;
 
-use common::sls_files;
-use common::top::Matches;
+use common::top::{self, Matches};
 use common::tree_error::TreeError as CompileError;
 
 /// The first automatic `order` Salt hands out (`HighState.iorder`).
 const FIRST_IORDER: i64 = 10000;
 
-/// Renders SLS files for one minion and one saltenv into high data.
+/// Renders SLS files for one minion into high data, each from its saltenv.
 pub struct HighBuilder<'a> {
-    renderer: &'a Renderer,
+    saltenvs: &'a Saltenvs,
     session: &'a Session,
-    saltenv: String,
     iorder: i64,
-    avail: Option<Vec<String>>,
+    /// Each saltenv's SLS names, listed when a glob first needs them.
+    avail: HashMap<String, Option<Vec<String>>>,
     mods: HashSet<String>,
     pub errors: Vec<CompileError>,
 }
@@ -35,52 +34,40 @@ fn as_obj(v: &mut Value) -> Option<&mut Map<String, Value>> {
 }
 
 impl<'a> HighBuilder<'a> {
-    pub fn new(renderer: &'a Renderer, session: &'a Session, saltenv: &str) -> Self {
+    pub fn new(saltenvs: &'a Saltenvs, session: &'a Session) -> Self {
         HighBuilder {
-            renderer,
+            saltenvs,
             session,
-            saltenv: saltenv.to_string(),
             iorder: FIRST_IORDER,
-            avail: None,
+            avail: HashMap::new(),
             mods: HashSet::new(),
             errors: Vec::new(),
         }
     }
 
-    fn avail(&mut self) -> &[String] {
-        if self.avail.is_none() {
-            self.avail = Some(sls_files::list(self.renderer.roots()));
-        }
-        self.avail.as_deref().unwrap_or_default()
+    fn renderer(&self, saltenv: &str) -> Option<&'a Renderer> {
+        self.saltenvs.get(saltenv).map(|r| &**r)
     }
 
-    /// `fnmatch.filter(avail, pattern)`, without listing the tree for plain names.
-    fn filter_avail(&mut self, pattern: &str) -> Vec<String> {
-        if !sls_files::is_glob(pattern) {
-            return match self.renderer.resolve_sls(pattern) {
-                Some(_) => vec![pattern.to_string()],
-                None => vec![],
-            };
-        }
-        self.avail()
-            .iter()
-            .filter(|s| fnmatch(s, pattern))
-            .cloned()
-            .collect()
+    /// `fnmatch.filter(self.avail[saltenv], pattern)`, without listing the
+    /// tree for plain names; nothing in a saltenv that is not configured.
+    fn filter_avail(&mut self, saltenv: &str, pattern: &str) -> Vec<String> {
+        let Some(renderer) = self.renderer(saltenv) else {
+            return Vec::new();
+        };
+        let avail = self.avail.entry(saltenv.to_string()).or_default();
+        top::filter_avail(renderer, avail, pattern)
     }
 
     /// `render_highstate`: every matched SLS, merged into one high data map.
     pub fn render_highstate(&mut self, matches: &Matches) -> Map<String, Value> {
         let mut high = Map::new();
         for (saltenv, states) in matches {
-            if saltenv != &self.saltenv {
-                self.errors.push(tree_err(format!(
-                    "No matching salt environment for environment '{saltenv}' found"
-                )));
-                continue;
-            }
             for sls_match in states {
-                let mut files = self.filter_avail(sls_match);
+                if !self.saltenvs.contains(saltenv) {
+                    self.errors.push(tree_err(not_configured(saltenv)));
+                }
+                let mut files = self.filter_avail(saltenv, sls_match);
                 if files.is_empty() {
                     files.push(sls_match.clone());
                 }
@@ -97,7 +84,7 @@ impl<'a> HighBuilder<'a> {
                     // found"; we also say where top.sls names it.
                     let missing = format!("SLS {sls_match} in saltenv");
                     if self.errors[before..].iter().any(|e| matches!(e, CompileError::Tree(m) if m.contains("is not available") && m.contains(&missing))) {
-                        let at = self.top_location(sls_match).map(|at| format!(" (named in {at})")).unwrap_or_default();
+                        let at = self.top_location(saltenv, sls_match).map(|at| format!(" (named in {at})")).unwrap_or_default();
                         for err in &mut self.errors[before..] {
                             if let CompileError::Tree(msg) = err {
                                 if msg.contains("is not available") && msg.contains(&missing) {
@@ -120,19 +107,21 @@ impl<'a> HighBuilder<'a> {
         saltenv: &str,
         matches: Option<&Matches>,
     ) -> Map<String, Value> {
-        let resolved = self.renderer.resolve_sls(sls);
+        let renderer = self.renderer(saltenv);
+        let resolved = renderer.and_then(|r| r.resolve_sls(sls));
         let mut rendered = None;
-        match &resolved {
-            None => self.errors.push(tree_err(format!(
-                "Specified SLS {sls} in saltenv {saltenv} is not available on the salt master or through a configured fileserver"
-            ))),
-            Some((file, _)) => {
-                match self.renderer.render_sls(self.session, file, Some(sls)) {
+        match (&resolved, renderer) {
+            (Some((file, _)), Some(renderer)) => {
+                let vars = env_vars(saltenv, None);
+                match renderer.render_sls_with(self.session, file, Some(sls), Some(&vars)) {
                     Ok(v) => rendered = Some(v),
                     Err(e) => self.errors.push(CompileError::Render(e)),
                 }
                 self.mods.insert(format!("{saltenv}:{sls}"));
             }
+            _ => self.errors.push(tree_err(format!(
+                "Specified SLS {sls} in saltenv {saltenv} is not available on the salt master or through a configured fileserver"
+            ))),
         }
         let is_init = resolved.as_ref().is_some_and(|(_, init)| *init);
         let mut state = match rendered {
@@ -184,7 +173,9 @@ impl<'a> HighBuilder<'a> {
             Value::String(s) => (saltenv.to_string(), s),
             other => (saltenv.to_string(), common::pyfmt::py_str(&other)),
         };
-        if env_key != self.saltenv && env_key != "_xenv" {
+        // Salt 3007.8 checks the saltenv before anything else, so its
+        // `_xenv` (resolve among the matched saltenvs) is refused here too.
+        if !self.saltenvs.contains(&env_key) {
             self.errors.push(tree_err(format!(
                 "Nonexistent saltenv '{env_key}' found in include of '{inc_sls}' within SLS '{saltenv}:{sls}'"
             )));
@@ -211,23 +202,25 @@ impl<'a> HighBuilder<'a> {
             parts.push(rest);
             inc_sls = parts.join(".");
         }
-        let env_matched = matches.is_some_and(|m| m.iter().any(|(e, _)| e == &env_key));
-        let resolved = env_matched || !self.filter_avail(&inc_sls).is_empty();
-        if !resolved {
+        let env_matched = matches.is_some_and(|m| m.iter().any(|(e, _)| *e == env_key));
+        if !env_matched && self.filter_avail(&env_key, &inc_sls).is_empty() {
             self.errors.push(tree_err(format!(
                 "Unknown include: Specified SLS {env_key}: {inc_sls} is not available on the salt master in saltenv(s): {env_key} "
             )));
             return;
         }
-        let mut targets = self.filter_avail(&inc_sls);
+        let r_env = env_key;
+        // Salt globs the include against the includer's saltenv (not the one
+        // it resolved to), then renders each name in the resolved one.
+        let mut targets = self.filter_avail(saltenv, &inc_sls);
         if targets.is_empty() {
             targets.push(inc_sls);
         }
         for target in targets {
-            if self.mods.contains(&format!("{saltenv}:{target}")) {
+            if self.mods.contains(&format!("{r_env}:{target}")) {
                 continue;
             }
-            let mut nstate = self.render_state(&target, saltenv, matches);
+            let mut nstate = self.render_state(&target, &r_env, matches);
             for (id, body) in nstate.iter_mut() {
                 if id.starts_with("__") {
                     continue;
@@ -379,18 +372,19 @@ impl<'a> HighBuilder<'a> {
     }
 
     /// `file, line N` of a top-level `id:` in an SLS, when it is written literally.
-    fn id_location(&self, sls: &str, id: &str) -> Option<String> {
-        let (file, _) = self.renderer.resolve_sls(sls)?;
+    fn id_location(&self, saltenv: &str, sls: &str, id: &str) -> Option<String> {
+        let renderer = self.renderer(saltenv)?;
+        let (file, _) = renderer.resolve_sls(sls)?;
         let keys = [format!("{id}:"), format!("'{id}':"), format!("\"{id}\":")];
-        let (line, _) = self
-            .renderer
-            .locate(&file, |l| keys.iter().any(|k| l.starts_with(k.as_str())))?;
+        let (line, _) =
+            renderer.locate(&file, |l| keys.iter().any(|k| l.starts_with(k.as_str())))?;
         Some(format!("{file}, line {line}"))
     }
 
     /// Where top.sls names `sls`, for "no matching sls" errors.
-    fn top_location(&self, sls: &str) -> Option<String> {
-        let (line, text) = self.renderer.locate("top.sls", |l| {
+    fn top_location(&self, saltenv: &str, sls: &str) -> Option<String> {
+        let renderer = self.renderer(saltenv).or_else(|| self.renderer("base"))?;
+        let (line, text) = renderer.locate("top.sls", |l| {
             let t = l
                 .trim()
                 .trim_start_matches('-')
@@ -425,14 +419,14 @@ impl<'a> HighBuilder<'a> {
                         )
                     };
                     let sls_of = |b: &Value| {
-                        b.get("__sls__")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string()
+                        let field = |k: &str, or: &str| {
+                            b.get(k).and_then(Value::as_str).unwrap_or(or).to_string()
+                        };
+                        (field("__env__", "base"), field("__sls__", ""))
                     };
                     let at = [sls_of(existing), sls_of(body)]
                         .iter()
-                        .filter_map(|sls| self.id_location(sls, id))
+                        .filter_map(|(env, sls)| self.id_location(env, sls, id))
                         .collect::<Vec<_>>()
                         .join("; ");
                     self.errors.push(tree_err(format!(

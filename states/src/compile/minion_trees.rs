@@ -4,22 +4,22 @@
 //! `minion apply --local` / `minion show --local` all go through
 //! [`MinionTrees`], so both tops see the same nodegroups and the pillar is
 //! compiled the same way everywhere.
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::config::Environments;
 use common::data::{Map, Value};
 use common::render::{ExternalRenderers, Pipeline, Secret, Session};
 use common::tree_error::TreeErrors;
 use pillar::PillarTree;
 
 use super::{Chunk, Compiler, JobEnv, Minion};
-use common::tree_error::TreeError;
 
-/// The state tree and the pillar tree of one config (roots, saltenv,
-/// nodegroups), ready to compile for any minion.
+/// The state trees and the pillar trees of one config (every saltenv's
+/// roots, the env keys, nodegroups), ready to compile for any minion.
 pub struct MinionTrees {
     pub states: Compiler,
     pub pillar: PillarTree,
+    envs: Environments,
 }
 
 /// One minion's pillar and the low chunks compiled with it.
@@ -32,77 +32,76 @@ pub struct Compiled {
 
 impl MinionTrees {
     /// `nodegroups` reach the state top and the pillar top alike.
-    pub fn new(
-        file_roots: Vec<PathBuf>,
-        pillar_roots: Vec<PathBuf>,
-        saltenv: &str,
-        nodegroups: Map<String, Value>,
-    ) -> Self {
+    pub fn new(envs: &Environments, nodegroups: Map<String, Value>) -> Self {
         MinionTrees {
-            states: Compiler::new(file_roots, saltenv).with_nodegroups(nodegroups.clone()),
-            pillar: PillarTree::new(pillar_roots, saltenv).with_nodegroups(nodegroups),
+            states: Compiler::from_envs(envs).with_nodegroups(nodegroups.clone()),
+            pillar: PillarTree::from_envs(envs).with_nodegroups(nodegroups),
+            envs: envs.clone(),
         }
     }
 
     /// Programs for the `py` and `gpg` renderers of both trees, and the
     /// `renderer` option.
-    pub fn with_renderers(self, external: Arc<dyn ExternalRenderers>, default: Pipeline) -> Self {
-        MinionTrees {
-            states: self
-                .states
-                .with_renderers(external.clone(), default.clone()),
-            pillar: self.pillar.with_renderers(external, default),
-        }
+    pub fn with_renderers(
+        mut self,
+        external: Arc<dyn ExternalRenderers>,
+        default: Pipeline,
+    ) -> Self {
+        self.states = self
+            .states
+            .with_renderers(external.clone(), default.clone());
+        self.pillar = self.pillar.with_renderers(external, default);
+        self
+    }
+
+    /// The trees a job with these choices compiles from: its saltenv's
+    /// state top (all of them when neither it nor the config names one) and
+    /// its pillarenv (Salt's `pillarenv`, `pillarenv_from_saltenv`).
+    pub fn for_job(&self, job: &JobEnv) -> (Compiler, PillarTree) {
+        let pillarenv = self
+            .envs
+            .job_pillarenv(job.saltenv.as_deref(), job.pillarenv.as_deref());
+        (
+            self.states.for_saltenv(job.saltenv.as_deref()),
+            self.pillar.for_pillarenv(pillarenv.as_deref()),
+        )
     }
 
     /// The minion's pillar (`pillar.items`).
     pub fn pillar(&self, m: &Minion) -> Result<Value, TreeErrors> {
-        self.pillar.compile(m)
+        self.job_pillar(m, &JobEnv::default())
+    }
+
+    /// The minion's pillar for one job: its pillarenv, its `pillar=` over it.
+    pub fn job_pillar(&self, m: &Minion, job: &JobEnv) -> Result<Value, TreeErrors> {
+        let (_, pillar) = self.for_job(job);
+        Ok(job.override_pillar(pillar.compile(m)?))
     }
 
     /// The highstate (`sls` empty) or the named SLS files for `m`: its
     /// pillar first (a pillar error stops the compile, as in Salt), then the
     /// ordered low chunks.
     pub fn compile(&self, m: &Minion, sls: &[String]) -> Result<Compiled, TreeErrors> {
-        let (pillar, secrets) = self.pillar.compile_secrets(m)?;
-        let chunks = if sls.is_empty() {
-            self.states.lowstate(m, &pillar)?
-        } else {
-            self.states.sls_lowstate(m, &pillar, sls)?
-        };
-        Ok(Compiled {
-            pillar,
-            chunks,
-            secrets,
-        })
+        self.compile_job(m, sls, &JobEnv::default())
     }
 
-    /// [`compile`](Self::compile) for one job: its `saltenv`/`pillarenv`
-    /// and its command-line pillar, merged over the compiled one.
+    /// [`compile`](Self::compile) for one job, as Salt's `state.apply
+    /// saltenv=X` (the highstate of X's top only), `state.sls foo
+    /// saltenv=X` (foo from X) and `pillarenv=Y`; its command-line pillar
+    /// is merged over the compiled one.
     pub fn compile_job(
         &self,
         m: &Minion,
         sls: &[String],
         job: &JobEnv,
     ) -> Result<Compiled, TreeErrors> {
-        // Until several saltenvs are compiled, a job naming another one is
-        // refused rather than compiled from the wrong tree.
-        for (what, env) in [("saltenv", &job.saltenv), ("pillarenv", &job.pillarenv)] {
-            if let Some(env) = env {
-                if env != self.states.saltenv() {
-                    return Err(TreeErrors(vec![TreeError::Tree(format!(
-                        "{what} '{env}' is not configured (only '{}')",
-                        self.states.saltenv()
-                    ))]));
-                }
-            }
-        }
-        let (pillar, secrets) = self.pillar.compile_secrets(m)?;
+        let (states, pillar_tree) = self.for_job(job);
+        let (pillar, secrets) = pillar_tree.compile_secrets(m)?;
         let pillar = job.override_pillar(pillar);
         let chunks = if sls.is_empty() {
-            self.states.lowstate(m, &pillar)?
+            states.lowstate(m, &pillar)?
         } else {
-            self.states.sls_lowstate(m, &pillar, sls)?
+            states.sls_lowstate(m, &pillar, sls)?
         };
         Ok(Compiled {
             pillar,

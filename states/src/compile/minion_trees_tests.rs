@@ -1,6 +1,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use common::config::{EnvRoots, Environments};
 use common::render::NoHost;
 use common::tree_error::TreeError;
 use serde_json::{json, Value};
@@ -50,9 +51,22 @@ impl Fixture {
     }
 
     fn trees(&self) -> MinionTrees {
-        let mut nodegroups = Map::new();
-        nodegroups.insert("webs".into(), json!("web*"));
-        MinionTrees::new(self.root("salt"), self.root("pillar"), "base", nodegroups)
+        MinionTrees::new(&envs(self.root("salt"), self.root("pillar")), webs())
+    }
+}
+
+fn webs() -> Map<String, Value> {
+    let mut nodegroups = Map::new();
+    nodegroups.insert("webs".into(), json!("web*"));
+    nodegroups
+}
+
+/// Saltenv `base` of these roots, Salt's defaults otherwise.
+fn envs(salt: Vec<std::path::PathBuf>, pillar: Vec<std::path::PathBuf>) -> Environments {
+    Environments {
+        file_roots: EnvRoots::single("base", salt),
+        pillar_roots: EnvRoots::single("base", pillar),
+        ..Environments::default()
     }
 }
 
@@ -148,9 +162,10 @@ fn an_unknown_nodegroup_in_the_pillar_top_is_an_error() {
 fn no_pillar_root_is_an_empty_pillar() {
     let f = Fixture::new();
     let trees = MinionTrees::new(
-        f.root("salt"),
-        vec![Path::new("/nonexistent/pillar").to_path_buf()],
-        "base",
+        &envs(
+            f.root("salt"),
+            vec![Path::new("/nonexistent/pillar").to_path_buf()],
+        ),
         Map::new(),
     );
     let c = compile(&trees, "web01", &["common"]).expect("compiles");
@@ -158,5 +173,94 @@ fn no_pillar_root_is_an_empty_pillar() {
     assert_eq!(
         ids(&c.chunks),
         vec![("motd".to_string(), "/etc/motd".to_string())]
+    );
+}
+
+/// base and prod state and pillar trees, each top naming its own saltenv.
+fn two_envs(f: &Fixture) -> Environments {
+    f.write("prod/salt/top.sls", "prod:\n  '*':\n    - web\n");
+    f.write(
+        "prod/salt/web.sls",
+        "include:\n  - base: common\nprod_web:\n  pkg.installed:\n    - name: {{ saltenv }}-{{ pillar.get('web_pkg', 'none') }}\n",
+    );
+    f.write("prod/pillar/top.sls", "prod:\n  '*':\n    - web\n");
+    f.write("prod/pillar/web.sls", "web_pkg: prod-pkg\n");
+    let dir = |p: &str| vec![f.dir.path().join(p)];
+    Environments {
+        file_roots: EnvRoots(vec![
+            ("base".into(), dir("salt")),
+            ("prod".into(), dir("prod/salt")),
+        ]),
+        pillar_roots: EnvRoots(vec![
+            ("base".into(), dir("pillar")),
+            ("prod".into(), dir("prod/pillar")),
+        ]),
+        ..Environments::default()
+    }
+}
+
+fn compile_job(trees: &MinionTrees, sls: &[&str], job: &JobEnv) -> Result<Compiled, TreeErrors> {
+    let grains = json!({"id": "db01"});
+    let opts = json!({"id": "db01"});
+    let m = Minion {
+        id: "db01",
+        grains: &grains,
+        opts: &opts,
+        probe: Arc::new(NoHost),
+    };
+    let sls: Vec<String> = sls.iter().map(|s| s.to_string()).collect();
+    trees.compile_job(&m, &sls, job)
+}
+
+#[test]
+fn a_job_saltenv_compiles_that_saltenvs_top_and_its_includes() {
+    let f = Fixture::new();
+    let trees = MinionTrees::new(&two_envs(&f), webs());
+    let job = JobEnv {
+        saltenv: Some("prod".into()),
+        ..JobEnv::default()
+    };
+    let c = compile_job(&trees, &[], &job).expect("compiles");
+    // No pillarenv: both pillar envs' tops are merged.
+    assert_eq!(c.pillar, json!({"motd": "hello", "web_pkg": "prod-pkg"}));
+    assert_eq!(
+        ids(&c.chunks),
+        vec![
+            ("motd".to_string(), "/etc/motd".to_string()),
+            ("prod_web".to_string(), "prod-prod-pkg".to_string()),
+        ]
+    );
+    let envs: Vec<&str> = c
+        .chunks
+        .iter()
+        .map(|c| c["__env__"].as_str().unwrap())
+        .collect();
+    assert_eq!(envs, ["base", "prod"]);
+    // pillarenv=base: prod's pillar top is not read.
+    let job = JobEnv {
+        saltenv: Some("prod".into()),
+        pillarenv: Some("base".into()),
+        pillar: Some(json!({"extra": 1})),
+    };
+    let c = compile_job(&trees, &["web"], &job).expect("compiles");
+    assert_eq!(c.pillar, json!({"motd": "hello", "extra": 1}));
+    assert_eq!(ids(&c.chunks)[1].1, "prod-none");
+}
+
+#[test]
+fn an_unconfigured_saltenv_is_salts_error() {
+    let f = Fixture::new();
+    let trees = MinionTrees::new(&two_envs(&f), webs());
+    let job = JobEnv {
+        saltenv: Some("qa".into()),
+        ..JobEnv::default()
+    };
+    let errors = compile_job(&trees, &["web"], &job).err().expect("refused");
+    assert!(
+        errors
+            .0
+            .iter()
+            .any(|e| e.to_string() == "No matching salt environment for environment 'qa' found"),
+        "{errors:?}"
     );
 }

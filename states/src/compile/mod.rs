@@ -10,8 +10,10 @@ mod minion_trees;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::config::{EnvRoots, Environments, TopMerging};
 use common::data::{Map, Value};
 use common::render::{ExternalRenderers, Pipeline, Renderer, Session};
+use common::saltenvs::Saltenvs;
 use common::target::Facts;
 use common::top;
 
@@ -22,10 +24,16 @@ pub use low::Chunk;
 pub use minion_trees::{Compiled, MinionTrees};
 pub use pillar::Minion;
 
-/// A state tree (`file_roots` of one saltenv) ready to compile for minions.
+/// The state trees of every saltenv (`file_roots`), ready to compile for
+/// minions. Cheap to clone: the renderers are shared.
+#[derive(Clone)]
 pub struct Compiler {
-    renderer: Renderer,
-    saltenv: String,
+    saltenvs: Saltenvs,
+    /// `saltenv`: `None` reads every saltenv's top; a job may set it.
+    saltenv: Option<String>,
+    merging: TopMerging,
+    env_order: Vec<String>,
+    default_top: String,
     nodegroups: Map<String, Value>,
 }
 
@@ -38,10 +46,23 @@ fn finish<T>(value: T, errors: Vec<CompileError>) -> Result<T, CompileErrors> {
 }
 
 impl Compiler {
+    /// One saltenv's tree, the others absent (benches, tests).
     pub fn new(file_roots: Vec<PathBuf>, saltenv: &str) -> Self {
+        Compiler::from_envs(&Environments {
+            file_roots: EnvRoots::single(saltenv, file_roots),
+            ..Environments::default()
+        })
+    }
+
+    /// Every saltenv of `file_roots`, with the config's `saltenv` and top
+    /// merging keys.
+    pub fn from_envs(envs: &Environments) -> Self {
         Compiler {
-            renderer: Renderer::new(file_roots),
-            saltenv: saltenv.to_string(),
+            saltenvs: Saltenvs::new(&envs.file_roots),
+            saltenv: envs.saltenv.clone(),
+            merging: envs.top_file_merging_strategy,
+            env_order: envs.env_order.clone(),
+            default_top: envs.default_top.clone(),
             nodegroups: Map::new(),
         }
     }
@@ -57,22 +78,37 @@ impl Compiler {
         external: Arc<dyn ExternalRenderers>,
         default: Pipeline,
     ) -> Self {
-        self.renderer = self
-            .renderer
-            .with_external(external)
-            .with_default_pipeline(default);
+        self.saltenvs = self.saltenvs.map_renderers(|r: Renderer| {
+            r.with_external(external.clone())
+                .with_default_pipeline(default.clone())
+        });
         self
     }
 
-    /// The saltenv this tree compiles.
+    /// The same trees for a job naming its saltenv (`saltenv=prod`); `None`
+    /// keeps the config's.
+    pub fn for_saltenv(&self, saltenv: Option<&str>) -> Compiler {
+        let mut c = self.clone();
+        if let Some(env) = saltenv {
+            c.saltenv = Some(env.to_string());
+        }
+        c
+    }
+
+    /// The saltenv `state.sls` renders from: the job's or config's, else `base`.
     pub fn saltenv(&self) -> &str {
-        &self.saltenv
+        self.saltenv.as_deref().unwrap_or("base")
+    }
+
+    /// The renderer of every saltenv (`salt://` sources of the job).
+    pub fn saltenvs(&self) -> &Saltenvs {
+        &self.saltenvs
     }
 
     /// What the templates of this tree see for `m` with `pillar`; states
     /// that render later (`file.managed template: jinja`) use the same.
     pub fn session(&self, m: &Minion, pillar: &Value) -> Session {
-        Session::new(m.grains, pillar, m.opts, &self.saltenv, m.probe.clone())
+        Session::new(m.grains, pillar, m.opts, self.saltenv(), m.probe.clone())
     }
 
     fn matches(
@@ -82,13 +118,22 @@ impl Compiler {
         session: &Session,
         errors: &mut Vec<CompileError>,
     ) -> top::Matches {
-        let top = top::get_top(&self.renderer, session, &self.saltenv, errors);
+        let read = match &self.saltenv {
+            Some(env) => vec![env.clone()],
+            None => top::env_list(&self.saltenvs, &self.env_order),
+        };
+        let tops = top::get_tops(&self.saltenvs, session, &read, errors);
+        let top = top::merge_tops(&tops, self.merging, &self.default_top, errors);
         let facts = Facts {
             id: m.id,
             grains: m.grains,
             pillar,
         };
-        top::top_matches(&top, &facts, &self.nodegroups, errors)
+        let scope = top::MatchScope {
+            only: self.saltenv.as_deref(),
+            saltenvs: &self.saltenvs,
+        };
+        top::top_matches(&top, &facts, &self.nodegroups, &scope, errors)
     }
 
     /// `state.show_top`: `{saltenv: [sls, ...]}`.
@@ -119,7 +164,7 @@ impl Compiler {
         let mut errors = Vec::new();
         let session = self.session(m, pillar);
         let matches = self.matches(m, pillar, &session, &mut errors);
-        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
         (high, errors)
@@ -139,8 +184,8 @@ impl Compiler {
         names: &[String],
     ) -> (High, Vec<CompileError>) {
         let session = self.session(m, pillar);
-        let matches = vec![(self.saltenv.clone(), names.to_vec())];
-        let mut builder = highstate::HighBuilder::new(&self.renderer, &session, &self.saltenv);
+        let matches = vec![(self.saltenv().to_string(), names.to_vec())];
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
         let high = builder.render_highstate(&matches);
         (high, builder.errors)
     }

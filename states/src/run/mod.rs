@@ -401,7 +401,9 @@ impl Runner {
             Err(e) => return StateRet::new(low, Some(false), e),
         };
         let fun = low.get("fun").and_then(Value::as_str).unwrap_or("");
-        let args = Args::new(low);
+        // A state of another saltenv reads its salt:// files there.
+        let in_env = crate::state::sources::chunk_in_saltenv(low);
+        let args = Args::new(in_env.as_ref().unwrap_or(low));
         let checked = match watch_fun {
             Some(sfun) => match module.mod_watch(sfun, &args, &self.host) {
                 Some(c) => c,

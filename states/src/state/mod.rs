@@ -24,7 +24,7 @@ pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
 pub mod signatures;
-mod sources;
+pub(crate) mod sources;
 pub mod ssh_auth;
 pub mod sysctl;
 pub mod test;

@@ -1,9 +1,11 @@
-//! `salt://` sources and templates from local file_roots (masterless mode).
+//! `salt://` sources and templates from local file_roots (masterless mode),
+//! each read in the saltenv its URL names (`?saltenv=`, else `base`).
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::data::{Map, Value};
 use common::render::{Renderer, Session};
+use common::saltenvs::{env_vars, Saltenvs};
 
 use super::host::Sources;
 use super::StateError;
@@ -11,13 +13,32 @@ use super::StateError;
 /// Sources read from this host's file_roots, templates rendered with the
 /// minion's session (grains, pillar, host probe).
 pub struct LocalSources {
-    renderer: Arc<Renderer>,
+    saltenvs: Saltenvs,
     session: Arc<Session>,
 }
 
 impl LocalSources {
+    /// Saltenv `base` only.
     pub fn new(renderer: Arc<Renderer>, session: Arc<Session>) -> Self {
-        LocalSources { renderer, session }
+        LocalSources::with_saltenvs(Saltenvs::single("base", renderer), session)
+    }
+
+    /// Every configured saltenv.
+    pub fn with_saltenvs(saltenvs: Saltenvs, session: Arc<Session>) -> Self {
+        LocalSources { saltenvs, session }
+    }
+
+    /// The saltenv a URL is read in, and its renderer.
+    fn env_of<'u>(&self, url: &'u str) -> Result<(&'u str, &Renderer), StateError> {
+        let env = common::salt_url::saltenv(url).unwrap_or("base");
+        match self.saltenvs.get(env) {
+            Some(r) => Ok((env, &**r)),
+            None => Err(StateError::host(format!(
+                "{} (for {})",
+                common::saltenvs::not_configured(env),
+                common::untrusted::shown(url)
+            ))),
+        }
     }
 
     /// The path of a `salt://` URL; a URL that could leave the roots is
@@ -36,18 +57,19 @@ impl LocalSources {
             )));
         }
         let rel = Self::salt_path(url)?;
-        self.renderer.find(rel).ok_or_else(|| {
-            StateError::host(format!("Source file {url} not found in saltenv 'base'"))
+        let (env, renderer) = self.env_of(url)?;
+        renderer.find(rel).ok_or_else(|| {
+            StateError::host(format!("Source file {url} not found in saltenv '{env}'"))
         })
     }
 
     /// Each root's directory `rel`, when it really is a directory inside
     /// that root (a symlink out of the root does not count).
-    fn dirs_under_roots(&self, rel: &str) -> Vec<PathBuf> {
+    fn dirs_under_roots(&self, renderer: &Renderer, rel: &str) -> Vec<PathBuf> {
         let Some(clean) = common::render::clean_name(rel) else {
             return Vec::new();
         };
-        self.renderer
+        renderer
             .roots()
             .iter()
             .filter_map(|root| {
@@ -79,8 +101,11 @@ impl Sources for LocalSources {
             )));
         }
         let rel = Self::salt_path(url)?;
-        self.renderer
-            .render_text_with(&self.session, rel, None, Some(context))
+        let (env, renderer) = self.env_of(url)?;
+        // The file's saltenv under the state's context, which may name its own.
+        let vars = env_vars(env, Some(context));
+        renderer
+            .render_text_with(&self.session, rel, None, Some(&vars))
             .map_err(|e| StateError::host(format!("Unable to render template: {e}")))
     }
 
@@ -91,8 +116,9 @@ impl Sources for LocalSources {
             )));
         }
         let rel = Self::salt_path(url)?;
+        let (_, renderer) = self.env_of(url)?;
         let mut out = Vec::new();
-        for dir in self.dirs_under_roots(rel) {
+        for dir in self.dirs_under_roots(renderer, rel) {
             walk(&dir, &dir, &mut out);
         }
         out.sort();
@@ -107,10 +133,11 @@ impl Sources for LocalSources {
             )));
         }
         let rel = Self::salt_path(url)?;
-        let dirs = self.dirs_under_roots(rel);
+        let (env, renderer) = self.env_of(url)?;
+        let dirs = self.dirs_under_roots(renderer, rel);
         if dirs.is_empty() {
             return Err(StateError::host(format!(
-                "The directory '{}' does not exist on the salt fileserver in saltenv 'base'",
+                "The directory '{}' does not exist on the salt fileserver in saltenv '{env}'",
                 rel.trim_matches('/')
             )));
         }
@@ -122,6 +149,35 @@ impl Sources for LocalSources {
         out.dedup();
         Ok(out)
     }
+}
+
+/// A chunk whose `salt://` URLs name its saltenv: the state's `saltenv`
+/// argument, else the saltenv its SLS came from (`__env__`), as Salt's
+/// states default `saltenv` to `__env__`. `None` for a chunk of `base`,
+/// whose URLs already say all they mean.
+pub fn chunk_in_saltenv(chunk: &Map<String, Value>) -> Option<Map<String, Value>> {
+    let env = chunk
+        .get("saltenv")
+        .and_then(Value::as_str)
+        .or_else(|| chunk.get("__env__").and_then(Value::as_str))
+        .filter(|e| *e != "base")?;
+    fn rewrite(v: &mut Value, env: &str) {
+        match v {
+            Value::String(s) if s.starts_with("salt://") => {
+                *s = common::salt_url::in_env(s, env);
+            }
+            Value::Array(items) => items.iter_mut().for_each(|x| rewrite(x, env)),
+            Value::Object(m) => m.values_mut().for_each(|x| rewrite(x, env)),
+            _ => {}
+        }
+    }
+    let mut out = chunk.clone();
+    for (k, v) in out.iter_mut() {
+        if !k.starts_with("__") {
+            rewrite(v, env);
+        }
+    }
+    Some(out)
 }
 
 fn walk_dirs(base: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -245,6 +301,62 @@ mod tests {
         assert!(s.list_dirs("salt://etc").is_err());
         assert_eq!(s.list("salt://").unwrap(), vec!["ok.txt", "sub/a.txt"]);
         assert_eq!(s.list("salt://sub").unwrap(), vec!["a.txt"]);
+    }
+
+    #[test]
+    fn each_url_is_read_in_its_saltenv() {
+        let base = tempfile::tempdir().unwrap();
+        let prod = tempfile::tempdir().unwrap();
+        std::fs::write(base.path().join("motd"), "base motd").unwrap();
+        std::fs::write(prod.path().join("motd"), "prod motd {{ saltenv }}").unwrap();
+        let roots = common::config::EnvRoots(vec![
+            ("base".into(), vec![base.path().to_path_buf()]),
+            ("prod".into(), vec![prod.path().to_path_buf()]),
+        ]);
+        let empty = Value::Object(Map::new());
+        let session = Arc::new(Session::new(
+            &empty,
+            &empty,
+            &empty,
+            "base",
+            Arc::new(NoHost),
+        ));
+        let s = LocalSources::with_saltenvs(Saltenvs::new(&roots), session);
+        assert_eq!(s.fetch("salt://motd").unwrap(), b"base motd");
+        assert_eq!(
+            s.fetch("salt://motd?saltenv=prod").unwrap(),
+            b"prod motd {{ saltenv }}"
+        );
+        assert_eq!(
+            s.render("salt://motd?saltenv=prod", &Map::new()).unwrap(),
+            "prod motd prod"
+        );
+        let e = s.fetch("salt://motd?saltenv=qa").unwrap_err().to_string();
+        assert!(
+            e.contains("No matching salt environment for environment 'qa'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_chunk_of_another_saltenv_names_it_in_its_urls() {
+        let chunk = |v: Value| v.as_object().unwrap().clone();
+        let base = chunk(serde_json::json!({"__env__": "base", "source": "salt://a"}));
+        assert_eq!(chunk_in_saltenv(&base), None);
+        let prod = chunk(serde_json::json!({
+            "__env__": "prod", "__sls__": "salt://x",
+            "source": "salt://a", "sources": ["salt://b?saltenv=base", "/abs"]
+        }));
+        let got = chunk_in_saltenv(&prod).unwrap();
+        assert_eq!(got["source"], "salt://a?saltenv=prod");
+        assert_eq!(got["sources"], serde_json::json!(["salt://b", "/abs"]));
+        assert_eq!(got["__sls__"], "salt://x");
+        let by_arg =
+            chunk(serde_json::json!({"__env__": "base", "saltenv": "dev", "source": "salt://a"}));
+        assert_eq!(
+            chunk_in_saltenv(&by_arg).unwrap()["source"],
+            "salt://a?saltenv=dev"
+        );
     }
 
     #[test]

@@ -1,0 +1,2 @@
+never dev:
+  test.fail_without_changes

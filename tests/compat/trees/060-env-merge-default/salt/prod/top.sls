@@ -1,0 +1,6 @@
+prod:
+  '*':
+    - ignored
+dev:
+  '*':
+    - ignored

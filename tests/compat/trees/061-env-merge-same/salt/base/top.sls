@@ -1,0 +1,9 @@
+base:
+  '*':
+    - common
+prod:
+  'web*':
+    - web
+dev:
+  '*':
+    - tools

@@ -1,0 +1,2 @@
+extra in {{ saltenv }}:
+  test.succeed_without_changes

@@ -1,0 +1,7 @@
+prod:
+  '*':
+    - web
+    - extra
+dev:
+  '*':
+    - ignored

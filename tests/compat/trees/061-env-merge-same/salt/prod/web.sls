@@ -1,0 +1,3 @@
+web in {{ saltenv }}:
+  test.succeed_without_changes:
+    - name: web from {{ saltenv }}

@@ -1,0 +1,7 @@
+base:
+  'web*':
+    - match: glob
+    - common
+prod:
+  '*':
+    - web

@@ -1,0 +1,2 @@
+common:
+  test.succeed_without_changes

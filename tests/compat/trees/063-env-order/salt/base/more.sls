@@ -1,0 +1,2 @@
+more:
+  test.succeed_without_changes

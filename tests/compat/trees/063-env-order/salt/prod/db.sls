@@ -1,0 +1,2 @@
+db:
+  test.succeed_without_changes

@@ -1,0 +1,9 @@
+base:
+  'web*':
+    - match: compound
+    - more
+    - common
+prod:
+  '*':
+    - db
+    - web

@@ -1,0 +1,2 @@
+web:
+  test.succeed_without_changes

@@ -1,0 +1,2 @@
+tools:
+  test.succeed_without_changes

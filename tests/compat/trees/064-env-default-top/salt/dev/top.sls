@@ -1,0 +1,6 @@
+dev:
+  '*':
+    - tools
+qa:
+  'web*':
+    - checks

@@ -1,0 +1,2 @@
+checks in {{ saltenv }}:
+  test.succeed_without_changes

@@ -1,0 +1,2 @@
+ignored:
+  test.fail_without_changes

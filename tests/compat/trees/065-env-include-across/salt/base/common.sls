@@ -1,0 +1,2 @@
+common in {{ saltenv }}:
+  test.succeed_without_changes

@@ -1,0 +1,2 @@
+lib in {{ saltenv }}:
+  test.succeed_without_changes

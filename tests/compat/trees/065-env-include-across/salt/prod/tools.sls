@@ -1,0 +1,2 @@
+tools in {{ saltenv }}:
+  test.succeed_without_changes

@@ -1,0 +1,2 @@
+tier: prod-{{ saltenv }}
+db: prod-db

@@ -1,0 +1,6 @@
+base:
+  '*':
+    - web
+prod:
+  '*':
+    - never

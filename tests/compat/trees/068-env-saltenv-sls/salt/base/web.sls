@@ -1,0 +1,2 @@
+base web:
+  test.fail_without_changes

@@ -1,0 +1,3 @@
+prod web:
+  test.succeed_without_changes:
+    - name: {{ saltenv }} {{ pillar.get('tier', 'none') }}
