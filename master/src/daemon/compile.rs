@@ -8,7 +8,9 @@ use std::sync::Arc;
 use common::config::MinionConfig;
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
+use common::render::mine::{MineError, MineSource, Mined};
 use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Session};
+use common::target::TargetKind;
 use common::tree_error::TreeErrors;
 use states::compile::{Chunk, Minion, MinionTrees};
 
@@ -128,7 +130,9 @@ pub fn compile_reusing(
     sls: &[String],
 ) -> Result<Compiled, TreeErrors> {
     let key = compile_cache::key(&tree.fingerprint, id, grains, sls);
-    if let Some(r) = cache.get(&key) {
+    // Read before compiling: a mine change during the compile makes it stale.
+    let mine_generation = probe.mine().map(|m| m.generation());
+    if let Some(r) = cache.get(&key).filter(|r| r.fresh(mine_generation)) {
         let opts = tree.opts(id);
         let minion = Minion {
             id,
@@ -147,6 +151,7 @@ pub fn compile_reusing(
     let watched = Arc::new(WatchedProbe {
         inner: probe,
         asked: AtomicBool::new(false),
+        mined: AtomicBool::new(false),
     });
     let compiled = compile(tree, id, grains, watched.clone(), sls)?;
     if !watched.asked.load(Ordering::Relaxed) {
@@ -156,16 +161,34 @@ pub fn compile_reusing(
                 chunks: compiled.chunks.clone(),
                 pillar: compiled.pillar.clone(),
                 manifest: compiled.manifest.clone(),
+                mine_generation: mine_generation.filter(|_| watched.mined.load(Ordering::Relaxed)),
             },
         );
     }
     Ok(compiled)
 }
 
-/// Notes whether a compile asked the host anything.
+/// Notes whether a compile asked the host anything, or read the mine.
 struct WatchedProbe {
     inner: Arc<dyn HostProbe>,
     asked: AtomicBool,
+    mined: AtomicBool,
+}
+
+impl MineSource for WatchedProbe {
+    fn matching(
+        &self,
+        tgt: &Value,
+        kind: TargetKind,
+        functions: &[String],
+    ) -> Result<Mined, MineError> {
+        self.mined.store(true, Ordering::Relaxed);
+        let mine = self.inner.mine().ok_or(MineError::Unavailable)?;
+        mine.matching(tgt, kind, functions)
+    }
+    fn generation(&self) -> u64 {
+        self.inner.mine().map_or(0, |m| m.generation())
+    }
 }
 
 impl WatchedProbe {
@@ -190,6 +213,9 @@ impl HostProbe for WatchedProbe {
     }
     fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
         self.ask().has_exec(name)
+    }
+    fn mine(&self) -> Option<&dyn MineSource> {
+        self.inner.mine().map(|_| self as &dyn MineSource)
     }
 }
 
