@@ -135,3 +135,82 @@ fn a_mine_target_that_needs_pillar_fails_the_compile_naming_why() {
     );
     drop(lb1);
 }
+
+/// Masterless (`salt-call --local`): mine.get answers for this minion only,
+/// from its own `mine_functions`, when the target matches it.
+#[test]
+fn masterless_mine_get_reads_this_hosts_own_mine_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |p: &str, text: &str| {
+        let path = d.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("salt/top.sls", "base:\n  '*':\n    - lb\n");
+    write(
+        "salt/lb.sls",
+        "mine:\n  test.nop:\n    - mine: {{ salt['mine.get']('role:web', 'greeting', tgt_type='grain') | json }}\n\
+         \x20   - others: {{ salt['mine.get']('db*', 'greeting') | json }}\n\
+         \x20   - both: {{ salt['mine.get']('*', 'greeting,missing') | json }}\n",
+    );
+    write(
+        "minion.yaml",
+        &format!(
+            "file_roots:\n  base: [{d}/salt]\npillar_roots:\n  base: [{d}/pillar]\n\
+             grains:\n  role: web\n\
+             mine_functions:\n  greeting:\n    - mine_function: test.echo\n    - hi\n",
+            d = d.display()
+        ),
+    );
+    let out = std::process::Command::new(tests::bin("minion"))
+        .args([
+            "show", "--local", "lowstate", "--out", "json", "--id", "web01",
+        ])
+        .arg("--config")
+        .arg(d.join("minion.yaml"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let chunk = &v["local"][0];
+    assert_eq!(chunk["mine"], serde_json::json!({"web01": "hi"}), "{v:#}");
+    assert_eq!(chunk["others"], serde_json::json!({}), "{v:#}");
+    assert_eq!(
+        chunk["both"],
+        serde_json::json!({"greeting": {"web01": "hi"}}),
+        "{v:#}"
+    );
+}
+
+/// The mine is sent again every `mine_interval` (minutes, as Salt counts),
+/// and a function that could change the host is never run for it.
+#[test]
+fn the_mine_is_refreshed_every_interval_and_host_changing_functions_are_skipped() {
+    let master = Master::start(&tree());
+    let m = start(
+        &master,
+        "web1",
+        "mine_interval: 0.01\nmine_functions:\n  motd:\n    - mine_function: file.read\n    - /motd\n\
+         \x20 cmd.run:\n    - touch /tmp/brine-mine-must-not-run\n",
+    );
+    std::fs::write(m.root().join("motd"), "first").unwrap();
+    wait_until(Duration::from_secs(20), "pending", || {
+        !master.pending().is_empty()
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    let read = || std::fs::read_to_string(mine_file(&master, "web1")).unwrap_or_default();
+    wait_until(Duration::from_secs(20), "the first mine", || {
+        read().contains("first")
+    });
+    std::fs::write(m.root().join("motd"), "second").unwrap();
+    wait_until(Duration::from_secs(20), "the refreshed mine", || {
+        read().contains("second")
+    });
+    assert!(!read().contains("cmd.run"), "{}", read());
+    assert!(
+        m.log().contains("mine function skipped") && m.log().contains("cmd.run"),
+        "{}",
+        m.log()
+    );
+}
