@@ -214,3 +214,30 @@ fn the_mine_is_refreshed_every_interval_and_host_changing_functions_are_skipped(
         m.log()
     );
 }
+
+/// A minion's mine is bounded: data over `wire::MAX_MINE` is refused
+/// whole (logged), and the session goes on.
+#[test]
+fn mine_data_over_the_limit_is_not_kept() {
+    use tests::raw_minion::RawMinion;
+    use transport::wire::{Admission, MinionMsg, MAX_MINE};
+    let master = Master::start_with(&tree(), "auto_accept: True\n");
+    let (raw, admission) = RawMinion::connect(master.ret_port, "web1").unwrap();
+    assert_eq!(admission, Admission::Accepted);
+    let mut big = serde_json::Map::new();
+    big.insert("blob".into(), Value::String("x".repeat(MAX_MINE)));
+    raw.send(&MinionMsg::Mine { data: big }).unwrap();
+    let mut small = serde_json::Map::new();
+    small.insert("ok".into(), Value::from(1));
+    raw.send(&MinionMsg::Mine { data: small }).unwrap();
+    wait_until(Duration::from_secs(20), "the small mine kept", || {
+        mine_file(&master, "web1").exists()
+    });
+    let kept = std::fs::read_to_string(mine_file(&master, "web1")).unwrap();
+    assert_eq!(kept, r#"{"ok":1}"#);
+    assert!(
+        master.log().contains("mine data over the limit"),
+        "{}",
+        master.log()
+    );
+}
