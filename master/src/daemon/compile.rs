@@ -109,6 +109,11 @@ pub fn compile(
         probe,
     };
     let compiled = tree.trees.compile(&minion, sls)?;
+    if compiled.pillar.get("mine_functions").is_some() {
+        // Salt merges these over the minion config's; Brine's minions read
+        // only their config, so say so rather than leave the mine short.
+        tracing::warn!(minion = id, "this minion's pillar sets mine_functions, which Brine does not read: set them in the minion's config");
+    }
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(&tree.renderer, &compiled.chunks);
     Ok(Compiled {
