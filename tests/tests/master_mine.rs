@@ -152,7 +152,8 @@ fn masterless_mine_get_reads_this_hosts_own_mine_functions() {
         "salt/lb.sls",
         "mine:\n  test.nop:\n    - mine: {{ salt['mine.get']('role:web', 'greeting', tgt_type='grain') | json }}\n\
          \x20   - others: {{ salt['mine.get']('db*', 'greeting') | json }}\n\
-         \x20   - both: {{ salt['mine.get']('*', 'greeting,missing') | json }}\n",
+         \x20   - both: {{ salt['mine.get']('*', 'greeting,missing') | json }}\n\
+         \x20   - not_me: {{ salt['mine.get']('*', 'greeting', exclude_minion=True) | json }}\n",
     );
     write(
         "minion.yaml",
@@ -180,6 +181,23 @@ fn masterless_mine_get_reads_this_hosts_own_mine_functions() {
         chunk["both"],
         serde_json::json!({"greeting": {"web01": "hi"}}),
         "{v:#}"
+    );
+    assert_eq!(chunk["not_me"], serde_json::json!({}), "{v:#}");
+
+    // mine_functions in pillar, which Salt would merge in: refused, not ignored.
+    write("pillar/top.sls", "base:\n  '*':\n    - mine\n");
+    write("pillar/mine.sls", "mine_functions:\n  greeting: []\n");
+    let out = std::process::Command::new(tests::bin("minion"))
+        .args(["show", "--local", "lowstate", "--id", "web01"])
+        .arg("--config")
+        .arg(d.join("minion.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("pillar sets mine_functions, which Brine does not run"),
+        "{err}"
     );
 }
 

@@ -411,6 +411,18 @@ fn mine_get(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Erro
         .map(|v| py_str_jinja(&v))
         .unwrap_or_else(|| "glob".to_string());
     let exclude_minion = given(3, "exclude_minion")?.is_some_and(|v| v.is_true());
+    // Salt merges a pillar's mine_functions over the config's; Brine's
+    // minions run only the config's, so an answer here could be short.
+    if ctx
+        .pillar
+        .get_attr("mine_functions")
+        .is_ok_and(|v| !v.is_undefined())
+    {
+        return Err(fail(
+            "mine.get: this minion's pillar sets mine_functions, which Brine does not run \
+             (set them in the minion config)",
+        ));
+    }
     let mine = ctx
         .probe
         .mine()
