@@ -93,11 +93,25 @@ def record(salt_call, name):
     statuses = {}
     leaks = []
     rendered_errors = False
+    # A tree's minion.yaml holds config keys both Salt and Brine read.
+    extra = {}
+    extra_file = os.path.join(tree, "minion.yaml")
+    if os.path.exists(extra_file):
+        with open(extra_file, encoding="utf-8") as f:
+            extra = yaml.safe_load(f) or {}
     with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(conf)
         with open(os.path.join(conf, "minion"), "w", encoding="utf-8") as f:
-            yaml.safe_dump(minion_config(tree, tmp, case, grains), f)
+            yaml.safe_dump({**minion_config(tree, tmp, case, grains), **extra}, f)
+        if extra.get("mine_functions"):
+            # salt-call --local mine.get reads what the last mine.update stored.
+            subprocess.run(
+                [salt_call, "--local", "-c", conf, "mine.update"],
+                capture_output=True,
+                check=True,
+                env=dict(os.environ, LC_ALL="C.UTF-8"),
+            )
         for cmd, args in commands:
             proc = subprocess.run(
                 [salt_call, "--local", "-c", conf, "--out", "json", *args],

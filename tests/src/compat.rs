@@ -153,6 +153,12 @@ impl Tree {
             args.push(flag.into());
             args.push(path.into_os_string());
         }
+        // Config keys the tree gives both Salt and Brine (see the recorder).
+        let config = self.dir.join("minion.yaml");
+        if config.exists() {
+            args.push("--config".into());
+            args.push(config.into_os_string());
+        }
         args.extend([
             "--id".into(),
             self.case.id.clone().into(),
