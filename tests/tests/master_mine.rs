@@ -115,11 +115,38 @@ fn a_backend_list_from_the_mine_lists_exactly_the_web_minions() {
 
 #[test]
 fn a_mine_target_that_needs_pillar_fails_the_compile_naming_why() {
-    let sls = "{% set x = salt['mine.get']('role:web', 'network.ip_addrs', tgt_type='pillar') %}\nnoop:\n  test.nop\n";
-    let master = Master::start(&[
-        ("salt/top.sls", "base:\n  '*':\n    - lb\n"),
-        ("salt/lb.sls", sls),
-    ]);
+    refused(
+        "'role:web', 'network.ip_addrs', tgt_type='pillar'",
+        "",
+        "mine.get with a target that reads pillar (pillar)",
+    );
+    refused(
+        "'I@role:web', 'network.ip_addrs', tgt_type='compound'",
+        "",
+        "mine.get with a target that reads pillar (compound)",
+    );
+}
+
+/// Salt's master-side mine ACL is not ignored.
+#[test]
+fn a_master_mine_get_acl_is_refused_not_ignored() {
+    refused(
+        "'*', 'network.ip_addrs'",
+        "mine_get:\n  'lb*':\n    - network.ip_addrs\n",
+        "mine_get (Salt's mine ACL) is not supported by Brine",
+    );
+}
+
+/// Applies `mine.get(ARGS)` to lb1 and checks the compile fails with `error`.
+fn refused(args: &str, master_config: &str, error: &str) {
+    let sls = format!("{{% set x = salt['mine.get']({args}) %}}\nnoop:\n  test.nop\n");
+    let master = Master::start_with(
+        &[
+            ("salt/top.sls", "base:\n  '*':\n    - lb\n"),
+            ("salt/lb.sls", &sls),
+        ],
+        master_config,
+    );
     let lb1 = start(&master, "lb1", "");
     wait_until(Duration::from_secs(20), "pending", || {
         !master.pending().is_empty()
@@ -129,10 +156,7 @@ fn a_mine_target_that_needs_pillar_fails_the_compile_naming_why() {
     let (code, v) = master.json(&["apply", "lb1"]);
     assert_ne!(code, Some(0), "{v:#}");
     let text = v.to_string();
-    assert!(
-        text.contains("mine.get with a target that reads pillar (pillar)"),
-        "{text}"
-    );
+    assert!(text.contains(error), "{text}");
     drop(lb1);
 }
 

@@ -122,6 +122,12 @@ pub fn matching(
     kind: TargetKind,
     functions: &[String],
 ) -> Result<Mined, MineError> {
+    if master.config.raw.contains_key("mine_get") {
+        // Salt's master-side mine ACL: ignoring it would hand out data it hides.
+        return Err(MineError::Failed(
+            "the master config's mine_get (Salt's mine ACL) is not supported by Brine".into(),
+        ));
+    }
     let target = Target::parse_value(tgt, kind, &master.config.nodegroups)?;
     if target.needs_pillar() {
         return Err(MineError::NeedsPillar { kind });
