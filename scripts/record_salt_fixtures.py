@@ -131,6 +131,12 @@ def record(salt_call, tree):
     rendered_errors = False
     # Words after every command, as Salt spells them (`saltenv=prod`).
     extra_args = [str(a) for a in case.get("args") or []]
+    # A tree's minion.yaml holds config keys both Salt and Brine read.
+    extra = {}
+    extra_file = os.path.join(tree, "minion.yaml")
+    if os.path.exists(extra_file):
+        with open(extra_file, encoding="utf-8") as f:
+            extra = yaml.safe_load(f) or {}
     with tempfile.TemporaryDirectory(prefix="brine-record-") as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(conf)
@@ -142,7 +148,15 @@ def record(salt_call, tree):
             # A tree with environments keeps its config's order: Salt reads
             # the saltenvs of file_roots in that order (the others keep the
             # sorted dump they were recorded with).
-            yaml.safe_dump(config, f, sort_keys=not case.get("config"))
+            yaml.safe_dump({**config, **extra}, f, sort_keys=not case.get("config"))
+        if extra.get("mine_functions"):
+            # salt-call --local mine.get reads what the last mine.update stored.
+            subprocess.run(
+                [salt_call, "--local", "-c", conf, "mine.update"],
+                capture_output=True,
+                check=True,
+                env=dict(os.environ, LC_ALL="C.UTF-8"),
+            )
         for cmd, args in commands:
             proc = subprocess.run(
                 [salt_call, "--local", "-c", conf, "--out", "json", *args, *extra_args],

@@ -48,8 +48,73 @@ pub struct MinionConfig {
     pub renderer: Pipeline,
     /// `gpg_keydir`: the GnuPG home the gpg renderer decrypts with.
     pub gpg_keydir: PathBuf,
+    /// `mine_functions`: what this minion sends to the mine.
+    pub mine_functions: Vec<MineFunction>,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
+}
+
+/// One entry of `mine_functions`: the mine key (`alias`) and the call whose
+/// return is stored under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MineFunction {
+    pub alias: String,
+    pub function: String,
+    pub args: Vec<Value>,
+    pub kwargs: Map<String, Value>,
+}
+
+/// `mine_interval`'s default, in minutes (Salt's).
+pub const DEFAULT_MINE_INTERVAL_MINUTES: u64 = 60;
+
+/// `mine_functions` in Salt's formats (`salt.utils.mine.parse_function_definition`):
+/// `fun: [args...]` with keyword arguments as one-key maps in the list,
+/// `alias: [{mine_function: fun}, args...]`, or `alias: {mine_function: fun,
+/// kwarg: value}`. Salt's per-function ACL (`allow_tgt`) is refused: ignoring
+/// it would show the data to minions it was meant to be hidden from.
+pub fn mine_functions(v: &Value) -> Result<Vec<MineFunction>, String> {
+    let entries = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(m) => m,
+        _ => return Err("expected a map of mine key to a function's arguments".into()),
+    };
+    let mut out = Vec::new();
+    for (alias, def) in entries {
+        let mut args = Vec::new();
+        let mut kwargs = Map::new();
+        match def {
+            Value::Object(m) => kwargs = m.clone(),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::Object(m) => kwargs.extend(m.clone()),
+                        other => args.push(other.clone()),
+                    }
+                }
+            }
+            // Salt calls the alias with no arguments for any other value.
+            _ => {}
+        }
+        let function = match kwargs.remove("mine_function") {
+            None | Some(Value::Null) => alias.clone(),
+            Some(Value::String(f)) => f,
+            Some(_) => return Err(format!("{alias}: mine_function must be a function name")),
+        };
+        for acl in ["allow_tgt", "allow_tgt_type"] {
+            if kwargs.contains_key(acl) {
+                return Err(format!(
+                    "{alias}: {acl} (the mine's per-function ACL) is not supported by Brine"
+                ));
+            }
+        }
+        out.push(MineFunction {
+            alias: alias.clone(),
+            function,
+            args,
+            kwargs,
+        });
+    }
+    Ok(out)
 }
 
 impl Default for MinionConfig {
@@ -61,6 +126,7 @@ impl Default for MinionConfig {
             grains: Map::new(),
             renderer: Pipeline::default(),
             gpg_keydir: PathBuf::from(DEFAULT_GPG_KEYDIR),
+            mine_functions: Vec::new(),
             raw: Map::new(),
         }
     }
@@ -465,6 +531,13 @@ impl MinionConfig {
         }
         cfg.renderer = renderer(path, &raw)?;
         cfg.gpg_keydir = gpg_keydir(path, &raw)?;
+        if let Some(v) = raw.get("mine_functions") {
+            cfg.mine_functions = mine_functions(v).map_err(|message| ConfigError::Key {
+                path: path.to_path_buf(),
+                key: "mine_functions".into(),
+                message,
+            })?;
+        }
         cfg.raw = raw;
         Ok(cfg)
     }
@@ -624,5 +697,46 @@ mod tests {
             let err = MinionConfig::load(&p, true).unwrap_err().to_string();
             assert!(err.contains(&format!("key '{key}'")), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn mine_functions_in_salts_three_shapes() {
+        let v = crate::yaml::load(
+            "network.ip_addrs: [eth0]\n\
+             internal_ips:\n  - mine_function: network.ip_addrs\n  - cidr: 10.0.0.0/8\n\
+             ifaces:\n  mine_function: network.interfaces\n\
+             test.ping:\n",
+        )
+        .unwrap();
+        let got = mine_functions(&v).unwrap();
+        let f = |alias: &str, function: &str, args: Value, kwargs: Value| MineFunction {
+            alias: alias.into(),
+            function: function.into(),
+            args: args.as_array().unwrap().clone(),
+            kwargs: kwargs.as_object().unwrap().clone(),
+        };
+        use serde_json::json;
+        assert_eq!(
+            got,
+            vec![
+                f(
+                    "network.ip_addrs",
+                    "network.ip_addrs",
+                    json!(["eth0"]),
+                    json!({})
+                ),
+                f(
+                    "internal_ips",
+                    "network.ip_addrs",
+                    json!([]),
+                    json!({"cidr": "10.0.0.0/8"})
+                ),
+                f("ifaces", "network.interfaces", json!([]), json!({})),
+                f("test.ping", "test.ping", json!([]), json!({})),
+            ]
+        );
+        let acl = crate::yaml::load("a: [{allow_tgt: 'web*'}]\n").unwrap();
+        assert!(mine_functions(&acl).unwrap_err().contains("allow_tgt"));
+        assert!(mine_functions(&serde_json::json!(["x"])).is_err());
     }
 }

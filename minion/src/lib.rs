@@ -3,5 +3,6 @@ pub mod cli;
 pub mod daemon;
 pub mod grains;
 pub mod local;
+pub mod mine;
 pub mod probe;
 pub mod swarm;

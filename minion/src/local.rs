@@ -9,7 +9,7 @@ use common::data::Value;
 use common::render::HostProbe;
 use states::compile::{JobEnv, Minion, MinionTrees};
 
-use crate::probe::LocalProbe;
+use crate::mine::{LocalMine, MasterlessProbe};
 
 /// Command-line options shared by the local commands.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -79,11 +79,19 @@ impl LocalInputs {
         grains.insert("id".into(), Value::String(id.clone()));
         let opts = config.opts(&id);
         Ok(LocalInputs {
+            opts,
+            probe: Arc::new(MasterlessProbe {
+                mine: LocalMine {
+                    id: id.clone(),
+                    grains: Value::Object(grains.clone()),
+                    nodegroups: config.nodegroups.clone(),
+                    functions: config.mine_functions.clone(),
+                    root: PathBuf::from("/"),
+                },
+            }),
             config,
             id,
             grains: Value::Object(grains),
-            opts,
-            probe: Arc::new(LocalProbe),
         })
     }
 

@@ -165,7 +165,7 @@ impl Tree {
                 ("--file-root", self.dir.join("salt")),
                 ("--pillar-root", self.dir.join("pillar")),
             ];
-            // Only gpg_keydir (write_config): the roots still come from flags.
+            // Keys besides the roots (write_config): the roots come from flags.
             if config.exists() {
                 roots.push(("--config", config));
             }
@@ -218,10 +218,22 @@ impl Tree {
     }
 
     /// Writes case.yaml's `config:` into `dir/minion.yaml`, root
-    /// directories made absolute under the tree (as the recorder does), and
-    /// `gpg_keydir` when the tree has a key; nothing when it has neither.
+    /// directories made absolute under the tree (as the recorder does), with
+    /// the tree's own minion.yaml keys and `gpg_keydir` when the tree has a
+    /// key; nothing when there is none of these.
     pub fn write_config(&self, dir: &Path, gpg_home: Option<&Path>) -> Result<(), String> {
         let mut config = self.case.config.clone().unwrap_or_default();
+        // The tree's minion.yaml: keys both Salt and Brine read (the recorder
+        // gives them to Salt too), such as mine_functions.
+        let shared = self.dir.join("minion.yaml");
+        if shared.exists() {
+            let text = std::fs::read_to_string(&shared).map_err(|e| format!("{}: {e}", shared.display()))?;
+            match common::yaml::load(&text).map_err(|e| format!("{}: {e}", shared.display()))? {
+                Value::Object(keys) => config.extend(keys),
+                Value::Null => {}
+                _ => return Err(format!("{}: not a map", shared.display())),
+            }
+        }
         if let Some(home) = gpg_home {
             config.insert(
                 "gpg_keydir".into(),

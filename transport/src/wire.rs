@@ -17,6 +17,15 @@ pub use crate::jid::{InvalidJid, Jid};
 /// The largest plaintext message accepted (a job with its files, a return).
 pub const MAX_MESSAGE: usize = 64 << 20;
 
+/// The most mine data one minion may send (encoded): the master keeps every
+/// minion's mine in memory and hands it to every render that asks.
+pub const MAX_MINE: usize = 1 << 20;
+
+/// The encoded size of a [`MinionMsg::Mine`]'s data, to hold against [`MAX_MINE`].
+pub fn mine_size(data: &Map<String, Value>) -> usize {
+    rmp_serde::to_vec_named(data).map_or(usize::MAX, |b| b.len())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("cannot decode a message: {0}")]
@@ -91,6 +100,12 @@ pub enum MinionMsg {
         jid: Jid,
         url: String,
         dirs: bool,
+    },
+    /// The returns of this minion's `mine_functions` by mine key (Salt's
+    /// `mine.update`), sent on start and every `mine_interval`; merged over
+    /// what the master has, as Salt's `clear=False`. At most [`MAX_MINE`].
+    Mine {
+        data: Map<String, Value>,
     },
 }
 
@@ -210,6 +225,11 @@ pub enum OpRequest {
     /// Sent every few seconds by an operator waiting on a job: the master
     /// closes sessions that say nothing for a while. Not answered.
     Ping,
+    /// `master secrets who KEY:PATH`: which accepted minions' pillar holds
+    /// that key path (never its value).
+    SecretsWho {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ mod error;
 mod external;
 mod filters;
 mod loader;
+pub mod mine;
 mod mutable;
 mod percent;
 mod pipeline;

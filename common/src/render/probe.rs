@@ -44,6 +44,10 @@ pub trait HostProbe: Send + Sync {
     fn user_info(&self, name: &str) -> Result<Value, ProbeError>;
     /// Salt's `cmd.has_exec`: whether `name` is an executable on the minion's PATH.
     fn has_exec(&self, name: &str) -> Result<bool, ProbeError>;
+    /// The mine `salt['mine.get']` reads for this render, if it has one.
+    fn mine(&self) -> Option<&dyn super::mine::MineSource> {
+        None
+    }
 }
 
 /// A probe for contexts with no host to ask (e.g. rendering for display only):

@@ -115,6 +115,7 @@ pub const FUNCTIONS: &[&str] = &[
     "cmd.retcode",
     "cmd.run_all",
     "user.info",
+    "mine.get",
     "test.true",
     "test.false",
 ];
@@ -398,8 +399,7 @@ impl SaltCall {
                 Ok(to_jinja(&info))
             }
             "cmd.has_exec" => probe_bool(ctx.probe.has_exec(&str_arg(0, "cmd")?)),
-            // Masterless: no mine to read, as salt-call --local answers.
-            "mine.get" => Ok(super::mutable::MutMap::new_value(Vec::new())),
+            "mine.get" => mine_get(ctx, pos, kw),
             "test.true" => Ok(Value::from(true)),
             "test.echo" => Ok(Value::from(str_arg(0, "text")?)),
             "test.false" => Ok(Value::from(false)),
@@ -409,6 +409,44 @@ impl SaltCall {
             ))),
         }
     }
+}
+
+/// `mine.get(tgt, fun, tgt_type='glob', exclude_minion=False)`, read from
+/// the mine the render's probe carries.
+fn mine_get(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Error> {
+    let given = |i: usize, key: &str| -> Result<Option<Value>, Error> {
+        Ok(pos.get(i).cloned().or(kw.get::<Option<Value>>(key)?))
+    };
+    let tgt = given(0, "tgt")?.ok_or_else(|| fail("salt['mine.get'] needs 'tgt'"))?;
+    let fun = given(1, "fun")?.ok_or_else(|| fail("salt['mine.get'] needs 'fun'"))?;
+    let tgt_type = given(2, "tgt_type")?
+        .map(|v| py_str_jinja(&v))
+        .unwrap_or_else(|| "glob".to_string());
+    let exclude_minion = given(3, "exclude_minion")?.is_some_and(|v| v.is_true());
+    // Salt merges a pillar's mine_functions over the config's; Brine's
+    // minions run only the config's, so an answer here could be short.
+    if ctx
+        .pillar
+        .get_attr("mine_functions")
+        .is_ok_and(|v| !v.is_undefined())
+    {
+        return Err(fail(
+            "mine.get: this minion's pillar sets mine_functions, which Brine does not run \
+             (set them in the minion config)",
+        ));
+    }
+    let mine = ctx
+        .probe
+        .mine()
+        .ok_or_else(|| fail(super::mine::MineError::Unavailable.to_string()))?;
+    let mut ret = super::mine::get(mine, &to_data(&tgt), &to_data(&fun), &tgt_type)
+        .map_err(|e| fail(e.to_string()))?;
+    if exclude_minion {
+        if let (crate::data::Value::Object(m), Ok(id)) = (&mut ret, ctx.opts.get_attr("id")) {
+            m.remove(&py_str_jinja(&id));
+        }
+    }
+    Ok(to_jinja(&ret))
 }
 
 fn probe_bool(r: Result<bool, super::probe::ProbeError>) -> Result<Value, Error> {

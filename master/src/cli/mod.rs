@@ -5,6 +5,7 @@ mod jobs;
 mod keys;
 mod publish;
 mod render;
+mod secrets;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,8 @@ pub enum Command {
     Jobs(jobs::JobsArgs),
     /// What a minion would get: its low chunks, from its cached grains.
     Render(render::RenderArgs),
+    /// Secrets' reach: `secrets who KEY:PATH` lists the minions whose pillar holds it.
+    Secrets(secrets::SecretsArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Jobs(a) => jobs::run(a, &client, or_highstate).await,
             // The low chunks are data: YAML unless asked otherwise.
             Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
+            Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
         }
     })
 }

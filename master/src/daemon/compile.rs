@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex};
 use common::config::{Environments, MinionConfig};
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
+use common::render::mine::{MineError, MineSource, Mined};
 use common::render::{
     hide_secrets, CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Secret, Session,
 };
 use common::saltenvs::Saltenvs;
+use common::target::TargetKind;
 use common::tree_error::TreeErrors;
 use states::compile::{Chunk, JobEnv, Minion, MinionTrees};
 
@@ -158,6 +160,11 @@ pub fn compile(
     };
     let compiled = tree.trees.compile_job(&minion, sls, job)?;
     tree.note_secrets(id, &compiled.secrets);
+    if compiled.pillar.get("mine_functions").is_some() {
+        // Salt merges these over the minion config's; Brine's minions read
+        // only their config, so say so rather than leave the mine short.
+        tracing::warn!(minion = id, "this minion's pillar sets mine_functions, which Brine does not read: set them in the minion's config");
+    }
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(tree.trees.states.saltenvs(), &compiled.chunks);
     Ok(Compiled {
@@ -180,7 +187,9 @@ pub fn compile_reusing(
     job: &JobEnv,
 ) -> Result<Compiled, TreeErrors> {
     let key = compile_cache::key(&tree.fingerprint, id, grains, sls, job);
-    if let Some(r) = cache.get(&key) {
+    // Read before compiling: a mine change during the compile makes it stale.
+    let mine_generation = probe.mine().map(|m| m.generation());
+    if let Some(r) = cache.get(&key).filter(|r| r.fresh(mine_generation)) {
         let opts = tree.opts(id);
         let minion = Minion {
             id,
@@ -199,6 +208,7 @@ pub fn compile_reusing(
     let watched = Arc::new(WatchedProbe {
         inner: probe,
         asked: AtomicBool::new(false),
+        mined: AtomicBool::new(false),
     });
     let compiled = compile(tree, id, grains, watched.clone(), sls, job)?;
     // A compile that decrypted something is not kept: the cache holds no
@@ -215,16 +225,34 @@ pub fn compile_reusing(
                 chunks: compiled.chunks.clone(),
                 pillar: compiled.pillar.clone(),
                 manifest: compiled.manifest.clone(),
+                mine_generation: mine_generation.filter(|_| watched.mined.load(Ordering::Relaxed)),
             },
         );
     }
     Ok(compiled)
 }
 
-/// Notes whether a compile asked the host anything.
+/// Notes whether a compile asked the host anything, or read the mine.
 struct WatchedProbe {
     inner: Arc<dyn HostProbe>,
     asked: AtomicBool,
+    mined: AtomicBool,
+}
+
+impl MineSource for WatchedProbe {
+    fn matching(
+        &self,
+        tgt: &Value,
+        kind: TargetKind,
+        functions: &[String],
+    ) -> Result<Mined, MineError> {
+        self.mined.store(true, Ordering::Relaxed);
+        let mine = self.inner.mine().ok_or(MineError::Unavailable)?;
+        mine.matching(tgt, kind, functions)
+    }
+    fn generation(&self) -> u64 {
+        self.inner.mine().map_or(0, |m| m.generation())
+    }
 }
 
 impl WatchedProbe {
@@ -249,6 +277,9 @@ impl HostProbe for WatchedProbe {
     }
     fn has_exec(&self, name: &str) -> Result<bool, ProbeError> {
         self.ask().has_exec(name)
+    }
+    fn mine(&self) -> Option<&dyn MineSource> {
+        self.inner.mine().map(|_| self as &dyn MineSource)
     }
 }
 

@@ -8,7 +8,9 @@
 //! environment (saltenv, pillarenv, command-line pillar). Pillar is derived
 //! from those. A compile that asked the minion something
 //! (`salt['cmd.run']`, `file.file_exists`, ...) read the host and is never
-//! kept. Entries are stored encoded (a fraction of their parsed size) under
+//! kept. A compile that read the mine (`salt['mine.get']`) is kept with
+//! the mine's generation and not reused once the mine has changed since.
+//! Entries are stored encoded (a fraction of their parsed size) under
 //! a byte budget, oldest dropped first.
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::MetadataExt;
@@ -26,6 +28,16 @@ pub struct Reusable {
     pub chunks: Vec<Chunk>,
     pub pillar: Value,
     pub manifest: Vec<(String, String)>,
+    /// The mine's generation when the compile read it; `None` if it did not.
+    #[serde(default)]
+    pub mine_generation: Option<u64>,
+}
+
+impl Reusable {
+    /// Whether this compile still holds with the mine at `generation`.
+    pub fn fresh(&self, generation: Option<u64>) -> bool {
+        self.mine_generation.is_none() || self.mine_generation == generation
+    }
 }
 
 pub type Key = [u8; 32];
@@ -153,7 +165,23 @@ mod tests {
             chunks: vec![chunk],
             pillar: serde_json::json!({"k": n}),
             manifest: vec![("salt://a".into(), "00".into())],
+            mine_generation: None,
         }
+    }
+
+    #[test]
+    fn a_compile_that_read_the_mine_is_stale_once_the_mine_changes() {
+        let plain = reusable(0);
+        assert!(plain.fresh(Some(3)) && plain.fresh(None));
+        let mined = Reusable {
+            mine_generation: Some(3),
+            ..reusable(0)
+        };
+        let cache = CompileCache::new(1 << 20);
+        cache.put([1; 32], &mined);
+        let back = cache.get(&[1; 32]).unwrap();
+        assert!(back.fresh(Some(3)));
+        assert!(!back.fresh(Some(4)));
     }
 
     #[test]

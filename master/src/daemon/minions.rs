@@ -101,6 +101,7 @@ impl Handler for MinionSide {
             peer.close();
             return;
         }
+        let bytes_len = bytes.len();
         let msg: MinionMsg = match wire::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -119,6 +120,13 @@ impl Handler for MinionSide {
                     // The id is the one the key proved, whatever the grains say.
                     grains["id"] = Value::String(id.clone());
                     self.master.grains.set(&id, &grains);
+                }
+            }
+            MinionMsg::Mine { data } => {
+                if bytes_len > wire::MAX_MINE {
+                    tracing::warn!(minion = %id, bytes = bytes_len, limit = wire::MAX_MINE, "mine data over the limit; not kept");
+                } else {
+                    self.master.mine.update(&id, data);
                 }
             }
             MinionMsg::Return(ret) => self.on_return(peer, &id, ret),

@@ -18,11 +18,13 @@ use crate::pki::KeyStore;
 pub mod compile;
 mod compile_cache;
 mod grains_cache;
+pub mod mine;
 mod minions;
 mod operators;
 pub mod probe;
 mod publish;
 mod runfun;
+mod secrets_who;
 
 use grains_cache::GrainsCache;
 use probe::ProbeReplies;
@@ -57,6 +59,8 @@ pub struct Master {
     pub live: RwLock<HashMap<String, LiveMinion>>,
     /// Grains of every minion that ever connected, as last sent.
     pub grains: GrainsCache,
+    /// Every minion's mine data, as last sent (`mine::MineStore`).
+    pub mine: mine::MineStore,
     /// Compiles reused while their inputs are unchanged.
     pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(Jid, String), RunningJob>>,
@@ -93,6 +97,7 @@ impl Master {
             jobs: Mutex::new(jobs),
             live: RwLock::new(HashMap::new()),
             grains: GrainsCache::load(&config.cachedir),
+            mine: mine::MineStore::load(&config.cachedir),
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             late_secrets: Mutex::new(HashMap::new()),

@@ -168,6 +168,10 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             };
             super::publish::render_for(master.clone(), minion, sls, job).await
         }
+        OpRequest::SecretsWho { path } => {
+            acl("secrets")?;
+            super::secrets_who::who(master.clone(), path).await
+        }
         OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }
 }
@@ -218,6 +222,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
             store.delete(&id).map_err(e)?;
             drop(store);
             master.disconnect(&id, "this minion's key was deleted");
+            master.mine.remove(&id);
             Ok(json!({"deleted": [id]}))
         }
         KeysOp::Fingerprint { id: None } => Ok(json!({"master": master.key.public.fingerprint()})),

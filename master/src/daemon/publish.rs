@@ -235,11 +235,14 @@ async fn targets(
     .map_err(|e| e.to_string())
 }
 
-fn probe_for(master: &Master, id: &str) -> Arc<dyn HostProbe> {
-    match master.live_peer(id) {
+/// The probe a render for minion `id` uses: its session if it has one,
+/// and the master's mine.
+pub(super) fn probe_for(master: &Arc<Master>, id: &str) -> Arc<dyn HostProbe> {
+    let host: Arc<dyn HostProbe> = match master.live_peer(id) {
         Some((peer, replies)) => Arc::new(RemoteProbe { peer, replies }),
         None => Arc::new(NoHost),
-    }
+    };
+    super::mine::with_mine(master, host)
 }
 
 /// How often a waiting operator hears that the master is still there.
@@ -403,10 +406,13 @@ impl OneJob {
         let Some((peer, replies)) = self.master.live_peer(&self.id) else {
             return;
         };
-        let probe: Arc<dyn HostProbe> = Arc::new(RemoteProbe {
-            peer: peer.clone(),
-            replies,
-        });
+        let probe = super::mine::with_mine(
+            &self.master,
+            Arc::new(RemoteProbe {
+                peer: peer.clone(),
+                replies,
+            }),
+        );
         let (sls, test, master_side) = match &self.spec.what {
             PublishWhat::Apply { sls, test, .. } => (sls.clone(), *test, None),
             PublishWhat::Run { fun, args, kwargs } => {

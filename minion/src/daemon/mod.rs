@@ -54,6 +54,11 @@ pub struct DaemonConfig {
     /// `stop_timeout` in seconds: how long a stop waits for running jobs
     /// (see `stop`).
     pub stop_timeout: Duration,
+    /// `mine_functions`: run on connecting and every `mine_interval`, their
+    /// returns sent to the master's mine.
+    pub mine_functions: Vec<common::config::MineFunction>,
+    /// `mine_interval` in minutes (Salt's key and default, 60).
+    pub mine_interval: Duration,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -101,6 +106,20 @@ impl DaemonConfig {
                 .map(PathBuf::from),
             trim_code_pages: true,
             stop_timeout: Duration::from_secs(n("stop_timeout", 60)?),
+            mine_functions: common::config::mine_functions(
+                raw.get("mine_functions").unwrap_or(&Value::Null),
+            )
+            .map_err(|e| anyhow::anyhow!("config key 'mine_functions': {e}"))?,
+            mine_interval: Duration::from_secs_f64(
+                60.0 * match raw.get("mine_interval") {
+                    None | Some(Value::Null) => {
+                        common::config::DEFAULT_MINE_INTERVAL_MINUTES as f64
+                    }
+                    Some(v) => v.as_f64().filter(|m| *m > 0.0).context(
+                        "config key 'mine_interval' must be a positive number of minutes",
+                    )?,
+                },
+            ),
         })
     }
 
@@ -357,8 +376,13 @@ async fn session(
     };
     let mut refresh = tokio::time::interval(refresh_every);
     refresh.tick().await;
+    // The first tick is at once: the mine is sent on every (re)connection.
+    let mut mine = tokio::time::interval(config.mine_interval);
     loop {
         tokio::select! {
+            _ = mine.tick(), if !config.mine_functions.is_empty() => {
+                send_mine(config, &sent_grains, &tx);
+            }
             _ = refresh.tick() => {
                 let g = grains.clone();
                 let now = tokio::task::spawn_blocking(move || g()).await.unwrap_or(Value::Null);
@@ -410,6 +434,28 @@ async fn session(
             }
         }
     }
+}
+
+/// Runs the mine functions off the runtime and sends their returns.
+fn send_mine(config: &DaemonConfig, grains: &Value, tx: &link::LinkTx) {
+    let functions = config.mine_functions.clone();
+    let root = config.state_root.clone();
+    let grains = grains.clone();
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let data = crate::mine::run(&functions, &root, &grains);
+        let size = transport::wire::mine_size(&data);
+        if size > transport::wire::MAX_MINE {
+            tracing::error!(
+                bytes = size,
+                limit = transport::wire::MAX_MINE,
+                "mine data over the limit; not sent"
+            );
+            return;
+        }
+        tracing::debug!(functions = data.len(), "sending mine data");
+        let _ = tx.blocking_send(&MinionMsg::Mine { data });
+    });
 }
 
 fn record(path: &std::path::Path, msg: &MasterMsg) {

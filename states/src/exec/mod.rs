@@ -22,6 +22,7 @@ mod cmd;
 mod file;
 mod grains;
 mod master;
+mod network;
 mod pkg;
 mod service;
 mod sys;
@@ -155,6 +156,11 @@ pub enum ExecCall {
     UserInfo {
         name: String,
     },
+    NetworkIpAddrs {
+        interfaces: Option<Vec<String>>,
+        include_loopback: bool,
+        cidr: Option<network::Cidr>,
+    },
     ListFunctions,
     Doc,
     Master(MasterCall),
@@ -181,6 +187,7 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     file::FILE_EXISTS,
     file::DIRECTORY_EXISTS,
     user::INFO,
+    network::IP_ADDRS,
     sys::LIST_FUNCTIONS,
     sys::DOC,
     master::APPLY,
@@ -267,6 +274,11 @@ impl Call {
                 file::directory_exists(host, path).map(Value::Bool)
             }
             ExecCall::UserInfo { name } => user::info(host, name),
+            ExecCall::NetworkIpAddrs {
+                interfaces,
+                include_loopback,
+                cidr,
+            } => network::ip_addrs(interfaces.as_deref(), *include_loopback, *cidr),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
             ExecCall::Doc => Ok(sys::doc()),
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),

@@ -311,6 +311,7 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         "file.file_exists",
         "file.directory_exists",
         "user.info",
+        "network.ip_addrs",
         "cmd.has_exec",
         "pkg.version",
         "service.status",
