@@ -494,17 +494,19 @@ pub async fn render_for(
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
     let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone());
     let probe = probe_for(&master, &id);
-    tokio::task::spawn_blocking(move || match compile_job(&tree, &id, &grains, probe, &sls, &job) {
-        Ok(c) => Ok(Value::Array(
-            c.chunks.into_iter().map(Value::Object).collect(),
-        )),
-        Err(errors) => Err(errors
-            .0
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n\n")),
-    })
+    tokio::task::spawn_blocking(
+        move || match compile_job(&tree, &id, &grains, probe, &sls, &job) {
+            Ok(c) => Ok(Value::Array(
+                c.chunks.into_iter().map(Value::Object).collect(),
+            )),
+            Err(errors) => Err(errors
+                .0
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n\n")),
+        },
+    )
     .await
     .map_err(|e| e.to_string())?
 }
