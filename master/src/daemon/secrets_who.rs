@@ -22,11 +22,9 @@ pub async fn who(master: Arc<Master>, path: String) -> Result<Value, String> {
         .list()
         .map_err(|e| e.to_string())?
         .accepted;
-    let tree = Tree::new(
-        master.config.file_roots.clone(),
-        master.config.pillar_roots.clone(),
-        master.config.nodegroups.clone(),
-    );
+    // With the master's gpg keyring: an encrypted value counts as held.
+    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
+        .with_renderers(&master.config);
     tokio::task::spawn_blocking(move || {
         let mut out = Map::new();
         for id in accepted {
