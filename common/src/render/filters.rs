@@ -4,7 +4,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{py_str_jinja, to_data, to_jinja};
 use super::dictupdate::traverse;
-use super::mutable::{seq_items, MutList};
+use super::mutable::{map_pairs, seq_items, MutList};
 
 fn fail(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -177,10 +177,17 @@ pub fn register(env: &mut Environment<'static>) {
         "odict",
         |args: Rest<Value>, kwargs: Kwargs| -> Result<Value, Error> {
             let mut pairs = Vec::new();
-            for item in args.iter().flat_map(|a| seq_items(a).unwrap_or_default()) {
-                let kv = seq_items(&item).unwrap_or_default();
-                if let [k, v] = kv.as_slice() {
-                    pairs.push((k.clone(), v.clone()));
+            for arg in args.iter() {
+                // OrderedDict(mapping) is a shallow copy in the mapping's order.
+                if let Some(map) = map_pairs(arg) {
+                    pairs.extend(map);
+                    continue;
+                }
+                for item in seq_items(arg).unwrap_or_default() {
+                    let kv = seq_items(&item).unwrap_or_default();
+                    if let [k, v] = kv.as_slice() {
+                        pairs.push((k.clone(), v.clone()));
+                    }
                 }
             }
             for key in kwargs.args() {
