@@ -112,3 +112,19 @@ fn status_time_formats_the_minions_clock_as_python_does() {
     );
     assert_eq!(out, "True True");
 }
+
+#[test]
+fn random_picks_an_item_and_is_undefined_for_nothing() {
+    // Jinja2's random filter: random.choice(seq); prometheus-formula's
+    // pillar.example has `range(1, 100000) | random`.
+    let out = render_with(
+        json!({"id": "m"}),
+        Arc::new(NoHost),
+        &[(
+            "t.sls",
+            "{{ [7] | random }} {{ 'x' | random }} {{ (range(1, 4) | random) in [1, 2, 3] }} {{ ([] | random) is defined }}",
+        )],
+        "t.sls",
+    );
+    assert_eq!(out, "7 x True False");
+}

@@ -151,6 +151,27 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("callable", |v: Value| {
         v.as_object().is_some() && matches!(v.kind(), ValueKind::Plain)
     });
+    // Jinja2's random: one item of the sequence (a character of a string),
+    // undefined when it is empty. Random per render, as in Salt.
+    env.add_filter(
+        "random",
+        |state: &State, v: Value| -> Result<Value, Error> {
+            let items: Vec<Value> = match v.as_str() {
+                Some(s) => s.chars().map(Value::from).collect(),
+                None => v.try_iter()?.collect(),
+            };
+            state.consume_fuel(items.len() as u64 / 64)?;
+            if items.is_empty() {
+                return Ok(Value::UNDEFINED);
+            }
+            use std::hash::{BuildHasher, Hasher};
+            // A fresh RandomState is seeded from the OS: enough for picking an item.
+            let pick = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            Ok(items[(pick % items.len() as u64) as usize].clone())
+        },
+    );
     // Jinja2's default(value, default_value='', boolean=False).
     let default = |v: Value,
                    dflt: Option<Value>,

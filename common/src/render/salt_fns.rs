@@ -255,8 +255,9 @@ impl SaltCall {
             }
             "grains.has_value" => {
                 let key = str_arg(0, "key")?;
+                // Salt asks whether the key exists, not whether its value is true.
                 Ok(Value::from(
-                    traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some_and(|v| v.is_true()),
+                    traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some(),
                 ))
             }
             "grains.filter_by" => filter_by(ctx, pos, kw),

@@ -16,3 +16,5 @@ dump:
     - odict_keys: {{ copied.keys() | list | json }}
     - m_unchanged: {{ ('added' not in m) | json }}
     - odict_pairs: {{ odict([('b', 1), ('a', 2)]) | yaml }}
+    - has_false_grain: {{ salt['grains.has_value']('flag') | json }}
+    - has_missing_grain: {{ salt['grains.has_value']('nope') | json }}
