@@ -2,9 +2,23 @@
 """Compare Brine's lowstate with Salt's on a real Salt formula.
 
 Usage:
-    scripts/formula-compat.py FORMULA_DIR [--sls NAME ...] [--grains FILE]
+    scripts/formula-compat.py FORMULA_DIR [--sls NAME ...] [--os NAME] [--grains FILE]
                               [--pillar FILE] [--json] [--keep]
                               [--salt-call PATH] [--minion PATH]
+    scripts/formula-compat.py --batch [--mapdata] [--os NAME ...] [--json]
+                              FORMULA_DIR[:SLS[,SLS]] ...
+
+`--os debian12|rocky9|ubuntu2204` picks the grains preset (OS_GRAINS below;
+default debian12). `--batch` runs every FORMULA_DIR for every `--os` (default:
+all three) and prints one markdown row per render and a count per OS, with
+Salt's and Brine's render times (`--json`: one JSON summary per line instead).
+There, where Salt fails on pillar.example, that row is kept and the formula's
+first kitchen test pillar (test/**/pillar/*.sls) Salt renders gives a second
+row. `--mapdata` adds a render of each template-formula's `NAME._mapdata`,
+whose dump shows the map/pillar merge with its key order. `DIR:SLS` names the
+SLS of a formula with no init.sls (nfs-formula: `nfs:nfs.server`).
+Timestamps `%y-%m-%d_%H:%M:%S` (status.time in postgres-formula's pillar) are
+masked on both sides, since the two renders run seconds apart.
 
 FORMULA_DIR is a checkout of a formula repository (for example
 saltstack-formulas/nginx-formula), whose root holds the formula's top-level
@@ -409,7 +423,10 @@ def compare(salt_low, brine_low):
     # Order of the chunks both sides have, ignoring missing/extra ones.
     common = set(salt_order) & set(brine_order)
     common_order_identical = [k for k in salt_order if k in common] == [k for k in brine_order if k in common]
+    # Key order too, as both print it: map keys within every chunk, recursively.
+    key_order_identical = [json.dumps(c) for c in salt_low] == [json.dumps(c) for c in brine_low]
     return {
+        "key_order_identical": key_order_identical,
         "equal_chunks": equal,
         "order_identical": salt_order == brine_order,
         "common_order_identical": common_order_identical,
@@ -478,7 +495,11 @@ def compare_formula(formula_dir, sls, pillar_file, grains, salt_call, minion, ke
     if salt_low is not None and brine_low is not None:
         summary.update(compare(salt_low, brine_low))
     same_chunks = (
-        salt_err is None and brine_err is None and not summary.get("diffs") and summary.get("order_identical", False)
+        salt_err is None
+        and brine_err is None
+        and not summary.get("diffs")
+        and summary.get("order_identical", False)
+        and summary.get("key_order_identical", False)
     )
     # Both refusing the tree with the same error list is agreement too.
     same_errors = salt_errors is not None and sorted(salt_errors) == sorted(brine_errors or [])
@@ -564,23 +585,23 @@ def batch(args, salt_call, minion):
             example = os.path.join(formula_dir, "pillar.example")
             pillars = [args.pillar] if args.pillar else ([example] if os.path.exists(example) else [None])
             summary = compare_formula(formula_dir, sls, pillars[0], grains, salt_call, minion)
+            done = [summary]
             # Where Salt itself fails on pillar.example, the kitchen test pillar is the formula's
-            # own working example (the issue's rule): use the first one Salt renders.
+            # own working example (the issue's rule): the first one Salt renders is a second row.
             if summary["salt_error"] and not args.pillar:
                 for kitchen in kitchen_pillars(formula_dir, name):
                     retry = compare_formula(formula_dir, sls, kitchen, grains, salt_call, minion)
                     if not retry["salt_error"]:
-                        retry["salt_seconds"] += summary["salt_seconds"]
-                        retry["brine_seconds"] += summary["brine_seconds"]
-                        summary = retry
+                        done.append(retry)
                         break
-            summary["os"] = os_name
-            summary["name"] = name
-            rows.append(summary)
-            if args.json:
-                print(json.dumps(summary, ensure_ascii=False), flush=True)
-            else:
-                print(f"{summary['formula']:<12} {os_name:<11} {summary['status']}", file=sys.stderr, flush=True)
+            for summary in done:
+                summary["os"] = os_name
+                summary["name"] = name
+                rows.append(summary)
+                if args.json:
+                    print(json.dumps(summary, ensure_ascii=False), flush=True)
+                else:
+                    print(f"{name:<12} {' '.join(sls):<18} {os_name:<11} {summary['status']}", file=sys.stderr, flush=True)
     if not args.json:
         print_table(rows, oses)
     return 0 if all(r["identical"] for r in rows) else 1
@@ -597,6 +618,8 @@ def print_table(rows, oses):
             verdict += ": " + first_line(r["salt_error"]).replace("|", "\\|")
         elif verdict == "identical" and r.get("times_masked"):
             verdict += " (status.time stamps masked)"
+        elif verdict == "differs" and not r.get("diffs") and r.get("order_identical"):
+            verdict += " (map key order only)"
         elif verdict == "differs":
             verdict += f" ({r.get('equal_chunks')} equal, order {'same' if r.get('order_identical') else 'differs'})"
         print(
