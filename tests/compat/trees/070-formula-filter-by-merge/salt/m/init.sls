@@ -18,3 +18,5 @@ dump:
     - odict_pairs: {{ odict([('b', 1), ('a', 2)]) | yaml }}
     - has_false_grain: {{ salt['grains.has_value']('flag') | json }}
     - has_missing_grain: {{ salt['grains.has_value']('nope') | json }}
+    - mixed_keys: {{ {'b': 1, 10: 2, 'a': 3} | yaml }}
+    - int_keys: {{ {10: 'x', 9: 'y', 100: 'z'} | yaml }}
