@@ -2,9 +2,23 @@
 """Compare Brine's lowstate with Salt's on a real Salt formula.
 
 Usage:
-    scripts/formula-compat.py FORMULA_DIR [--sls NAME ...] [--grains FILE]
+    scripts/formula-compat.py FORMULA_DIR [--sls NAME ...] [--os NAME] [--grains FILE]
                               [--pillar FILE] [--json] [--keep]
                               [--salt-call PATH] [--minion PATH]
+    scripts/formula-compat.py --batch [--mapdata] [--os NAME ...] [--json]
+                              FORMULA_DIR[:SLS[,SLS]] ...
+
+`--os debian12|rocky9|ubuntu2204` picks the grains preset (OS_GRAINS below;
+default debian12). `--batch` runs every FORMULA_DIR for every `--os` (default:
+all three) and prints one markdown row per render and a count per OS, with
+Salt's and Brine's render times (`--json`: one JSON summary per line instead).
+There, where Salt fails on pillar.example, that row is kept and the formula's
+first kitchen test pillar (test/**/pillar/*.sls) Salt renders gives a second
+row. `--mapdata` adds a render of each template-formula's `NAME._mapdata`,
+whose dump shows the map/pillar merge with its key order. `DIR:SLS` names the
+SLS of a formula with no init.sls (nfs-formula: `nfs:nfs.server`).
+Timestamps `%y-%m-%d_%H:%M:%S` (status.time in postgres-formula's pillar) are
+masked on both sides, since the two renders run seconds apart.
 
 FORMULA_DIR is a checkout of a formula repository (for example
 saltstack-formulas/nginx-formula), whose root holds the formula's top-level
@@ -104,6 +118,48 @@ DEFAULT_GRAINS = {
     "saltversion": "3007.8",
     "saltversioninfo": [3007, 8],
     "pythonversion": [3, 11, 2, "final", 0],
+    # Salt detects this on any systemd host; formulas test for it
+    # (openvpn-formula's grains.has_value('systemd')).
+    "systemd": {"version": "252", "features": "+PAM +AUDIT +SELINUX +APPARMOR +SECCOMP +ACL"},
+}
+
+# `--os NAME`: the grains Salt 3007.8 reports on that distribution, laid over
+# DEFAULT_GRAINS (which is debian12).
+OS_GRAINS = {
+    "debian12": {},
+    "rocky9": {
+        "os": "Rocky",
+        "os_family": "RedHat",
+        "osfullname": "Rocky Linux",
+        "osmajorrelease": 9,
+        "osrelease": "9.3",
+        "osrelease_info": [9, 3],
+        "oscodename": "Blue Onyx",
+        "lsb_distrib_id": "Rocky Linux",
+        "lsb_distrib_codename": "Blue Onyx",
+        "lsb_distrib_release": "9.3",
+        "osfinger": "Rocky Linux-9",
+        "osarch": "x86_64",
+        "kernelrelease": "5.14.0-362.8.1.el9_3.x86_64",
+        "selinux": {"enabled": True, "enforced": "Enforcing"},
+        "pythonversion": [3, 9, 18, "final", 0],
+    },
+    "ubuntu2204": {
+        "os": "Ubuntu",
+        "os_family": "Debian",
+        "osfullname": "Ubuntu",
+        "osmajorrelease": 22,
+        "osrelease": "22.04",
+        "osrelease_info": [22, 4],
+        "oscodename": "jammy",
+        "lsb_distrib_id": "Ubuntu",
+        "lsb_distrib_codename": "jammy",
+        "lsb_distrib_release": "22.04",
+        "osfinger": "Ubuntu-22.04",
+        "kernelrelease": "5.15.0-91-generic",
+        "pythonversion": [3, 10, 12, "final", 0],
+        "systemd": {"version": "249", "features": "+PAM +AUDIT +SELINUX +APPARMOR +SECCOMP +ACL"},
+    },
 }
 
 LIMIT = 300  # characters of one value shown in a diff line
@@ -173,6 +229,11 @@ def find_minion(given):
 
 
 def git_commit(formula_dir):
+    # An exported checkout (git archive) carries its commit in .formula-commit.
+    recorded = os.path.join(formula_dir, ".formula-commit")
+    if os.path.exists(recorded):
+        with open(recorded, encoding="utf-8") as f:
+            return f.read().strip()[:12]
     try:
         out = subprocess.run(
             ["git", "-C", formula_dir, "rev-parse", "--short=12", "HEAD"],
@@ -362,7 +423,10 @@ def compare(salt_low, brine_low):
     # Order of the chunks both sides have, ignoring missing/extra ones.
     common = set(salt_order) & set(brine_order)
     common_order_identical = [k for k in salt_order if k in common] == [k for k in brine_order if k in common]
+    # Key order too, as both print it: map keys within every chunk, recursively.
+    key_order_identical = [json.dumps(c) for c in salt_low] == [json.dumps(c) for c in brine_low]
     return {
+        "key_order_identical": key_order_identical,
         "equal_chunks": equal,
         "order_identical": salt_order == brine_order,
         "common_order_identical": common_order_identical,
@@ -371,67 +435,62 @@ def compare(salt_low, brine_low):
     }
 
 
-def main():
-    ap = argparse.ArgumentParser(
-        description="Compare `minion show --local lowstate` with salt-call's state.show_lowstate on a formula.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("Example:")[1] if "Example:" in __doc__ else None,
-    )
-    ap.add_argument("formula_dir", metavar="FORMULA_DIR")
-    ap.add_argument("--sls", nargs="+", metavar="NAME", help="SLS names for top.sls (default: the formula's main SLS)")
-    ap.add_argument("--grains", metavar="FILE", help="YAML/JSON grains merged over the Debian 12 defaults")
-    ap.add_argument("--pillar", metavar="FILE", help="pillar SLS to use instead of FORMULA_DIR/pillar.example")
-    ap.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    ap.add_argument("--keep", action="store_true", help="keep (and name) the temp dir")
-    ap.add_argument("--salt-call", metavar="PATH", help="salt-call to run")
-    ap.add_argument("--minion", metavar="PATH", help="Brine binary (default: target/debug/minion)")
-    args = ap.parse_args()
+def kitchen_pillars(formula_dir, name):
+    """The formula's kitchen test pillar files (test/**/pillar/*.sls), NAME.sls and default.sls first."""
+    found = []
+    for root, _dirs, files in os.walk(os.path.join(formula_dir, "test")):
+        if os.path.basename(root) == "pillar":
+            found += [os.path.join(root, f) for f in files if f.endswith(".sls") and f != "top.sls"]
+    rank = {f"{name}.sls": 0, "default.sls": 1}
+    return sorted(found, key=lambda p: (rank.get(os.path.basename(p), 2), p))
 
-    formula_dir = os.path.abspath(args.formula_dir)
-    if not os.path.isdir(formula_dir):
-        ap.error(f"{formula_dir}: not a directory")
-    sls = args.sls or [formula_name(formula_dir)]
-    pillar_file = args.pillar or os.path.join(formula_dir, "pillar.example")
-    if not os.path.exists(pillar_file):
-        if args.pillar:
-            ap.error(f"{pillar_file}: no such file")
-        pillar_file = None
-    grains = dict(DEFAULT_GRAINS)
-    if args.grains:
-        grains.update(load_map(args.grains))
-    salt_call = find_salt_call(args.salt_call)
-    minion = find_minion(args.minion)
 
+def mask_times(low):
+    """Chunks with status.time's %y-%m-%d_%H:%M:%S stamps made TIME: the two
+    renders run seconds apart, so a pillar that stamps backups with the render
+    time (postgres-formula) would never compare equal otherwise."""
+    text = json.dumps(low)
+    masked = re.sub(r"\b\d\d-\d\d-\d\d_\d\d:\d\d:\d\d\b", "TIME", text)
+    return json.loads(masked), masked != text
+
+
+def compare_formula(formula_dir, sls, pillar_file, grains, salt_call, minion, keep=False, grains_file=None):
+    """Renders FORMULA_DIR on both sides; the summary dict (see the module doc)."""
     tmp = tempfile.mkdtemp(prefix="brine-formula-")
     try:
         conf, brine_args = build_tree(tmp, formula_dir, sls, pillar_file, grains)
         salt_proc, salt_secs = run([salt_call, "--local", "--config-dir", conf, "--out", "json", "state.show_lowstate"])
         brine_proc, brine_secs = run([minion, "show", "--local", "lowstate", *brine_args, "--out", "json"])
         # Error texts may name the temp dir; show it as TMP so runs compare.
-        salt_proc.stdout = salt_proc.stdout.replace(tmp, "TMP")
-        salt_proc.stderr = salt_proc.stderr.replace(tmp, "TMP")
-        brine_proc.stdout = brine_proc.stdout.replace(tmp, "TMP")
-        brine_proc.stderr = brine_proc.stderr.replace(tmp, "TMP")
+        for proc in (salt_proc, brine_proc):
+            proc.stdout = proc.stdout.replace(tmp, "TMP")
+            proc.stderr = proc.stderr.replace(tmp, "TMP")
     finally:
-        if args.keep:
+        if keep:
             print(f"temp dir kept: {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
     salt_low, salt_err, salt_errors = parse_side("salt", salt_proc)
     brine_low, brine_err, brine_errors = parse_side("brine", brine_proc)
+    times_masked = False
+    if salt_low is not None and brine_low is not None:
+        salt_low, masked_s = mask_times(salt_low)
+        brine_low, masked_b = mask_times(brine_low)
+        times_masked = masked_s or masked_b
     summary = {
         "formula": os.path.basename(formula_dir.rstrip("/")),
         "commit": git_commit(formula_dir),
         "sls": sls,
         "pillar": os.path.relpath(pillar_file, formula_dir) if pillar_file else None,
-        "grains_file": args.grains,
+        "grains_file": grains_file,
         "salt_seconds": round(salt_secs, 2),
         "brine_seconds": round(brine_secs, 2),
         "salt_chunks": len(salt_low) if salt_low is not None else None,
         "brine_chunks": len(brine_low) if brine_low is not None else None,
         "salt_error": salt_err,
         "brine_error": brine_err,
+        "times_masked": times_masked,
     }
     if salt_low is not None and brine_low is not None:
         summary.update(compare(salt_low, brine_low))
@@ -440,6 +499,7 @@ def main():
         and brine_err is None
         and not summary.get("diffs")
         and summary.get("order_identical", False)
+        and summary.get("key_order_identical", False)
     )
     # Both refusing the tree with the same error list is agreement too.
     same_errors = salt_errors is not None and sorted(salt_errors) == sorted(brine_errors or [])
@@ -456,17 +516,16 @@ def main():
     else:
         status = "differs"
     summary["status"] = status
-    identical = same_chunks or same_errors
-    summary["identical"] = identical
+    summary["identical"] = same_chunks or same_errors
+    return summary
 
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return 0 if identical else 1
 
+def print_report(summary):
+    sls = summary["sls"]
     print(f"formula: {summary['formula']} @ {summary['commit'] or '?'}  sls: {' '.join(sls)}  pillar: {summary['pillar']}")
     print(f"salt chunks:  {summary['salt_chunks']}  ({summary['salt_seconds']}s)")
     print(f"brine chunks: {summary['brine_chunks']}  ({summary['brine_seconds']}s)")
-    for err in (salt_err, brine_err):
+    for err in (summary["salt_error"], summary["brine_error"]):
         if err:
             print()
             print(err)
@@ -484,9 +543,148 @@ def main():
             for line in d["lines"]:
                 print(f"    {line}")
     print()
+    status = summary["status"]
     verdicts = {"identical": "IDENTICAL", "same-errors": "IDENTICAL (both refuse the tree with the same errors)"}
     print(verdicts.get(status, f"DIFFERENT ({status})"))
-    return 0 if identical else 1
+
+
+def first_line(text):
+    """The first informative line of a side's error text, for a table cell."""
+    if not text:
+        return ""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    # Skip the "salt: ..." header when it only repeats that the side failed.
+    for x in lines:
+        if x.startswith(("salt:", "brine:", "(exit status", "---")):
+            continue
+        return x[:160]
+    return lines[0][:160] if lines else ""
+
+
+def batch(args, salt_call, minion):
+    """Every formula x every OS; prints a table (or JSON lines with --json)."""
+    oses = args.os or ["debian12", "rocky9", "ubuntu2204"]
+    rows = []
+    jobs = []
+    for spec in args.formula_dirs:
+        # DIR:SLS[,SLS] names the SLS of a formula without an init.sls (nfs).
+        formula_dir, _, given = spec.partition(":")
+        formula_dir = os.path.abspath(formula_dir)
+        name = formula_name(formula_dir) if not given else given.split(".")[0]
+        sls = args.sls or (given.split(",") if given else [name])
+        jobs.append((formula_dir, name, sls))
+        # The template-formula's map dump: where map/pillar merge order shows.
+        if args.mapdata and os.path.isfile(os.path.join(formula_dir, name, "_mapdata", "init.sls")):
+            jobs.append((formula_dir, name, [f"{name}._mapdata"]))
+    for formula_dir, name, sls in jobs:
+        for os_name in oses:
+            grains = dict(DEFAULT_GRAINS)
+            grains.update(OS_GRAINS[os_name])
+            if args.grains:
+                grains.update(load_map(args.grains))
+            example = os.path.join(formula_dir, "pillar.example")
+            pillars = [args.pillar] if args.pillar else ([example] if os.path.exists(example) else [None])
+            summary = compare_formula(formula_dir, sls, pillars[0], grains, salt_call, minion)
+            done = [summary]
+            # Where Salt itself fails on pillar.example, the kitchen test pillar is the formula's
+            # own working example (the issue's rule): the first one Salt renders is a second row.
+            if summary["salt_error"] and not args.pillar:
+                for kitchen in kitchen_pillars(formula_dir, name):
+                    retry = compare_formula(formula_dir, sls, kitchen, grains, salt_call, minion)
+                    if not retry["salt_error"]:
+                        done.append(retry)
+                        break
+            for summary in done:
+                summary["os"] = os_name
+                summary["name"] = name
+                rows.append(summary)
+                if args.json:
+                    print(json.dumps(summary, ensure_ascii=False), flush=True)
+                else:
+                    print(f"{name:<12} {' '.join(sls):<18} {os_name:<11} {summary['status']}", file=sys.stderr, flush=True)
+    if not args.json:
+        print_table(rows, oses)
+    return 0 if all(r["identical"] for r in rows) else 1
+
+
+def print_table(rows, oses):
+    print("| formula | commit | SLS | OS | pillar | Salt chunks | Brine chunks | verdict | Salt s | Brine s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        verdict = r["status"]
+        if verdict in ("brine-fails", "both-fail"):
+            verdict += ": " + first_line(r["brine_error"]).replace("|", "\\|")
+        elif verdict == "salt-fails":
+            verdict += ": " + first_line(r["salt_error"]).replace("|", "\\|")
+        elif verdict == "identical" and r.get("times_masked"):
+            verdict += " (status.time stamps masked)"
+        elif verdict == "differs" and not r.get("diffs") and r.get("order_identical"):
+            verdict += " (map key order only)"
+        elif verdict == "differs":
+            verdict += f" ({r.get('equal_chunks')} equal, order {'same' if r.get('order_identical') else 'differs'})"
+        print(
+            f"| {r['name']} | {r['commit'] or '?'} | {' '.join(r['sls'])} | {r['os']} | {r['pillar']} | {r['salt_chunks']} "
+            f"| {r['brine_chunks']} | {verdict} | {r['salt_seconds']:.2f} | {r['brine_seconds']:.2f} |"
+        )
+    print()
+    print("| OS | renders | identical | both refuse | Brine differs | Brine fails | Salt fails | Salt s | Brine s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for os_name in oses + ["total"]:
+        sel = [r for r in rows if os_name == "total" or r["os"] == os_name]
+        count = lambda *st: sum(1 for r in sel if r["status"] in st)  # noqa: E731
+        print(
+            f"| {os_name} | {len(sel)} | {count('identical')} | {count('same-errors', 'both-fail')} "
+            f"| {count('differs')} | {count('brine-fails')} | {count('salt-fails')} "
+            f"| {sum(r['salt_seconds'] for r in sel):.1f} | {sum(r['brine_seconds'] for r in sel):.1f} |"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Compare `minion show --local lowstate` with salt-call's state.show_lowstate on a formula.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Example:")[1] if "Example:" in __doc__ else None,
+    )
+    ap.add_argument("formula_dirs", metavar="FORMULA_DIR", nargs="+")
+    ap.add_argument("--sls", nargs="+", metavar="NAME", help="SLS names for top.sls (default: the formula's main SLS)")
+    ap.add_argument("--os", nargs="+", choices=sorted(OS_GRAINS), help="grains preset(s) (default: debian12)")
+    ap.add_argument("--grains", metavar="FILE", help="YAML/JSON grains merged over the OS preset")
+    ap.add_argument("--pillar", metavar="FILE", help="pillar SLS to use instead of FORMULA_DIR/pillar.example")
+    ap.add_argument("--batch", action="store_true", help="every FORMULA_DIR x every --os (default: all three); a table")
+    ap.add_argument("--mapdata", action="store_true", help="with --batch: also render each formula's _mapdata SLS")
+    ap.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    ap.add_argument("--keep", action="store_true", help="keep (and name) the temp dir")
+    ap.add_argument("--salt-call", metavar="PATH", help="salt-call to run")
+    ap.add_argument("--minion", metavar="PATH", help="Brine binary (default: target/debug/minion)")
+    args = ap.parse_args()
+
+    for d in args.formula_dirs:
+        if not os.path.isdir(d.partition(":")[0]):
+            ap.error(f"{d}: not a directory")
+    salt_call = find_salt_call(args.salt_call)
+    minion = find_minion(args.minion)
+    if args.batch:
+        return batch(args, salt_call, minion)
+    if len(args.formula_dirs) != 1 or (args.os and len(args.os) != 1):
+        ap.error("one FORMULA_DIR and one --os without --batch")
+
+    formula_dir = os.path.abspath(args.formula_dirs[0])
+    sls = args.sls or [formula_name(formula_dir)]
+    pillar_file = args.pillar or os.path.join(formula_dir, "pillar.example")
+    if not os.path.exists(pillar_file):
+        if args.pillar:
+            ap.error(f"{pillar_file}: no such file")
+        pillar_file = None
+    grains = dict(DEFAULT_GRAINS)
+    grains.update(OS_GRAINS[args.os[0] if args.os else "debian12"])
+    if args.grains:
+        grains.update(load_map(args.grains))
+    summary = compare_formula(formula_dir, sls, pillar_file, grains, salt_call, minion, args.keep, args.grains)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print_report(summary)
+    return 0 if summary["identical"] else 1
 
 
 if __name__ == "__main__":

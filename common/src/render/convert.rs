@@ -101,15 +101,20 @@ pub fn to_data_yaml_order(v: &JValue) -> Value {
             let ordered = v
                 .downcast_object_ref::<MutMap>()
                 .is_some_and(MutMap::is_ordered);
-            let mut pairs: Vec<(String, Value)> = map_pairs(v)
+            let mut pairs: Vec<(JValue, Value)> = map_pairs(v)
                 .unwrap_or_default()
                 .iter()
-                .map(|(k, val)| (key_string(k), to_data_yaml_order(val)))
+                .map(|(k, val)| (k.clone(), to_data_yaml_order(val)))
                 .collect();
             if !ordered {
-                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                sort_like_python(&mut pairs);
             }
-            Value::Object(pairs.into_iter().collect())
+            Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, val)| (key_string(&k), val))
+                    .collect(),
+            )
         }
         ValueKind::Seq | ValueKind::Iterable => Value::Array(
             seq_items(v)
@@ -119,6 +124,24 @@ pub fn to_data_yaml_order(v: &JValue) -> Value {
                 .collect(),
         ),
         _ => to_data(v),
+    }
+}
+
+/// PyYAML's `sorted(mapping.items())`, which it skips on a `TypeError`: string
+/// keys sort by code point, numbers (bools among them) by value, and a map
+/// mixing the two (`{http: .., 139: ..}` in ufw-formula) or holding any other
+/// key stays in insertion order, as Python cannot compare them.
+fn sort_like_python(pairs: &mut [(JValue, Value)]) {
+    let all = |kind: ValueKind| pairs.iter().all(|(k, _)| k.kind() == kind);
+    if all(ValueKind::String) {
+        pairs.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    } else if pairs
+        .iter()
+        .all(|(k, _)| matches!(k.kind(), ValueKind::Number | ValueKind::Bool))
+    {
+        let num =
+            |k: &JValue| f64::try_from(k.clone()).unwrap_or(if k.is_true() { 1.0 } else { 0.0 });
+        pairs.sort_by(|a, b| num(&a.0).total_cmp(&num(&b.0)));
     }
 }
 

@@ -2,13 +2,34 @@
 //! so in-place merges (`defaults.merge`) are seen through every alias.
 use minijinja::value::{Value, ValueKind};
 
-use super::convert::{to_data, to_jinja};
 use super::mutable::{map_pairs, seq_items, MutList, MutMap};
 
-/// A deep copy (Python `copy.deepcopy`).
+/// A deep copy (Python `copy.deepcopy`). An `OrderedDict` stays one, so a
+/// pillar mapping merged into a formula's map keeps its key order in Salt's
+/// `yaml` filter; keys stay what they were (`{2: ...}` keeps an int key).
 pub fn deep_copy(v: &Value) -> Value {
+    if let Some(map) = v.downcast_object_ref::<MutMap>() {
+        let entries = map.entries().into_iter().map(|(k, v)| (k, deep_copy(&v)));
+        return if map.is_ordered() {
+            MutMap::new_ordered(entries)
+        } else {
+            MutMap::new_value(entries)
+        };
+    }
     match v.kind() {
-        ValueKind::Map | ValueKind::Seq => to_jinja(&to_data(v)),
+        ValueKind::Map => MutMap::new_value(
+            map_pairs(v)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, deep_copy(&v))),
+        ),
+        ValueKind::Seq => MutList::new_value(
+            seq_items(v)
+                .unwrap_or_default()
+                .iter()
+                .map(deep_copy)
+                .collect(),
+        ),
         _ => v.clone(),
     }
 }

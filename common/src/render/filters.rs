@@ -4,7 +4,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{py_str_jinja, to_data, to_jinja};
 use super::dictupdate::traverse;
-use super::mutable::{seq_items, MutList};
+use super::mutable::{map_pairs, seq_items, MutList};
 
 fn fail(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -151,6 +151,27 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("callable", |v: Value| {
         v.as_object().is_some() && matches!(v.kind(), ValueKind::Plain)
     });
+    // Jinja2's random: one item of the sequence (a character of a string),
+    // undefined when it is empty. Random per render, as in Salt.
+    env.add_filter(
+        "random",
+        |state: &State, v: Value| -> Result<Value, Error> {
+            let items: Vec<Value> = match v.as_str() {
+                Some(s) => s.chars().map(Value::from).collect(),
+                None => v.try_iter()?.collect(),
+            };
+            state.consume_fuel(items.len() as u64 / 64)?;
+            if items.is_empty() {
+                return Ok(Value::UNDEFINED);
+            }
+            use std::hash::{BuildHasher, Hasher};
+            // A fresh RandomState is seeded from the OS: enough for picking an item.
+            let pick = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            Ok(items[(pick % items.len() as u64) as usize].clone())
+        },
+    );
     // Jinja2's default(value, default_value='', boolean=False).
     let default = |v: Value,
                    dflt: Option<Value>,
@@ -177,10 +198,17 @@ pub fn register(env: &mut Environment<'static>) {
         "odict",
         |args: Rest<Value>, kwargs: Kwargs| -> Result<Value, Error> {
             let mut pairs = Vec::new();
-            for item in args.iter().flat_map(|a| seq_items(a).unwrap_or_default()) {
-                let kv = seq_items(&item).unwrap_or_default();
-                if let [k, v] = kv.as_slice() {
-                    pairs.push((k.clone(), v.clone()));
+            for arg in args.iter() {
+                // OrderedDict(mapping) is a shallow copy in the mapping's order.
+                if let Some(map) = map_pairs(arg) {
+                    pairs.extend(map);
+                    continue;
+                }
+                for item in seq_items(arg).unwrap_or_default() {
+                    let kv = seq_items(&item).unwrap_or_default();
+                    if let [k, v] = kv.as_slice() {
+                        pairs.push((k.clone(), v.clone()));
+                    }
                 }
             }
             for key in kwargs.args() {

@@ -7,6 +7,7 @@ mod convert;
 mod dictupdate;
 mod error;
 mod external;
+mod fileserver;
 mod filters;
 mod loader;
 pub mod mine;
@@ -153,6 +154,7 @@ fn sls_context(file: &str, sls: &str, ctx: &mut BTreeMap<String, JValue>) {
     let _ = slspath_full;
     ctx.insert("sls".into(), JValue::from(sls));
     ctx.insert("tplfile".into(), JValue::from(file));
+    ctx.insert("tplpath".into(), JValue::from(tplpath(file, ctx)));
     ctx.insert(
         "tpldir".into(),
         JValue::from(if slspath.is_empty() { "." } else { slspath }),
@@ -169,6 +171,23 @@ fn sls_context(file: &str, sls: &str, ctx: &mut BTreeMap<String, JValue>) {
         JValue::from(slspath.replace('/', ":")),
     );
     ctx.insert("sls_path".into(), JValue::from(slspath.replace('/', "_")));
+}
+
+/// Salt's `tplpath`: where the minion cached the file it rendered,
+/// `<cachedir>/files/<saltenv>/<file>`. Brine renders from the roots and
+/// caches nothing, so this is the path Salt would show for the same config
+/// (the minion's `cachedir`, else Brine's default one).
+fn tplpath(file: &str, ctx: &BTreeMap<String, JValue>) -> String {
+    let cachedir = ctx
+        .get("opts")
+        .and_then(|o| o.get_attr("cachedir").ok())
+        .and_then(|c| c.as_str().map(str::to_string))
+        .unwrap_or_else(|| "/var/cache/brine/minion".to_string());
+    let saltenv = ctx
+        .get("saltenv")
+        .and_then(|s| s.as_str().map(str::to_string))
+        .unwrap_or_else(|| "base".to_string());
+    format!("{}/files/{saltenv}/{file}", cachedir.trim_end_matches('/'))
 }
 
 impl Renderer {

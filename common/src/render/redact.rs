@@ -4,6 +4,18 @@
 //! operator's terminal, the job cache and the logs. Each pillar string of at
 //! least [`MIN_LEN`] characters is shown as `<pillar KEY:PATH>` instead, which
 //! still tells the reader where the text came from.
+//!
+//! Pillar also holds plain words (`mysql`, `value`, `filter`), and replacing
+//! those wherever they occur destroys the message they occur in: `undefined
+//! value` would read `undefined <pillar x>`, `grains.filter_by`
+//! `grains.<pillar y>_by`. So a value made only of letters (a *word*) is
+//! hidden only where it stands as a whole word, and never when it is one of
+//! the words errors are written in ([`ERROR_WORDS`]) or a word of the file's
+//! own line the error shows (the author wrote it there; showing it again in the
+//! message tells nothing new). A word-only secret is a weak one, and a reader
+//! must be able to read the error. Any value with a digit, a space or
+//! punctuation is not a word: it is hidden wherever it occurs, even inside a
+//! longer text.
 use std::ops::Range;
 
 use crate::data::Value;
@@ -13,6 +25,96 @@ use super::error::RenderError;
 /// Shorter strings are left alone: they hide nothing worth a key, and
 /// replacing every `80` or `web` would make errors unreadable.
 pub const MIN_LEN: usize = 4;
+
+/// The words of the fixed part of MiniJinja's and Brine's render errors
+/// (`undefined value`, `unknown filter`, `template error: error in`...). A
+/// pillar value equal to one of these is never hidden: the message would lose
+/// its meaning, and the value shows nothing the message does not already say.
+const ERROR_WORDS: &[&str] = &[
+    "argument",
+    "arguments",
+    "available",
+    "bad",
+    "block",
+    "call",
+    "callable",
+    "cannot",
+    "caused",
+    "could",
+    "custom",
+    "deserialize",
+    "dictionary",
+    "error",
+    "escape",
+    "expected",
+    "failed",
+    "filter",
+    "found",
+    "from",
+    "fuel",
+    "function",
+    "include",
+    "invalid",
+    "key",
+    "line",
+    "list",
+    "many",
+    "method",
+    "missing",
+    "must",
+    "named",
+    "needs",
+    "none",
+    "operation",
+    "output",
+    "primitive",
+    "printed",
+    "ran",
+    "render",
+    "rendering",
+    "serialize",
+    "string",
+    "syntax",
+    "template",
+    "test",
+    "type",
+    "undefined",
+    "unexpected",
+    "unknown",
+    "unpack",
+    "value",
+    "values",
+    "when",
+    "while",
+    "with",
+    "write",
+];
+
+/// A value made only of letters and `_`: the kind of text error messages and
+/// template expressions are made of.
+fn is_word(value: &str) -> bool {
+    value.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether `text[range]` is a whole word: no letter, digit or `_` touches it.
+fn whole_word(text: &str, range: &Range<usize>) -> bool {
+    !text[..range.start]
+        .chars()
+        .next_back()
+        .is_some_and(is_word_char)
+        && !text[range.end..].chars().next().is_some_and(is_word_char)
+}
+
+/// The words of `line`, lower-cased as [`ERROR_WORDS`] are compared.
+fn words_of(line: &str) -> Vec<&str> {
+    line.split(|c: char| !is_word_char(c))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
 
 /// Every pillar string worth hiding with its colon-joined key path, longest
 /// first so a value containing another is replaced whole.
@@ -74,8 +176,12 @@ fn replace_named(
 ) -> (String, Option<usize>) {
     let mut hits: Vec<(Range<usize>, &str)> = Vec::new();
     for (value, path) in secrets {
+        let word = is_word(value);
         for (start, _) in text.match_indices(value.as_str()) {
             let range = start..start + value.len();
+            if word && !whole_word(text, &range) {
+                continue;
+            }
             if !hits
                 .iter()
                 .any(|(r, _)| r.start < range.end && range.start < r.end)
@@ -199,6 +305,21 @@ impl RenderError {
         if secrets.is_empty() {
             return self;
         }
+        // Words the file's own line shows anyway, when the line is the file's.
+        let own_words: Vec<&str> = match (&self.source_line, self.in_rendered_output) {
+            (Some(line), false) => words_of(line),
+            _ => Vec::new(),
+        };
+        let secrets: Vec<(String, String)> = secrets
+            .iter()
+            .filter(|(value, _)| {
+                !(is_word(value)
+                    && (ERROR_WORDS.contains(&value.to_ascii_lowercase().as_str())
+                        || own_words.contains(&value.as_str())))
+            })
+            .cloned()
+            .collect();
+        let secrets = secrets.as_slice();
         self.message = redact(&self.message, None, secrets).0;
         if self.in_rendered_output {
             if let Some(line) = &self.source_line {
@@ -268,5 +389,59 @@ mod tests {
         let (text, col) = redact("secret secret x", Some(15), &secrets);
         assert_eq!(text, "<pillar k> <pillar k> x");
         assert_eq!(&text[col.unwrap() - 1..], "x");
+    }
+
+    fn jinja_error(message: &str, line: &str) -> RenderError {
+        RenderError {
+            file: "a.sls".into(),
+            stage: super::super::Stage::Jinja,
+            line: Some(1),
+            column: Some(1),
+            message: message.into(),
+            source_line: Some(line.into()),
+            in_rendered_output: false,
+        }
+    }
+
+    #[test]
+    fn common_words_in_pillar_leave_the_message_readable() {
+        // Pillar values `value`, `filter` and `mysql`: the message's own words,
+        // a part of a longer word, and a word of the file's line stay as written.
+        let secrets =
+            pillar_strings(&json!({"a": "value", "b": "filter", "c": "mysql", "d": "Undefined"}));
+        let err = jinja_error(
+            "undefined value: `mysql.pythonpkg` is undefined; grains.filter_by failed",
+            "    - name: {{ mysql.pythonpkg }}",
+        )
+        .without_pillar(&secrets);
+        assert_eq!(
+            err.message,
+            "undefined value: `mysql.pythonpkg` is undefined; grains.filter_by failed"
+        );
+    }
+
+    #[test]
+    fn secrets_are_still_hidden_around_the_exemptions() {
+        let secrets = pillar_strings(
+            &json!({"pw": "hunter2", "word": "swordfish", "path": "secret-77aa.j2"}),
+        );
+        // A word not in the file's line, standing alone, is hidden; a value
+        // with a digit or punctuation is hidden even inside a longer text.
+        let err = jinja_error(
+            "template swordfish not found; KeyError: 'xhunter2x'; in secret-77aa.j2x",
+            "{% include pillar.path %}",
+        )
+        .without_pillar(&secrets);
+        assert_eq!(
+            err.message,
+            "template <pillar word> not found; KeyError: 'x<pillar pw>x'; in <pillar path>x"
+        );
+        // A word only hides as a whole word: `swordfishes` is another word.
+        assert_eq!(
+            jinja_error("swordfishes", "")
+                .without_pillar(&secrets)
+                .message,
+            "swordfishes"
+        );
     }
 }

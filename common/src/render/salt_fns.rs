@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{from_args, Kwargs, Object, Value, ValueKind};
+use minijinja::value::{from_args, Kwargs, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use super::convert::{py_str_jinja, to_data, to_jinja};
@@ -116,6 +116,10 @@ pub const FUNCTIONS: &[&str] = &[
     "cmd.run_all",
     "user.info",
     "mine.get",
+    "cp.list_states",
+    "cp.list_master",
+    "cp.list_master_dirs",
+    "status.time",
     "test.true",
     "test.false",
 ];
@@ -170,6 +174,12 @@ where
 }
 
 impl Object for SaltCall {
+    /// A function, not a mapping: `salt['status.time'] is callable` is true,
+    /// as formulas test before calling (postgres-formula's pillar).
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
     fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
         let (pos, kwargs): (&[Value], Kwargs) = from_args(args)?;
         let rv = self.dispatch(pos, &kwargs)?;
@@ -258,8 +268,9 @@ impl SaltCall {
             }
             "grains.has_value" => {
                 let key = str_arg(0, "key")?;
+                // Salt asks whether the key exists, not whether its value is true.
                 Ok(Value::from(
-                    traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some_and(|v| v.is_true()),
+                    traverse(&ctx.grains, &key, DEFAULT_DELIMITER).is_some(),
                 ))
             }
             "grains.filter_by" => filter_by(ctx, pos, kw),
@@ -398,6 +409,33 @@ impl SaltCall {
                     .map_err(|e| fail(e.to_string()))?;
                 Ok(to_jinja(&info))
             }
+            "cp.list_states" | "cp.list_master" | "cp.list_master_dirs" => {
+                let saltenv = match arg(0).cloned().or(kw.get::<Option<Value>>("saltenv")?) {
+                    Some(v) if v.is_true() => py_str_jinja(&v),
+                    _ => super::fileserver::default_saltenv(&ctx.opts),
+                };
+                let listing = super::fileserver::list(&ctx.opts, &saltenv);
+                let prefix: String = kw_or(kw, "prefix", arg(1), String::new())?;
+                let names: Vec<String> = match self.name.as_str() {
+                    "cp.list_states" => super::fileserver::states(&listing),
+                    "cp.list_master" => super::fileserver::with_prefix(&listing.files, &prefix)
+                        .into_iter()
+                        .cloned()
+                        .collect(),
+                    _ => super::fileserver::with_prefix(&listing.dirs, &prefix)
+                        .into_iter()
+                        .cloned()
+                        .collect(),
+                };
+                Ok(super::mutable::MutList::new_value(
+                    names.into_iter().map(Value::from).collect(),
+                ))
+            }
+            "status.time" => {
+                let format: String =
+                    kw_or(kw, "format", arg(0), "%A, %d. %B %Y %I:%M%p".to_string())?;
+                status_time(ctx, &format)
+            }
             "cmd.has_exec" => probe_bool(ctx.probe.has_exec(&str_arg(0, "cmd")?)),
             "mine.get" => mine_get(ctx, pos, kw),
             "test.true" => Ok(Value::from(true)),
@@ -447,6 +485,40 @@ fn mine_get(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Erro
         }
     }
     Ok(to_jinja(&ret))
+}
+
+/// `status.time(format)`: the minion's local time through `strftime`, which
+/// `date +FORMAT` in the C locale is (Python's `time.strftime` does not set
+/// the locale either). Asked of the minion, like `cmd.run`.
+fn status_time(ctx: &SaltContext, format: &str) -> Result<Value, Error> {
+    if format.contains("%f") {
+        return Err(fail(
+            "salt['status.time']: the %f (microseconds) directive is not supported by Brine",
+        ));
+    }
+    let options = CmdOptions {
+        env: vec![("LC_ALL".into(), "C".into())],
+        no_shell: true,
+        ..CmdOptions::default()
+    };
+    // The format is one argv word: single quotes, any ' in it spelled '\''.
+    let command = format!("date '+{}'", format.replace('\'', r"'\''"));
+    let out = ctx
+        .probe
+        .cmd(&command, &options)
+        .map_err(|e| fail(format!("salt['status.time']: {e}")))?;
+    if out.retcode != 0 {
+        return Err(fail(format!(
+            "salt['status.time']: date failed: {}",
+            out.stderr.trim_end()
+        )));
+    }
+    Ok(Value::from(
+        out.stdout
+            .strip_suffix('\n')
+            .unwrap_or(&out.stdout)
+            .to_string(),
+    ))
 }
 
 fn probe_bool(r: Result<bool, super::probe::ProbeError>) -> Result<Value, Error> {
@@ -503,11 +575,14 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
         .ok_or_else(|| fail("grains.filter_by needs lookup_dict"))?;
     let grain: String = kw_or(kw, "grain", pos.get(1), "os_family".to_string())?;
     let merge: Option<Value> = pos.get(2).cloned().or(kw.get::<Option<Value>>("merge")?);
-    let default: String = kw_or(kw, "default", pos.get(3), "default".to_string())?;
-    let base: Option<String> = match pos.get(4) {
-        Some(v) => Some(py_str_jinja(v)),
-        None => kw.get::<Option<String>>("base")?,
+    // Salt looks `default` up as given: `default=3` finds the int key 3.
+    let default: Value = match pos.get(3) {
+        Some(v) => v.clone(),
+        None => kw
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from("default")),
     };
+    let base: Option<Value> = pos.get(4).cloned().or(kw.get::<Option<Value>>("base")?);
     let pairs =
         map_pairs(&lookup).ok_or_else(|| fail("grains.filter_by: lookup_dict must be a dict"))?;
     let val = traverse(&ctx.grains, &grain, DEFAULT_DELIMITER);
@@ -517,23 +592,29 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
         None => vec![],
     };
     let mut ret: Option<Value> = None;
-    'outer: for each in &candidates {
+    for each in &candidates {
         let each = py_str_jinja(each);
-        for (k, v) in &pairs {
-            if crate::target::fnmatch(&each, &py_str_jinja(k)) {
-                ret = Some(v.clone());
-                break 'outer;
-            }
+        // The first matching key ends the look-up for this grain value; a
+        // match whose value is None lets the next grain value try, as in Salt.
+        if let Some((_, v)) = pairs
+            .iter()
+            .find(|(k, _)| crate::target::fnmatch(&each, &py_str_jinja(k)))
+        {
+            ret = Some(v.clone()).filter(|v| !v.is_none());
+        }
+        if ret.is_some() {
+            break;
         }
     }
     if ret.is_none() {
         ret = pairs
             .iter()
-            .find(|(k, _)| k.as_str() == Some(&default))
-            .map(|(_, v)| v.clone());
+            .find(|(k, _)| k == &default)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_none());
     }
-    if let Some(base) = base {
-        if let Some((_, base_values)) = pairs.iter().find(|(k, _)| k.as_str() == Some(&base)) {
+    if let Some(base) = base.filter(|b| b.is_true()) {
+        if let Some((_, base_values)) = pairs.iter().find(|(k, _)| k == &base) {
             ret = Some(match ret {
                 None => base_values.clone(),
                 Some(r) if base_values.kind() == ValueKind::Map => {
@@ -548,7 +629,8 @@ fn filter_by(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Err
             });
         }
     }
-    if let Some(merge) = merge.filter(|m| !m.is_none()) {
+    // `if merge:`: a falsy merge ('' or {} from a missing pillar key) is skipped.
+    if let Some(merge) = merge.filter(|m| m.is_true()) {
         if merge.kind() != ValueKind::Map {
             return Err(fail("filter_by merge argument must be a dictionary."));
         }

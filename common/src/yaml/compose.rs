@@ -48,6 +48,8 @@ struct Composer<'a> {
     flow: Vec<Option<usize>>,
     /// Character ranges of quoted and block scalars, when asked for.
     content_spans: Option<Vec<(usize, usize)>>,
+    /// A rewrite for the error `event` returned, when it has one.
+    refusal: Option<Refusal>,
 }
 
 impl<'a> Composer<'a> {
@@ -56,7 +58,10 @@ impl<'a> Composer<'a> {
         if id == 0 {
             return Ok(());
         }
-        let (name, mark) = anchor_name(&self.src, span)?;
+        let (name, mark) = anchor_name(&self.src, span).map_err(|(error, end)| {
+            self.refusal = end.map(Refusal::AnchorNameEnd);
+            error
+        })?;
         if let Some(first) = self.anchor_names.get(name) {
             return Err(mark.error(format!(
                 "found duplicate anchor '{name}'; first occurrence on line {}, column {}",
@@ -473,6 +478,7 @@ fn compose_once(
         anchor_names: HashMap::new(),
         flow: Vec::new(),
         content_spans: want_spans.then(Vec::new),
+        refusal: None,
     };
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
@@ -511,7 +517,12 @@ fn compose_once(
                 if flow_lines.contains(&span.start.line()) && !composer.in_flow(&event) {
                     return Err(Failure::NotFlow(span.start.line()));
                 }
-                composer.event(event, span)?;
+                if let Err(error) = composer.event(event, span) {
+                    return Err(match composer.refusal.take() {
+                        Some(r) => Failure::Refused(error, r),
+                        None => Failure::Error(error),
+                    });
+                }
             }
         }
     }

@@ -33,6 +33,9 @@ pub(crate) enum Refusal {
     /// Tabs in the leading blanks of a line inside a flow collection or a
     /// quoted scalar, where libyaml takes them as separating blanks.
     LeadingTab(usize),
+    /// `&name: x`: libyaml ends the anchor name at the `:` (or another of
+    /// `?,]}%@` and a backquote); a blank before it makes saphyr-parser end it there too.
+    AnchorNameEnd(usize),
 }
 
 impl Refusal {
@@ -114,6 +117,16 @@ pub(crate) fn apply(text: &str, refusal: Refusal) -> Option<Rewrite> {
             if !text[byte..].starts_with('#') {
                 return None;
             }
+            let mut out = text.to_string();
+            out.insert(byte, ' ');
+            Some(Rewrite {
+                text: out,
+                insertions: vec![(byte, 1)],
+                ..Rewrite::default()
+            })
+        }
+        Refusal::AnchorNameEnd(at) => {
+            let byte = src.byte_offset(at);
             let mut out = text.to_string();
             out.insert(byte, ' ');
             Some(Rewrite {

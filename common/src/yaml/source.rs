@@ -53,7 +53,14 @@ fn is_flow_indicator(c: char) -> bool {
 
 /// Reads the `&name` among the node properties that start at `mark`; also
 /// returns the name's position for messages.
-pub(crate) fn anchor_name<'a>(src: &Source<'a>, span: &Span) -> Result<(&'a str, Mark), YamlError> {
+///
+/// A YAML 1.2 parser reads `&name: x` as the anchor `name:`; libyaml ends the
+/// name at the `:` (and at any of `?,]}%@` and a backquote), so the error
+/// then also gives that character's index, where a blank makes the two agree.
+pub(crate) fn anchor_name<'a>(
+    src: &Source<'a>,
+    span: &Span,
+) -> Result<(&'a str, Mark), (YamlError, Option<usize>)> {
     let rest = src.rest_at(span.start.index());
     let mut line = span.start.line();
     let mut column = span.start.col() + 1;
@@ -73,13 +80,20 @@ pub(crate) fn anchor_name<'a>(src: &Source<'a>, span: &Span) -> Result<(&'a str,
                     .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
                 {
                     let col = column + 1 + name[..k].chars().count();
-                    return Err(YamlError::new(
-                        line,
-                        col,
-                        format!(
-                            "while scanning an anchor: found character {bad:?} in anchor name \
+                    let ends_name = k > 0 && "?:,]}%@`".contains(bad);
+                    let at = span.start.index()
+                        + rest[..name_start].chars().count()
+                        + name[..k].chars().count();
+                    return Err((
+                        YamlError::new(
+                            line,
+                            col,
+                            format!(
+                                "while scanning an anchor: found character {bad:?} in anchor name \
                              '{name}' (anchor names may only contain letters, digits, '_' and '-')"
+                            ),
                         ),
+                        ends_name.then_some(at),
                     ));
                 }
                 return Ok((name, Mark { line, column }));

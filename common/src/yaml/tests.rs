@@ -322,3 +322,27 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn an_anchor_name_ends_where_libyaml_ends_it() {
+    // vim-formula's pillar.example has `&colorcolumn: join(...)`: libyaml
+    // reads the anchor `colorcolumn` on an empty key. Salt 3007.8's answers:
+    let cases = [
+        (
+            "lets:\n  &cc: join(range(121,121),\",\")\n  b: *cc\n",
+            json!({"lets": {"null": "join(range(121,121),\",\")", "b": null}}),
+        ),
+        ("a: [&x, 1]\n", json!({"a": [null, 1]})),
+        ("&k: v\n", json!({"null": "v"})),
+    ];
+    for (text, want) in cases {
+        let got = load(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(
+            json_dumps(&got, false, None),
+            json_dumps(&want, false, None),
+            "{text:?}"
+        );
+    }
+    // A character libyaml never ends a name at is still an error.
+    assert!(load("a: &b.c x\n").is_err());
+}
