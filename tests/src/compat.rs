@@ -227,7 +227,8 @@ impl Tree {
         // gives them to Salt too), such as mine_functions.
         let shared = self.dir.join("minion.yaml");
         if shared.exists() {
-            let text = std::fs::read_to_string(&shared).map_err(|e| format!("{}: {e}", shared.display()))?;
+            let text = std::fs::read_to_string(&shared)
+                .map_err(|e| format!("{}: {e}", shared.display()))?;
             match common::yaml::load(&text).map_err(|e| format!("{}: {e}", shared.display()))? {
                 Value::Object(keys) => config.extend(keys),
                 Value::Null => {}
