@@ -582,8 +582,24 @@ mod tests {
         let trees = load_trees(&trees_dir()).unwrap();
         assert!(trees.len() >= 45, "only {} trees", trees.len());
         for tree in &trees {
-            for file in ["salt/top.sls", "pillar/top.sls", "grains.yaml"] {
-                assert!(tree.dir.join(file).is_file(), "{}: no {file}", tree.name);
+            assert!(tree.dir.join("grains.yaml").is_file(), "{}: no grains.yaml", tree.name);
+            match &tree.case.config {
+                // Roots named by case.yaml's config: each saltenv's directory.
+                Some(config) => {
+                    for key in ["file_roots", "pillar_roots"] {
+                        let envs = config.get(key).and_then(Value::as_object);
+                        let dirs = envs.into_iter().flat_map(|e| e.values());
+                        for dir in dirs.filter_map(Value::as_array).flatten() {
+                            let dir = tree.dir.join(dir.as_str().unwrap_or_default());
+                            assert!(dir.is_dir(), "{}: no {}", tree.name, dir.display());
+                        }
+                    }
+                }
+                None => {
+                    for file in ["salt/top.sls", "pillar/top.sls"] {
+                        assert!(tree.dir.join(file).is_file(), "{}: no {file}", tree.name);
+                    }
+                }
             }
             for show in tree.shows() {
                 tree.expected(show).unwrap();

@@ -137,7 +137,7 @@ fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_ho
         "0.0.0.0",
         &files,
         ROOTS,
-        &format!("gpg_keydir: {}\ntimeout: 600\n", keyring.home().display()),
+        &format!("gpg_keydir: {}\n", keyring.home().display()),
     );
     phase("master serving");
     std::thread::scope(|s| {
