@@ -203,3 +203,39 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
     assert!(!cache(PLAINTEXT), "the plaintext is in the job cache");
     assert!(!master.log().contains(PLAINTEXT));
 }
+
+/// Salt lets a state file be encrypted too (`#!yaml|gpg`): its value is
+/// decrypted on the master, reaches the minion's file, and is hidden from the
+/// return as a pillar secret is.
+#[test]
+fn an_encrypted_value_in_a_state_file_is_applied_and_hidden_from_the_return() {
+    let key = Keyring::temporary();
+    let app = format!(
+        "#!yaml|gpg\n/etc/token:\n  file.managed:\n    - contents: {}",
+        key.encrypt_yaml_block(PLAINTEXT, 6)
+    );
+    let files = [
+        ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
+        ("salt/app.sls", app),
+    ];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.home().display()));
+    let web1 = Minion::start("web1", master.ret_port, "");
+    wait_until(Duration::from_secs(20), "web1 pending", || {
+        master.pending().len() == 1
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    master.wait_connected(&["web1"]);
+    std::fs::create_dir_all(web1.root().join("etc")).unwrap();
+    std::fs::write(web1.root().join("etc/token"), "old\n").unwrap();
+
+    let (code, v) = master.json(&["apply", "web1"]);
+    assert_eq!(code, Some(0), "{v:#}\n{}", master.log());
+    let written = std::fs::read_to_string(web1.root().join("etc/token")).unwrap();
+    assert_eq!(written.trim_end(), PLAINTEXT);
+    let shown = v.to_string();
+    assert!(!shown.contains(PLAINTEXT), "{v:#}");
+    assert!(shown.contains("<secret "), "{v:#}");
+    let leaks = files_containing(master.dir.path(), PLAINTEXT);
+    assert!(leaks.is_empty(), "the plaintext is in {leaks:?}");
+}

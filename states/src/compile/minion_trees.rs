@@ -26,7 +26,8 @@ pub struct MinionTrees {
 pub struct Compiled {
     pub pillar: Value,
     pub chunks: Vec<Chunk>,
-    /// The pillar values `gpg` decrypted: hidden from what the job returns.
+    /// The values `gpg` decrypted (pillar and state files): hidden from
+    /// what the job returns.
     pub secrets: Vec<Secret>,
 }
 
@@ -96,13 +97,10 @@ impl MinionTrees {
         job: &JobEnv,
     ) -> Result<Compiled, TreeErrors> {
         let (states, pillar_tree) = self.for_job(job);
-        let (pillar, secrets) = pillar_tree.compile_secrets(m)?;
+        let (pillar, mut secrets) = pillar_tree.compile_secrets(m)?;
         let pillar = job.override_pillar(pillar);
-        let chunks = if sls.is_empty() {
-            states.lowstate(m, &pillar)?
-        } else {
-            states.sls_lowstate(m, &pillar, sls)?
-        };
+        let (chunks, in_states) = states.low_chunks(m, &pillar, sls)?;
+        secrets.extend(in_states);
         Ok(Compiled {
             pillar,
             chunks,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use common::config::{EnvRoots, Environments, TopMerging};
 use common::data::{Map, Value};
-use common::render::{ExternalRenderers, Pipeline, Renderer, Session};
+use common::render::{ExternalRenderers, Pipeline, Renderer, Secret, Session};
 use common::saltenvs::Saltenvs;
 use common::target::Facts;
 use common::top;
@@ -155,16 +155,20 @@ impl Compiler {
 
     /// `state.show_highstate`: the rendered high data, before extend/requisite passes.
     pub fn highstate(&self, m: &Minion, pillar: &Value) -> Result<High, CompileErrors> {
-        let (high, errors) = self.render_top(m, pillar);
+        let (high, errors) = self.render_top(m, pillar, &self.session(m, pillar));
         finish(high, errors)
     }
 
     /// Renders what top.sls gives the minion; the errors of both steps.
-    fn render_top(&self, m: &Minion, pillar: &Value) -> (High, Vec<CompileError>) {
+    fn render_top(
+        &self,
+        m: &Minion,
+        pillar: &Value,
+        session: &Session,
+    ) -> (High, Vec<CompileError>) {
         let mut errors = Vec::new();
-        let session = self.session(m, pillar);
-        let matches = self.matches(m, pillar, &session, &mut errors);
-        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
+        let matches = self.matches(m, pillar, session, &mut errors);
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, session);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
         (high, errors)
@@ -172,28 +176,21 @@ impl Compiler {
 
     /// `state.show_sls`: the high data of the named SLS files.
     pub fn sls(&self, m: &Minion, pillar: &Value, names: &[String]) -> Result<High, CompileErrors> {
-        let (high, mut errors) = self.render_named(m, pillar, names);
+        let (high, mut errors) = self.render_named(&self.session(m, pillar), names);
         errors.extend(high::verify_high(&high).into_iter().map(CompileError::Tree));
         finish(high, errors)
     }
 
-    fn render_named(
-        &self,
-        m: &Minion,
-        pillar: &Value,
-        names: &[String],
-    ) -> (High, Vec<CompileError>) {
-        let session = self.session(m, pillar);
+    fn render_named(&self, session: &Session, names: &[String]) -> (High, Vec<CompileError>) {
         let matches = vec![(self.saltenv().to_string(), names.to_vec())];
-        let mut builder = highstate::HighBuilder::new(&self.saltenvs, &session);
+        let mut builder = highstate::HighBuilder::new(&self.saltenvs, session);
         let high = builder.render_highstate(&matches);
         (high, builder.errors)
     }
 
     /// `state.show_lowstate`: the ordered low chunks of the highstate.
     pub fn lowstate(&self, m: &Minion, pillar: &Value) -> Result<Vec<Chunk>, CompileErrors> {
-        let (high, errors) = self.render_top(m, pillar);
-        self.to_low(high, errors)
+        self.low_chunks(m, pillar, &[]).map(|(chunks, _)| chunks)
     }
 
     /// Low chunks of the named SLS files only (`state.sls`).
@@ -203,8 +200,26 @@ impl Compiler {
         pillar: &Value,
         names: &[String],
     ) -> Result<Vec<Chunk>, CompileErrors> {
-        let (high, errors) = self.render_named(m, pillar, names);
-        self.to_low(high, errors)
+        self.low_chunks(m, pillar, names).map(|(chunks, _)| chunks)
+    }
+
+    /// The low chunks of the highstate (`names` empty) or of the named SLS
+    /// files, and the values `gpg` decrypted in the state files on the way
+    /// (a `#!yaml|gpg` SLS), which the job's returns must not show.
+    pub fn low_chunks(
+        &self,
+        m: &Minion,
+        pillar: &Value,
+        names: &[String],
+    ) -> Result<(Vec<Chunk>, Vec<Secret>), CompileErrors> {
+        let session = self.session(m, pillar);
+        let (high, errors) = if names.is_empty() {
+            self.render_top(m, pillar, &session)
+        } else {
+            self.render_named(&session, names)
+        };
+        let chunks = self.to_low(high, errors)?;
+        Ok((chunks, session.secrets()))
     }
 
     fn to_low(
