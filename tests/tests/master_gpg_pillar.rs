@@ -212,7 +212,7 @@ fn an_encrypted_value_in_a_state_file_is_applied_and_hidden_from_the_return() {
     let key = Keyring::temporary();
     let app = format!(
         "#!yaml|gpg\n/etc/token:\n  file.managed:\n    - contents: {}",
-        key.encrypt_yaml_block(PLAINTEXT, 6)
+        key.encrypt_yaml_block(PLAINTEXT, 8)
     );
     let files = [
         ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
