@@ -76,6 +76,11 @@ impl PillarTree {
         self
     }
 
+    /// Whether `pillar_roots` has the pillar env `env`.
+    pub fn has_env(&self, env: &str) -> bool {
+        self.saltenvs.contains(env)
+    }
+
     /// The same trees for a job with its own pillarenv; `None` keeps the
     /// config's.
     pub fn for_pillarenv(&self, pillarenv: Option<&str>) -> PillarTree {

@@ -582,7 +582,11 @@ mod tests {
         let trees = load_trees(&trees_dir()).unwrap();
         assert!(trees.len() >= 45, "only {} trees", trees.len());
         for tree in &trees {
-            assert!(tree.dir.join("grains.yaml").is_file(), "{}: no grains.yaml", tree.name);
+            assert!(
+                tree.dir.join("grains.yaml").is_file(),
+                "{}: no grains.yaml",
+                tree.name
+            );
             match &tree.case.config {
                 // Roots named by case.yaml's config: each saltenv's directory.
                 Some(config) => {

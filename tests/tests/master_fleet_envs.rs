@@ -177,7 +177,7 @@ fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_ho
     );
     // Each environment's SLS sees its own saltenv; `common` comes from base.
     for c in [prod, stage] {
-        assert_eq!(read(c, "/etc/brine-common"), "from base");
+        assert_eq!(read(c, "/etc/brine-common"), "from base\n");
     }
     assert_eq!(prod.run("stat -c %a /etc/brine-app.conf"), "600");
     phase("apply: each host got its environment's file and pillar");

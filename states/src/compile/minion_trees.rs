@@ -9,7 +9,8 @@ use std::sync::Arc;
 use common::config::Environments;
 use common::data::{Map, Value};
 use common::render::{ExternalRenderers, Pipeline, Secret, Session};
-use common::tree_error::TreeErrors;
+use common::saltenvs::not_configured;
+use common::tree_error::{TreeError, TreeErrors};
 use pillar::PillarTree;
 
 use super::{Chunk, Compiler, JobEnv, Minion};
@@ -68,6 +69,30 @@ impl MinionTrees {
         )
     }
 
+    /// A job naming a saltenv or pillarenv the config lacks is refused with
+    /// Salt's words, where Salt itself would compile an empty highstate
+    /// (`state.apply saltenv=typo`) or pillar and report success.
+    fn check_envs(&self, job: &JobEnv) -> Result<(), TreeErrors> {
+        let mut errors = Vec::new();
+        if let Some(env) = job.saltenv.as_deref() {
+            if !self.states.saltenvs().contains(env) {
+                errors.push(TreeError::Tree(not_configured(env)));
+            }
+        }
+        if let Some(env) = job.pillarenv.as_deref() {
+            if !self.pillar.has_env(env) {
+                errors.push(TreeError::Tree(format!(
+                    "No matching pillar environment for environment '{env}' found"
+                )));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(TreeErrors(errors))
+        }
+    }
+
     /// The minion's pillar (`pillar.items`).
     pub fn pillar(&self, m: &Minion) -> Result<Value, TreeErrors> {
         self.job_pillar(m, &JobEnv::default())
@@ -75,6 +100,7 @@ impl MinionTrees {
 
     /// The minion's pillar for one job: its pillarenv, its `pillar=` over it.
     pub fn job_pillar(&self, m: &Minion, job: &JobEnv) -> Result<Value, TreeErrors> {
+        self.check_envs(job)?;
         let (_, pillar) = self.for_job(job);
         Ok(job.override_pillar(pillar.compile(m)?))
     }
@@ -96,6 +122,7 @@ impl MinionTrees {
         sls: &[String],
         job: &JobEnv,
     ) -> Result<Compiled, TreeErrors> {
+        self.check_envs(job)?;
         let (states, pillar_tree) = self.for_job(job);
         let (pillar, mut secrets) = pillar_tree.compile_secrets(m)?;
         let pillar = job.override_pillar(pillar);

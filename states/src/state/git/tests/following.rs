@@ -181,8 +181,15 @@ fn git_daemon(base: &Path) -> Option<Daemon> {
         .local_addr()
         .ok()?
         .port();
-    let child = std::process::Command::new("git")
-        .arg("daemon")
+    // `git daemon` runs git-daemon as a child of its own, which killing
+    // `git` would leave serving (and holding the test's inherited files):
+    // run git-daemon itself.
+    let exec_path = std::process::Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .ok()?;
+    let exec_path = String::from_utf8(exec_path.stdout).ok()?;
+    let child = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
         .arg("--reuseaddr")
         .arg("--export-all")
         .arg(format!("--base-path={}", base.display()))
