@@ -76,10 +76,27 @@ pub struct Renderer {
     default_pipeline: Pipeline,
     /// What a key path of this tree's data is called in errors.
     data_kind: &'static str,
-    /// Files read to choose their pipeline, kept as long as the compiled
-    /// templates are (a renderer lives for one job): one read per file, not
-    /// one per file and minion.
-    sources: Mutex<std::collections::HashMap<String, Arc<str>>>,
+    /// Files read, kept as long as the compiled templates are (a renderer
+    /// lives for one job): the template loader and the choice of a file's
+    /// pipeline share one read per file, not one each per file and minion.
+    sources: Arc<Sources>,
+}
+
+/// The text of the files a renderer has read, by name under its roots.
+#[derive(Default)]
+struct Sources(Mutex<std::collections::HashMap<String, Arc<str>>>);
+
+impl Sources {
+    /// The text of `name` (found at `path`), read on first use only.
+    fn read(&self, name: &str, path: &std::path::Path) -> std::io::Result<Arc<str>> {
+        let mut files = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(text) = files.get(name) {
+            return Ok(text.clone());
+        }
+        let text: Arc<str> = crate::files::read_regular_to_string(path)?.into();
+        files.insert(name.to_string(), text.clone());
+        Ok(text)
+    }
 }
 
 /// One minion's render inputs, converted once and shared by every file rendered
@@ -205,8 +222,10 @@ impl Renderer {
                 .expect("default delimiters are valid"),
         );
         let loader_finder = finder.clone();
+        let sources = Arc::new(Sources::default());
+        let loader_sources = sources.clone();
         env.set_loader(move |name| match loader_finder.find(name) {
-            Some(path) => match crate::files::read_regular_to_string(&path) {
+            Some(path) => match loader_sources.read(name, &path) {
                 Ok(text) => Ok(Some(tags::rewrite(&text))),
                 Err(e) => Err(Error::new(
                     ErrorKind::InvalidOperation,
@@ -244,7 +263,7 @@ impl Renderer {
             external: Arc::new(NoExternal),
             default_pipeline: Pipeline::default(),
             data_kind: "key",
-            sources: Mutex::new(std::collections::HashMap::new()),
+            sources,
         }
     }
 

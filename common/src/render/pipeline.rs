@@ -191,21 +191,16 @@ impl Renderer {
         }
     }
 
-    /// The text of `file`, read once per renderer.
+    /// The text of `file`, read once per renderer (the template loader
+    /// shares the read).
     fn pipeline_source(&self, file: &str) -> Result<Arc<str>, RenderError> {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(text) = sources.get(file) {
-            return Ok(text.clone());
-        }
         let path = self
             .finder
             .find(file)
             .ok_or_else(|| RenderError::read(file, "no such file under the roots"))?;
-        let text: Arc<str> = crate::files::read_regular_to_string(&path)
-            .map_err(|e| RenderError::read(file, e.to_string()))?
-            .into();
-        sources.insert(file.to_string(), text.clone());
-        Ok(text)
+        self.sources
+            .read(file, &path)
+            .map_err(|e| RenderError::read(file, e.to_string()))
     }
 
     /// Renders `file` through its pipeline to data (text when the pipeline
