@@ -33,22 +33,33 @@ pub struct GrainsCache {
     by_id: RwLock<BTreeMap<String, Arc<CachedGrains>>>,
 }
 
+/// Each minion's `name` under `dir` (`cachedir/minions/<id>/name`) that
+/// parses as JSON, for ids that are valid minion ids: what the caches of
+/// earlier runs left. Anything else there is skipped.
+pub(super) fn per_minion_json(dir: &Path, name: &str) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if crate::pki::validate_id(&id).is_err() {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path().join(name)).ok();
+        if let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+            found.push((id, v));
+        }
+    }
+    found
+}
+
 impl GrainsCache {
     /// Loads what earlier runs left under `cachedir/minions`.
     pub fn load(cachedir: &Path) -> Self {
         let dir = cachedir.join("minions");
         let mut by_id = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let Some(id) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if crate::pki::validate_id(&id).is_err() {
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path().join("grains.json")).ok();
-            if let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
-                by_id.insert(id, Arc::new(CachedGrains::new(&v)));
-            }
+        for (id, v) in per_minion_json(&dir, "grains.json") {
+            by_id.insert(id, Arc::new(CachedGrains::new(&v)));
         }
         GrainsCache {
             dir,

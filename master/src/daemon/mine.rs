@@ -34,15 +34,8 @@ impl MineStore {
     pub fn load(cachedir: &Path) -> Self {
         let dir = cachedir.join("minions");
         let mut by_id = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let Some(id) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if crate::pki::validate_id(&id).is_err() {
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path().join("mine.json")).ok();
-            if let Some(Value::Object(m)) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+        for (id, v) in super::grains_cache::per_minion_json(&dir, "mine.json") {
+            if let Value::Object(m) = v {
                 by_id.insert(id, Arc::new(m));
             }
         }
