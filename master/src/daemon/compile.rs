@@ -10,9 +10,7 @@ use common::config::{Environments, MinionConfig};
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
 use common::render::mine::{MineError, MineSource, Mined};
-use common::render::{
-    hide_secrets, CmdOptions, CmdOutput, HostProbe, ProbeError, Renderer, Secret, Session,
-};
+use common::render::{hide_secrets, CmdOptions, CmdOutput, HostProbe, ProbeError, Secret, Session};
 use common::saltenvs::Saltenvs;
 use common::target::TargetKind;
 use common::tree_error::TreeErrors;
@@ -24,8 +22,6 @@ use super::compile_cache::{self, CompileCache, Reusable};
 /// on disk is seen by the next job.
 pub struct Tree {
     pub trees: MinionTrees,
-    /// Saltenv `base`'s files, which the minions' file requests read.
-    pub renderer: Arc<Renderer>,
     envs: Environments,
     /// The trees' files and the nodegroups as they were when the job
     /// started (see [`compile_cache`]).
@@ -47,16 +43,9 @@ impl Tree {
             .collect();
         let fingerprint = compile_cache::tree_fingerprint(&roots, &nodegroups);
         let trees = MinionTrees::new(envs, nodegroups);
-        let renderer = trees
-            .states
-            .saltenvs()
-            .get("base")
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Renderer::new(Vec::new())));
         Tree {
             fingerprint,
             trees,
-            renderer,
             envs: envs.clone(),
             secrets: Mutex::new(HashMap::new()),
         }

@@ -81,6 +81,17 @@ pub struct Master {
 }
 
 impl Master {
+    /// The ids whose keys are accepted, as the key store lists them now.
+    pub fn accepted_ids(&self) -> Result<Vec<String>, String> {
+        Ok(self
+            .keys
+            .lock()
+            .unwrap()
+            .list()
+            .map_err(|e| e.to_string())?
+            .accepted)
+    }
+
     pub fn open(config: MasterConfig) -> anyhow::Result<Arc<Master>> {
         let keys = KeyStore::open(&config.pki_dir)?
             .limit_pending(config.max_pending_keys, config.pending_key_rate);

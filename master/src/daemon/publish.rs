@@ -192,13 +192,7 @@ async fn targets(
     let kind = p.tgt_type;
     let target =
         Target::parse(&p.target, kind, &master.config.nodegroups).map_err(|e| e.to_string())?;
-    let accepted = master
-        .keys
-        .lock()
-        .unwrap()
-        .list()
-        .map_err(|e| e.to_string())?
-        .accepted;
+    let accepted = master.accepted_ids()?;
     let needs_pillar = target.needs_pillar();
     // Matching on the id alone needs no grains parsed.
     let needs_grains = !matches!(kind, TargetKind::Glob | TargetKind::Pcre | TargetKind::List);

@@ -15,13 +15,7 @@ pub async fn who(master: Arc<Master>, path: String) -> Result<Value, String> {
     if path.is_empty() || path.split(DEFAULT_DELIMITER).any(str::is_empty) {
         return Err("name a pillar key path such as 'db:password'".into());
     }
-    let accepted = master
-        .keys
-        .lock()
-        .unwrap()
-        .list()
-        .map_err(|e| e.to_string())?
-        .accepted;
+    let accepted = master.accepted_ids()?;
     // With the master's gpg keyring: an encrypted value counts as held.
     let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
         .with_renderers(&master.config);

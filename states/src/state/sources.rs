@@ -218,17 +218,21 @@ mod tests {
     use super::*;
     use common::render::NoHost;
 
-    fn sources(root: &Path) -> LocalSources {
-        let renderer = Arc::new(Renderer::new(vec![root.to_path_buf()]));
+    /// A session with no grains, pillar or host, in saltenv `base`.
+    fn empty_session() -> Arc<Session> {
         let empty = Value::Object(Map::new());
-        let session = Arc::new(Session::new(
+        Arc::new(Session::new(
             &empty,
             &empty,
             &empty,
             "base",
             Arc::new(NoHost),
-        ));
-        LocalSources::new(renderer, session)
+        ))
+    }
+
+    fn sources(root: &Path) -> LocalSources {
+        let renderer = Arc::new(Renderer::new(vec![root.to_path_buf()]));
+        LocalSources::new(renderer, empty_session())
     }
 
     fn mkfifo(path: &Path) {
@@ -313,14 +317,7 @@ mod tests {
             ("base".into(), vec![base.path().to_path_buf()]),
             ("prod".into(), vec![prod.path().to_path_buf()]),
         ]);
-        let empty = Value::Object(Map::new());
-        let session = Arc::new(Session::new(
-            &empty,
-            &empty,
-            &empty,
-            "base",
-            Arc::new(NoHost),
-        ));
+        let session = empty_session();
         let s = LocalSources::with_saltenvs(Saltenvs::new(&roots), session);
         assert_eq!(s.fetch("salt://motd").unwrap(), b"base motd");
         assert_eq!(
