@@ -56,7 +56,7 @@ pub struct MinionConfig {
 
 /// One entry of `mine_functions`: the mine key (`alias`) and the call whose
 /// return is stored under it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MineFunction {
     pub alias: String,
     pub function: String,
@@ -115,6 +115,21 @@ pub fn mine_functions(v: &Value) -> Result<Vec<MineFunction>, String> {
         });
     }
     Ok(out)
+}
+
+/// The functions a minion runs for the mine: its config's, with its pillar's
+/// merged over them as Salt's `config.merge('mine_functions')` does (a dict
+/// update: a pillar entry replaces the config's of the same key in place,
+/// new keys follow).
+pub fn merge_mine_functions(config: &[MineFunction], pillar: &[MineFunction]) -> Vec<MineFunction> {
+    let mut out = config.to_vec();
+    for f in pillar {
+        match out.iter_mut().find(|c| c.alias == f.alias) {
+            Some(c) => *c = f.clone(),
+            None => out.push(f.clone()),
+        }
+    }
+    out
 }
 
 impl Default for MinionConfig {
@@ -697,6 +712,26 @@ mod tests {
             let err = MinionConfig::load(&p, true).unwrap_err().to_string();
             assert!(err.contains(&format!("key '{key}'")), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn pillar_mine_functions_replace_the_configs_in_place_and_add_new_ones() {
+        let parse = |y: &str| mine_functions(&crate::yaml::load(y).unwrap()).unwrap();
+        let config = parse("a: [1]\nb: [2]\n");
+        let pillar = parse("c: [3]\na: [9]\n");
+        let merged = merge_mine_functions(&config, &pillar);
+        let shown: Vec<(&str, &Value)> = merged
+            .iter()
+            .map(|f| (f.alias.as_str(), &f.args[0]))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("a", &Value::from(9)),
+                ("b", &Value::from(2)),
+                ("c", &Value::from(3))
+            ]
+        );
     }
 
     #[test]

@@ -132,6 +132,7 @@ fn wire(dir: &Path) {
         ("fetched-err", MasterMsg::Fetched { req: 1, reply: Err("missing".into()) }),
         ("rendered", MasterMsg::Rendered { req: 3, reply: Ok("port 80\n".into()) }),
         ("listed", MasterMsg::Listed { req: 4, reply: Ok(vec!["a".into(), "b/c".into()]) }),
+        ("mine-functions", MasterMsg::MineFunctions { functions: vec![common::config::MineFunction { alias: "ips".into(), function: "network.ip_addrs".into(), args: vec![json!("eth0")], kwargs: kwargs.clone() }] }),
     ];
     for (name, m) in &master {
         put(dir, &format!("master-{name}"), &enc(m));

@@ -64,6 +64,7 @@ impl MineSource for LocalMine {
         tgt: &Value,
         kind: TargetKind,
         functions: &[String],
+        pillar_functions: &[MineFunction],
     ) -> Result<Mined, MineError> {
         let target = Target::parse_value(tgt, kind, &self.nodegroups)?;
         if target.needs_pillar() {
@@ -78,12 +79,11 @@ impl MineSource for LocalMine {
         if !target.matches(&facts) {
             return Ok(Vec::new());
         }
-        let wanted: Vec<MineFunction> = self
-            .functions
-            .iter()
-            .filter(|f| functions.contains(&f.alias))
-            .cloned()
-            .collect();
+        let wanted: Vec<MineFunction> =
+            common::config::merge_mine_functions(&self.functions, pillar_functions)
+                .into_iter()
+                .filter(|f| functions.contains(&f.alias))
+                .collect();
         let data = select(&run(&wanted, &self.root, &self.grains), functions);
         Ok(if data.is_empty() {
             Vec::new()
@@ -163,11 +163,30 @@ mod tests {
             root: "/".into(),
         };
         let get = |tgt: &str, kind: &str| {
-            common::render::mine::get(&mine, &json!(tgt), &json!("echo"), kind)
+            common::render::mine::get(&mine, &json!(tgt), &json!("echo"), kind, &[])
         };
         assert_eq!(get("role:web", "grain").unwrap(), json!({"web1": "hi"}));
         assert_eq!(get("db*", "glob").unwrap(), json!({}));
         let e = get("role:web", "pillar").unwrap_err();
         assert!(e.to_string().contains("pillar"), "{e}");
+
+        // The pillar's mine_functions merge over the config's (Salt's
+        // config.merge): same key replaced, a new key added.
+        let pillar = functions(
+            "echo: [{mine_function: test.echo}, from pillar]\n\
+             other: [{mine_function: test.echo}, more]\n",
+        );
+        let both = common::render::mine::get(
+            &mine,
+            &json!("web1"),
+            &json!(["echo", "other"]),
+            "glob",
+            &pillar,
+        )
+        .unwrap();
+        assert_eq!(
+            both,
+            json!({"echo": {"web1": "from pillar"}, "other": {"web1": "more"}})
+        );
     }
 }

@@ -160,6 +160,24 @@ fn refused(args: &str, master_config: &str, error: &str) {
     drop(lb1);
 }
 
+/// `minion show --local lowstate --id web01 [extra]` with `d/minion.yaml`.
+fn show_local(d: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(tests::bin("minion"))
+        .args(["show", "--local", "lowstate", "--id", "web01"])
+        .args(extra)
+        .arg("--config")
+        .arg(d.join("minion.yaml"))
+        .output()
+        .unwrap()
+}
+
+/// [`show_local`]'s lowstate as JSON.
+fn lowstate(d: &std::path::Path) -> Value {
+    let out = show_local(d, &["--out", "json"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
 /// Masterless (`salt-call --local`): mine.get answers for this minion only,
 /// from its own `mine_functions`, when the target matches it.
 #[test]
@@ -188,16 +206,7 @@ fn masterless_mine_get_reads_this_hosts_own_mine_functions() {
             d = d.display()
         ),
     );
-    let out = std::process::Command::new(tests::bin("minion"))
-        .args([
-            "show", "--local", "lowstate", "--out", "json", "--id", "web01",
-        ])
-        .arg("--config")
-        .arg(d.join("minion.yaml"))
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let v = lowstate(d);
     let chunk = &v["local"][0];
     assert_eq!(chunk["mine"], serde_json::json!({"web01": "hi"}), "{v:#}");
     assert_eq!(chunk["others"], serde_json::json!({}), "{v:#}");
@@ -208,21 +217,90 @@ fn masterless_mine_get_reads_this_hosts_own_mine_functions() {
     );
     assert_eq!(chunk["not_me"], serde_json::json!({}), "{v:#}");
 
-    // mine_functions in pillar, which Salt would merge in: refused, not ignored.
+    // mine_functions in pillar merge over the config's, as Salt's
+    // config.merge does: the same key replaced, a new key added.
     write("pillar/top.sls", "base:\n  '*':\n    - mine\n");
-    write("pillar/mine.sls", "mine_functions:\n  greeting: []\n");
-    let out = std::process::Command::new(tests::bin("minion"))
-        .args(["show", "--local", "lowstate", "--id", "web01"])
-        .arg("--config")
-        .arg(d.join("minion.yaml"))
-        .output()
-        .unwrap();
+    write(
+        "pillar/mine.sls",
+        "mine_functions:\n  greeting:\n    - mine_function: test.echo\n    - from pillar\n\
+         \x20 extra:\n    - mine_function: test.echo\n    - more\n",
+    );
+    write(
+        "salt/lb.sls",
+        "mine:\n  test.nop:\n    - both: {{ salt['mine.get']('*', 'greeting,extra') | json }}\n",
+    );
+    let v = lowstate(d);
+    assert_eq!(
+        v["local"][0]["both"],
+        serde_json::json!({"greeting": {"web01": "from pillar"}, "extra": {"web01": "more"}}),
+        "{v:#}"
+    );
+
+    // A pillar mine_functions that is not Salt's shape is an error naming it.
+    write("pillar/mine.sls", "mine_functions: [greeting]\n");
+    let out = show_local(d, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("pillar sets mine_functions, which Brine does not run"),
-        "{err}"
+    assert!(err.contains("pillar key mine_functions"), "{err}");
+}
+
+/// Salt's minion runs the `mine_functions` of its pillar too: the master
+/// compiles each minion's pillar when it connects and sends it those, and
+/// `saltutil.refresh_pillar` sends them again after the pillar changed.
+#[test]
+fn mine_functions_from_pillar_reach_the_mine() {
+    let mut files = tree();
+    files.push(("pillar/top.sls", "base:\n  'web*':\n    - mine\n"));
+    files.push((
+        "pillar/mine.sls",
+        "mine_functions:\n  network.ip_addrs:\n    - include_loopback: true\n\
+         \x20 greeting:\n    - mine_function: test.echo\n    - {{ grains['role'] }}\n",
+    ));
+    let master = Master::start(&files);
+    // No mine_functions in either minion's config.
+    let web1 = start(&master, "web1", "grains:\n  role: web\n");
+    let lb1 = start(&master, "lb1", "grains:\n  role: lb\n");
+    std::fs::create_dir_all(lb1.root().join("etc")).unwrap();
+    wait_until(Duration::from_secs(20), "two pending keys", || {
+        master.pending().len() == 2
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    master.wait_connected(&["web1", "lb1"]);
+    let read = |id: &str| std::fs::read_to_string(mine_file(&master, id)).unwrap_or_default();
+    wait_until(
+        Duration::from_secs(20),
+        "web1's mine from its pillar",
+        || read("web1").contains("greeting"),
     );
+    let sent: Value = serde_json::from_str(&read("web1")).unwrap();
+    assert_eq!(sent["greeting"], "web", "{sent}");
+    assert!(
+        sent["network.ip_addrs"]
+            .as_array()
+            .is_some_and(|a| a.contains(&Value::from("127.0.0.1"))),
+        "{sent}"
+    );
+    // lb1's pillar has no mine_functions: it sends nothing.
+    assert!(!mine_file(&master, "lb1").exists());
+    apply_lb(&master);
+    assert!(
+        backends(&lb1).starts_with("server web1 "),
+        "{}",
+        backends(&lb1)
+    );
+
+    // The pillar changes; a refresh sends the new functions at once.
+    std::fs::write(
+        master.dir.path().join("pillar/mine.sls"),
+        "mine_functions:\n  greeting:\n    - mine_function: test.echo\n    - refreshed\n",
+    )
+    .unwrap();
+    let (code, v) = master.json(&["run", "web1", "saltutil.refresh_pillar"]);
+    assert_eq!(code, Some(0), "{v:#}");
+    wait_until(Duration::from_secs(20), "the refreshed mine", || {
+        read("web1").contains("refreshed")
+    });
+    drop((web1, lb1));
 }
 
 /// The mine is sent again every `mine_interval` (minutes, as Salt counts),

@@ -141,6 +141,13 @@ pub enum MasterMsg {
         req: u64,
         reply: Result<Vec<String>, String>,
     },
+    /// The `mine_functions` of this minion's pillar, which Salt's minion
+    /// merges over its config's (`config.merge`): sent when the master
+    /// compiles its pillar on connecting, on new grains and on
+    /// `saltutil.refresh_pillar`.
+    MineFunctions {
+        functions: Vec<common::config::MineFunction>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

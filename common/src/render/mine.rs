@@ -6,6 +6,7 @@
 //! own `mine_functions` (Salt's `salt-call --local mine.get`, which reads
 //! only the local minion's cache). A render given no mine fails the call,
 //! instead of Brine's old `{}`, which read as "no minion matched".
+use crate::config::MineFunction;
 use crate::data::{Map, Value};
 use crate::target::{TargetError, TargetKind};
 
@@ -36,12 +37,16 @@ pub type Mined = Vec<(String, Map<String, Value>)>;
 pub trait MineSource: Send + Sync {
     /// For every minion `tgt` matches as a `kind` target, its mine entries
     /// named in `functions` (those it has), sorted by minion id. A minion
-    /// with none of them is left out.
+    /// with none of them is left out. `pillar_functions` is the rendering
+    /// minion's own pillar `mine_functions`: a source that runs this host's
+    /// functions itself (masterless) merges them over its config's; the
+    /// master's store already holds what minions ran from their pillar.
     fn matching(
         &self,
         tgt: &Value,
         kind: TargetKind,
         functions: &[String],
+        pillar_functions: &[MineFunction],
     ) -> Result<Mined, MineError>;
 
     /// A number that changes whenever any mine data changes, so a cache of
@@ -57,6 +62,7 @@ pub fn get(
     tgt: &Value,
     fun: &Value,
     tgt_type: &str,
+    pillar_functions: &[MineFunction],
 ) -> Result<Value, MineError> {
     let kind = TargetKind::from_salt_name(tgt_type)
         .ok_or_else(|| MineError::UnknownKind(tgt_type.to_string()))?;
@@ -75,7 +81,7 @@ pub fn get(
         // Salt returns {} for any other type.
         _ => return Ok(Value::Object(Map::new())),
     };
-    let found = source.matching(tgt, kind, &functions)?;
+    let found = source.matching(tgt, kind, &functions, pillar_functions)?;
     let mut out = Map::new();
     if by_function {
         for function in &functions {
@@ -122,6 +128,7 @@ mod tests {
             tgt: &Value,
             kind: TargetKind,
             functions: &[String],
+            _: &[MineFunction],
         ) -> Result<Mined, MineError> {
             let target = crate::target::Target::parse_value(tgt, kind, &Map::new())?;
             let empty = json!({});
@@ -158,28 +165,35 @@ mod tests {
     #[test]
     fn one_function_is_keyed_by_minion_and_several_by_function() {
         let f = fixed();
-        let one = get(&f, &json!("*"), &json!("network.ip_addrs"), "glob").unwrap();
+        let one = get(&f, &json!("*"), &json!("network.ip_addrs"), "glob", &[]).unwrap();
         assert_eq!(one, json!({"db1": ["10.0.0.9"], "web1": ["10.0.0.1"]}));
-        let web = get(&f, &json!("web*"), &json!("network.ip_addrs"), "glob").unwrap();
+        let web = get(&f, &json!("web*"), &json!("network.ip_addrs"), "glob", &[]).unwrap();
         assert_eq!(web, json!({"web1": ["10.0.0.1"]}));
         // A repeated name is one function, as Salt's set() makes it.
-        let same = get(&f, &json!("web1"), &json!("disk,disk"), "glob").unwrap();
+        let same = get(&f, &json!("web1"), &json!("disk,disk"), "glob", &[]).unwrap();
         assert_eq!(same, json!({"web1": {"/": 1}}));
-        let two = get(&f, &json!("*"), &json!("network.ip_addrs,disk"), "glob").unwrap();
+        let two = get(
+            &f,
+            &json!("*"),
+            &json!("network.ip_addrs,disk"),
+            "glob",
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             two,
             json!({"network.ip_addrs": {"db1": ["10.0.0.9"], "web1": ["10.0.0.1"]},
                    "disk": {"web1": {"/": 1}}})
         );
-        let listed = get(&f, &json!("db1"), &json!(["disk"]), "glob").unwrap();
+        let listed = get(&f, &json!("db1"), &json!(["disk"]), "glob", &[]).unwrap();
         assert_eq!(listed, json!({}));
-        let none = get(&f, &json!("*"), &json!("nothing.here"), "glob").unwrap();
+        let none = get(&f, &json!("*"), &json!("nothing.here"), "glob", &[]).unwrap();
         assert_eq!(none, json!({}));
     }
 
     #[test]
     fn an_unknown_tgt_type_is_an_error_naming_it() {
-        let e = get(&fixed(), &json!("*"), &json!("x"), "range").unwrap_err();
+        let e = get(&fixed(), &json!("*"), &json!("x"), "range", &[]).unwrap_err();
         assert_eq!(e.to_string(), "mine.get: unknown tgt_type 'range'");
     }
 }

@@ -461,24 +461,27 @@ fn mine_get(ctx: &SaltContext, pos: &[Value], kw: &Kwargs) -> Result<Value, Erro
         .map(|v| py_str_jinja(&v))
         .unwrap_or_else(|| "glob".to_string());
     let exclude_minion = given(3, "exclude_minion")?.is_some_and(|v| v.is_true());
-    // Salt merges a pillar's mine_functions over the config's; Brine's
-    // minions run only the config's, so an answer here could be short.
-    if ctx
-        .pillar
-        .get_attr("mine_functions")
-        .is_ok_and(|v| !v.is_undefined())
-    {
-        return Err(fail(
-            "mine.get: this minion's pillar sets mine_functions, which Brine does not run \
-             (set them in the minion config)",
-        ));
-    }
+    // Salt's mine.update runs the config's mine_functions with the pillar's
+    // merged over them: a masterless source runs this minion's own.
+    let pillar_functions = match ctx.pillar.get_attr("mine_functions") {
+        Ok(v) if !v.is_undefined() && !v.is_none() => {
+            crate::config::mine_functions(&to_data(&v))
+                .map_err(|e| fail(format!("mine.get: pillar key mine_functions: {e}")))?
+        }
+        _ => Vec::new(),
+    };
     let mine = ctx
         .probe
         .mine()
         .ok_or_else(|| fail(super::mine::MineError::Unavailable.to_string()))?;
-    let mut ret = super::mine::get(mine, &to_data(&tgt), &to_data(&fun), &tgt_type)
-        .map_err(|e| fail(e.to_string()))?;
+    let mut ret = super::mine::get(
+        mine,
+        &to_data(&tgt),
+        &to_data(&fun),
+        &tgt_type,
+        &pillar_functions,
+    )
+    .map_err(|e| fail(e.to_string()))?;
     if exclude_minion {
         if let (crate::data::Value::Object(m), Ok(id)) = (&mut ret, ctx.opts.get_attr("id")) {
             m.remove(&py_str_jinja(&id));

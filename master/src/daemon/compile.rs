@@ -149,11 +149,6 @@ pub fn compile(
     };
     let compiled = tree.trees.compile_job(&minion, sls, job)?;
     tree.note_secrets(id, &compiled.secrets);
-    if compiled.pillar.get("mine_functions").is_some() {
-        // Salt merges these over the minion config's; Brine's minions read
-        // only their config, so say so rather than leave the mine short.
-        tracing::warn!(minion = id, "this minion's pillar sets mine_functions, which Brine does not read: set them in the minion's config");
-    }
     let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
     let manifest = manifest(tree.trees.states.saltenvs(), &compiled.chunks);
     Ok(Compiled {
@@ -234,10 +229,11 @@ impl MineSource for WatchedProbe {
         tgt: &Value,
         kind: TargetKind,
         functions: &[String],
+        pillar_functions: &[common::config::MineFunction],
     ) -> Result<Mined, MineError> {
         self.mined.store(true, Ordering::Relaxed);
         let mine = self.inner.mine().ok_or(MineError::Unavailable)?;
-        mine.matching(tgt, kind, functions)
+        mine.matching(tgt, kind, functions, pillar_functions)
     }
     fn generation(&self) -> u64 {
         self.inner.mine().map_or(0, |m| m.generation())

@@ -169,6 +169,8 @@ impl MineSource for MinedProbe {
         tgt: &Value,
         kind: TargetKind,
         functions: &[String],
+        // The store holds what each minion ran, its pillar's functions included.
+        _: &[common::config::MineFunction],
     ) -> Result<Mined, MineError> {
         matching(&self.master, tgt, kind, functions)
     }

@@ -120,6 +120,7 @@ impl Handler for MinionSide {
                     // The id is the one the key proved, whatever the grains say.
                     grains["id"] = Value::String(id.clone());
                     self.master.grains.set(&id, &grains);
+                    self.master.pillar_mine.push(&id);
                 }
             }
             MinionMsg::Mine { data } => {

@@ -21,6 +21,7 @@ mod grains_cache;
 pub mod mine;
 mod minions;
 mod operators;
+mod pillar_mine;
 pub mod probe;
 mod publish;
 mod runfun;
@@ -61,6 +62,8 @@ pub struct Master {
     pub grains: GrainsCache,
     /// Every minion's mine data, as last sent (`mine::MineStore`).
     pub mine: mine::MineStore,
+    /// Minions whose pillar's `mine_functions` are to be sent to them.
+    pub pillar_mine: pillar_mine::PillarMineQueue,
     /// Compiles reused while their inputs are unchanged.
     pub compiled: compile_cache::CompileCache,
     pub running: Mutex<HashMap<(Jid, String), RunningJob>>,
@@ -109,6 +112,7 @@ impl Master {
             live: RwLock::new(HashMap::new()),
             grains: GrainsCache::load(&config.cachedir),
             mine: mine::MineStore::load(&config.cachedir),
+            pillar_mine: pillar_mine::PillarMineQueue::default(),
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             late_secrets: Mutex::new(HashMap::new()),
@@ -251,6 +255,7 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
         limits,
     )
     .await?;
+    tokio::spawn(pillar_mine::worker(master.clone()));
     tracing::info!(minions = %minion_ep, operators = %op_ep, fingerprint = %master.key.public.fingerprint(), "master listening");
     Ok((minion_ep, op_ep))
 }

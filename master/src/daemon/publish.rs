@@ -429,7 +429,7 @@ impl OneJob {
         let id = self.id.clone();
         if let Some(side) = master_side {
             let ret = tokio::task::spawn_blocking(move || {
-                super::runfun::answer(&side, &tree, &id, &grains, probe)
+                super::runfun::answer(&side, &tree, &id, &grains, probe, &peer)
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));

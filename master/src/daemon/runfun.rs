@@ -9,6 +9,7 @@ use common::render::HostProbe;
 use states::exec::{Call, ExecCall, MasterCall};
 
 use super::compile::{compile, Tree};
+use crate::listener::MinionPeer;
 
 /// The master-side call of the table, or `None` when the function runs on
 /// the minion, or when the call does not parse: the minion then answers with
@@ -28,6 +29,7 @@ pub fn answer(
     id: &str,
     grains: &Value,
     probe: Arc<dyn HostProbe>,
+    peer: &MinionPeer,
 ) -> Result<Value, String> {
     let errors = |e: common::tree_error::TreeErrors| {
         e.0.iter()
@@ -43,10 +45,12 @@ pub fn answer(
             ))
         }
         MasterCall::PillarItems => tree.pillar_for(id, grains, probe).map_err(errors),
-        MasterCall::RefreshPillar => tree
-            .pillar_for(id, grains, probe)
-            .map(|_| Value::Bool(true))
-            .map_err(errors),
+        MasterCall::RefreshPillar => {
+            let pillar = tree.pillar_for(id, grains, probe).map_err(errors)?;
+            // What the minion keeps of its pillar: the mine_functions it runs.
+            super::pillar_mine::offer(peer, id, &pillar, true);
+            Ok(Value::Bool(true))
+        }
         MasterCall::Apply { .. } => unreachable!("applies are sent to the minion"),
     }
 }

@@ -378,10 +378,12 @@ async fn session(
     refresh.tick().await;
     // The first tick is at once: the mine is sent on every (re)connection.
     let mut mine = tokio::time::interval(config.mine_interval);
+    // The config's, with the pillar's the master sends merged over them.
+    let mut mine_functions = config.mine_functions.clone();
     loop {
         tokio::select! {
-            _ = mine.tick(), if !config.mine_functions.is_empty() => {
-                send_mine(config, &sent_grains, &tx);
+            _ = mine.tick(), if !mine_functions.is_empty() => {
+                send_mine(config, &mine_functions, &sent_grains, &tx);
             }
             _ = refresh.tick() => {
                 let g = grains.clone();
@@ -414,6 +416,14 @@ async fn session(
                     }
                     MasterMsg::Job(job) => on_job(job, &env, outbox, &tx, running.jobs),
                     MasterMsg::ReturnAck { jid } => outbox.ack(&jid),
+                    MasterMsg::MineFunctions { functions } => {
+                        let merged = common::config::merge_mine_functions(&config.mine_functions, &functions);
+                        if merged != mine_functions {
+                            tracing::info!(functions = merged.len(), "mine functions from pillar; updating the mine");
+                            mine_functions = merged;
+                            send_mine(config, &mine_functions, &sent_grains, &tx);
+                        }
+                    }
                     MasterMsg::Probe { req, call } => {
                         let tx = tx.clone();
                         tokio::task::spawn_blocking(move || {
@@ -437,8 +447,13 @@ async fn session(
 }
 
 /// Runs the mine functions off the runtime and sends their returns.
-fn send_mine(config: &DaemonConfig, grains: &Value, tx: &link::LinkTx) {
-    let functions = config.mine_functions.clone();
+fn send_mine(
+    config: &DaemonConfig,
+    functions: &[common::config::MineFunction],
+    grains: &Value,
+    tx: &link::LinkTx,
+) {
+    let functions = functions.to_vec();
     let root = config.state_root.clone();
     let grains = grains.clone();
     let tx = tx.clone();
