@@ -14,6 +14,12 @@ first), the wall time of the operator command for:
   noop    `master apply '*'`          vs  `salt '*' state.apply`
           of a 100-state (--states) file.managed tree already applied once, so every
           measured run is a no-op (checked: every state True, no changes)
+  run_all     `master run '*' cmd.run_all 'echo hi'` vs `salt '*' cmd.run_all 'echo hi'`
+  list_pkgs   `master run '*' pkg.list_pkgs`  vs  `salt '*' pkg.list_pkgs`
+              (Brine's minions apply under a state root; its dpkg status is this
+              host's, linked in, so both read the same package list)
+  disk_usage  `master run '*' disk.usage`     vs  `salt '*' disk.usage`
+  (--cases picks them; default ping,noop)
 
 and the idle RSS (VmRSS from /proc) of the master (Brine: one process; Salt:
 salt-master and all its descendants) and of one minion (Salt: salt-minion and
@@ -44,6 +50,13 @@ MASTER = os.path.join(TARGET, "release", "master")
 MINION = os.path.join(TARGET, "release", "minion")
 STATES = 100
 CASES = ["ping", "noop"]
+# Execution functions timed with --cases: name -> (argv after the target, check).
+EXEC_CASES = {
+    "run_all": (["cmd.run_all", "echo hi"],
+                lambda r: isinstance(r, dict) and r.get("retcode") == 0 and r.get("stdout") == "hi"),
+    "list_pkgs": (["pkg.list_pkgs"], lambda r: isinstance(r, dict) and len(r) > 10),
+    "disk_usage": (["disk.usage"], lambda r: isinstance(r, dict) and len(r) > 0),
+}
 TOOLS = ["brine", "salt"]
 MIB = 1024 * 1024
 
@@ -290,7 +303,10 @@ timeout: 120
                  lambda: os.path.exists(os.path.join(self.base, "master", "pki", "operator.key")), 30, 0.1)
         for i in self.ids:
             d = os.path.join(self.base, "minions", i)
-            os.makedirs(os.path.join(d, "root"), exist_ok=True)
+            os.makedirs(os.path.join(d, "root", "var", "lib", "dpkg"), exist_ok=True)
+            status = os.path.join(d, "root", "var", "lib", "dpkg", "status")
+            if os.path.exists("/var/lib/dpkg/status") and not os.path.lexists(status):
+                os.symlink("/var/lib/dpkg/status", status)
             write(os.path.join(d, "minion.yaml"), f"""id: {i}
 master: 127.0.0.1
 master_port: {self.ret_port}
@@ -329,6 +345,9 @@ enable_fqdns_grains: False
 
     def apply_cmd(self):
         return self.master_cmd("apply", "*", "--out", "json")
+
+    def exec_cmd(self, words):
+        return self.master_cmd("run", "*", *words, "--out", "json")
 
     def master_rss(self):
         return vmrss(self.master.pid), 1, threads(self.master.pid)
@@ -411,6 +430,9 @@ enable_gpu_grains: False
     def apply_cmd(self):
         return self.salt_cmd("*", "state.apply")
 
+    def exec_cmd(self, words):
+        return self.salt_cmd("*", *words)
+
     def master_rss(self):
         rss, n = rss_tree(self.master.pid)
         return rss, n, threads(self.master.pid)
@@ -434,10 +456,17 @@ def measure_rss(sides, label, settle):
 
 
 def timed_case(side, case):
-    argv = side.ping_cmd() if case == "ping" else side.apply_cmd()
+    if case in EXEC_CASES:
+        words, good = EXEC_CASES[case]
+        argv = side.exec_cmd(words)
+    else:
+        argv = side.ping_cmd() if case == "ping" else side.apply_cmd()
     elapsed, p = run(argv, check=False)
     out = parse_json(p) if p.stdout.strip() else None
-    if case == "ping":
+    if case in EXEC_CASES:
+        bad = [i for i in side.ids if not good((out or {}).get(i))]
+        err = f"{bad[0]}: {str((out or {}).get(bad[0]))[:300]}" if bad else None
+    elif case == "ping":
         ok = check_ping(out, side.ids)
         err = None if ok else f"not every minion answered: {str(out)[:300]}"
     else:
@@ -532,11 +561,17 @@ def main():
     ap.add_argument("--skip-salt", action="store_true", help="measure Brine only")
     ap.add_argument("--skip-brine", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (logs) for inspection")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help="comma-separated cases: ping, noop, " + ", ".join(EXEC_CASES) + " (default ping,noop)")
     ap.add_argument("--states", type=int, default=STATES,
                     help=f"file.managed states in the applied tree (default {STATES}; "
                     "bench-swarm.py applies 20)")
     args = ap.parse_args()
     STATES = args.states
+    CASES[:] = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in CASES if c not in ("ping", "noop") and c not in EXEC_CASES]
+    if unknown:
+        sys.exit(f"unknown case(s): {', '.join(unknown)}")
     need = [(MASTER, "cargo build --release --bins"), (MINION, "cargo build --release --bins")]
     if not args.skip_salt:
         need.append((os.path.join(SALT_BIN, "salt-master"), "scripts/install-salt.sh"))

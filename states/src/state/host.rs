@@ -123,6 +123,12 @@ impl HostRead {
     pub fn query(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
         run_argv(argv, &[], None)
     }
+
+    /// [`query`](Self::query) in the C locale, for output parsed by its
+    /// words (Salt's `cmd.run_all` resets the locale the same way).
+    pub fn query_c_locale(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
+        run_argv(argv, &[("LC_ALL", "C")], None)
+    }
 }
 
 /// Write access: only the executor makes one, and only outside test mode.

@@ -10,6 +10,7 @@
 //! [`signatures::tables`]; adding a module: one file here, its table, and one
 //! line in [`registry`].
 mod accounts;
+pub mod alternatives;
 pub mod archive;
 mod args;
 mod atomic_file;
@@ -211,6 +212,7 @@ pub trait StateModule: Send + Sync {
 pub fn registry() -> Vec<Box<dyn StateModule>> {
     vec![
         Box::new(test::Test),
+        Box::new(alternatives::Alternatives),
         Box::new(git::Git),
         Box::new(archive::Archive),
         Box::new(cmd::Cmd),

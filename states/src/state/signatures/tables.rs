@@ -7,6 +7,14 @@
 use super::Signature;
 
 #[rustfmt::skip]
+pub const ALTERNATIVES: &[Signature] = &[
+    Signature::new("install", &["link", "path", "priority"]),
+    Signature::new("remove", &["path"]),
+    Signature::new("auto", &[]),
+    Signature::new("set", &["path"]),
+];
+
+#[rustfmt::skip]
 pub const ARCHIVE: &[Signature] = &[
     Signature::new("extracted", &[
         "archive_format", "clean", "clean_parent", "enforce_ownership_on", "enforce_toplevel",
