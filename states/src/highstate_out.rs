@@ -203,7 +203,8 @@ fn summary(out: &mut String, who: &str, report: &Report, c: &Colors) {
     );
     let fail_hue = if failed > 0 { c.red } else { c.cyan };
     let _ = writeln!(out, "{fail_hue}{}{}", counts("Failed", failed), c.reset);
-    let run_ms: f64 = report.rets.iter().map(|r| r.duration_ms).sum();
+    // Folded from +0.0: an empty f64 sum is -0.0, printed "-0.000 ms".
+    let run_ms: f64 = report.rets.iter().fold(0.0, |sum, r| sum + r.duration_ms);
     let (amount, unit) = if run_ms > 999.0 {
         (run_ms / 1000.0, "s")
     } else {

@@ -128,6 +128,8 @@ pub struct Compiled {
     /// (`file.managed template: jinja`) render with the same inputs.
     pub session: Arc<Session>,
     pub manifest: Vec<(String, String)>,
+    /// A highstate with nothing to run (never cached, so never reused).
+    pub no_states: Option<states::compile::NoStates>,
 }
 
 /// Compiles the highstate (`sls` empty) or the named SLS for one minion,
@@ -156,6 +158,7 @@ pub fn compile(
         pillar: compiled.pillar,
         session,
         manifest,
+        no_states: compiled.no_states,
     })
 }
 
@@ -187,6 +190,7 @@ pub fn compile_reusing(
             pillar: r.pillar,
             session,
             manifest: r.manifest,
+            no_states: None,
         });
     }
     let watched = Arc::new(WatchedProbe {
@@ -202,7 +206,7 @@ pub fn compile_reusing(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .contains_key(id);
-    if !watched.asked.load(Ordering::Relaxed) && !decrypted {
+    if !watched.asked.load(Ordering::Relaxed) && !decrypted && compiled.no_states.is_none() {
         cache.put(
             key,
             &Reusable {

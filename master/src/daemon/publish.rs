@@ -474,6 +474,18 @@ impl OneJob {
                 return;
             }
         };
+        if let Some(why) = compiled.no_states {
+            // Salt's minion answers this without running anything: so does
+            // the master, sending nothing.
+            let ret = JobReturn {
+                jid: self.jid.clone(),
+                success: false,
+                ret: why.report().to_json(),
+                retcode: 2,
+            };
+            let _ = self.done.send((self.id.clone(), ret));
+            return;
+        }
         let blobs: HashMap<String, String> = compiled
             .manifest
             .iter()

@@ -50,12 +50,17 @@ pub struct ApplyArgs {
     pub job: JobOpts,
     #[arg(long = "state-output", value_enum, default_value = "full")]
     pub state_output: StateOutput,
+    /// Exit 4 when states changed something (or, with --test, would) and
+    /// none failed; 0 only when nothing changed. 1 and 2 as without it.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
     /// Apply under this directory instead of `/` (tests, throwaway roots).
     #[arg(long, value_name = "DIR", hide = true)]
     pub root: Option<PathBuf>,
 }
 
-/// Exit status: 0 all succeeded, 2 a state failed, 1 could not run.
+/// Exit status: 0 all succeeded, 2 a state failed, 1 could not run; with
+/// `--detailed-exitcode`, 4 when something changed or would.
 pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32> {
     if !a.local {
         anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
@@ -68,6 +73,7 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         pillar,
         chunks,
         secrets,
+        no_states,
     } = match trees.compile_job(&minion, &sls, &job) {
         Ok(c) => c,
         Err(errors) => return Ok(report_errors(&errors, out)),
@@ -76,7 +82,10 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     let sources = LocalSources::with_saltenvs(trees.states.saltenvs().clone(), session);
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
-    let report = Runner::new(host, a.test).run(chunks);
+    let report = match no_states {
+        Some(why) => why.report(),
+        None => Runner::new(host, a.test).run(chunks),
+    };
     // What gpg decrypted is shown as `<secret PATH>`, as the master does.
     let hide = |mut v: Value| {
         common::render::hide_secrets(&mut v, &secrets);
@@ -94,7 +103,12 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         ApplyOut::Json => print_local(OutFormat::Json, &hide(report.to_json()))?,
         ApplyOut::Yaml => print_local(OutFormat::Yaml, &hide(report.to_json()))?,
     }
-    Ok(if report.failed() > 0 { 2 } else { 0 })
+    let status = if report.failed() > 0 { 2 } else { 0 };
+    Ok(if a.detailed_exitcode {
+        states::run::detailed_exit_status(status, report.changed_or_pending())
+    } else {
+        status
+    })
 }
 
 fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut) -> i32 {

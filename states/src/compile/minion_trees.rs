@@ -30,6 +30,8 @@ pub struct Compiled {
     /// The values `gpg` decrypted (pillar and state files): hidden from
     /// what the job returns.
     pub secrets: Vec<Secret>,
+    /// A highstate with nothing to run: applying it fails saying why.
+    pub no_states: Option<super::NoStates>,
 }
 
 impl MinionTrees {
@@ -126,12 +128,13 @@ impl MinionTrees {
         let (states, pillar_tree) = self.for_job(job);
         let (pillar, mut secrets) = pillar_tree.compile_secrets(m)?;
         let pillar = job.override_pillar(pillar);
-        let (chunks, in_states) = states.low_chunks(m, &pillar, sls)?;
-        secrets.extend(in_states);
+        let low = states.low_chunks(m, &pillar, sls)?;
+        secrets.extend(low.secrets);
         Ok(Compiled {
             pillar,
-            chunks,
+            chunks: low.chunks,
             secrets,
+            no_states: low.no_states,
         })
     }
 

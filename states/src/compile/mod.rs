@@ -6,6 +6,7 @@ mod highstate;
 mod job_env;
 mod low;
 mod minion_trees;
+mod no_states;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +23,17 @@ pub use high::High;
 pub use job_env::{JobEnv, JobEnvError};
 pub use low::Chunk;
 pub use minion_trees::{Compiled, MinionTrees};
+pub use no_states::NoStates;
 pub use pillar::Minion;
+
+/// What [`Compiler::low_chunks`] gives: the ordered chunks, the values
+/// `gpg` decrypted in state files, and, for a highstate with nothing to
+/// run, why.
+pub struct LowChunks {
+    pub chunks: Vec<Chunk>,
+    pub secrets: Vec<Secret>,
+    pub no_states: Option<NoStates>,
+}
 
 /// The state trees of every saltenv (`file_roots`), ready to compile for
 /// minions. Cheap to clone: the renderers are shared.
@@ -155,23 +166,26 @@ impl Compiler {
 
     /// `state.show_highstate`: the rendered high data, before extend/requisite passes.
     pub fn highstate(&self, m: &Minion, pillar: &Value) -> Result<High, CompileErrors> {
-        let (high, errors) = self.render_top(m, pillar, &self.session(m, pillar));
+        let (high, errors, _) = self.render_top(m, pillar, &self.session(m, pillar));
         finish(high, errors)
     }
 
     /// Renders what top.sls gives the minion; the errors of both steps.
+    /// The highstate's high data, its errors, and whether the top gave
+    /// this minion anything at all.
     fn render_top(
         &self,
         m: &Minion,
         pillar: &Value,
         session: &Session,
-    ) -> (High, Vec<CompileError>) {
+    ) -> (High, Vec<CompileError>, bool) {
         let mut errors = Vec::new();
         let matches = self.matches(m, pillar, session, &mut errors);
+        let matched = !matches.is_empty();
         let mut builder = highstate::HighBuilder::new(&self.saltenvs, session);
         let high = builder.render_highstate(&matches);
         errors.extend(builder.errors);
-        (high, errors)
+        (high, errors, matched)
     }
 
     /// `state.show_sls`: the high data of the named SLS files.
@@ -190,7 +204,7 @@ impl Compiler {
 
     /// `state.show_lowstate`: the ordered low chunks of the highstate.
     pub fn lowstate(&self, m: &Minion, pillar: &Value) -> Result<Vec<Chunk>, CompileErrors> {
-        self.low_chunks(m, pillar, &[]).map(|(chunks, _)| chunks)
+        self.low_chunks(m, pillar, &[]).map(|low| low.chunks)
     }
 
     /// Low chunks of the named SLS files only (`state.sls`).
@@ -200,7 +214,7 @@ impl Compiler {
         pillar: &Value,
         names: &[String],
     ) -> Result<Vec<Chunk>, CompileErrors> {
-        self.low_chunks(m, pillar, names).map(|(chunks, _)| chunks)
+        self.low_chunks(m, pillar, names).map(|low| low.chunks)
     }
 
     /// The low chunks of the highstate (`names` empty) or of the named SLS
@@ -211,15 +225,28 @@ impl Compiler {
         m: &Minion,
         pillar: &Value,
         names: &[String],
-    ) -> Result<(Vec<Chunk>, Vec<Secret>), CompileErrors> {
+    ) -> Result<LowChunks, CompileErrors> {
         let session = self.session(m, pillar);
-        let (high, errors) = if names.is_empty() {
+        let (high, errors, matched) = if names.is_empty() {
             self.render_top(m, pillar, &session)
         } else {
-            self.render_named(&session, names)
+            let (high, errors) = self.render_named(&session, names);
+            (high, errors, true)
         };
         let chunks = self.to_low(high, errors)?;
-        Ok((chunks, session.secrets()))
+        // Salt's call_highstate: a highstate with nothing to run is a
+        // failure, never an empty success (a CI run with a mistyped root
+        // would otherwise pass).
+        let no_states = match (names.is_empty(), matched, chunks.is_empty()) {
+            (true, false, _) => Some(NoStates::NoTopMatch),
+            (true, true, true) => Some(NoStates::Empty),
+            _ => None,
+        };
+        Ok(LowChunks {
+            chunks,
+            secrets: session.secrets(),
+            no_states,
+        })
     }
 
     fn to_low(

@@ -54,6 +54,24 @@ impl Report {
     pub fn changed(&self) -> usize {
         self.rets.iter().filter(|r| !r.changes.is_empty()).count()
     }
+    /// Whether a state changed the host or, in test mode, would.
+    pub fn changed_or_pending(&self) -> bool {
+        self.rets
+            .iter()
+            .any(|r| !r.changes.is_empty() || r.result.is_none())
+    }
+}
+
+/// `--detailed-exitcode` (the flag Puppet and Terraform users know) over
+/// Salt's status (0 ok, 1 could not run, 2 a state failed, 3 a minion did
+/// not return): 4 when all went well but changes were made or, in test mode,
+/// are pending, so a CI job can tell a clean tree from a drifted one.
+pub fn detailed_exit_status(salt_status: i32, changed_or_pending: bool) -> i32 {
+    if salt_status == 0 && changed_or_pending {
+        4
+    } else {
+        salt_status
+    }
 }
 
 /// Runs one compiled highstate (or SLS list) on one host.

@@ -94,6 +94,10 @@ pub struct ApplyArgs {
     /// Dry run: report what would change; nothing changes on any minion.
     #[arg(long)]
     pub test: bool,
+    /// Exit 4 when states changed something (or, with --test, would) and
+    /// every minion returned without a failure; 0 only when nothing changed.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
     #[command(flatten)]
     pub env: EnvOpts,
     #[command(flatten)]
@@ -122,7 +126,12 @@ pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
         test: a.test,
         env: env_opts::to_wire(&env)?,
     };
-    publish(&a.target, what, &a.opts, client, out, true).await
+    let status = publish(&a.target, what, &a.opts, client, out, true).await?;
+    Ok(if a.detailed_exitcode {
+        states::run::detailed_exit_status(status.code, status.changed_or_pending)
+    } else {
+        status.code
+    })
 }
 
 pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
@@ -156,7 +165,17 @@ pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
         args,
         kwargs,
     };
-    publish(&a.target, what, &a.opts, client, out, is_state).await
+    Ok(publish(&a.target, what, &a.opts, client, out, is_state)
+        .await?
+        .code)
+}
+
+/// How a published job ended, for the exit status.
+struct Finished {
+    /// Salt's: 0, 1 could not run, 2 failed, 3 a minion did not return.
+    code: i32,
+    /// A state report among the returns changed something or would.
+    changed_or_pending: bool,
 }
 
 /// `key=value` values read as Salt reads them on its command line (YAML).
@@ -171,7 +190,7 @@ async fn publish(
     client: &ClientOpts,
     out: Out,
     states: bool,
-) -> Result<i32> {
+) -> Result<Finished> {
     let p = Publish {
         target: target.to_string(),
         tgt_type: o.tgt_type(),
@@ -209,7 +228,10 @@ async fn publish(
     };
     if expected.is_empty() {
         eprintln!("No minions matched the target. No command was sent, no jid was assigned.");
-        return Ok(1);
+        return Ok(Finished {
+            code: 1,
+            changed_or_pending: false,
+        });
     }
     let job = render::JobOutcome {
         jid: jid.as_str(),
@@ -232,7 +254,15 @@ async fn publish(
             returns.len(),
             expected.len()
         );
-        return Ok(1);
+        return Ok(Finished {
+            code: 1,
+            changed_or_pending: false,
+        });
     }
-    Ok(exit_status::of_job(&returns, &missing))
+    Ok(Finished {
+        code: exit_status::of_job(&returns, &missing),
+        changed_or_pending: returns.values().any(|r| {
+            states::run::Report::from_json(&r.ret).is_some_and(|rep| rep.changed_or_pending())
+        }),
+    })
 }
