@@ -14,6 +14,9 @@
 #      python3                runs #!py SLS files (external_render's tests)
 #      gnupg                  gpg, which the gpg renderer runs (encrypted pillar)
 #                             and its tests use to make a throwaway keyring
+#      libxml2-utils          xmllint, which validates `--out junit` against the
+#                             JUnit schemas (fetched by fetch-junit-xsd.py)
+#      python3-markdown-it    a real Markdown parser for `--out markdown`
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -37,6 +40,8 @@ want=(
   time:/usr/bin/time
   python3:/usr/bin/python3
   gnupg:/usr/bin/gpg
+  libxml2-utils:/usr/bin/xmllint
+  python3-markdown-it:/usr/lib/python3/dist-packages/markdown_it/__init__.py
 )
 
 missing=()
@@ -72,6 +77,9 @@ if ((${#missing[@]})); then
   fi
   rm -f "$log"
 fi
+
+# The JUnit schemas `--out junit` is validated against (from PyPI, once).
+/usr/bin/python3 "$here/fetch-junit-xsd.py"
 
 if [[ ${BRINE_FLEET:-} != 0 ]]; then
   "$here/build-rootfs.sh"

@@ -6,6 +6,7 @@
 //! what is not a state module, and in tests, which build their fixtures.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+pub mod ci_report;
 pub mod compile;
 pub mod exec;
 pub mod highstate_out;

@@ -160,3 +160,19 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
 /// The differential suite: state trees under `tests/compat/trees`, each with
 /// Salt's recorded answers in `expected/`, replayed through Brine's minion.
 pub mod compat;
+
+/// `minion apply --local --id web01` on the tree under `d`: `d/salt` and
+/// `d/pillar` as the roots, applied under `d/root`, with `words` after.
+pub fn apply_local_tree(d: &std::path::Path, words: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin("minion"))
+        .args(["apply", "--local", "--id", "web01"])
+        .arg("--file-root")
+        .arg(d.join("salt"))
+        .arg("--pillar-root")
+        .arg(d.join("pillar"))
+        .arg("--root")
+        .arg(d.join("root"))
+        .args(words)
+        .output()
+        .unwrap()
+}

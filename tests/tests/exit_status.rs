@@ -21,17 +21,7 @@ fn write(path: &Path, text: &str) {
 }
 
 fn local(d: &Path, words: &[&str]) -> Output {
-    Command::new(tests::bin("minion"))
-        .args(["apply", "--local", "--id", "web01"])
-        .arg("--file-root")
-        .arg(d.join("salt"))
-        .arg("--pillar-root")
-        .arg(d.join("pillar"))
-        .arg("--root")
-        .arg(d.join("root"))
-        .args(words)
-        .output()
-        .unwrap()
+    tests::apply_local_tree(d, words)
 }
 
 fn json(out: &Output) -> Value {

@@ -37,6 +37,10 @@ pub enum Out {
     Highstate,
     Json,
     Yaml,
+    /// JUnit XML for CI systems (`apply`).
+    Junit,
+    /// A Markdown summary for a pull-request comment (`apply`).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +68,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         client,
         out,
     } = cli;
+    if matches!(out, Some(Out::Junit | Out::Markdown)) && !matches!(command, Command::Apply(_)) {
+        anyhow::bail!("--out junit and --out markdown are reports of `master apply` only");
+    }
     if let Command::Serve(a) = command {
         return serve::run(a, &client, out);
     }
@@ -116,6 +123,9 @@ fn print_value(out: Out, v: &common::data::Value) -> anyhow::Result<()> {
     let text = match out {
         Out::Json => format!("{}\n", serde_json::to_string_pretty(v)?),
         Out::Yaml | Out::Highstate => common::yaml::dump_block(v),
+        Out::Junit | Out::Markdown => {
+            anyhow::bail!("--out junit and --out markdown are reports of `master apply` only")
+        }
     };
     write_stdout(&text)
 }

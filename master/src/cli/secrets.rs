@@ -25,7 +25,7 @@ pub async fn run(a: SecretsArgs, client: &ClientOpts, out: Out) -> anyhow::Resul
         .as_object()
         .is_some_and(|m| m.values().any(|r| r.get("error").is_some()));
     match out {
-        Out::Json | Out::Yaml => print_value(out, &v)?,
+        Out::Json | Out::Yaml | Out::Junit | Out::Markdown => print_value(out, &v)?,
         Out::Highstate => write_stdout(&human(&path, &v))?,
     }
     Ok(i32::from(failed))

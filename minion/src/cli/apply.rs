@@ -11,6 +11,7 @@ use states::state::{HostRead, LocalSources};
 
 use super::output::{print_local, Out, OutFormat};
 use crate::local::{JobOpts, LocalInputs, LocalOpts};
+use states::ci_report::{self, MinionOutcome, Outcome, ReportOptions};
 use states::highstate_out::{self, StateOutput};
 
 /// What `--out` can be for apply.
@@ -20,6 +21,8 @@ pub enum ApplyOut {
     Highstate,
     Json,
     Yaml,
+    Junit,
+    Markdown,
 }
 
 impl ApplyOut {
@@ -28,8 +31,10 @@ impl ApplyOut {
             None | Some(Out::Highstate) => ApplyOut::Highstate,
             Some(Out::Json) => ApplyOut::Json,
             Some(Out::Yaml) => ApplyOut::Yaml,
+            Some(Out::Junit) => ApplyOut::Junit,
+            Some(Out::Markdown) => ApplyOut::Markdown,
             Some(Out::Nested) => anyhow::bail!(
-                "`minion apply` cannot print --out nested: it prints highstate, json or yaml"
+                "`minion apply` cannot print --out nested: it prints highstate, json, yaml, junit or markdown"
             ),
         })
     }
@@ -54,6 +59,10 @@ pub struct ApplyArgs {
     /// none failed; 0 only when nothing changed. 1 and 2 as without it.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+    /// With --out junit or markdown: a change (or, with --test, a pending
+    /// one) is reported as a failure holding its diff.
+    #[arg(long = "fail-on-change")]
+    pub fail_on_change: bool,
     /// Apply under this directory instead of `/` (tests, throwaway roots).
     #[arg(long, value_name = "DIR", hide = true)]
     pub root: Option<PathBuf>,
@@ -76,7 +85,7 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         no_states,
     } = match trees.compile_job(&minion, &sls, &job) {
         Ok(c) => c,
-        Err(errors) => return Ok(report_errors(&errors, out)),
+        Err(errors) => return Ok(report_errors(&errors, out, &a)),
     };
     let session = Arc::new(trees.session(&minion, &pillar));
     let sources = LocalSources::with_saltenvs(trees.states.saltenvs().clone(), session);
@@ -102,6 +111,13 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         }
         ApplyOut::Json => print_local(OutFormat::Json, &hide(report.to_json()))?,
         ApplyOut::Yaml => print_local(OutFormat::Yaml, &hide(report.to_json()))?,
+        ApplyOut::Junit | ApplyOut::Markdown => {
+            let text = ci_text(out, &a, vec![Outcome::States(report.clone())]);
+            match hide(Value::String(text)) {
+                Value::String(text) => print!("{text}"),
+                _ => unreachable!("a string stays a string"),
+            }
+        }
     }
     let status = if report.failed() > 0 { 2 } else { 0 };
     Ok(if a.detailed_exitcode {
@@ -111,11 +127,15 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     })
 }
 
-fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut) -> i32 {
+fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut, a: &ApplyArgs) -> i32 {
     for e in &errors.0 {
         eprintln!("error: {e}\n");
     }
     eprintln!("{} error(s); nothing was applied", errors.0.len());
+    if matches!(out, ApplyOut::Junit | ApplyOut::Markdown) {
+        let list = errors.0.iter().map(|e| e.to_string()).collect();
+        print!("{}", ci_text(out, a, vec![Outcome::Errors(list)]));
+    }
     if out == ApplyOut::Json {
         let list = errors
             .0
@@ -125,4 +145,29 @@ fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut) -> i32 
         let _ = print_local(OutFormat::Json, &Value::Array(list));
     }
     1
+}
+
+/// `--out junit|markdown` of this host's run, as `local`.
+fn ci_text(out: ApplyOut, a: &ApplyArgs, outcomes: Vec<Outcome>) -> String {
+    let minions: Vec<MinionOutcome> = outcomes
+        .into_iter()
+        .map(|outcome| MinionOutcome {
+            id: "local".into(),
+            outcome,
+        })
+        .collect();
+    let opts = ReportOptions {
+        test: a.test,
+        fail_on_change: a.fail_on_change,
+    };
+    if out == ApplyOut::Junit {
+        ci_report::junit(&minions, opts)
+    } else {
+        let title = if a.test {
+            "minion apply --local --test"
+        } else {
+            "minion apply --local"
+        };
+        ci_report::markdown(title, &minions, opts)
+    }
 }

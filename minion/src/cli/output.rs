@@ -2,6 +2,7 @@
 //! JSON wraps the result as `{"local": ...}`, exactly as `salt-call --out json`.
 use std::io::Write;
 
+use clap::ValueEnum;
 use common::data::Value;
 use serde::Serialize;
 
@@ -15,6 +16,10 @@ pub enum Out {
     Highstate,
     Json,
     Yaml,
+    /// JUnit XML for CI systems: apply.
+    Junit,
+    /// A Markdown summary for a pull-request comment: apply.
+    Markdown,
 }
 
 /// The format of a command that prints data (`grains`, `show`).
@@ -23,8 +28,12 @@ pub fn data_format(command: &str, out: Option<Out>) -> anyhow::Result<OutFormat>
         None | Some(Out::Nested) => OutFormat::Nested,
         Some(Out::Json) => OutFormat::Json,
         Some(Out::Yaml) => OutFormat::Yaml,
-        Some(Out::Highstate) => anyhow::bail!(
-            "`minion {command}` cannot print --out highstate: it prints nested, json or yaml"
+        Some(other @ (Out::Highstate | Out::Junit | Out::Markdown)) => anyhow::bail!(
+            "`minion {command}` cannot print --out {}: it prints nested, json or yaml",
+            other
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
         ),
     })
 }

@@ -13,6 +13,7 @@ mod stream;
 use anyhow::{bail, Result};
 use common::data::{Map, Value};
 use common::target::TargetKind;
+use states::ci_report::ReportOptions;
 use states::highstate_out::StateOutput;
 use transport::wire::{Batch, OpRequest, Publish, PublishWhat};
 
@@ -98,6 +99,10 @@ pub struct ApplyArgs {
     /// every minion returned without a failure; 0 only when nothing changed.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+    /// With --out junit or markdown: a change (or, with --test, a pending
+    /// one) is reported as a failure holding its diff.
+    #[arg(long = "fail-on-change")]
+    pub fail_on_change: bool,
     #[command(flatten)]
     pub env: EnvOpts,
     #[command(flatten)]
@@ -126,7 +131,11 @@ pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
         test: a.test,
         env: env_opts::to_wire(&env)?,
     };
-    let status = publish(&a.target, what, &a.opts, client, out, true).await?;
+    let report = ReportOptions {
+        test: a.test,
+        fail_on_change: a.fail_on_change,
+    };
+    let status = publish(&a.target, what, &a.opts, client, out, true, report).await?;
     Ok(if a.detailed_exitcode {
         states::run::detailed_exit_status(status.code, status.changed_or_pending)
     } else {
@@ -165,9 +174,12 @@ pub async fn run(a: RunArgs, client: &ClientOpts, out: Out) -> Result<i32> {
         args,
         kwargs,
     };
-    Ok(publish(&a.target, what, &a.opts, client, out, is_state)
-        .await?
-        .code)
+    let report = ReportOptions::default();
+    Ok(
+        publish(&a.target, what, &a.opts, client, out, is_state, report)
+            .await?
+            .code,
+    )
 }
 
 /// How a published job ended, for the exit status.
@@ -190,6 +202,7 @@ async fn publish(
     client: &ClientOpts,
     out: Out,
     states: bool,
+    report: ReportOptions,
 ) -> Result<Finished> {
     let p = Publish {
         target: target.to_string(),
@@ -244,6 +257,7 @@ async fn publish(
         out,
         state_output: o.state_output,
         states,
+        report,
     };
     render::print(&job, &how)?;
     if let Some(why) = lost {

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 use common::data::{Map, Value};
+use states::ci_report::{self, MinionOutcome, Outcome, ReportOptions};
 use states::highstate_out::{self, StateOutput};
 use states::run::Report;
 use transport::wire::JobReturn;
@@ -28,6 +29,8 @@ pub struct Rendering {
     pub state_output: StateOutput,
     /// Returns are state reports (apply, `state.*`), shown as highstate blocks.
     pub states: bool,
+    /// For `--out junit|markdown`: a dry run, and `--fail-on-change`.
+    pub report: ReportOptions,
 }
 
 pub fn print(job: &JobOutcome, how: &Rendering) -> Result<()> {
@@ -39,6 +42,28 @@ pub fn print(job: &JobOutcome, how: &Rendering) -> Result<()> {
         }
     };
     match how.out {
+        Out::Junit | Out::Markdown => {
+            let mut minions: Vec<MinionOutcome> = job
+                .returns
+                .iter()
+                .map(|(id, r)| MinionOutcome::from_return(id, &r.ret))
+                .collect();
+            minions.extend(job.missing.iter().map(|id| MinionOutcome {
+                id: id.clone(),
+                outcome: Outcome::DidNotReturn(missing_text.clone()),
+            }));
+            minions.sort_by(|a, b| a.id.cmp(&b.id));
+            let text = if how.out == Out::Junit {
+                ci_report::junit(&minions, how.report)
+            } else {
+                let title = format!(
+                    "master apply{}: job {jid}",
+                    if how.report.test { " --test" } else { "" }
+                );
+                ci_report::markdown(&title, &minions, how.report)
+            };
+            super::super::write_stdout(&text)
+        }
         Out::Json | Out::Yaml => {
             let mut all = Map::new();
             for (id, r) in job.returns {
