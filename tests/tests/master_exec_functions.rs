@@ -1,0 +1,129 @@
+//! Execution functions through the real `master serve` and `minion serve`:
+//! grains written to the minion's grains file (read again at start, seen by
+//! the master's targeting), a `salt://` file copied by `cp.get_file`, and
+//! the master's file list for `cp.list_states`/`cp.list_master`.
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tests::daemons::{wait_until, Master};
+
+fn tree() -> Master {
+    Master::start_with(
+        &[
+            ("salt/top.sls", "base:\n  '*':\n    - web\n"),
+            ("salt/web.sls", "nothing:\n  test.nop\n"),
+            ("salt/files/motd.txt", "hello from the master\n"),
+        ],
+        "auto_accept: True\n",
+    )
+}
+
+fn ret(master: &Master, args: &[&str]) -> Value {
+    let (code, v) = master.json(args);
+    assert_eq!(code, Some(0), "{args:?}: {v:#}");
+    v["m1"].clone()
+}
+
+#[test]
+fn grains_setval_persists_in_the_grains_file_and_reaches_the_master() {
+    let master = tree();
+    let mut minion = master.minion("m1");
+    master.wait_connected(&["m1"]);
+    let file = minion.dir.path().join("grains");
+
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.setval", "role", "web"]),
+        json!({"role": "web"})
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "role: web\n");
+    // The next job sees it, and so does the master's targeting.
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.get", "role"]),
+        json!("web")
+    );
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.items"])["role"],
+        json!("web")
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the master to target by the new grain",
+        || {
+            let (_, v) = master.json(&["run", "-G", "role:web", "test.ping", "-t", "5"]);
+            v["m1"] == json!(true)
+        },
+    );
+
+    // Read again when the minion starts.
+    minion.restart();
+    master.wait_connected(&["m1"]);
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.get", "role"]),
+        json!("web")
+    );
+
+    assert_eq!(
+        ret(
+            &master,
+            &["run", "m1", "grains.delval", "role", "destructive=True"]
+        ),
+        json!({"comment": "", "changes": {"role": null}, "result": true})
+    );
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.get", "role"]),
+        json!("")
+    );
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("role"));
+}
+
+#[test]
+fn cp_copies_from_and_lists_the_masters_files() {
+    let master = tree();
+    let minion = master.minion("m1");
+    master.wait_connected(&["m1"]);
+
+    assert_eq!(
+        ret(
+            &master,
+            &[
+                "run",
+                "m1",
+                "cp.get_file",
+                "salt://files/motd.txt",
+                "/etc/motd",
+                "makedirs=True"
+            ]
+        ),
+        json!("/etc/motd")
+    );
+    assert_eq!(
+        std::fs::read_to_string(minion.root().join("etc/motd")).unwrap(),
+        "hello from the master\n"
+    );
+    assert_eq!(
+        ret(
+            &master,
+            &["run", "m1", "cp.get_file", "salt://files/nope", "/etc/nope"]
+        ),
+        json!("")
+    );
+    assert!(!minion.root().join("etc/nope").exists());
+
+    assert_eq!(
+        ret(&master, &["run", "m1", "cp.list_states"]),
+        json!(["top", "web"])
+    );
+    assert_eq!(
+        ret(&master, &["run", "m1", "cp.list_master"]),
+        json!(["files/motd.txt", "top.sls", "web.sls"])
+    );
+    assert_eq!(
+        ret(&master, &["run", "m1", "cp.list_master", "prefix=files/"]),
+        json!(["files/motd.txt"])
+    );
+    // A saltenv the master does not have lists nothing, as Salt's fileserver.
+    assert_eq!(
+        ret(&master, &["run", "m1", "cp.list_master", "saltenv=nosuch"]),
+        json!([])
+    );
+}
