@@ -74,6 +74,20 @@ fn grains_setval_persists_in_the_grains_file_and_reaches_the_master() {
         json!("")
     );
     assert!(!std::fs::read_to_string(&file).unwrap().contains("role"));
+
+    // A map is only deleted with force=True; as in Salt, `result: False`
+    // makes the job a failure.
+    ret(
+        &master,
+        &["run", "m1", "grains.setval", "deploy", "val={tier: prod}"],
+    );
+    let (code, v) = master.json(&["run", "m1", "grains.delval", "deploy"]);
+    assert_eq!(code, Some(2), "{v:#}");
+    assert_eq!(v["m1"]["result"], json!(false), "{v:#}");
+    assert_eq!(
+        ret(&master, &["run", "m1", "grains.get", "deploy"]),
+        json!({"tier": "prod"})
+    );
 }
 
 #[test]

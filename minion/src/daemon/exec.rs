@@ -53,6 +53,16 @@ pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
             manifest,
         } => apply(env, jid, chunks, test, pillar, manifest),
         JobKind::Run { fun, args, kwargs } => match run_function(env, jid, &fun, &args, &kwargs) {
+            // Salt's minion: a return with `result` or `success` False is a
+            // failed job (`grains.delval` on a map, say): it ran, and failed,
+            // as a failed state does.
+            Ok(v)
+                if ["result", "success"]
+                    .iter()
+                    .any(|k| v.get(k) == Some(&Value::Bool(false))) =>
+            {
+                (v, 2)
+            }
             Ok(v) => (v, 0),
             Err(e) => (Value::String(e.to_string()), 1),
         },
