@@ -141,3 +141,25 @@ fn cp_copies_from_and_lists_the_masters_files() {
         json!([])
     );
 }
+
+#[test]
+fn the_grains_file_is_merged_under_the_configs_grains_as_salt_merges_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("minion.yaml");
+    std::fs::write(&config, "id: m1\ngrains:\n  role: from-config\n").unwrap();
+    std::fs::write(
+        dir.path().join("grains"),
+        "role: from-file\ndeploy: blue\nos: FromFile\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(tests::bin("minion"));
+    cmd.args(["grains", "--out", "json", "--config"])
+        .arg(&config);
+    let out = tests::run(cmd, Duration::from_secs(60)).unwrap();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let grains = &v["local"];
+    // Detected < grains file < the config's `grains:`.
+    assert_eq!(grains["deploy"], json!("blue"), "{v:#}");
+    assert_eq!(grains["os"], json!("FromFile"));
+    assert_eq!(grains["role"], json!("from-config"));
+}
