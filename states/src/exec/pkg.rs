@@ -284,6 +284,10 @@ impl PkgCall {
     }
 }
 
+/// The pkg state's view of dpkg's database (`Db::installed`). Salt keeps a
+/// package whose status merely contains "installed"; a package dpkg left
+/// `unpacked`, `half-configured` or with triggers pending is listed here too,
+/// since its files are on disk, where Salt leaves it out.
 fn list_pkgs(
     host: &HostRead,
     versions_as_list: bool,

@@ -221,6 +221,8 @@ impl UnitCall {
                         systemctl(&w, args, &unit)?;
                     }
                 }
+                // An init script without a unit is enabled by systemctl too
+                // (Debian's systemd-sysv-install), where Salt calls update-rc.d.
                 let out = systemctl(&w, &with_no_block("enable", *no_block), &unit)?;
                 if out.retcode != 0 {
                     // Salt raises with systemctl's words (a masked unit says so).
