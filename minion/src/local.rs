@@ -38,19 +38,36 @@ pub struct LocalInputs {
     pub config: MinionConfig,
     pub id: String,
     pub grains: Value,
+    /// Salt's grains file: `grains` beside the config file, which
+    /// `grains.setval` writes and every load merges.
+    pub grains_file: PathBuf,
     pub opts: Value,
     pub probe: Arc<dyn HostProbe>,
 }
 
 impl LocalInputs {
     pub fn load(o: &LocalOpts) -> Result<Self> {
-        let mut config = match &o.config {
-            Some(p) => MinionConfig::load(p, true)?,
-            None => MinionConfig::load(std::path::Path::new(DEFAULT_MINION_CONFIG), false)?,
-        };
+        let config_path = o
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MINION_CONFIG));
+        let mut config = MinionConfig::load(&config_path, o.config.is_some())?;
+        let grains_file = config_path
+            .parent()
+            .unwrap_or(std::path::Path::new("/"))
+            .join("grains");
         set_base_roots(&mut config.envs.file_roots, &o.file_roots);
         set_base_roots(&mut config.envs.pillar_roots, &o.pillar_roots);
         let mut grains = crate::grains::detect();
+        // Salt's order: detected grains, then the grains file, then the
+        // config's `grains:` over both.
+        // A file that does not parse is skipped with a warning, as Salt does.
+        match states::exec::read_grains_file(&grains_file) {
+            Ok(stored) => grains.extend(stored),
+            Err(e) => {
+                tracing::warn!(file = %grains_file.display(), error = %e, "grains file skipped")
+            }
+        }
         for (k, v) in &config.grains {
             grains.insert(k.clone(), v.clone());
         }
@@ -92,6 +109,7 @@ impl LocalInputs {
             config,
             id,
             grains: Value::Object(grains),
+            grains_file,
         })
     }
 

@@ -35,6 +35,7 @@ pub fn run(functions: &[MineFunction], root: &Path, grains: &Value) -> Map<Strin
         match call.run(&states::exec::ExecEnv {
             host: &host,
             grains,
+            grains_file: None,
         }) {
             Ok(v) => {
                 data.insert(f.alias.clone(), v);

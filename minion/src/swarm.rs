@@ -43,6 +43,8 @@ pub fn member_config(template: &DaemonConfig, spec: &SwarmSpec, index: usize) ->
     config.cachedir = home.join("cache");
     config.state_root = home.join("root");
     config.trim_code_pages = false;
+    // A member writes no grains file: the template's is not its own.
+    config.grains_file = None;
     config.id = id;
     config
 }

@@ -31,19 +31,24 @@ pub fn default_saltenv(opts: &Value) -> String {
 
 /// Walks `opts['file_roots'][saltenv]`; a saltenv with no roots lists nothing.
 pub fn list(opts: &Value, saltenv: &str) -> Listing {
-    let mut out = Listing::default();
     let roots = opts
         .get_attr("file_roots")
         .ok()
         .and_then(|fr| fr.get_item(&Value::from(saltenv)).ok())
         .filter(|r| r.kind() == ValueKind::Seq);
-    for root in roots
+    let dirs: Vec<String> = roots
         .iter()
         .flat_map(|r| r.try_iter().into_iter().flatten())
-    {
-        if let Some(root) = root.as_str() {
-            walk(Path::new(root), "", 0, &mut out);
-        }
+        .filter_map(|root| root.as_str().map(str::to_string))
+        .collect();
+    list_roots(dirs.iter().map(Path::new))
+}
+
+/// Walks the given roots of one saltenv (the master's `cp.list_*` answer).
+pub fn list_roots<'a>(roots: impl IntoIterator<Item = &'a Path>) -> Listing {
+    let mut out = Listing::default();
+    for root in roots {
+        walk(root, "", 0, &mut out);
     }
     out
 }

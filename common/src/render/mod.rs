@@ -7,7 +7,7 @@ mod convert;
 mod dictupdate;
 mod error;
 mod external;
-mod fileserver;
+pub mod fileserver;
 mod filters;
 mod loader;
 pub mod mine;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use common::data::{Map, Value};
-use common::render::HostProbe;
+use common::render::{fileserver, HostProbe};
 use states::exec::{Call, ExecCall, MasterCall};
 
 use super::compile::{compile, Tree};
@@ -51,6 +51,23 @@ pub fn answer(
             super::pillar_mine::offer(peer, id, &pillar, true);
             Ok(Value::Bool(true))
         }
+        MasterCall::ListStates { saltenv } => Ok(serde_json::json!(fileserver::states(&listing(
+            tree, saltenv
+        )))),
+        MasterCall::ListMaster { saltenv, prefix } => Ok(serde_json::json!(
+            fileserver::with_prefix(&listing(tree, saltenv).files, prefix)
+        )),
         MasterCall::Apply { .. } => unreachable!("applies are sent to the minion"),
+    }
+}
+
+/// The files of a saltenv's `file_roots` (`base` when not given, as a
+/// minion's `saltenv` option is unset); a saltenv the master lacks lists
+/// nothing, as Salt's fileserver answers it.
+fn listing(tree: &Tree, saltenv: &Option<String>) -> fileserver::Listing {
+    let env = saltenv.as_deref().unwrap_or("base");
+    match tree.trees.states.saltenvs().get(env) {
+        Some(renderer) => fileserver::list_roots(renderer.roots().iter().map(|p| p.as_path())),
+        None => fileserver::Listing::default(),
     }
 }

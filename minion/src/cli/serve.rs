@@ -8,7 +8,8 @@ pub struct ServeArgs {}
 
 pub fn run(_a: ServeArgs, opts: &LocalOpts) -> anyhow::Result<i32> {
     let inputs = LocalInputs::load(opts)?;
-    let config = DaemonConfig::from_raw(inputs.id.clone(), &inputs.config.raw)?;
+    let mut config = DaemonConfig::from_raw(inputs.id.clone(), &inputs.config.raw)?;
+    config.grains_file = Some(inputs.grains_file.clone());
     let opts = opts.clone();
     let first = std::sync::Mutex::new(Some(inputs.grains));
     let grains: daemon::GrainsSource = std::sync::Arc::new(move || {

@@ -2,24 +2,30 @@
 //! state engine), an execution function, or a probe a template needs.
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use common::data::{Map, Value};
 use common::render::{CmdOptions, HostProbe};
 use serde_json::json;
-use states::exec::Call;
+use states::exec::{Call, ExecCall, ExecEnv};
 use states::run::Runner;
 use states::state::HostRead;
 use transport::wire::{Jid, JobKind, JobReturn, ProbeCall};
 
 use super::sources::JobSources;
 use super::uplink::Uplink;
+use super::GrainsSource;
 use crate::probe::LocalProbe;
 
 /// What a job needs from the daemon.
 pub struct JobEnv {
     pub uplink: Arc<Uplink>,
-    pub grains: Value,
+    /// The grains jobs see: as sent at connecting, then as refreshed.
+    pub grains: RwLock<Value>,
+    /// Where `grains.setval`/`delval` write.
+    pub grains_file: Option<PathBuf>,
+    /// Detects the grains again (after a job wrote the grains file).
+    pub grains_source: GrainsSource,
     /// Where states apply (`/` unless `state_root` is set).
     pub root: PathBuf,
     pub file_cache: PathBuf,
@@ -46,12 +52,20 @@ pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
             pillar,
             manifest,
         } => apply(env, jid, chunks, test, pillar, manifest),
-        JobKind::Run { fun, args, kwargs } => {
-            match states::exec::run_at(&env.root, &env.grains, &fun, &args, &kwargs) {
-                Ok(v) => (v, 0),
-                Err(e) => (Value::String(e.to_string()), 1),
+        JobKind::Run { fun, args, kwargs } => match run_function(env, jid, &fun, &args, &kwargs) {
+            // Salt's minion: a return with `result` or `success` False is a
+            // failed job (`grains.delval` on a map, say): it ran, and failed,
+            // as a failed state does.
+            Ok(v)
+                if ["result", "success"]
+                    .iter()
+                    .any(|k| v.get(k) == Some(&Value::Bool(false))) =>
+            {
+                (v, 2)
             }
-        }
+            Ok(v) => (v, 0),
+            Err(e) => (Value::String(e.to_string()), 1),
+        },
     };
     JobReturn {
         jid: jid.clone(),
@@ -59,6 +73,46 @@ pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
         ret,
         retcode,
     }
+}
+
+/// An execution function, with the master as its file server (`cp.get_file`)
+/// and the grains file to write (`grains.setval`). After a call that wrote
+/// the grains file, the grains are detected again so the next job sees them,
+/// and sent to the master before this job's return.
+fn run_function(
+    env: &JobEnv,
+    jid: &Jid,
+    fun: &str,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<Value, states::exec::ExecError> {
+    let call = Call::parse(fun, args, kwargs)?;
+    let sources = JobSources {
+        jid: jid.clone(),
+        uplink: env.uplink.clone(),
+        manifest: HashMap::new(),
+        cache: env.file_cache.clone(),
+    };
+    let host = HostRead::new(env.root.clone(), Arc::new(sources));
+    let grains = env.grains.read().unwrap().clone();
+    let ret = call.run(&ExecEnv {
+        host: &host,
+        grains: &grains,
+        grains_file: env.grains_file.as_deref(),
+    })?;
+    if matches!(call.call, ExecCall::GrainsWrite(_)) {
+        let now = (env.grains_source)();
+        if now.is_object() {
+            *env.grains.write().unwrap() = now.clone();
+            if let Err(e) = env
+                .uplink
+                .blocking_send(&transport::wire::MinionMsg::Grains { grains: now })
+            {
+                tracing::warn!(error = %e, "cannot send the new grains; the next refresh will");
+            }
+        }
+    }
+    Ok(ret)
 }
 
 fn apply(

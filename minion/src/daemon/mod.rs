@@ -59,6 +59,9 @@ pub struct DaemonConfig {
     pub mine_functions: Vec<common::config::MineFunction>,
     /// `mine_interval` in minutes (Salt's key and default, 60).
     pub mine_interval: Duration,
+    /// The grains file `grains.setval`/`delval` write (Salt's
+    /// `/etc/salt/grains`, beside the config); none in a swarm.
+    pub grains_file: Option<PathBuf>,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -120,6 +123,7 @@ impl DaemonConfig {
                     )?,
                 },
             ),
+            grains_file: None,
         })
     }
 
@@ -362,7 +366,9 @@ async fn session(
     }
     let env = Arc::new(exec::JobEnv {
         uplink: uplink.clone(),
-        grains: sent_grains.clone(),
+        grains: std::sync::RwLock::new(sent_grains.clone()),
+        grains_file: config.grains_file.clone(),
+        grains_source: grains.clone(),
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
         trim_code_pages: config.trim_code_pages,
@@ -391,6 +397,7 @@ async fn session(
                 if now.is_object() && now != sent_grains {
                     tracing::info!("grains changed; sending them to the master");
                     sent_grains = now.clone();
+                    *env.grains.write().unwrap() = now.clone();
                     if tx.send(&MinionMsg::Grains { grains: now }).await.is_err() {
                         return Ended::Lost("cannot send grains".into());
                     }

@@ -19,6 +19,15 @@ pub enum MasterCall {
     },
     PillarItems,
     RefreshPillar,
+    /// `cp.list_states`: the SLS names of the master's file roots.
+    ListStates {
+        saltenv: Option<String>,
+    },
+    /// `cp.list_master`: the files of the master's file roots.
+    ListMaster {
+        saltenv: Option<String>,
+        prefix: String,
+    },
 }
 
 fn apply(a: &Bound) -> Result<ExecCall, ExecError> {

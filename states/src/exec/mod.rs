@@ -19,6 +19,7 @@ use crate::state::{HostRead, HostWrite, Sources, StateError};
 
 pub mod args;
 mod cmd;
+mod cp;
 mod file;
 mod grains;
 mod master;
@@ -31,8 +32,11 @@ mod user;
 
 pub use args::{Bound, Param};
 pub use cmd::CmdCall;
+pub use cp::GetFile;
+pub use grains::{read_file as read_grains_file, GrainsWrite};
 pub use master::MasterCall;
-pub use service::ServiceAction;
+pub use pkg::{PkgCall, Upgrade};
+pub use service::{ServiceAction, UnitCall};
 pub use user::user_info_from;
 
 /// Why a call could not be made or failed.
@@ -144,6 +148,10 @@ pub enum ExecCall {
     PkgInstall {
         name: String,
     },
+    Pkg(PkgCall),
+    Units(UnitCall),
+    CpGetFile(GetFile),
+    GrainsWrite(GrainsWrite),
     FileRead {
         path: String,
     },
@@ -196,6 +204,20 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     master::SHOW_LOWSTATE,
     master::PILLAR_ITEMS,
     master::REFRESH_PILLAR,
+    pkg::LIST_PKGS,
+    pkg::LIST_UPGRADES,
+    pkg::UPGRADE,
+    pkg::REMOVE,
+    pkg::REFRESH_DB,
+    service::ENABLE,
+    service::DISABLE,
+    service::AVAILABLE,
+    service::GET_ALL,
+    cp::GET_FILE,
+    cp::LIST_STATES,
+    cp::LIST_MASTER,
+    grains::SETVAL,
+    grains::DELVAL,
 ];
 
 /// The table's row for `name`.
@@ -224,6 +246,9 @@ pub struct ExecEnv<'a> {
     /// The host, under the run's state root.
     pub host: &'a HostRead,
     pub grains: &'a Value,
+    /// The minion's `grains` file (beside its config), which
+    /// `grains.setval`/`delval` write; `None` where there is no minion.
+    pub grains_file: Option<&'a Path>,
 }
 
 impl Call {
@@ -268,6 +293,10 @@ impl Call {
             },
             ExecCall::PkgVersion { name } => pkg::version(host, name).map(Value::String),
             ExecCall::PkgInstall { name } => pkg::install(&write(), name),
+            ExecCall::Pkg(c) => c.run(host, write),
+            ExecCall::Units(c) => c.run(host, write),
+            ExecCall::CpGetFile(c) => c.run(host, write),
+            ExecCall::GrainsWrite(c) => c.run(env.grains, env.grains_file),
             ExecCall::FileRead { path } => file::read(host, path).map(Value::String),
             ExecCall::FileExists { path } => file::file_exists(host, path).map(Value::Bool),
             ExecCall::DirectoryExists { path } => {
@@ -300,6 +329,7 @@ pub fn run_at(
     call.run(&ExecEnv {
         host: &host,
         grains,
+        grains_file: None,
     })
 }
 
@@ -323,3 +353,7 @@ impl Sources for NoSources {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_files;
+#[cfg(test)]
+mod tests_pkg;

@@ -194,6 +194,7 @@ fn file_read_reads_under_the_state_root() {
     let env = ExecEnv {
         host: &host,
         grains: &Value::Null,
+        grains_file: None,
     };
     let read = |path: &str| {
         parse("file.read", json!([path]), json!({}))
@@ -235,6 +236,7 @@ fn user_info_reads_the_roots_passwd_and_groups() {
     let env = ExecEnv {
         host: &host,
         grains: &Value::Null,
+        grains_file: None,
     };
     let info = |name: &str| {
         parse("user.info", json!([name]), json!({}))
@@ -255,6 +257,7 @@ fn commands_are_argv_unless_a_shell_is_asked_for() {
     let env = ExecEnv {
         host: &host,
         grains: &Value::Null,
+        grains_file: None,
     };
     let run =
         |args: Value, kwargs: Value| parse("cmd.run", args, kwargs).unwrap().run(&env).unwrap();
@@ -320,6 +323,11 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         "state.show_lowstate",
         "pillar.items",
         "saltutil.refresh_pillar",
+        "pkg.list_pkgs",
+        "service.available",
+        "service.get_all",
+        "cp.list_states",
+        "cp.list_master",
     ];
     for f in FUNCTIONS {
         assert_eq!(
@@ -330,7 +338,8 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         );
         let by_master = f.name.starts_with("state.")
             || f.name.starts_with("pillar.")
-            || f.name.starts_with("saltutil.");
+            || f.name.starts_with("saltutil.")
+            || f.name.starts_with("cp.list_");
         assert_eq!(f.answered_by == AnsweredBy::Master, by_master, "{}", f.name);
         let report = ["state.apply", "state.sls", "state.highstate"].contains(&f.name);
         assert_eq!(f.state_report, report, "{}", f.name);
@@ -361,6 +370,7 @@ fn the_table_has_each_name_once_and_lists_itself() {
         .run(&ExecEnv {
             host: &host,
             grains: &Value::Null,
+            grains_file: None,
         })
         .unwrap();
     assert_eq!(listed, json!(names));
@@ -369,6 +379,7 @@ fn the_table_has_each_name_once_and_lists_itself() {
         .run(&ExecEnv {
             host: &host,
             grains: &Value::Null,
+            grains_file: None,
         })
         .unwrap();
     assert_eq!(
@@ -393,6 +404,7 @@ fn master_calls_are_not_run_on_a_minion() {
         .run(&ExecEnv {
             host: &host,
             grains: &Value::Null,
+            grains_file: None,
         })
         .unwrap_err();
     assert_eq!(e, ExecError::AnsweredByMaster("pillar.items"));

@@ -30,13 +30,14 @@ pub mod ssh_auth;
 pub mod sysctl;
 pub mod test;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 pub mod user;
 
 use common::data::{Map, Value};
 
 pub use args::Args;
 pub use atomic_file::DeferDirSyncs;
+pub(crate) use atomic_file::{existing_meta, Meta};
 pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
 pub use signatures::{unknown_args, Signature};
 pub use sources::LocalSources;

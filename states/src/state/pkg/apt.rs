@@ -55,7 +55,7 @@ pub fn parse_policy(text: &str) -> BTreeMap<String, Policy> {
 
 /// `-o` options that point apt at the context root's dpkg database, so what
 /// apt calls installed agrees with what we read there.
-fn root_options(host: &HostRead) -> Result<Vec<String>, StateError> {
+pub(crate) fn root_options(host: &HostRead) -> Result<Vec<String>, StateError> {
     if host.root() == std::path::Path::new("/") {
         return Ok(Vec::new());
     }
@@ -124,7 +124,7 @@ pub struct Install {
 
 /// apt waits this long for another apt/dpkg to let go of its lock, where
 /// Salt retried "Could not get lock" up to ten times.
-const LOCK_TIMEOUT: &str = "DPkg::Lock::Timeout=300";
+pub(crate) const LOCK_TIMEOUT: &str = "DPkg::Lock::Timeout=300";
 
 impl Install {
     pub fn argv(&self) -> Vec<String> {

@@ -150,6 +150,16 @@ impl Db {
             .collect()
     }
 
+    /// Salt's `pkg.list_pkgs(purge_desired=True)`: selected for purge but
+    /// still installed (something else needs them).
+    pub fn purge_desired(&self) -> BTreeMap<String, String> {
+        self.entries
+            .iter()
+            .filter(|e| e.want == "purge" && e.status == "installed" && !e.version.is_empty())
+            .map(|e| (self.key(e), e.version.clone()))
+            .collect()
+    }
+
     /// Installed, configured and selected for install/hold: nothing for
     /// `pkg.installed` to do (a half-installed package is reinstalled).
     pub fn satisfied_version(&self, key: &str) -> Option<&str> {

@@ -12,13 +12,13 @@
 //! apt only takes `name=version`, so a glob or comparison is resolved here to
 //! the newest matching version apt knows. Not supported: `sources` (.deb
 //! files), `reinstall`, `pkg_verify`, wildcard names in removed/purged.
-mod apt;
-mod dpkg;
+pub(crate) mod apt;
+pub(crate) mod dpkg;
 mod hold;
 mod installed;
 mod latest;
 mod removed;
-mod request;
+pub(crate) mod request;
 mod version;
 
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ impl super::StateModule for Pkg {
 // What the state functions' apply halves share.
 
 /// Salt's `salt.utils.data.compare_dicts`, keys sorted.
-pub(super) fn compare_dicts(
+pub(crate) fn compare_dicts(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Map<String, Value> {
@@ -87,7 +87,7 @@ pub(super) fn problem(msg: &str, stderr: &str, stdout: &str) -> String {
 
 /// apt acts on this host's dpkg, not on a context root: applying under
 /// another root would change the wrong system.
-pub(super) fn require_real_root(host: &HostRead) -> Result<(), StateError> {
+pub(crate) fn require_real_root(host: &HostRead) -> Result<(), StateError> {
     if host.root() != std::path::Path::new("/") {
         return Err(StateError::host(format!(
             "pkg states install with apt-get on this host; they cannot be applied under the root {}",

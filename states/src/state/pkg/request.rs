@@ -18,7 +18,7 @@ pub(super) fn opt_bool(args: &Args, key: &str) -> Result<Option<bool>, StateErro
 
 /// A package name goes to apt as one argv element; refuse what apt would
 /// read as an option, and what no Debian package name contains.
-pub(super) fn validate_name(name: &str) -> Result<(), StateError> {
+pub(crate) fn validate_name(name: &str) -> Result<(), StateError> {
     if name.is_empty() {
         return Err(StateError::args("package name is empty"));
     }

@@ -12,7 +12,7 @@ mod enabled;
 mod masked;
 mod mod_watch;
 mod running;
-mod systemd;
+pub(crate) mod systemd;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use crate::state::{CmdRun, HostRead, HostWrite, StateError};
 
 /// Unit suffixes systemd knows; any other name is a `.service` (Salt's
 /// `_canonical_unit_name`).
-const UNIT_TYPES: &[&str] = &[
+pub const UNIT_TYPES: &[&str] = &[
     "service",
     "socket",
     "device",
