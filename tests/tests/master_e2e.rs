@@ -80,6 +80,10 @@ fn keys_are_accepted_before_any_job_and_ping_answers_after() {
     let (code, v) = master.json(&["run", "*", "test.ping"]);
     assert_eq!(code, Some(0));
     assert_eq!(v, serde_json::json!({"web1": true}));
+    // A function nobody has: Salt's words from the minion, a failed run.
+    let (code, v) = master.json(&["run", "*", "nosuch.fn"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v, serde_json::json!({"web1": "'nosuch.fn' is not available."}));
     // The master's fingerprint is the one the minion pinned on first use.
     let (_, fp) = master.json(&["keys", "fingerprint"]);
     let pinned = std::fs::read_to_string(m.dir.path().join("pki/master.pub")).unwrap();

@@ -9,7 +9,7 @@
 //! with the arguments it reads, in that module's table in
 //! [`signatures::tables`]; adding a module: one file here, its table, and one
 //! line in [`registry`].
-mod accounts;
+pub(crate) mod accounts;
 pub mod archive;
 mod args;
 mod atomic_file;
@@ -29,7 +29,7 @@ pub mod ssh_auth;
 pub mod sysctl;
 pub mod test;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 pub mod user;
 
 use common::data::{Map, Value};
