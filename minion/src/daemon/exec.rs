@@ -47,7 +47,16 @@ pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
             manifest,
         } => apply(env, jid, chunks, test, pillar, manifest),
         JobKind::Run { fun, args, kwargs } => {
-            match states::exec::run_at(&env.root, &env.grains, &fun, &args, &kwargs) {
+            // No manifest: a function's salt:// file (cmd.script) is asked
+            // of the master by URL.
+            let sources = JobSources {
+                jid: jid.clone(),
+                uplink: env.uplink.clone(),
+                manifest: HashMap::new(),
+                cache: env.file_cache.clone(),
+            };
+            let host = HostRead::new(env.root.clone(), Arc::new(sources));
+            match states::exec::run_on(&host, &env.grains, &fun, &args, &kwargs) {
                 Ok(v) => (v, 0),
                 Err(e) => (Value::String(e.to_string()), 1),
             }

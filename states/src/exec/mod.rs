@@ -350,12 +350,20 @@ pub fn run_at(
     args: &[Value],
     kwargs: &Map<String, Value>,
 ) -> Result<Value, ExecError> {
-    let call = Call::parse(fun, args, kwargs)?;
     let host = HostRead::new(root.to_path_buf(), Arc::new(NoSources));
-    call.run(&ExecEnv {
-        host: &host,
-        grains,
-    })
+    run_on(&host, grains, fun, args, kwargs)
+}
+
+/// Parses `fun(*args, **kwargs)` and runs it on `host`, whose sources are
+/// the job's file server (a minion's job: `cmd.script salt://...`).
+pub fn run_on(
+    host: &HostRead,
+    grains: &Value,
+    fun: &str,
+    args: &[Value],
+    kwargs: &Map<String, Value>,
+) -> Result<Value, ExecError> {
+    Call::parse(fun, args, kwargs)?.run(&ExecEnv { host, grains })
 }
 
 /// For calls that fetch nothing from a file server: any `salt://` asked for
