@@ -333,7 +333,7 @@ impl Call {
             ExecCall::DiskUsage => disk::usage(),
             ExecCall::StatusUptime => status::uptime(host),
             ExecCall::StatusLoadavg => status::loadavg(),
-            ExecCall::NetworkInterfaces => network::interfaces(),
+            ExecCall::NetworkInterfaces => network::interfaces(host),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
             ExecCall::Doc => Ok(sys::doc()),
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),

@@ -1,13 +1,14 @@
 //! `network.*`: the host's interfaces and addresses, read live from the
 //! kernel (`getifaddrs`), in the shapes of Salt's `network.ip_addrs` and
 //! `network.interfaces`.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use common::data::{Map, Value};
 use serde_json::json;
 
 use super::{Access, AnsweredBy, ExecCall, ExecError, ExecFunction, Param};
+use crate::state::HostRead;
 
 pub const IP_ADDRS: ExecFunction = ExecFunction {
     name: "network.ip_addrs",
@@ -119,9 +120,10 @@ pub const INTERFACES: ExecFunction = ExecFunction {
 /// Salt's `network.interfaces` as it parses `ip link show` and `ip addr
 /// show`: per interface `up`, `hwaddr` (when it has a link address), and
 /// `inet` / `inet6` lists (only when it has such addresses). getifaddrs
-/// does not tell an address's `secondary` flag or a link's parent, so
-/// Brine lists secondary IPv4 addresses under `inet` and has no `parent`.
-pub fn interfaces() -> Result<Value, ExecError> {
+/// does not tell an address's `secondary` flag, so Brine lists secondary
+/// IPv4 addresses under `inet`. A link's `parent` (`veth0@if5`) is `ip`'s.
+pub fn interfaces(host: &HostRead) -> Result<Value, ExecError> {
+    let parents = parents(host);
     let mut out: Map<String, Value> = Map::new();
     let entry = |out: &mut Map<String, Value>, name: &str| -> Map<String, Value> {
         match out.remove(name) {
@@ -137,6 +139,9 @@ pub fn interfaces() -> Result<Value, ExecError> {
         data.insert("up".into(), Value::Bool(up || a.up));
         match a.family {
             Family::Link { hwaddr } => {
+                if let Some(parent) = parents.get(&iface) {
+                    data.insert("parent".into(), Value::String(parent.clone()));
+                }
                 if let Some(hw) = hwaddr {
                     data.insert("hwaddr".into(), Value::String(hw));
                 }
@@ -168,6 +173,25 @@ pub fn interfaces() -> Result<Value, ExecError> {
         out.insert(iface, Value::Object(data));
     }
     Ok(Value::Object(out))
+}
+
+/// Each link's `parent` as Salt reads it from `ip link show`'s
+/// `NAME@PARENT:` (the lower device, `ifN` in another network namespace,
+/// `NONE`): getifaddrs does not say, and only `ip` knows which netns a
+/// peer index is in. No `ip`, no parents, as Salt's ifconfig fallback.
+fn parents(host: &HostRead) -> HashMap<String, String> {
+    let Ok(out) = host.query(&["ip", "-o", "link", "show"]) else {
+        return HashMap::new();
+    };
+    out.stdout
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(": ")?;
+            let (name, _) = rest.split_once(": ")?;
+            let (iface, parent) = name.split_once('@')?;
+            Some((iface.to_string(), parent.to_string()))
+        })
+        .collect()
 }
 
 fn push(data: &mut Map<String, Value>, key: &str, item: Value) {
