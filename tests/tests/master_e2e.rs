@@ -32,6 +32,10 @@ fn web_tree(greeting: &str) -> Vec<(&'static str, String)> {
             "id={{ grains['id'] }} greeting={{ pillar['greeting'] }} probe={{ salt['cmd.run']('echo from-minion') }}\n".into(),
         ),
         ("salt/static.txt", "static\n".into()),
+        (
+            "salt/tools/hello.sh",
+            "#!/bin/sh\necho \"hello $#:$1\"\n".into(),
+        ),
         ("pillar/top.sls", "base:\n  '*':\n    - common\n".into()),
         ("pillar/common.sls", format!("greeting: {greeting}\n")),
     ]
@@ -80,6 +84,25 @@ fn keys_are_accepted_before_any_job_and_ping_answers_after() {
     let (code, v) = master.json(&["run", "*", "test.ping"]);
     assert_eq!(code, Some(0));
     assert_eq!(v, serde_json::json!({"web1": true}));
+    // A function nobody has: Salt's words from the minion, a failed run.
+    let (code, v) = master.json(&["run", "*", "nosuch.fn"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        v,
+        serde_json::json!({"web1": "'nosuch.fn' is not available."})
+    );
+    // A function's salt:// file comes from the master; a text args is one
+    // argument, as in Salt.
+    let (code, v) = master.json(&[
+        "run",
+        "*",
+        "cmd.script",
+        "salt://tools/hello.sh",
+        "args=a b",
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["web1"]["stdout"], "hello 1:a b", "{v}");
+    assert_eq!(v["web1"]["retcode"], 0, "{v}");
     // The master's fingerprint is the one the minion pinned on first use.
     let (_, fp) = master.json(&["keys", "fingerprint"]);
     let pinned = std::fs::read_to_string(m.dir.path().join("pki/master.pub")).unwrap();

@@ -1,6 +1,7 @@
-//! `cmd.*`: commands on the minion. `cmd.run` and `cmd.run_all` may change
+//! `cmd.*`: commands on the minion. `cmd.run` and its siblings may change
 //! the host (they run whatever they are given), so they run through
-//! [`HostWrite`]; `cmd.has_exec` only looks.
+//! [`HostWrite`]; `cmd.has_exec` only looks. `cmd.script` is the `cmd.script`
+//! state's own fetch-and-run (see `cmd_script.rs`).
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,7 @@ pub const RUN: ExecFunction = ExecFunction {
     answered_by: AnsweredBy::Minion,
     state_report: false,
     summary: "a command's output, stderr after stdout; argv unless python_shell=True",
-    parse: |a| CmdCall::parse(a, false).map(ExecCall::Cmd),
+    parse: |a| CmdCall::parse(a, CmdOutput::Text).map(ExecCall::Cmd),
 };
 
 pub const RUN_ALL: ExecFunction = ExecFunction {
@@ -43,7 +44,28 @@ pub const RUN_ALL: ExecFunction = ExecFunction {
     answered_by: AnsweredBy::Minion,
     state_report: false,
     summary: "a command's stdout, stderr and retcode",
-    parse: |a| CmdCall::parse(a, true).map(ExecCall::Cmd),
+    parse: |a| CmdCall::parse(a, CmdOutput::All).map(ExecCall::Cmd),
+};
+
+pub const RUN_STDOUT: ExecFunction = ExecFunction {
+    name: "cmd.run_stdout",
+    params: RUN_PARAMS,
+    access: Access::ChangesHost,
+    answered_by: AnsweredBy::Minion,
+    state_report: false,
+    summary: "a command's stdout alone",
+    parse: |a| CmdCall::parse(a, CmdOutput::Stdout).map(ExecCall::Cmd),
+};
+
+pub const RETCODE: ExecFunction = ExecFunction {
+    name: "cmd.retcode",
+    // Salt's cmd.retcode has no `rstrip`: its output is not returned.
+    params: RUN_PARAMS.split_at(RUN_PARAMS.len() - 1).0,
+    access: Access::ChangesHost,
+    answered_by: AnsweredBy::Minion,
+    state_report: false,
+    summary: "a command's exit code",
+    parse: |a| CmdCall::parse(a, CmdOutput::Retcode).map(ExecCall::Cmd),
 };
 
 pub const HAS_EXEC: ExecFunction = ExecFunction {
@@ -69,12 +91,26 @@ pub struct CmdCall {
     pub python_shell: bool,
     /// Strip trailing whitespace from stdout and stderr (Salt's default).
     pub rstrip: bool,
-    /// `cmd.run_all`'s map rather than `cmd.run`'s text.
-    pub all: bool,
+    /// Which of the run's parts the call returns.
+    pub output: CmdOutput,
+}
+
+/// What a `cmd.*` call returns of its run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum CmdOutput {
+    /// `cmd.run`: stdout then stderr, as one text.
+    #[default]
+    Text,
+    /// `cmd.run_all`: `{stdout, stderr, retcode}`.
+    All,
+    /// `cmd.run_stdout`.
+    Stdout,
+    /// `cmd.retcode`.
+    Retcode,
 }
 
 impl CmdCall {
-    fn parse(a: &Bound, all: bool) -> Result<Self, ExecError> {
+    fn parse(a: &Bound, output: CmdOutput) -> Result<Self, ExecError> {
         Ok(CmdCall {
             cmd: a.str("cmd")?,
             cwd: a.opt_str("cwd"),
@@ -84,7 +120,7 @@ impl CmdCall {
             // would use a shell: the safer reading of a line from the network.
             python_shell: a.bool("python_shell").unwrap_or(false),
             rstrip: a.bool("rstrip").unwrap_or(true),
-            all,
+            output,
         })
     }
 
@@ -114,10 +150,15 @@ impl CmdCall {
         Ok(out)
     }
 
-    /// The call's return: `cmd.run_all`'s map, or `cmd.run`'s text.
+    /// The call's return: `cmd.run_all`'s map, `cmd.run`'s text, ...
     pub fn output(&self, out: CmdRun) -> Value {
-        if self.all {
-            return json!({"stdout": out.stdout, "stderr": out.stderr, "retcode": out.retcode});
+        match self.output {
+            CmdOutput::All => {
+                return json!({"stdout": out.stdout, "stderr": out.stderr, "retcode": out.retcode})
+            }
+            CmdOutput::Stdout => return Value::String(out.stdout),
+            CmdOutput::Retcode => return Value::from(out.retcode),
+            CmdOutput::Text => {}
         }
         let mut text = out.stdout;
         if !out.stderr.is_empty() {

@@ -19,20 +19,27 @@ use crate::state::{HostRead, HostWrite, Sources, StateError};
 
 pub mod args;
 mod cmd;
+mod cmd_script;
 mod cp;
+mod disk;
 mod file;
+mod file_replace;
 mod grains;
+mod group;
 mod master;
 mod network;
 mod pkg;
 mod service;
+mod status;
 mod sys;
 mod test;
 mod user;
 
 pub use args::{Bound, Param};
-pub use cmd::CmdCall;
+pub use cmd::{CmdCall, CmdOutput};
+pub use cmd_script::ScriptCall;
 pub use cp::GetFile;
+pub use file_replace::ReplaceCall;
 pub use grains::{read_file as read_grains_file, GrainsWrite};
 pub use master::MasterCall;
 pub use pkg::{PkgCall, Upgrade};
@@ -42,7 +49,8 @@ pub use user::user_info_from;
 /// Why a call could not be made or failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
-    #[error("'{0}' is not an execution function Brine has (sys.list_functions lists them)")]
+    /// Salt's words (sys.list_functions lists the ones Brine has).
+    #[error("'{0}' is not available.")]
     UnknownFunction(String),
     #[error("{function} takes no argument named '{argument}'")]
     UnknownArgument {
@@ -164,6 +172,25 @@ pub enum ExecCall {
     UserInfo {
         name: String,
     },
+    CmdScript(ScriptCall),
+    FileStats {
+        path: String,
+        hash_type: Option<String>,
+        follow_symlinks: bool,
+    },
+    FileGetHash {
+        path: String,
+        form: String,
+    },
+    FileReplace(ReplaceCall),
+    UserListUsers,
+    GroupInfo {
+        name: String,
+    },
+    DiskUsage,
+    StatusUptime,
+    StatusLoadavg,
+    NetworkInterfaces,
     NetworkIpAddrs {
         interfaces: Option<Vec<String>>,
         include_loopback: bool,
@@ -196,6 +223,18 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     file::DIRECTORY_EXISTS,
     user::INFO,
     network::IP_ADDRS,
+    cmd::RUN_STDOUT,
+    cmd::RETCODE,
+    cmd_script::SCRIPT,
+    file::STATS,
+    file::GET_HASH,
+    file_replace::REPLACE,
+    user::LIST_USERS,
+    group::INFO,
+    disk::USAGE,
+    status::UPTIME,
+    status::LOADAVG,
+    network::INTERFACES,
     sys::LIST_FUNCTIONS,
     sys::DOC,
     master::APPLY,
@@ -308,6 +347,22 @@ impl Call {
                 include_loopback,
                 cidr,
             } => network::ip_addrs(interfaces.as_deref(), *include_loopback, *cidr),
+            ExecCall::CmdScript(c) => c.run(&write()),
+            ExecCall::FileStats {
+                path,
+                hash_type,
+                follow_symlinks,
+            } => file::stats(host, path, hash_type.as_deref(), *follow_symlinks),
+            ExecCall::FileGetHash { path, form } => {
+                file::get_hash(host, path, form).map(Value::String)
+            }
+            ExecCall::FileReplace(c) => c.run(&write()),
+            ExecCall::UserListUsers => user::list_users(host),
+            ExecCall::GroupInfo { name } => group::info(host, name),
+            ExecCall::DiskUsage => disk::usage(),
+            ExecCall::StatusUptime => status::uptime(host),
+            ExecCall::StatusLoadavg => status::loadavg(),
+            ExecCall::NetworkInterfaces => network::interfaces(host),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
             ExecCall::Doc => Ok(sys::doc()),
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
@@ -334,21 +389,28 @@ pub fn run_at(
 }
 
 /// For calls that fetch nothing from a file server: any `salt://` asked for
-/// is an error naming it.
+/// is an error naming it. A local absolute path (`cmd.script
+/// source=/srv/x.sh`) is read as it is, as Salt's `cp.cache_file` does.
 pub struct NoSources;
 
 impl Sources for NoSources {
     fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError> {
-        Err(StateError::host(format!(
-            "{url}: an execution function has no file server"
-        )))
+        if url.starts_with('/') {
+            return std::fs::read(url)
+                .map_err(|e| StateError::host(format!("cannot read source {url}: {e}")));
+        }
+        Err(no_file_server(url))
     }
     fn render(&self, url: &str, _: &Map<String, Value>) -> Result<String, StateError> {
-        self.fetch(url).map(|_| String::new())
+        Err(no_file_server(url))
     }
     fn list(&self, url: &str) -> Result<Vec<String>, StateError> {
-        self.fetch(url).map(|_| Vec::new())
+        Err(no_file_server(url))
     }
+}
+
+fn no_file_server(url: &str) -> StateError {
+    StateError::host(format!("{url}: an execution function has no file server"))
 }
 
 #[cfg(test)]
@@ -356,4 +418,8 @@ mod tests;
 #[cfg(test)]
 mod tests_files;
 #[cfg(test)]
+mod tests_host;
+#[cfg(test)]
 mod tests_pkg;
+#[cfg(test)]
+mod tests_salt;

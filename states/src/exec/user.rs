@@ -1,8 +1,10 @@
-//! `user.info`, from the passwd and group files under the state root.
+//! `user.info` and `user.list_users`, from the passwd and group files under
+//! the state root.
 use common::data::{Map, Value};
 use serde_json::json;
 
 use super::{Access, AnsweredBy, ExecCall, ExecError, ExecFunction, Param};
+use crate::state::accounts::Accounts;
 use crate::state::HostRead;
 
 pub const INFO: ExecFunction = ExecFunction {
@@ -69,4 +71,26 @@ pub fn user_info_from(name: &str, passwd: &str, group: &str) -> Value {
         "other": gecos.get(4..).map(|r| r.join(",")).unwrap_or_default(),
         "groups": groups,
     })
+}
+
+pub const LIST_USERS: ExecFunction = ExecFunction {
+    name: "user.list_users",
+    // Salt's chroot; Brine's state root is the run's, not the caller's.
+    params: &[Param::unsupported("root")],
+    access: Access::ReadOnly,
+    answered_by: AnsweredBy::Minion,
+    state_report: false,
+    summary: "every user's name, sorted",
+    parse: |_| Ok(ExecCall::UserListUsers),
+};
+
+/// Salt's `user.list_users`: the passwd names under the root, sorted.
+pub fn list_users(host: &HostRead) -> Result<Value, ExecError> {
+    let mut names: Vec<String> = Accounts::read(host)?
+        .users
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    names.sort();
+    Ok(Value::Array(names.into_iter().map(Value::String).collect()))
 }

@@ -9,7 +9,7 @@
 //! with the arguments it reads, in that module's table in
 //! [`signatures::tables`]; adding a module: one file here, its table, and one
 //! line in [`registry`].
-mod accounts;
+pub(crate) mod accounts;
 pub mod alternatives;
 pub mod archive;
 mod args;

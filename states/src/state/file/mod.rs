@@ -67,6 +67,12 @@ impl super::StateModule for File {
     }
 }
 
+/// The hex digest of `bytes` by a hashlib name (`md5`, `sha256`, ...; any
+/// case), for `file.get_hash`; `None` for a name Brine does not hash.
+pub(crate) fn hex_digest(form: &str, bytes: &[u8]) -> Option<String> {
+    source::HashKind::parse(form).map(|k| k.digest(bytes))
+}
+
 /// The state's `name`, which must be an absolute path (Salt's wording when
 /// it is not).
 fn absolute_name(args: &Args) -> Result<String, Check> {

@@ -126,7 +126,7 @@ pub(super) enum HashKind {
 }
 
 impl HashKind {
-    fn parse(name: &str) -> Option<HashKind> {
+    pub(super) fn parse(name: &str) -> Option<HashKind> {
         Some(match name.to_ascii_lowercase().as_str() {
             "md5" => HashKind::Md5,
             "sha1" => HashKind::Sha1,
