@@ -20,6 +20,7 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+pub mod module;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -223,6 +224,7 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
         Box::new(file::File),
+        Box::new(module::Module),
     ]
 }
 
