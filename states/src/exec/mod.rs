@@ -196,6 +196,9 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     master::SHOW_LOWSTATE,
     master::PILLAR_ITEMS,
     master::REFRESH_PILLAR,
+    master::SINGLE,
+    master::SLS_ID,
+    master::SHOW_SLS,
 ];
 
 /// The table's row for `name`.

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::compile::Chunk;
 use crate::state::{registry, Args, Check, HostRead, HostWrite, StateError, StateModule};
+pub use requisite::with_requisites;
 use requisite::Status;
 pub use ret::{tag, StateRet};
 
