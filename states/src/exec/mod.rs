@@ -24,6 +24,7 @@ mod grains;
 mod master;
 mod network;
 mod pkg;
+mod saltutil;
 mod service;
 mod sys;
 mod test;
@@ -163,6 +164,10 @@ pub enum ExecCall {
     },
     ListFunctions,
     Doc,
+    SaltutilRunning,
+    SaltutilKillJob {
+        jid: String,
+    },
     Master(MasterCall),
 }
 
@@ -199,6 +204,8 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     master::SINGLE,
     master::SLS_ID,
     master::SHOW_SLS,
+    saltutil::RUNNING,
+    saltutil::KILL_JOB,
 ];
 
 /// The table's row for `name`.
@@ -284,6 +291,12 @@ impl Call {
             } => network::ip_addrs(interfaces.as_deref(), *include_loopback, *cidr),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
             ExecCall::Doc => Ok(sys::doc()),
+            ExecCall::SaltutilRunning | ExecCall::SaltutilKillJob { .. } => {
+                Err(ExecError::Failed(format!(
+                    "{} is answered by the minion daemon, which knows its running jobs",
+                    self.function.name
+                )))
+            }
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
         }
     }

@@ -95,7 +95,8 @@ impl Runner {
         let _durable_at_end = crate::state::DeferDirSyncs::start();
         self.chunks = chunks;
         for i in 0..self.chunks.len() {
-            if self.failhard {
+            // A killed job (saltutil.kill_job) starts no further state.
+            if self.failhard || crate::state::JobControl::current_killed() {
                 break;
             }
             let t = tag(&self.chunks[i]);

@@ -285,6 +285,18 @@ fn exec(spec: &Exec) -> Result<Exited, StateError> {
         .spawn()
         .map_err(|e| StateError::host(format!("cannot run {prog}: {e}")))?;
     let pid = child.id();
+    if let Err(e) = super::JobControl::started(pid) {
+        let _ = child.wait();
+        return Err(e);
+    }
+    // Unregistered once reaped, however this function returns.
+    struct Ended(u32);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            super::JobControl::ended(self.0);
+        }
+    }
+    let _ended = Ended(pid);
 
     // Pipes are drained on their own threads so a chatty command never blocks
     // on a full pipe while we wait for it.

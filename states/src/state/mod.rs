@@ -20,6 +20,7 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+mod job_control;
 pub mod module;
 pub mod pkg;
 pub mod pkgrepo;
@@ -38,6 +39,7 @@ use common::data::{Map, Value};
 pub use args::Args;
 pub use atomic_file::DeferDirSyncs;
 pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
+pub use job_control::JobControl;
 pub use signatures::{unknown_args, Signature};
 pub use sources::LocalSources;
 
