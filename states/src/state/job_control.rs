@@ -12,7 +12,8 @@ use super::StateError;
 
 #[derive(Default)]
 pub struct JobControl {
-    /// Whether killed, and the process groups of its commands running now.
+    /// Whether killed, and its commands running now as kill(2) targets: a
+    /// process group as `-pgid` (`HostWrite::exec`), else the child's pid.
     inner: Mutex<Groups>,
 }
 
@@ -68,35 +69,36 @@ impl JobControl {
         CURRENT.with(|c| c.borrow().as_ref().is_some_and(|j| j.is_killed()))
     }
 
-    /// A command of this thread's job started in process group `pgid`; a
-    /// killed job's is killed at once.
-    pub(super) fn started(pgid: u32) -> Result<(), StateError> {
+    /// A command of this thread's job started (`target` as kill(2) takes
+    /// it: `-pgid` for a process group); a killed job's is killed at once.
+    pub(super) fn started(target: i32) -> Result<(), StateError> {
         let Some(job) = CURRENT.with(|c| c.borrow().clone()) else {
             return Ok(());
         };
         let mut g = job.inner.lock().unwrap_or_else(|e| e.into_inner());
         if g.killed {
-            signal(&[pgid as i32], libc::SIGKILL);
+            signal(&[target], libc::SIGKILL);
             return Err(StateError::host("the job was killed (saltutil.kill_job)"));
         }
-        g.running.insert(pgid as i32);
+        g.running.insert(target);
         Ok(())
     }
 
-    /// The command in group `pgid` was reaped.
-    pub(super) fn ended(pgid: u32) {
+    /// The command `target` was reaped.
+    pub(super) fn ended(target: i32) {
         if let Some(job) = CURRENT.with(|c| c.borrow().clone()) {
             let mut g = job.inner.lock().unwrap_or_else(|e| e.into_inner());
-            g.running.remove(&(pgid as i32));
+            g.running.remove(&target);
         }
     }
 }
 
-fn signal(groups: &[i32], sig: libc::c_int) {
-    for &pgid in groups {
-        // SAFETY: kill(2) with a negative pid signals that process group only.
+fn signal(targets: &[i32], sig: libc::c_int) {
+    for &target in targets {
+        // SAFETY: kill(2) signals that process (or, negative, that group)
+        // only; a target is unregistered once reaped, so it is not reused.
         unsafe {
-            libc::kill(-pgid, sig);
+            libc::kill(target, sig);
         }
     }
 }
@@ -150,5 +152,31 @@ mod tests {
             !JobControl::current_killed(),
             "the control leaked to this thread"
         );
+    }
+
+    #[test]
+    fn a_kill_reaches_a_command_run_without_its_own_group() {
+        let t = TestHost::new();
+        let control = JobControl::new();
+        let job = control.clone();
+        let write = t.writer();
+        let started = std::time::Instant::now();
+        let runner = std::thread::spawn(move || job.run(|| write.run(&["sleep", "60"], &[], None)));
+        while control.inner.lock().unwrap().running.is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the command never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        control.kill(Duration::from_secs(5));
+        let ran = runner.join().unwrap().unwrap();
+        assert_ne!(ran.retcode, 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the command was not stopped"
+        );
+        let refused = control.run(|| t.writer().run(&["true"], &[], None));
+        assert!(refused.is_err(), "a killed job started a command");
     }
 }
