@@ -120,6 +120,49 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// The minion's pillar for a job (its pillarenv, its `pillar=`), what
+    /// `gpg` decrypted noted as [`pillar_for`](Self::pillar_for) does.
+    pub fn job_pillar_for(&self, minion: &Minion, job: &JobEnv) -> Result<Value, TreeErrors> {
+        self.trees.check_envs(job)?;
+        let (_, pillar_tree) = self.trees.for_job(job);
+        let (pillar, secrets) = pillar_tree.compile_secrets(minion)?;
+        self.note_secrets(minion.id, &secrets);
+        Ok(job.override_pillar(pillar))
+    }
+}
+
+/// `state.single`: the one chunk the call built, with the minion's pillar
+/// and a session for what it renders; no state tree is compiled.
+pub fn compile_single(
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    chunk: Chunk,
+    job: &JobEnv,
+) -> Result<Compiled, TreeErrors> {
+    let opts = tree.opts(id);
+    let minion = Minion {
+        id,
+        grains,
+        opts: &opts,
+        probe,
+    };
+    let pillar = tree.job_pillar_for(&minion, job)?;
+    let (states, _) = tree.trees.for_job(job);
+    let session = Arc::new(states.session(&minion, &pillar));
+    let chunks = vec![chunk];
+    let manifest = manifest(tree.trees.states.saltenvs(), &chunks);
+    Ok(Compiled {
+        chunks,
+        pillar,
+        session,
+        manifest,
+        no_states: None,
+    })
+}
+
 /// One minion's compiled job.
 pub struct Compiled {
     pub chunks: Vec<Chunk>,
@@ -160,6 +203,19 @@ pub fn compile(
         manifest,
         no_states: compiled.no_states,
     })
+}
+
+impl Compiled {
+    /// The job narrowed to `chunks` (a subset of its own), with the
+    /// manifest of the files those name only.
+    pub fn narrowed(self, tree: &Tree, chunks: Vec<Chunk>) -> Compiled {
+        let manifest = manifest(tree.trees.states.saltenvs(), &chunks);
+        Compiled {
+            chunks,
+            manifest,
+            ..self
+        }
+    }
 }
 
 /// [`compile`], reusing an earlier compile with the same inputs; a compile

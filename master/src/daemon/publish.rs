@@ -16,7 +16,7 @@ use transport::wire::{
     Batch, Jid, Job, JobKind, JobReturn, MasterMsg, OpReply, Publish, PublishEnv, PublishWhat,
 };
 
-use super::compile::{compile, compile_reusing, Tree};
+use super::compile::{compile, Tree};
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
 use crate::jobcache::{now_ms, JobRecord, NewReturn};
@@ -61,12 +61,9 @@ fn args_of(what: &PublishWhat) -> Value {
 fn job_env_of(what: &PublishWhat) -> JobEnv {
     match what {
         PublishWhat::Apply { env, .. } => from_wire(env),
-        PublishWhat::Run { fun, args, kwargs } => {
-            match super::runfun::master_side(fun, args, kwargs) {
-                Some(MasterCall::Apply { env, .. } | MasterCall::ShowLowstate { env, .. }) => env,
-                _ => JobEnv::default(),
-            }
-        }
+        PublishWhat::Run { fun, args, kwargs } => super::runfun::master_side(fun, args, kwargs)
+            .and_then(|call| call.env().cloned())
+            .unwrap_or_default(),
     }
 }
 
@@ -412,6 +409,8 @@ impl OneJob {
             PublishWhat::Run { fun, args, kwargs } => {
                 match super::runfun::master_side(fun, args, kwargs) {
                     Some(MasterCall::Apply { mods, test, .. }) => (mods, test, None),
+                    Some(MasterCall::SlsId { mods, test, .. }) => (mods, test, None),
+                    Some(MasterCall::Single { test, .. }) => (Vec::new(), test, None),
                     Some(other) => (Vec::new(), false, Some(other)),
                     None => {
                         self.send_run(&peer);
@@ -439,13 +438,14 @@ impl OneJob {
         let master = self.master.clone();
         let spec = self.spec.clone();
         let compiled = tokio::task::spawn_blocking(move || {
-            compile_reusing(
+            super::runfun::compile_run(
                 &master.compiled,
                 &tree,
                 &id,
                 &grains,
                 probe,
                 &sls,
+                &spec.what,
                 &spec.env,
             )
         })

@@ -8,7 +8,13 @@ use common::data::{Map, Value};
 use common::render::{fileserver, HostProbe};
 use states::exec::{Call, ExecCall, MasterCall};
 
-use super::compile::{compile, Tree};
+use states::compile::{JobEnv, Minion};
+
+use common::tree_error::{TreeError, TreeErrors};
+use transport::wire::PublishWhat;
+
+use super::compile::{compile, compile_reusing, compile_single, Compiled, Tree};
+use super::compile_cache::CompileCache;
 use crate::listener::MinionPeer;
 
 /// The master-side call of the table, or `None` when the function runs on
@@ -57,7 +63,79 @@ pub fn answer(
         MasterCall::ListMaster { saltenv, prefix } => Ok(serde_json::json!(
             fileserver::with_prefix(&listing(tree, saltenv).files, prefix)
         )),
-        MasterCall::Apply { .. } => unreachable!("applies are sent to the minion"),
+        MasterCall::ShowSls { mods, env } => show_sls(tree, id, grains, probe, mods, env),
+        MasterCall::Apply { .. } | MasterCall::Single { .. } | MasterCall::SlsId { .. } => {
+            unreachable!("applies are sent to the minion")
+        }
+    }
+}
+
+/// `state.show_sls`: the high data of the named SLS as Salt's `show_sls`
+/// gives it (rendered and verified, before extend and requisite passes),
+/// compiled with the job's pillar.
+fn show_sls(
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    mods: &[String],
+    env: &JobEnv,
+) -> Result<Value, String> {
+    let opts = tree.opts(id);
+    let minion = Minion {
+        id,
+        grains,
+        opts: &opts,
+        probe,
+    };
+    let join = |msgs: Vec<String>| msgs.join("\n\n");
+    let pillar = tree
+        .job_pillar_for(&minion, env)
+        .map_err(|e| join(e.0.iter().map(|x| x.to_string()).collect()))?;
+    let (states, _) = tree.trees.for_job(env);
+    states
+        .sls(&minion, &pillar, mods)
+        .map(Value::Object)
+        .map_err(|e| join(e.0.iter().map(|x| x.to_string()).collect()))
+}
+
+/// What a state run sends the minion: the SLS (or the highstate), narrowed
+/// to one ID and its requisites for `state.sls_id`, or `state.single`'s one
+/// chunk.
+#[allow(clippy::too_many_arguments)]
+pub fn compile_run(
+    cache: &CompileCache,
+    tree: &Tree,
+    id: &str,
+    grains: &Value,
+    probe: Arc<dyn HostProbe>,
+    sls: &[String],
+    what: &PublishWhat,
+    env: &JobEnv,
+) -> Result<Compiled, TreeErrors> {
+    let call = match what {
+        PublishWhat::Run { fun, args, kwargs } => master_side(fun, args, kwargs),
+        PublishWhat::Apply { .. } => None,
+    };
+    match call {
+        Some(MasterCall::Single { chunk, .. }) => {
+            compile_single(tree, id, grains, probe, chunk, env)
+        }
+        Some(MasterCall::SlsId {
+            id: wanted, mods, ..
+        }) => {
+            let compiled = compile_reusing(cache, tree, id, grains, probe, sls, env)?;
+            let chunks = states::run::with_requisites(compiled.chunks.clone(), &wanted);
+            if chunks.is_empty() {
+                return Err(TreeErrors(vec![TreeError::Tree(format!(
+                    "No matches for ID '{wanted}' found in SLS '{}' within saltenv '{}'",
+                    mods.join(","),
+                    env.saltenv.as_deref().unwrap_or("base")
+                ))]));
+            }
+            Ok(compiled.narrowed(tree, chunks))
+        }
+        _ => compile_reusing(cache, tree, id, grains, probe, sls, env),
     }
 }
 

@@ -12,6 +12,7 @@ use states::run::Runner;
 use states::state::HostRead;
 use transport::wire::{Jid, JobKind, JobReturn, ProbeCall};
 
+use super::jobs::JobTable;
 use super::sources::JobSources;
 use super::uplink::Uplink;
 use super::GrainsSource;
@@ -30,6 +31,8 @@ pub struct JobEnv {
     pub root: PathBuf,
     pub file_cache: PathBuf,
     pub trim_code_pages: bool,
+    /// The jobs running now (`saltutil.running`, `saltutil.kill_job`).
+    pub jobs: Arc<JobTable>,
 }
 
 /// Whether a job may change the host: its result must then survive a power
@@ -45,33 +48,55 @@ pub fn changes_host(kind: &JobKind) -> bool {
 }
 
 pub fn run_job(env: &JobEnv, jid: &Jid, kind: JobKind) -> JobReturn {
-    let (ret, retcode) = match kind {
-        JobKind::Apply {
-            chunks,
-            test,
-            pillar,
-            manifest,
-        } => apply(env, jid, chunks, test, pillar, manifest),
-        JobKind::Run { fun, args, kwargs } => match run_function(env, jid, &fun, &args, &kwargs) {
-            // Salt's minion: a return with `result` or `success` False is a
-            // failed job (`grains.delval` on a map, say): it ran, and failed,
-            // as a failed state does.
-            Ok(v)
-                if ["result", "success"]
-                    .iter()
-                    .any(|k| v.get(k) == Some(&Value::Bool(false))) =>
-            {
-                (v, 2)
-            }
-            Ok(v) => (v, 0),
-            Err(e) => (Value::String(e.to_string()), 1),
-        },
+    let control = env.jobs.begin(jid, &kind);
+    let (ret, retcode) = control.run(|| run_kind(env, jid, kind));
+    env.jobs.end(jid);
+    let (ret, retcode) = if control.is_killed() {
+        let said = format!(
+            "Job {jid} was killed (saltutil.kill_job): what it changed before stays changed; it is not run again."
+        );
+        (Value::String(said), 1)
+    } else {
+        (ret, retcode)
     };
     JobReturn {
         jid: jid.clone(),
         success: retcode == 0,
         ret,
         retcode,
+    }
+}
+
+fn run_kind(env: &JobEnv, jid: &Jid, kind: JobKind) -> (Value, i32) {
+    match kind {
+        JobKind::Apply {
+            chunks,
+            test,
+            pillar,
+            manifest,
+        } => apply(env, jid, chunks, test, pillar, manifest),
+        JobKind::Run { fun, args, kwargs } => {
+            // The daemon's own: answered from its table of running jobs.
+            match Call::parse(&fun, &args, &kwargs).map(|c| c.call) {
+                Ok(ExecCall::SaltutilRunning) => return (env.jobs.running(), 0),
+                Ok(ExecCall::SaltutilKillJob { jid }) => return (env.jobs.kill(&jid), 0),
+                _ => {}
+            }
+            match run_function(env, jid, &fun, &args, &kwargs) {
+                // Salt's minion: a return with `result` or `success` False is a
+                // failed job (`grains.delval` on a map, say): it ran, and failed,
+                // as a failed state does.
+                Ok(v)
+                    if ["result", "success"]
+                        .iter()
+                        .any(|k| v.get(k) == Some(&Value::Bool(false))) =>
+                {
+                    (v, 2)
+                }
+                Ok(v) => (v, 0),
+                Err(e) => (Value::String(e.to_string()), 1),
+            }
+        }
     }
 }
 

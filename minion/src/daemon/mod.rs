@@ -14,6 +14,7 @@ use transport::link::{self, LinkOptions};
 use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 
 pub mod exec;
+mod jobs;
 pub mod outbox;
 pub mod sources;
 mod stop;
@@ -191,12 +192,14 @@ async fn run(
     let uplink = Arc::new(Uplink::default());
     tracing::info!(id = %config.id, master = %config.endpoint(), fingerprint = %key.public.fingerprint(), "minion starting");
     let mut backoff = Duration::from_millis(500);
+    let table = Arc::new(jobs::JobTable::default());
     let stopped = || stop::stopped(&stopping, &jobs, &outbox, &uplink);
     loop {
         let started = Instant::now();
         let link = Running {
             stopping: &stopping,
             jobs: &jobs,
+            table: &table,
         };
         let ended = tokio::select! {
             e = session(&config, &key, &grains, &outbox, &uplink, link) => e,
@@ -243,6 +246,8 @@ async fn run(
 struct Running<'a> {
     stopping: &'a Stopping,
     jobs: &'a Arc<RunningJobs>,
+    /// What each running job is, for `saltutil.running`/`kill_job`.
+    table: &'a Arc<jobs::JobTable>,
 }
 
 fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
@@ -372,6 +377,7 @@ async fn session(
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
         trim_code_pages: config.trim_code_pages,
+        jobs: running.table.clone(),
     });
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(config.ping_interval);

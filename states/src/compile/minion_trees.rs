@@ -74,7 +74,7 @@ impl MinionTrees {
     /// A job naming a saltenv or pillarenv the config lacks is refused with
     /// Salt's words, where Salt itself would compile an empty highstate
     /// (`state.apply saltenv=typo`) or pillar and report success.
-    fn check_envs(&self, job: &JobEnv) -> Result<(), TreeErrors> {
+    pub fn check_envs(&self, job: &JobEnv) -> Result<(), TreeErrors> {
         let mut errors = Vec::new();
         if let Some(env) = job.saltenv.as_deref() {
             if !self.states.saltenvs().contains(env) {

@@ -16,6 +16,9 @@ pub struct Param {
     pub supported: bool,
     /// Given by name only (Salt's `**kwargs`): a positional never lands here.
     pub keyword_only: bool,
+    /// Every keyword no other parameter names, as one map (Salt's
+    /// `**kwargs` passed on whole: `state.single`'s state arguments).
+    pub rest: bool,
 }
 
 impl Param {
@@ -25,6 +28,7 @@ impl Param {
             required: true,
             supported: true,
             keyword_only: false,
+            rest: false,
         }
     }
     pub const fn optional(name: &'static str) -> Self {
@@ -33,6 +37,7 @@ impl Param {
             required: false,
             supported: true,
             keyword_only: false,
+            rest: false,
         }
     }
     /// One of Salt's `**kwargs` that Brine reads (`saltenv=`, `pillar=`).
@@ -42,6 +47,17 @@ impl Param {
             required: false,
             supported: true,
             keyword_only: true,
+            rest: false,
+        }
+    }
+    /// The keywords no other parameter takes, as a map under `name`.
+    pub const fn rest(name: &'static str) -> Self {
+        Param {
+            name,
+            required: false,
+            supported: true,
+            keyword_only: true,
+            rest: true,
         }
     }
     /// Kept so later positionals land where Salt puts them.
@@ -51,6 +67,7 @@ impl Param {
             required: false,
             supported: false,
             keyword_only: false,
+            rest: false,
         }
     }
 }
@@ -82,7 +99,16 @@ impl Bound {
             values.insert(param.name.to_string(), value.clone());
         }
         for (key, value) in kwargs {
-            let Some(param) = params.iter().find(|p| p.name == key) else {
+            let Some(param) = params.iter().find(|p| p.name == key && !p.rest) else {
+                if let Some(rest) = params.iter().find(|p| p.rest) {
+                    let map = values
+                        .entry(rest.name.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(map) = map {
+                        map.insert(key.clone(), value.clone());
+                    }
+                    continue;
+                }
                 return Err(ExecError::UnknownArgument {
                     function,
                     argument: key.clone(),

@@ -2,6 +2,8 @@
 //! master and sent as an apply, and the pillar and lowstate are the master's
 //! compile for that minion.
 use super::{Access, AnsweredBy, Bound, ExecCall, ExecError, ExecFunction, Param};
+use common::data::{Map, Value};
+
 use crate::compile::{JobEnv, JobEnvError};
 
 /// What the master does for one of its functions.
@@ -28,6 +30,43 @@ pub enum MasterCall {
         saltenv: Option<String>,
         prefix: String,
     },
+    /// `state.single fun name=… args`: one chunk built from the call, no
+    /// tree; run like an apply.
+    Single {
+        chunk: Map<String, Value>,
+        test: bool,
+        env: JobEnv,
+    },
+    /// `state.sls_id ID SLS`: the chunks of that ID in the SLS, and what
+    /// their requisites name (Salt's `call_chunk` runs those too).
+    SlsId {
+        id: String,
+        mods: Vec<String>,
+        test: bool,
+        env: JobEnv,
+    },
+    /// `state.show_sls SLS`: the high data of the named SLS.
+    ShowSls {
+        mods: Vec<String>,
+        env: JobEnv,
+    },
+}
+
+impl MasterCall {
+    /// The job's saltenv, pillarenv and `pillar=`, for a call that compiles.
+    pub fn env(&self) -> Option<&JobEnv> {
+        match self {
+            MasterCall::Apply { env, .. }
+            | MasterCall::ShowLowstate { env, .. }
+            | MasterCall::Single { env, .. }
+            | MasterCall::SlsId { env, .. }
+            | MasterCall::ShowSls { env, .. } => Some(env),
+            MasterCall::PillarItems
+            | MasterCall::RefreshPillar
+            | MasterCall::ListStates { .. }
+            | MasterCall::ListMaster { .. } => None,
+        }
+    }
 }
 
 fn apply(a: &Bound) -> Result<ExecCall, ExecError> {
@@ -144,4 +183,102 @@ pub const REFRESH_PILLAR: ExecFunction = ExecFunction {
     state_report: false,
     summary: "compiles the minion's pillar again; True when it compiles",
     parse: |_| Ok(ExecCall::Master(MasterCall::RefreshPillar)),
+};
+
+pub const SINGLE: ExecFunction = ExecFunction {
+    name: "state.single",
+    params: &[
+        Param::required("fun"),
+        Param::required("name"),
+        Param::optional("test"),
+        Param::unsupported("queue"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+        Param::rest("kwargs"),
+    ],
+    access: Access::ChangesHost,
+    answered_by: AnsweredBy::Master,
+    state_report: true,
+    summary:
+        "runs one state function with the arguments given (state.single pkg.installed name=vim)",
+    parse: single,
+};
+
+/// Salt's `state.single`: the chunk is the call's other keywords plus
+/// `state`, `fun`, `__id__` and `name`.
+fn single(a: &Bound) -> Result<ExecCall, ExecError> {
+    let fun = a.str("fun")?;
+    let Some((state, function)) = fun.split_once('.') else {
+        return Err(a.bad("fun", "Invalid function passed"));
+    };
+    let name = common::pyfmt::py_str(a.given("name").unwrap_or(&Value::Null));
+    let env = job_env(a)?;
+    let mut chunk = match a.given("kwargs") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    chunk.insert("state".into(), state.into());
+    chunk.insert("fun".into(), function.into());
+    chunk.insert("__id__".into(), name.clone().into());
+    chunk.insert("name".into(), name.into());
+    chunk.insert(
+        "__env__".into(),
+        env.saltenv.as_deref().unwrap_or("base").into(),
+    );
+    Ok(ExecCall::Master(MasterCall::Single {
+        chunk,
+        test: a.bool("test").unwrap_or(false),
+        env,
+    }))
+}
+
+pub const SLS_ID: ExecFunction = ExecFunction {
+    name: "state.sls_id",
+    params: &[
+        Param::required("id_"),
+        Param::required("mods"),
+        Param::optional("test"),
+        Param::unsupported("queue"),
+        Param::unsupported("state_events"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
+    access: Access::ChangesHost,
+    answered_by: AnsweredBy::Master,
+    state_report: true,
+    summary: "applies one ID of the named SLS (and the states its requisites name)",
+    parse: |a| {
+        Ok(ExecCall::Master(MasterCall::SlsId {
+            id: a.str("id_")?,
+            mods: a.names("mods")?,
+            test: a.bool("test").unwrap_or(false),
+            env: job_env(a)?,
+        }))
+    },
+};
+
+pub const SHOW_SLS: ExecFunction = ExecFunction {
+    name: "state.show_sls",
+    params: &[
+        Param::required("mods"),
+        // Salt takes it and shows the same high data either way.
+        Param::optional("test"),
+        Param::unsupported("queue"),
+        ENV_PARAMS[0],
+        ENV_PARAMS[1],
+        ENV_PARAMS[2],
+    ],
+    access: Access::ReadOnly,
+    answered_by: AnsweredBy::Master,
+    state_report: false,
+    summary: "the high data of the named SLS",
+    parse: |a| {
+        let _ = a.bool("test");
+        Ok(ExecCall::Master(MasterCall::ShowSls {
+            mods: a.names("mods")?,
+            env: job_env(a)?,
+        }))
+    },
 };

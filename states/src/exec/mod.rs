@@ -29,6 +29,7 @@ mod group;
 mod master;
 mod network;
 mod pkg;
+mod saltutil;
 mod service;
 mod status;
 mod sys;
@@ -198,6 +199,10 @@ pub enum ExecCall {
     },
     ListFunctions,
     Doc,
+    SaltutilRunning,
+    SaltutilKillJob {
+        jid: String,
+    },
     Master(MasterCall),
 }
 
@@ -257,6 +262,11 @@ pub static FUNCTIONS: &[ExecFunction] = &[
     cp::LIST_MASTER,
     grains::SETVAL,
     grains::DELVAL,
+    master::SINGLE,
+    master::SLS_ID,
+    master::SHOW_SLS,
+    saltutil::RUNNING,
+    saltutil::KILL_JOB,
 ];
 
 /// The table's row for `name`.
@@ -365,6 +375,12 @@ impl Call {
             ExecCall::NetworkInterfaces => network::interfaces(host),
             ExecCall::ListFunctions => Ok(sys::list_functions()),
             ExecCall::Doc => Ok(sys::doc()),
+            ExecCall::SaltutilRunning | ExecCall::SaltutilKillJob { .. } => {
+                Err(ExecError::Failed(format!(
+                    "{} is answered by the minion daemon, which knows its running jobs",
+                    self.function.name
+                )))
+            }
             ExecCall::Master(_) => Err(ExecError::AnsweredByMaster(self.function.name)),
         }
     }

@@ -334,6 +334,8 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         "service.get_all",
         "cp.list_states",
         "cp.list_master",
+        "state.show_sls",
+        "saltutil.running",
     ];
     for f in FUNCTIONS {
         assert_eq!(
@@ -344,10 +346,17 @@ fn each_function_says_whether_it_reads_and_who_answers() {
         );
         let by_master = f.name.starts_with("state.")
             || f.name.starts_with("pillar.")
-            || f.name.starts_with("saltutil.")
+            || f.name == "saltutil.refresh_pillar"
             || f.name.starts_with("cp.list_");
         assert_eq!(f.answered_by == AnsweredBy::Master, by_master, "{}", f.name);
-        let report = ["state.apply", "state.sls", "state.highstate"].contains(&f.name);
+        let report = [
+            "state.apply",
+            "state.sls",
+            "state.highstate",
+            "state.single",
+            "state.sls_id",
+        ]
+        .contains(&f.name);
         assert_eq!(f.state_report, report, "{}", f.name);
     }
     for f in [
@@ -418,4 +427,54 @@ fn master_calls_are_not_run_on_a_minion() {
         })
         .unwrap_err();
     assert_eq!(e, ExecError::AnsweredByMaster("pillar.items"));
+}
+
+#[test]
+fn state_single_builds_one_chunk_from_the_call() {
+    let got = call(
+        "state.single",
+        json!(["file.managed", "/etc/motd"]),
+        json!({"contents": "hi", "mode": 644, "test": true, "saltenv": "prod"}),
+    );
+    let ExecCall::Master(MasterCall::Single { chunk, test, env }) = got else {
+        panic!("{got:?}")
+    };
+    assert!(test);
+    assert_eq!(env.saltenv.as_deref(), Some("prod"));
+    assert_eq!(
+        Value::Object(chunk),
+        json!({"contents": "hi", "mode": 644, "state": "file", "fun": "managed",
+               "__id__": "/etc/motd", "name": "/etc/motd", "__env__": "prod"})
+    );
+    let e = parse("state.single", json!(["nodot", "x"]), json!({})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "state.single: argument 'fun': Invalid function passed"
+    );
+    let e = parse("state.single", json!(["test.nop"]), json!({})).unwrap_err();
+    assert_eq!(e.to_string(), "state.single is missing its argument 'name'");
+}
+
+#[test]
+fn sls_id_and_show_sls_take_salts_arguments() {
+    assert_eq!(
+        call("state.sls_id", json!(["b", "s,t"]), json!({"test": "True"})),
+        ExecCall::Master(MasterCall::SlsId {
+            id: "b".into(),
+            mods: vec!["s".into(), "t".into()],
+            test: true,
+            env: JobEnv::default(),
+        })
+    );
+    assert_eq!(
+        call("state.show_sls", json!(["s"]), json!({"pillarenv": "p"})),
+        ExecCall::Master(MasterCall::ShowSls {
+            mods: vec!["s".into()],
+            env: JobEnv {
+                pillarenv: Some("p".into()),
+                ..JobEnv::default()
+            },
+        })
+    );
+    assert!(parse("state.sls_id", json!(["b"]), json!({})).is_err());
 }

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::compile::Chunk;
 use crate::state::{registry, Args, Check, HostRead, HostWrite, StateError, StateModule};
+pub use requisite::with_requisites;
 use requisite::Status;
 pub use ret::{tag, StateRet};
 
@@ -112,7 +113,8 @@ impl Runner {
         let _durable_at_end = crate::state::DeferDirSyncs::start();
         self.chunks = chunks;
         for i in 0..self.chunks.len() {
-            if self.failhard {
+            // A killed job (saltutil.kill_job) starts no further state.
+            if self.failhard || crate::state::JobControl::current_killed() {
                 break;
             }
             let t = tag(&self.chunks[i]);

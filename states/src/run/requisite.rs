@@ -100,6 +100,34 @@ pub fn resolve(
     Some(out)
 }
 
+/// The chunks whose `__id__` is `id`, with every chunk their requisites
+/// name, transitively, in the run's order: Salt's `state.sls_id` calls
+/// `call_chunk` on the ID's chunks, which runs a requisite not yet run.
+pub fn with_requisites(chunks: Vec<Chunk>, id: &str) -> Vec<Chunk> {
+    let mut kinds: Vec<&str> = KINDS.to_vec();
+    kinds.push("prerequired");
+    let mut wanted: BTreeSet<usize> = BTreeSet::new();
+    let mut todo: Vec<usize> = (0..chunks.len())
+        .filter(|&i| chunks[i].get("__id__").and_then(Value::as_str) == Some(id))
+        .collect();
+    while let Some(i) = todo.pop() {
+        if !wanted.insert(i) {
+            continue;
+        }
+        for kind in &kinds {
+            for (key, val) in entries(&chunks[i], kind) {
+                todo.extend((0..chunks.len()).filter(|&j| names(&chunks[j], &key, &val)));
+            }
+        }
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| wanted.contains(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
 /// `check_requisite`: the status of `low`'s requisites given what has run.
 pub fn check(
     low: &Chunk,
@@ -221,4 +249,44 @@ pub fn check(
         Status::Met
     };
     (status, reqs)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn low(id: &str, extra: Value) -> Chunk {
+        let mut c: Chunk = serde_json::from_value(
+            json!({"state": "test", "fun": "nop", "__id__": id, "name": id, "__sls__": "s"}),
+        )
+        .unwrap();
+        if let Value::Object(m) = extra {
+            c.extend(m);
+        }
+        c
+    }
+
+    #[test]
+    fn with_requisites_keeps_the_id_and_what_it_needs_in_order() {
+        let chunks = vec![
+            low("a", json!({})),
+            low("unrelated", json!({})),
+            low("b", json!({"require": [{"test": "a"}]})),
+            low("c", json!({"watch": ["b"], "onchanges": [{"test": "d"}]})),
+            low("d", json!({})),
+        ];
+        let ids = |v: Vec<Chunk>| -> Vec<String> {
+            v.iter()
+                .map(|c| c["__id__"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            ids(with_requisites(chunks.clone(), "c")),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(ids(with_requisites(chunks.clone(), "a")), ["a"]);
+        assert!(with_requisites(chunks, "nosuch").is_empty());
+    }
 }

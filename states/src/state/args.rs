@@ -158,6 +158,20 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// Every argument not common to all states (Salt's `**kwargs` of a
+    /// state function that reads them by name, as `module.run` does), each
+    /// counted as read.
+    pub fn kwargs(&self) -> Map<String, Value> {
+        let extra: Map<String, Value> = self
+            .chunk
+            .iter()
+            .filter(|(k, _)| !signatures::is_common(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.read.borrow_mut().extend(extra.keys().cloned());
+        extra
+    }
+
     /// Arguments given but neither read nor handled by the executor.
     pub fn unknown(&self) -> Vec<String> {
         let read = self.read.borrow();

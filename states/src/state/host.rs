@@ -188,12 +188,17 @@ fn run_argv(argv: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Result<C
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    let child = cmd
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| StateError::host(format!("cannot run {prog}: {e}")))?;
     let pid = child.id();
+    if let Err(e) = super::JobControl::started(pid as i32) {
+        let _ = child.wait();
+        return Err(e);
+    }
+    let _ended = Ended(pid as i32);
     let out = child
         .wait_with_output()
         .map_err(|e| StateError::host(format!("{prog}: {e}")))?;
@@ -203,6 +208,16 @@ fn run_argv(argv: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Result<C
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         pid,
     })
+}
+
+/// Unregisters a command from the thread's job once it is reaped, however
+/// the function that ran it returns.
+struct Ended(i32);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        super::JobControl::ended(self.0);
+    }
 }
 
 /// A command with the knobs Salt's `cmd` states and the account tools need:
@@ -291,6 +306,12 @@ fn exec(spec: &Exec) -> Result<Exited, StateError> {
         .spawn()
         .map_err(|e| StateError::host(format!("cannot run {prog}: {e}")))?;
     let pid = child.id();
+    // Its own group: a kill of the job reaches what the command started.
+    if let Err(e) = super::JobControl::started(-(pid as i32)) {
+        let _ = child.wait();
+        return Err(e);
+    }
+    let _ended = Ended(-(pid as i32));
 
     // Pipes are drained on their own threads so a chatty command never blocks
     // on a full pipe while we wait for it.

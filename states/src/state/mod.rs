@@ -21,6 +21,8 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+mod job_control;
+pub mod module;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -39,6 +41,7 @@ pub use args::Args;
 pub use atomic_file::DeferDirSyncs;
 pub(crate) use atomic_file::{existing_meta, Meta};
 pub use host::{CmdRun, Exec, Exited, HostRead, HostWrite, Sources};
+pub use job_control::JobControl;
 pub use signatures::{unknown_args, Signature};
 pub use sources::LocalSources;
 
@@ -226,6 +229,7 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
         Box::new(file::File),
+        Box::new(module::Module),
     ]
 }
 

@@ -218,6 +218,15 @@ pub const TEST: &[Signature] = &[
     Signature::any("show_notification", &["text"]),
 ];
 
+/// Salt's `module.run` takes the functions (new syntax) or the function's
+/// arguments (legacy) as **kwargs: any key is accepted and read.
+#[rustfmt::skip]
+pub const MODULE: &[Signature] = &[
+    Signature::any("run", &[]),
+    Signature::any("wait", &[]),
+    Signature::any("watch", &[]),
+];
+
 #[rustfmt::skip]
 pub const USER: &[Signature] = &[
     Signature::new("present", &[
@@ -239,3 +248,5 @@ pub const SERVICE_MOD_WATCH: Signature = Signature::new("mod_watch", &["sfun", "
 pub const CMD_MOD_WATCH: Signature = Signature::new("mod_watch", &["sfun"]);
 #[rustfmt::skip]
 pub const TEST_MOD_WATCH: Signature = Signature::any("mod_watch", &["result", "comment", "changes"]);
+#[rustfmt::skip]
+pub const MODULE_MOD_WATCH: Signature = Signature::any("mod_watch", &["sfun"]);
