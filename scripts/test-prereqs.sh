@@ -14,6 +14,8 @@
 #      python3                runs #!py SLS files (external_render's tests)
 #      gnupg                  gpg, which the gpg renderer runs (encrypted pillar)
 #                             and its tests use to make a throwaway keyring
+#      python3-venv           `python3 -m venv` with ensurepip's pip, which the pip
+#                             and virtualenv states' tests run
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -37,6 +39,7 @@ want=(
   time:/usr/bin/time
   python3:/usr/bin/python3
   gnupg:/usr/bin/gpg
+  python3-venv:/usr/share/doc/python3-venv/copyright
 )
 
 missing=()

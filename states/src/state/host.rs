@@ -123,6 +123,13 @@ impl HostRead {
     pub fn query(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
         run_argv(argv, &[], None)
     }
+
+    /// Runs a command that only reads, with an [`Exec`]'s environment,
+    /// directory and stdin (`pip install --dry-run` in a bin_env's
+    /// environment, a salt:// requirements file on its stdin).
+    pub fn query_exec(&self, spec: &Exec) -> Result<Exited, StateError> {
+        exec(spec)
+    }
 }
 
 /// Write access: only the executor makes one, and only outside test mode.

@@ -20,6 +20,7 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+pub mod pip;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -31,6 +32,7 @@ pub mod test;
 #[cfg(test)]
 mod testutil;
 pub mod user;
+pub mod virtualenv;
 
 use common::data::{Map, Value};
 
@@ -223,6 +225,8 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
         Box::new(file::File),
+        Box::new(pip::Pip),
+        Box::new(virtualenv::Virtualenv),
     ]
 }
 
