@@ -71,4 +71,6 @@ fn removed(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 }
 
 #[cfg(test)]
+mod salt_diff;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -193,7 +193,9 @@ fn with_user(run: &PipRun, mut spec: Exec) -> Exec {
     spec
 }
 
-/// `python -V` of the new virtualenv, for `changes.new`.
+/// `python -V` of the new virtualenv, for `changes.new`. Salt reads only its
+/// stderr, where Python 3 prints nothing, so Salt's `new` is always "";
+/// Brine shows the version (pip/salt_diff.rs allows for that one difference).
 fn python_version(host: &HostWrite, venv: &std::path::Path) -> Result<String, StateError> {
     let python: PathBuf = venv.join("bin/python");
     let out = host.query(&[&python.display().to_string(), "-V"])?;
