@@ -292,6 +292,43 @@ fn a_python_web_app_is_deployed_pulled_migrated_and_restarted_once() {
     master.wait_connected(&[ID]);
     phase("master serving, key accepted, minion answers");
 
+    // A dry run of the fresh host is not noise: what needs an earlier
+    // state's work (the venv, the checkout, the unit, nginx) is pending,
+    // nothing fails, nothing is written.
+    let (code, fresh) = apply(&master, true);
+    let failed: Vec<&String> = fresh
+        .iter()
+        .filter(|(_, r)| r["result"] == false)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "failed in a dry run: {failed:?}\n{fresh:#?}"
+    );
+    assert_eq!(code, Some(0), "{fresh:#?}");
+    for pending in [
+        "git.latest app-code",
+        "virtualenv.managed app-venv",
+        "pip.installed app-requirements",
+        "service.running app-service",
+    ] {
+        assert!(fresh[pending]["result"].is_null(), "{pending}: {fresh:#?}");
+    }
+    assert_eq!(
+        fresh["pip.installed app-requirements"]["comment"],
+        "Requirements file '/srv/app/code/requirements.txt' will be processed."
+    );
+    assert_eq!(
+        c.run("test -e /srv/app && echo written || echo none"),
+        "none"
+    );
+    assert_ne!(
+        c.exec(&["dpkg-query", "-W", "python3-venv"]).status.code(),
+        Some(0),
+        "--test installed python3-venv"
+    );
+    phase("--test on the fresh host: pending, nothing failed, nothing written");
+
     // First apply: everything converges and the app answers through nginx.
     let (code, first) = apply(&master, false);
     assert_eq!(code, Some(0), "{first:#?}\n{}", master.log());

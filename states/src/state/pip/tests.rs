@@ -305,6 +305,28 @@ fn a_requirements_file_from_salt_is_processed_once() {
         )
         .unwrap();
     assert!(is_clean(&local), "{}", comment_of(&local));
+    // A local file not there yet (a checkout an earlier state would make)
+    // is pending in a dry run; applied without it, pip's error in Salt's words.
+    let later = t
+        .check(
+            &Pip,
+            "installed",
+            args(json!({"requirements": "/srv/later.txt"})),
+        )
+        .unwrap();
+    assert_eq!(
+        comment_of(&later),
+        "Requirements file '/srv/later.txt' will be processed."
+    );
+    let applied = t.apply(later);
+    assert!(!applied.result);
+    assert!(
+        applied
+            .comment
+            .starts_with("Unable to process requirements file \"/srv/later.txt\" Error: "),
+        "{}",
+        applied.comment
+    );
     let missing = t
         .check(
             &Pip,

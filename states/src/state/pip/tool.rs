@@ -157,13 +157,11 @@ impl Requirements {
                 Err(_) => return Ok(Some(Err(not_found()))),
             }
         } else if shown.starts_with('/') {
-            let path = host.path(&shown)?;
-            if !path.is_file() {
-                return Ok(Some(Err(not_found())));
-            }
+            // Not checked here: a checkout an earlier pending state would
+            // make holds it (pip says so when installing, as in Salt).
             Requirements {
                 shown: shown.clone(),
-                path: Some(path),
+                path: Some(host.path(&shown)?),
                 bytes: None,
             }
         } else {
