@@ -57,7 +57,11 @@ pub(crate) fn write_wheel(dir: &Path, name: &str, version: &str) {
 /// `python3 -m venv` at `abs` under the test root (pip.installed's tests
 /// start from an existing virtualenv, as after virtualenv.managed).
 pub(crate) fn make_venv(t: &TestHost, abs: &str) {
-    let out = std::process::Command::new("python3")
+    make_venv_with(t, abs, "python3");
+}
+
+fn make_venv_with(t: &TestHost, abs: &str, python: &str) {
+    let out = std::process::Command::new(python)
         .args(["-m", "venv"])
         .arg(t.path(abs))
         .output()
@@ -393,4 +397,142 @@ fn refusals_name_what_is_wrong() {
         ["editable"]
     );
     assert_eq!(Pip.name(), "pip");
+}
+
+/// `python3 -m http.server` over `dir` on a free loopback port, killed on
+/// drop: a package index (its directory listings are the simple API's pages).
+struct Index {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Index {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let index = Index { child, port };
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return index;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("the index did not listen");
+}
+
+#[test]
+fn index_url_env_vars_and_cwd_reach_pip() {
+    let t = TestHost::new();
+    make_venv(&t, "/srv/venv");
+    let served = tempfile::tempdir().unwrap();
+    write_wheel(&served.path().join("simple/brinepkg"), "brinepkg", "1.0");
+    write_wheel(&served.path().join("extra/otherpkg"), "otherpkg", "2.0");
+    let index = serve(served.path());
+    let base = format!("http://127.0.0.1:{}", index.port);
+    let from_index = json!({
+        "name": "brinepkg",
+        "bin_env": "/srv/venv",
+        "index_url": format!("{base}/simple/"),
+        "extra_index_url": format!("{base}/extra/"),
+        "pkgs": ["brinepkg", "otherpkg"],
+    });
+    let applied = t.apply(t.check(&Pip, "installed", from_index.clone()).unwrap());
+    assert!(applied.result, "{}", applied.comment);
+    assert_eq!(
+        imported_version(&t, "/srv/venv", "otherpkg").as_deref(),
+        Some("2.0")
+    );
+    assert!(is_clean(&t.check(&Pip, "installed", from_index).unwrap()));
+
+    // env_vars are pip's environment: its find-links from there.
+    write_wheel(&t.path("/wheels"), "thirdpkg", "3.0");
+    let by_env = json!({
+        "name": "thirdpkg",
+        "bin_env": "/srv/venv",
+        "no_index": true,
+        "env_vars": {"PIP_FIND_LINKS": t.path("/wheels").display().to_string()},
+    });
+    let applied = t.apply(t.check(&Pip, "installed", by_env.clone()).unwrap());
+    assert!(applied.result, "{}", applied.comment);
+    assert!(is_clean(&t.check(&Pip, "installed", by_env).unwrap()));
+
+    // A relative requirements file is read from cwd.
+    write_wheel(&t.path("/wheels"), "fourthpkg", "4.0");
+    t.write("/srv/app/req.txt", "fourthpkg\n");
+    let in_cwd = json!({
+        "name": "app",
+        "bin_env": "/srv/venv",
+        "requirements": "req.txt",
+        "cwd": "/srv/app",
+        "find_links": "/wheels",
+        "no_index": true,
+    });
+    let applied = t.apply(t.check(&Pip, "installed", in_cwd.clone()).unwrap());
+    assert!(applied.result, "{}", applied.comment);
+    assert_eq!(
+        imported_version(&t, "/srv/venv", "fourthpkg").as_deref(),
+        Some("4.0")
+    );
+    assert!(is_clean(&t.check(&Pip, "installed", in_cwd).unwrap()));
+}
+
+#[test]
+fn user_runs_pip_as_that_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: running pip as another user needs root");
+        return;
+    }
+    let t = TestHost::new();
+    // The system's python: nobody may not reach another one (pyenv's under /root).
+    make_venv_with(&t, "/srv/venv", "/usr/bin/python3");
+    write_wheel(&t.path("/wheels"), "brinepkg", "1.0");
+    // nobody must reach the root and own the venv, as a deploy user owns its app's.
+    let chmod = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    chmod(t.root.path());
+    let status = std::process::Command::new("chown")
+        .args(["-R", "nobody"])
+        .arg(t.path("/srv/venv"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let as_nobody = args(json!({"user": "nobody"}));
+    let applied = t.apply(t.check(&Pip, "installed", as_nobody.clone()).unwrap());
+    assert!(applied.result, "{}", applied.comment);
+    let owner = std::process::Command::new("stat")
+        .args(["-c", "%U"])
+        .arg(t.path("/srv/venv").join("lib"))
+        .output()
+        .unwrap();
+    let installed = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "stat -c %U {}/lib/python3*/site-packages/brinepkg/__init__.py",
+            t.path("/srv/venv").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&installed.stdout).trim(), "nobody");
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "nobody");
+    assert!(is_clean(&t.check(&Pip, "installed", as_nobody).unwrap()));
 }
