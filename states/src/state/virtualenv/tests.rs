@@ -146,3 +146,39 @@ fn refusals_name_what_is_wrong() {
     assert!(err.contains("/nonexistent/python9"), "{err}");
     assert_eq!(Virtualenv.name(), "virtualenv");
 }
+
+#[test]
+fn requirements_from_salt_and_a_venv_bin() {
+    let t = TestHost::new();
+    write_wheel(&t.path("/wheels"), "brinepkg", "1.0");
+    t.source("app/requirements.txt", "brinepkg==1.0\n");
+    // venv_bin as Salt runs it: a program with "venv" in its name takes no --python.
+    let wrapper = t.root.path().join("my-venv");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\ntouch \"$0.ran\"\nexec python3 -m venv \"$@\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let managed = json!({
+        "name": "/srv/venv",
+        "venv_bin": wrapper.display().to_string(),
+        "requirements": "salt://app/requirements.txt",
+        "find_links": "/wheels",
+        "no_index": true,
+    });
+    let applied = t.apply(t.check(&Virtualenv, "managed", managed.clone()).unwrap());
+    assert!(applied.result, "{}", applied.comment);
+    assert!(
+        t.root.path().join("my-venv.ran").exists(),
+        "venv_bin was not run"
+    );
+    assert_eq!(
+        applied.changes.expect("changes")["packages"],
+        json!({"new": ["brinepkg==1.0"], "old": ""})
+    );
+    assert!(is_clean(&t.check(&Virtualenv, "managed", managed).unwrap()));
+}
