@@ -536,3 +536,32 @@ fn user_runs_pip_as_that_user() {
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "nobody");
     assert!(is_clean(&t.check(&Pip, "installed", as_nobody).unwrap()));
 }
+
+#[test]
+fn a_pip_without_dry_run_is_refused_by_name() {
+    let t = TestHost::new();
+    // bin_env naming a pip program (not a python): run as given. This one
+    // answers as pip 20 does to an option it lacks.
+    t.write(
+        "/opt/oldpip/pip",
+        "#!/bin/sh\necho 'no such option: --dry-run' >&2\nexit 2\n",
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let p = t.path("/opt/oldpip/pip");
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let err = t
+        .check(
+            &Pip,
+            "installed",
+            args(json!({"bin_env": "/opt/oldpip/pip"})),
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("oldpip/pip is older than pip 22.2") && err.contains("--dry-run"),
+        "{err}"
+    );
+}

@@ -287,6 +287,15 @@ impl Pip {
             ["--dry-run", "--report", "-", "--quiet", "--no-input"].map(String::from),
         );
         let out = host.query_exec(&self.exec(&args, stdin))?.run;
+        if out.stderr.contains("no such option: --dry-run")
+            || out.stderr.contains("no such option: --report")
+        {
+            // Without a dry run every check would look like an install.
+            return Err(StateError::host(format!(
+                "{} is older than pip 22.2, which Brine needs to check what an install would do (pip install --dry-run --report); upgrade pip in that environment",
+                self.base.join(" ")
+            )));
+        }
         if out.retcode != 0 {
             return Ok(Err(format!("{} {}", out.stdout, out.stderr)));
         }
