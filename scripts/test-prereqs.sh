@@ -17,6 +17,8 @@
 #      libxml2-utils          xmllint, which validates `--out junit` against the
 #                             JUnit schemas (fetched by fetch-junit-xsd.py)
 #      python3-markdown-it    a real Markdown parser for `--out markdown`
+#      python3-venv           `python3 -m venv` with ensurepip's pip, which the pip
+#                             and virtualenv states' tests run
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -42,6 +44,7 @@ want=(
   gnupg:/usr/bin/gpg
   libxml2-utils:/usr/bin/xmllint
   python3-markdown-it:/usr/lib/python3/dist-packages/markdown_it/__init__.py
+  python3-venv:/usr/share/doc/python3-venv/copyright
 )
 
 missing=()

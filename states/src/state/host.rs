@@ -129,6 +129,13 @@ impl HostRead {
     pub fn query_c_locale(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
         run_argv(argv, &[("LC_ALL", "C")], None)
     }
+
+    /// Runs a command that only reads, with an [`Exec`]'s environment,
+    /// directory and stdin (`pip install --dry-run` in a bin_env's
+    /// environment, a salt:// requirements file on its stdin).
+    pub fn query_exec(&self, spec: &Exec) -> Result<Exited, StateError> {
+        exec(spec)
+    }
 }
 
 /// Write access: only the executor makes one, and only outside test mode.

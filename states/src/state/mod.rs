@@ -23,6 +23,7 @@ mod host;
 mod host_fs;
 mod job_control;
 pub mod module;
+pub mod pip;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -34,6 +35,7 @@ pub mod test;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod user;
+pub mod virtualenv;
 
 use common::data::{Map, Value};
 
@@ -230,6 +232,8 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(service::Service),
         Box::new(file::File),
         Box::new(module::Module),
+        Box::new(pip::Pip),
+        Box::new(virtualenv::Virtualenv),
     ]
 }
 

@@ -7,6 +7,9 @@
 mod spec;
 mod stateful;
 
+// pip and virtualenv run their tools as `user` the way cmd does.
+pub(crate) use spec::lookup_user;
+
 use std::io::Write;
 
 use common::data::{Map, Value};

@@ -250,3 +250,20 @@ pub const CMD_MOD_WATCH: Signature = Signature::new("mod_watch", &["sfun"]);
 pub const TEST_MOD_WATCH: Signature = Signature::any("mod_watch", &["result", "comment", "changes"]);
 #[rustfmt::skip]
 pub const MODULE_MOD_WATCH: Signature = Signature::any("mod_watch", &["sfun"]);
+
+#[rustfmt::skip]
+pub const PIP: &[Signature] = &[
+    Signature::new("installed", &[
+        "bin_env", "cwd", "env_vars", "extra_index_url", "find_links", "index_url", "no_index",
+        "pkgs", "requirements", "upgrade", "user",
+    ]),
+    Signature::new("removed", &["bin_env", "cwd", "user"]),
+];
+
+#[rustfmt::skip]
+pub const VIRTUALENV: &[Signature] = &[
+    Signature::new("managed", &[
+        "cwd", "env_vars", "extra_index_url", "find_links", "index_url", "no_index", "pip_pkgs",
+        "pip_upgrade", "python", "requirements", "system_site_packages", "user", "venv_bin",
+    ]),
+];
