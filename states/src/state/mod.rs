@@ -10,6 +10,7 @@
 //! [`signatures::tables`]; adding a module: one file here, its table, and one
 //! line in [`registry`].
 mod accounts;
+pub mod alias;
 pub mod archive;
 mod args;
 mod atomic_file;
@@ -20,16 +21,20 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+pub mod hosts;
+pub mod ini;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
 pub mod signatures;
 pub(crate) mod sources;
 pub mod ssh_auth;
+pub mod ssh_known_hosts;
 pub mod sysctl;
 pub mod test;
 #[cfg(test)]
 mod testutil;
+mod text_file;
 pub mod user;
 
 use common::data::{Map, Value};
@@ -223,6 +228,10 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
         Box::new(file::File),
+        Box::new(hosts::Host),
+        Box::new(alias::Alias),
+        Box::new(ini::Ini),
+        Box::new(ssh_known_hosts::SshKnownHosts),
     ]
 }
 
