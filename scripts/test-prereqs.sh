@@ -37,6 +37,7 @@ want=(
   time:/usr/bin/time
   python3:/usr/bin/python3
   gnupg:/usr/bin/gpg
+  openssh-client:/usr/bin/ssh-keygen
 )
 
 missing=()

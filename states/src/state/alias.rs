@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::data::Value;
-use common::pyfmt::py_str;
+use common::pyfmt::{py_repr, py_str};
 use regex::Regex;
 
 use super::{changes, Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
@@ -113,9 +113,16 @@ fn file(host: &HostRead) -> Result<(PathBuf, Vec<Line>), StateError> {
 
 fn present(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let name = args.name();
-    let target = match args.get("target") {
-        Some(Value::Array(items)) => items.iter().map(py_str).collect::<Vec<_>>().join(", "),
-        Some(v) => py_str(v),
+    // The file gets a list joined with ", "; Salt's comments show the
+    // list as Python prints it.
+    let (target, shown) = match args.get("target") {
+        Some(Value::Array(items)) => (
+            items.iter().map(py_str).collect::<Vec<_>>().join(", "),
+            py_repr(&Value::Array(
+                items.iter().map(|i| py_str(i).into()).collect(),
+            )),
+        ),
+        Some(v) => (py_str(v), py_str(v)),
         None => return Err(StateError::args("alias.present needs a 'target'")),
     };
     if target.is_empty() {
@@ -154,10 +161,10 @@ fn present(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         });
     }
     let text = render(&out);
-    let done = format!("Set email alias {name} -> {target}");
+    let done = format!("Set email alias {name} -> {shown}");
     Ok(Check::change(
         Default::default(),
-        format!("Alias {name} -> {target} is set to be added"),
+        format!("Alias {name} -> {shown} is set to be added"),
         ApplyFn(move |host: &HostWrite| write(host, &path, &text, done, &name)),
     ))
 }
@@ -266,7 +273,7 @@ mod tests {
         assert_eq!(t.snapshot(), before, "check wrote to the root");
         assert_eq!(
             comment_of(&check),
-            "Alias webmaster -> bob, carol is set to be added"
+            "Alias webmaster -> ['bob', 'carol'] is set to be added"
         );
         assert!(changes_of(&check).unwrap().is_empty());
         let applied = t.apply(check);
@@ -339,5 +346,55 @@ mod tests {
         assert!(t
             .check(&Alias, "present", json!({"name": "a", "target": ""}))
             .is_err());
+    }
+
+    /// Salt's alias states on an aliases file of their own (`aliases.file`
+    /// in the minion config); neither host here has `newaliases`.
+    #[test]
+    fn matches_salt() {
+        use super::super::salt_oracle::{brine_state, Salt};
+        let cases: &[(&str, Value, &[&str])] = &[
+            (
+                "present",
+                json!({"name": "webmaster", "target": ["bob", "carol"]}),
+                &["name=webmaster", "target=[bob, carol]"],
+            ),
+            (
+                "present",
+                json!({"name": "postmaster", "target": "root"}),
+                &["name=postmaster", "target=root"],
+            ),
+            (
+                "present",
+                json!({"name": "ops", "target": "ops@example.com"}),
+                &["name=ops", "target=ops@example.com"],
+            ),
+            ("absent", json!({"name": "webmaster"}), &["name=webmaster"]),
+            ("absent", json!({"name": "nobody"}), &["name=nobody"]),
+        ];
+        for (fun, args, words) in cases {
+            for test in [true, false] {
+                let Some(salt) = Salt::new("aliases.file: {dir}/aliases") else {
+                    return;
+                };
+                salt.write("aliases", START);
+                let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+                let theirs = salt.state(&format!("alias.{fun}"), &words, test);
+                let t = TestHost::new();
+                t.write("/etc/aliases", START);
+                let mut ours = brine_state(&t, &Alias, fun, args.clone(), test);
+                // Brine says what Salt leaves unsaid.
+                let said = ours["comment"].as_str().unwrap().replace(
+                    " (no newaliases on the PATH: the aliases database was not rebuilt)",
+                    "",
+                );
+                ours["comment"] = said.into();
+                let case = format!("alias.{fun} {args} test={test}");
+                assert_eq!(ours["result"], theirs["result"], "{case}");
+                assert_eq!(ours["comment"], theirs["comment"], "{case}");
+                assert_eq!(ours["changes"], theirs["changes"], "{case}");
+                assert_eq!(t.read("/etc/aliases"), salt.read("aliases"), "{case}");
+            }
+        }
     }
 }

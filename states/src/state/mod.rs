@@ -25,6 +25,8 @@ pub mod hosts;
 pub mod ini;
 pub mod pkg;
 pub mod pkgrepo;
+#[cfg(test)]
+mod salt_oracle;
 pub mod service;
 pub mod signatures;
 pub(crate) mod sources;

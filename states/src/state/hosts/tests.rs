@@ -156,3 +156,82 @@ fn only_sets_the_names_of_an_address() {
     );
     assert!(!t.read("/etc/hosts").contains("10.0.0.1"));
 }
+
+/// Salt's host states on a hosts file of their own (`hosts.file` in the
+/// minion config), Brine's on the same text under a test root.
+#[test]
+fn matches_salt() {
+    use super::super::salt_oracle::{brine_state, lines_sorted, Salt};
+    let cases: &[(&str, Value, &[&str])] = &[
+        (
+            "present",
+            json!({"name": "web", "ip": ["10.0.0.2", "10.0.0.1"]}),
+            &["name=web", "ip=[10.0.0.2, 10.0.0.1]"],
+        ),
+        (
+            "present",
+            json!({"name": "db", "ip": "10.0.0.9", "clean": true, "comment": "moved"}),
+            &["name=db", "ip=10.0.0.9", "clean=True", "comment=moved"],
+        ),
+        (
+            "present",
+            json!({"name": "localhost", "ip": "127.0.0.1"}),
+            &["name=localhost", "ip=127.0.0.1"],
+        ),
+        // One address: with an absent one too, Salt's dry run says True.
+        (
+            "absent",
+            json!({"name": "localhost", "ip": ["::1"]}),
+            &["name=localhost", r#"ip=["::1"]"#],
+        ),
+        (
+            "absent",
+            json!({"name": "web", "ip": ["::1", "10.9.9.9"]}),
+            &["name=web", r#"ip=["::1", "10.9.9.9"]"#],
+        ),
+        (
+            "only",
+            json!({"name": "::1", "hostnames": ["localhost6", "ip6-loopback"]}),
+            &[r#"name="::1""#, "hostnames=[localhost6, ip6-loopback]"],
+        ),
+        (
+            "only",
+            json!({"name": "10.0.0.1", "hostnames": "db"}),
+            &["name=10.0.0.1", "hostnames=db"],
+        ),
+    ];
+    for (fun, args, words) in cases {
+        for test in [true, false] {
+            let Some(salt) = Salt::new("hosts.file: {dir}/hosts") else {
+                return;
+            };
+            salt.write("hosts", START);
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let theirs = salt.state(&format!("host.{fun}"), &words, test);
+            let t = TestHost::new();
+            t.write("/etc/hosts", START);
+            let mut ours = brine_state(&t, &Host, fun, args.clone(), test);
+            let case = format!("host.{fun} {args} test={test}");
+            // Salt's `warnings` are lines of Brine's comment.
+            let (warnings, said): (Vec<&str>, Vec<&str>) = ours["comment"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .partition(|l| l.contains("To get rid of this warning"));
+            let their_warnings: Vec<&str> = theirs["warnings"]
+                .as_array()
+                .map(|w| w.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(warnings, their_warnings, "{case}");
+            ours["comment"] = said.join("\n").into();
+            assert_eq!(ours["result"], theirs["result"], "{case}");
+            assert_eq!(
+                lines_sorted(&ours["comment"]),
+                lines_sorted(&theirs["comment"]),
+                "{case}"
+            );
+            assert_eq!(ours["changes"], theirs["changes"], "{case}");
+            assert_eq!(t.read("/etc/hosts"), salt.read("hosts"), "{case}");
+        }
+    }
+}

@@ -82,11 +82,7 @@ fn finish(
     if changes.is_empty() {
         return Check::Clean {
             comment: "No anomaly detected".into(),
-            test_comment: Some(if test_comment.is_empty() {
-                "No changes detected.".into()
-            } else {
-                test_comment
-            }),
+            test_comment: Some(test_comment),
         };
     }
     let text = ini.render(no_spaces);
@@ -251,7 +247,17 @@ fn options_absent(args: &Args, host: &HostRead) -> Result<Check, StateError> {
             }
         }
     }
-    Ok(finish(file, ini, changes, test, false))
+    Ok(finish(file, ini, changes, or_no_changes(test), false))
+}
+
+/// What the dry runs of `options_absent` and `sections_present` say when
+/// they have nothing to say.
+fn or_no_changes(test: String) -> String {
+    if test.is_empty() {
+        "No changes detected.".into()
+    } else {
+        test
+    }
 }
 
 fn sections_present(args: &Args, host: &HostRead) -> Result<Check, StateError> {
@@ -281,7 +287,7 @@ fn sections_present(args: &Args, host: &HostRead) -> Result<Check, StateError> {
         .map(|n| (n.clone(), Item::Section(Section::new(n, &sep))))
         .collect();
     let changes = ini.update(&update);
-    Ok(finish(file, ini, changes, test, false))
+    Ok(finish(file, ini, changes, or_no_changes(test), false))
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use super::super::salt_oracle::Salt;
 use super::super::testutil::{changes_of, comment_of, is_clean, TestHost};
 use super::*;
 use serde_json::json;
@@ -181,48 +182,12 @@ fn a_fingerprint_nobody_serves_fails_after_asking_ssh_keyscan() {
     assert!(!t.path(FILE).exists());
 }
 
-const SALT_CALL: &str = "/root/.cache/brine/salt-venv/bin/salt-call";
-
-/// `salt-call --local state.single ssh_known_hosts.<fun>` on a temp file.
-fn salt_state(dir: &Path, fun: &str, args: &[String]) -> Value {
-    let d = dir.display();
-    let conf = format!(
-        "file_client: local\ncachedir: {d}/cache\npki_dir: {d}/pki\nlog_file: {d}/log\n\
-         minion_id_caching: False\nid: brine-test\n"
-    );
-    std::fs::write(dir.join("minion"), conf).unwrap();
-    let out = std::process::Command::new(SALT_CALL)
-        .args(["--local", "--config-dir"])
-        .arg(dir)
-        .args([
-            "--out",
-            "json",
-            "state.single",
-            &format!("ssh_known_hosts.{fun}"),
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).expect("salt-call json");
-    v["local"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone()
-}
-
 #[test]
 fn present_and_absent_match_salt() {
-    if !Path::new(SALT_CALL).exists() {
-        eprintln!("skipped: no Salt at {SALT_CALL} (bash scripts/install-salt.sh)");
-        return;
-    }
+    let Some(oracle) = Salt::new("") else { return };
     let start = format!("other ssh-ed25519 {KEY}\n");
-    let salt_dir = tempfile::tempdir().unwrap();
-    let salt_file = salt_dir.path().join("kh");
-    std::fs::write(&salt_file, &start).unwrap();
+    oracle.write("kh", &start);
+    let salt_file = oracle.path("kh");
     let t = TestHost::new();
     t.write(FILE, &start);
     let brine_file = t.path(FILE);
@@ -236,9 +201,8 @@ fn present_and_absent_match_salt() {
         assert_eq!(brine, salt);
     };
 
-    let salt = salt_state(
-        salt_dir.path(),
-        "present",
+    let salt = oracle.state(
+        "ssh_known_hosts.present",
         &[
             "name=example.com".into(),
             format!("key={KEY}"),
@@ -246,6 +210,7 @@ fn present_and_absent_match_salt() {
             "hash_known_hosts=False".into(),
             format!("config={}", salt_file.display()),
         ],
+        false,
     );
     let args = json!({"name": "example.com", "key": KEY, "enc": "ssh-ed25519", "hash_known_hosts": false, "config": FILE});
     let applied = t.apply(t.check(&SshKnownHosts, "present", args).unwrap());
@@ -253,13 +218,13 @@ fn present_and_absent_match_salt() {
     assert_eq!(Value::Object(applied.changes.unwrap()), salt["changes"]);
     assert_eq!(t.read(FILE), std::fs::read_to_string(&salt_file).unwrap());
 
-    let salt = salt_state(
-        salt_dir.path(),
-        "absent",
+    let salt = oracle.state(
+        "ssh_known_hosts.absent",
         &[
             "name=example.com".into(),
             format!("config={}", salt_file.display()),
         ],
+        false,
     );
     let applied = t.apply(
         t.check(
