@@ -154,6 +154,7 @@ pub(super) fn config_set(args: &Args, host: &HostRead) -> Result<Check, StateErr
     let name = args.name();
     let value = args.get("value");
     let multivar = args.get("multivar");
+    let file = config_file(args, host)?;
     if value.is_some() && multivar.is_some() {
         return Ok(Check::fail(
             "Only one of 'value' and 'multivar' is permitted",
@@ -180,7 +181,7 @@ pub(super) fn config_set(args: &Args, host: &HostRead) -> Result<Check, StateErr
         }
         _ => return Ok(Check::fail("Either 'value' or 'multivar' must be set")),
     };
-    let file = match config_file(args, host)? {
+    let file = match file {
         Ok(f) => f,
         Err(msg) => return Ok(Check::fail(msg)),
     };

@@ -164,3 +164,88 @@ fn config_unset_removes_matching_values() {
     assert!(file_values(&cfg, "foo.bar").is_empty());
     assert!(is_clean(&t.check(&Git, "config_unset", args).unwrap()));
 }
+
+/// Salt's git.config_set/config_unset on a repository of its own (the git
+/// command line there reads the global files too, so the keys are ones no
+/// global config has), Brine's on the same repository under a test root.
+#[test]
+fn matches_salt() {
+    use super::super::super::salt_oracle::{brine_state, Salt};
+    let seed = |path: &Path| {
+        let mut c = git2::Config::open(path).unwrap();
+        c.set_str("brinetest.one", "old").unwrap();
+        c.set_multivar("brinetest.multi", "^$x", "a").unwrap();
+        c.set_multivar("brinetest.multi", "^$x", "b").unwrap();
+    };
+    let cases: &[(&str, Value, &[&str])] = &[
+        (
+            "config_set",
+            json!({"name": "brinetest.new", "value": "v"}),
+            &["name=brinetest.new", "value=v"],
+        ),
+        (
+            "config_set",
+            json!({"name": "brinetest.one", "value": "old"}),
+            &["name=brinetest.one", "value=old"],
+        ),
+        (
+            "config_set",
+            json!({"name": "brinetest.one", "value": 5}),
+            &["name=brinetest.one", "value=5"],
+        ),
+        (
+            "config_set",
+            json!({"name": "brinetest.multi", "multivar": ["x", 2]}),
+            &["name=brinetest.multi", "multivar=[x, 2]"],
+        ),
+        (
+            "config_set",
+            json!({"name": "brinetest.one", "value": "v", "multivar": ["x"]}),
+            &["name=brinetest.one", "value=v", "multivar=[x]"],
+        ),
+        (
+            "config_unset",
+            json!({"name": "brinetest.multi"}),
+            &["name=brinetest.multi"],
+        ),
+        (
+            "config_unset",
+            json!({"name": "brinetest.multi", "all": true, "value_regex": "^a$"}),
+            &["name=brinetest.multi", "all=True", "value_regex=^a$"],
+        ),
+        (
+            "config_unset",
+            json!({"name": "brinetest.none"}),
+            &["name=brinetest.none"],
+        ),
+    ];
+    for (fun, args, words) in cases {
+        for test in [true, false] {
+            let Some(salt) = Salt::new("") else { return };
+            let salt_repo = salt.path("repo");
+            git2::Repository::init(&salt_repo).unwrap();
+            seed(&salt_repo.join(".git/config"));
+            let mut words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            words.push(format!("repo={}", salt_repo.display()));
+            let theirs = salt.state(&format!("git.{fun}"), &words, test);
+
+            let t = TestHost::new();
+            let dir = repo(&t);
+            seed(&dir.join(".git/config"));
+            let mut args = args.clone();
+            args["repo"] = json!("/srv/app");
+            let ours = brine_state(&t, &Git, fun, args.clone(), test);
+            let case = format!("git.{fun} {args} test={test}");
+            assert_eq!(ours["result"], theirs["result"], "{case}");
+            assert_eq!(ours["comment"], theirs["comment"], "{case}");
+            assert_eq!(ours["changes"], theirs["changes"], "{case}");
+            for key in ["brinetest.one", "brinetest.multi", "brinetest.new"] {
+                assert_eq!(
+                    file_values(&dir.join(".git/config"), key),
+                    file_values(&salt_repo.join(".git/config"), key),
+                    "{case}: {key}"
+                );
+            }
+        }
+    }
+}
