@@ -45,6 +45,7 @@ want=(
   libxml2-utils:/usr/bin/xmllint
   python3-markdown-it:/usr/lib/python3/dist-packages/markdown_it/__init__.py
   python3-venv:/usr/share/doc/python3-venv/copyright
+  openssh-client:/usr/bin/ssh-keygen
 )
 
 missing=()

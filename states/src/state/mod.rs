@@ -10,6 +10,7 @@
 //! [`signatures::tables`]; adding a module: one file here, its table, and one
 //! line in [`registry`].
 pub(crate) mod accounts;
+pub mod alias;
 pub mod alternatives;
 pub mod archive;
 mod args;
@@ -21,19 +22,25 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+pub mod hosts;
+pub mod ini;
 mod job_control;
 pub mod module;
 pub mod pip;
 pub mod pkg;
 pub mod pkgrepo;
+#[cfg(test)]
+mod salt_oracle;
 pub mod service;
 pub mod signatures;
 pub(crate) mod sources;
 pub mod ssh_auth;
+pub mod ssh_known_hosts;
 pub mod sysctl;
 pub mod test;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod text_file;
 pub mod user;
 pub mod virtualenv;
 
@@ -234,6 +241,10 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(module::Module),
         Box::new(pip::Pip),
         Box::new(virtualenv::Virtualenv),
+        Box::new(hosts::Host),
+        Box::new(alias::Alias),
+        Box::new(ini::Ini),
+        Box::new(ssh_known_hosts::SshKnownHosts),
     ]
 }
 

@@ -1,5 +1,6 @@
-//! `git`: `git.latest` (salt/states/git.py), with libgit2 in-process instead
-//! of the git command line.
+//! `git`: `git.latest` and `git.config_set`/`git.config_unset`
+//! (salt/states/git.py), with libgit2 in-process instead of the git command
+//! line.
 //!
 //! `check` reads the target checkout and asks the remote for its refs
 //! (`ls-remote`: a connection, no download), and from that works out
@@ -11,6 +12,7 @@
 //! checkout to `user` (and its primary group), as `chown -hR` would; ssh keys
 //! default to that user's `~/.ssh/id_*`.
 mod apply;
+mod config;
 mod latest;
 mod local;
 mod messages;
@@ -35,6 +37,8 @@ impl StateModule for Git {
     fn check(&self, fun: &str, args: &Args, host: &HostRead) -> Result<Check, StateError> {
         match fun {
             "latest" => latest::check(args, host),
+            "config_set" => config::config_set(args, host),
+            "config_unset" => config::config_unset(args, host),
             other => Err(StateError::args(format!(
                 "git.{other} is not a state function (Brine has: {})",
                 super::signatures::names(super::signatures::tables::GIT).join(", ")

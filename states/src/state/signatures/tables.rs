@@ -135,6 +135,37 @@ pub const GIT: &[Signature] = &[
         "password", "refspec_branch", "refspec_tag", "remote", "rev", "submodules", "sync_tags",
         "target", "update_head", "user",
     ]),
+    Signature::new("config_set", &["global", "multivar", "repo", "user", "value"]),
+    Signature::new("config_unset", &["all", "global", "repo", "user", "value_regex"]),
+];
+
+#[rustfmt::skip]
+pub const HOST: &[Signature] = &[
+    Signature::new("present", &["clean", "comment", "ip"]),
+    Signature::new("absent", &["ip"]),
+    Signature::new("only", &["hostnames"]),
+];
+
+#[rustfmt::skip]
+pub const ALIAS: &[Signature] = &[
+    Signature::new("present", &["target"]),
+    Signature::new("absent", &[]),
+];
+
+#[rustfmt::skip]
+pub const INI: &[Signature] = &[
+    Signature::new("options_present", &["encoding", "no_spaces", "sections", "separator", "strict"]),
+    Signature::new("options_absent", &["encoding", "sections", "separator"]),
+    Signature::new("sections_present", &["encoding", "sections", "separator"]),
+];
+
+#[rustfmt::skip]
+pub const SSH_KNOWN_HOSTS: &[Signature] = &[
+    Signature::new("present", &[
+        "config", "enc", "fingerprint", "fingerprint_hash_type", "hash_known_hosts", "key", "port",
+        "timeout", "user",
+    ]),
+    Signature::new("absent", &["config", "user"]),
 ];
 
 #[rustfmt::skip]
