@@ -20,6 +20,8 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+pub mod locale;
+pub mod mount;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -30,6 +32,8 @@ pub mod sysctl;
 pub mod test;
 #[cfg(test)]
 mod testutil;
+mod text_file;
+pub mod timezone;
 pub mod user;
 
 use common::data::{Map, Value};
@@ -223,6 +227,9 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(pkgrepo::PkgRepo),
         Box::new(service::Service),
         Box::new(file::File),
+        Box::new(timezone::Timezone),
+        Box::new(locale::Locale),
+        Box::new(mount::Mount),
     ]
 }
 
