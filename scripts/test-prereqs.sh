@@ -14,6 +14,12 @@
 #      python3                runs #!py SLS files (external_render's tests)
 #      gnupg                  gpg, which the gpg renderer runs (encrypted pillar)
 #                             and its tests use to make a throwaway keyring
+#      locales                locale-gen's sources (/usr/share/i18n), which the
+#                             locale.present tests compile into a temp root
+#      ruby                   gem, which the gem state's tests build and install
+#                             a tiny local gem with
+#      npm                    npm, which the npm state's tests pack and install a
+#                             tiny local package with
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -37,6 +43,9 @@ want=(
   time:/usr/bin/time
   python3:/usr/bin/python3
   gnupg:/usr/bin/gpg
+  locales:/usr/share/i18n/SUPPORTED
+  ruby:/usr/bin/gem
+  npm:/usr/bin/npm
 )
 
 missing=()

@@ -123,6 +123,21 @@ impl HostRead {
     pub fn query(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
         run_argv(argv, &[], None)
     }
+
+    /// [`query`](Self::query) with variables set (e.g. a state root's `GEM_HOME`).
+    pub fn query_env(&self, argv: &[&str], env: &[(&str, &str)]) -> Result<CmdRun, StateError> {
+        run_argv(argv, env, None)
+    }
+
+    /// [`query_env`](Self::query_env) in a directory (`npm list` of a project).
+    pub fn query_in(
+        &self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        cwd: &Path,
+    ) -> Result<CmdRun, StateError> {
+        run_argv(argv, env, Some(cwd))
+    }
 }
 
 /// Write access: only the executor makes one, and only outside test mode.

@@ -16,12 +16,14 @@ mod atomic_file;
 pub mod cmd;
 pub mod cron;
 pub mod file;
+pub mod gem;
 pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
 pub mod locale;
 pub mod mount;
+pub mod npm;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
@@ -230,6 +232,8 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(timezone::Timezone),
         Box::new(locale::Locale),
         Box::new(mount::Mount),
+        Box::new(gem::Gem),
+        Box::new(npm::Npm),
     ]
 }
 

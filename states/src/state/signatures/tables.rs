@@ -214,6 +214,22 @@ pub const MOUNT: &[Signature] = &[
     Signature::new("unmounted", &["config", "device", "persist", "user"]),
 ];
 
+#[rustfmt::skip]
+pub const GEM: &[Signature] = &[
+    Signature::new("installed", &[
+        "gem_bin", "pre_releases", "proxy", "rdoc", "ri", "ruby", "source", "user", "version",
+    ]),
+    Signature::new("removed", &["gem_bin", "ruby", "user"]),
+];
+
+#[rustfmt::skip]
+pub const NPM: &[Signature] = &[
+    Signature::new("installed", &[
+        "dir", "env", "force_reinstall", "pkgs", "registry", "user",
+    ]),
+    Signature::new("removed", &["dir", "user"]),
+];
+
 /// Salt's test functions take **kwargs: formulas pass them anything.
 #[rustfmt::skip]
 pub const TEST: &[Signature] = &[
