@@ -20,6 +20,8 @@
 #                             a tiny local gem with
 #      npm                    npm, which the npm state's tests pack and install a
 #                             tiny local package with
+#      debconf-utils          debconf-get-selections, which debconf.set reads
+#                             answers with
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -46,6 +48,7 @@ want=(
   locales:/usr/share/i18n/SUPPORTED
   ruby:/usr/bin/gem
   npm:/usr/bin/npm
+  debconf-utils:/usr/bin/debconf-get-selections
 )
 
 missing=()

@@ -15,6 +15,7 @@ mod args;
 mod atomic_file;
 pub mod cmd;
 pub mod cron;
+pub mod debconf;
 pub mod file;
 pub mod gem;
 pub mod git;
@@ -234,6 +235,7 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(mount::Mount),
         Box::new(gem::Gem),
         Box::new(npm::Npm),
+        Box::new(debconf::Debconf),
     ]
 }
 

@@ -230,6 +230,9 @@ pub const NPM: &[Signature] = &[
     Signature::new("removed", &["dir", "user"]),
 ];
 
+/// Salt's debconf.set takes and ignores **kwargs.
+pub const DEBCONF: &[Signature] = &[Signature::any("set", &["data"])];
+
 /// Salt's test functions take **kwargs: formulas pass them anything.
 #[rustfmt::skip]
 pub const TEST: &[Signature] = &[
