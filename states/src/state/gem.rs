@@ -233,7 +233,7 @@ fn removed(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::testutil::{changes_of, comment_of, is_clean, TestHost};
     use super::*;
     use serde_json::json;
@@ -254,7 +254,7 @@ mod tests {
 
     /// A local gem repository (`gem build` + `gem generate_index`) to
     /// install from without the internet.
-    fn local_repo(dir: &Path, version: &str) -> Option<String> {
+    pub(crate) fn local_repo(dir: &Path, version: &str) -> Option<String> {
         if std::process::Command::new("gem")
             .arg("--version")
             .output()

@@ -27,6 +27,8 @@ pub mod mount;
 pub mod npm;
 pub mod pkg;
 pub mod pkgrepo;
+#[cfg(test)]
+mod salt_differential;
 pub mod service;
 pub mod signatures;
 pub(crate) mod sources;

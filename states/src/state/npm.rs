@@ -255,7 +255,7 @@ fn removed(args: &Args, host: &HostRead) -> Result<Check, StateError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::testutil::{changes_of, comment_of, is_clean, TestHost};
     use super::*;
     use serde_json::json;
@@ -276,7 +276,7 @@ mod tests {
     }
 
     /// `npm pack` of a tiny local package: installing it needs no registry.
-    fn tarball(dir: &Path) -> Option<String> {
+    pub(crate) fn tarball(dir: &Path) -> Option<String> {
         if std::process::Command::new("npm")
             .arg("--version")
             .output()
