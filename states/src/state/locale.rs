@@ -194,7 +194,9 @@ impl Generate {
             }
         }
         let (locale, charmap) = entry.split_once(' ').unwrap_or((&entry, ""));
-        let run = if host.root() == Path::new("/") {
+        // Salt falls back to localedef where locale-gen is missing.
+        let has_locale_gen = Path::new("/usr/sbin/locale-gen").exists();
+        let run = if host.root() == Path::new("/") && has_locale_gen {
             host.run(&["locale-gen", locale], &[], None)?
         } else {
             localedef_under_root(host, locale, charmap)?

@@ -3,8 +3,8 @@
 //! --local` pointed at temp paths (its arguments, and the environment its
 //! tools inherit: `DPKG_ROOT`, `GEM_HOME`, `npm_config_prefix`), never at
 //! this host's own files. Result, comment and changes must be the same.
-//! `timezone` and `locale` are not here: Salt would change this host's
-//! `/etc` for them.
+//! `timezone` is not here, and `locale` only in dry runs: Salt would
+//! change this host's `/etc` for them.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -129,6 +129,65 @@ fn renamed(salt: Value, names: &[(&Path, &str)]) -> Value {
         text = text.replace(&from.to_string_lossy().into_owned(), to);
     }
     serde_json::from_str(&text).unwrap()
+}
+
+/// `check` at the real root `/`, for dry runs that only read this host.
+fn dry_run_at_real_root(module: &dyn StateModule, fun: &str, args: &Value) -> Value {
+    use std::sync::Arc;
+    let renderer = Arc::new(common::render::Renderer::new(Vec::new()));
+    let session = Arc::new(common::render::Session::new(
+        &json!({}),
+        &json!({}),
+        &json!({}),
+        "base",
+        Arc::new(common::render::NoHost),
+    ));
+    let host = super::HostRead::new(
+        PathBuf::from("/"),
+        Arc::new(super::LocalSources::new(renderer, session)),
+    );
+    let chunk = super::testutil::chunk(module.name(), fun, args.clone());
+    let (result, comment, changes) =
+        match module.check(fun, &super::Args::new(&chunk), &host).unwrap() {
+            Check::Clean {
+                comment,
+                test_comment,
+            } => (json!(true), test_comment.unwrap_or(comment), json!({})),
+            Check::Fail {
+                comment,
+                test_comment,
+            } => (json!(false), test_comment.unwrap_or(comment), json!({})),
+            Check::Reported {
+                result,
+                comment,
+                changes,
+            } => (json!(result), comment, json!(changes)),
+            Check::Change {
+                changes, comment, ..
+            } => (json!(null), comment, json!(changes)),
+        };
+    json!({"result": result, "comment": comment, "changes": changes})
+}
+
+/// Salt's locale dry runs only read (`locale -a`, `/etc/default/locale`
+/// where systemd does not run), so both can look at this very host.
+#[test]
+fn locale_dry_runs_on_this_host_match_salt() {
+    let Some(bin) = salt_call() else { return };
+    if Path::new("/run/systemd/system").exists() {
+        eprintln!("skipped: systemd runs here, so Salt would ask localed over D-Bus");
+        return;
+    }
+    let s = tempfile::tempdir().unwrap();
+    let cfg = s.path().join("salt");
+    for name in ["C.UTF-8", "C.utf8", "fr_FR.UTF-8"] {
+        for fun in ["present", "system"] {
+            let args = json!({"name": name});
+            let salt_ret = salt(&bin, &cfg, &format!("locale.{fun}"), &args, true, &[]);
+            let ours = dry_run_at_real_root(&super::locale::Locale, fun, &args);
+            assert_eq!(ours, salt_ret, "locale.{fun} {name}");
+        }
+    }
 }
 
 #[test]
