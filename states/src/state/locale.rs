@@ -10,11 +10,12 @@
 //! `/usr/share/i18n` into the root's archive, which is what `locale-gen`
 //! does for each line.
 //!
-//! `system`: `LANG` in `/etc/default/locale`, the file `localectl status`
-//! reads on Debian. Setting it runs `localectl set-locale` when systemd runs
-//! the real host (Salt's path there, keeping the other variables); under a
-//! state root, or on a host without systemd, the file's `LANG=` line is
-//! written the way localed writes it (unquoted).
+//! `system`: where systemd runs the real host, `localectl status` and
+//! `localectl set-locale` (Salt's path there, keeping the other variables;
+//! localed reports C.UTF-8 when no file sets a locale, and removes the
+//! file when set to it). Under a state root, or on a host without systemd,
+//! `LANG` in `/etc/default/locale`, its `LANG=` line written the way localed
+//! writes it (unquoted).
 use std::path::Path;
 
 use super::{changes, text_file, Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
@@ -270,14 +271,6 @@ fn localedef_under_root(
     host.run(&argv, &[("I18NPATH", &i18n)], None)
 }
 
-/// `LANG` as Salt's `get_locale` reads it: the first `LANG=` line, quotes
-/// dropped.
-fn current_lang(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("LANG="))
-        .map(|v| v.replace('"', ""))
-}
-
 fn system(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let name = args.name();
     check_name(&name, "locale")?;
@@ -288,15 +281,31 @@ fn system(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     }
     let path = host.path(DEFAULT_LOCALE)?;
     let text = text_file::read_optional(&path)?;
-    if text.as_deref().and_then(current_lang).as_deref() == Some(name.as_str()) {
+    let localed = systemd_localectl(host);
+    // Where systemd runs, ask localed as Salt does: it reports its
+    // default (C.UTF-8) when no file sets one, and drops the file then.
+    let current = if localed {
+        let out = host.query(&["localectl", "status"])?;
+        if out.retcode != 0 {
+            return Err(StateError::host(format!(
+                "localectl status failed: {}",
+                out.stderr.trim()
+            )));
+        }
+        localectl_locale(&out.stdout)
+    } else {
+        text.as_deref().map(assignments).unwrap_or_default()
+    };
+    let lang = current.iter().find_map(|a| a.strip_prefix("LANG="));
+    if lang == Some(name.as_str()) {
         return Ok(Check::clean(format!("System locale {name} already set")));
     }
     Ok(Check::change(
         Default::default(),
         format!("System locale {name} needs to be set"),
         ApplyFn(move |host: &HostWrite| {
-            let ok = match systemd_localectl(host) {
-                true => localectl_set(host, text.as_deref().unwrap_or(""), &name)?,
+            let ok = match localed {
+                true => localectl_set(host, &current, &name)?,
                 false => {
                     text_file::write(host, &path, &with_lang(text.as_deref(), &name))?;
                     true
@@ -323,18 +332,45 @@ fn systemd_localectl(host: &HostRead) -> bool {
 }
 
 /// Salt's `_localectl_set`: every variable kept, `LANG` replaced.
-fn localectl_set(host: &HostWrite, text: &str, lang: &str) -> Result<bool, StateError> {
-    let mut assignments: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with('#') && !l.starts_with("LANG="))
-        .filter(|l| l.contains('='))
-        .map(|l| l.replace('"', ""))
-        .collect();
-    assignments.insert(0, format!("LANG={lang}"));
-    let mut argv = vec!["localectl", "set-locale"];
-    argv.extend(assignments.iter().map(String::as_str));
+fn localectl_set(host: &HostWrite, current: &[String], lang: &str) -> Result<bool, StateError> {
+    let mut argv = vec![
+        "localectl".to_string(),
+        "set-locale".into(),
+        format!("LANG={lang}"),
+    ];
+    argv.extend(current.iter().filter(|a| !a.starts_with("LANG=")).cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     Ok(host.run(&argv, &[], None)?.retcode == 0)
+}
+
+/// `VAR=value` lines of `/etc/default/locale`, quotes dropped (Salt's
+/// `get_locale` greps the first `LANG=`).
+fn assignments(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| l.replace('"', ""))
+        .collect()
+}
+
+/// The `System Locale:` block of `localectl status` (Salt's
+/// `_localectl_status`): `LANG=C.UTF-8` and the lines under it.
+fn localectl_locale(status: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in status.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("System Locale:") {
+            inside = true;
+            out.push(rest.trim().to_string());
+        } else if inside && line.contains('=') && !line.contains(':') {
+            out.push(line.to_string());
+        } else {
+            inside = false;
+        }
+    }
+    out.retain(|a| a.contains('='));
+    out
 }
 
 /// The file with its `LANG=` line replaced (or added).
@@ -381,6 +417,23 @@ mod tests {
         for bad in ["", "en US x y", "a;b", "en_US\n", "x\"y"] {
             assert!(check_name(bad, "locale").is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn localectl_status_and_locale_files() {
+        let status = "   System Locale: LANG=en_US.UTF-8\n                  LC_TIME=en_GB.UTF-8\n       VC Keymap: us\n";
+        assert_eq!(
+            localectl_locale(status),
+            ["LANG=en_US.UTF-8", "LC_TIME=en_GB.UTF-8"]
+        );
+        assert_eq!(
+            localectl_locale("System Locale: n/a\n"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            assignments("#  File generated by update-locale\nLANG=\"C.UTF-8\"\n"),
+            ["LANG=C.UTF-8"]
+        );
     }
 
     #[test]
