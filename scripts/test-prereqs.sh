@@ -19,6 +19,14 @@
 #      python3-markdown-it    a real Markdown parser for `--out markdown`
 #      python3-venv           `python3 -m venv` with ensurepip's pip, which the pip
 #                             and virtualenv states' tests run
+#      locales                locale-gen's sources (/usr/share/i18n), which the
+#                             locale.present tests compile into a temp root
+#      ruby                   gem, which the gem state's tests build and install
+#                             a tiny local gem with
+#      npm                    npm, which the npm state's tests pack and install a
+#                             tiny local package with
+#      debconf-utils          debconf-get-selections, which debconf.set reads
+#                             answers with
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -46,6 +54,10 @@ want=(
   python3-markdown-it:/usr/lib/python3/dist-packages/markdown_it/__init__.py
   python3-venv:/usr/share/doc/python3-venv/copyright
   openssh-client:/usr/bin/ssh-keygen
+  locales:/usr/share/i18n/SUPPORTED
+  ruby:/usr/bin/gem
+  npm:/usr/bin/npm
+  debconf-utils:/usr/bin/debconf-get-selections
 )
 
 missing=()

@@ -124,17 +124,26 @@ impl HostRead {
         run_argv(argv, &[], None)
     }
 
-    /// [`query`](Self::query) in the C locale, for output parsed by its
-    /// words (Salt's `cmd.run_all` resets the locale the same way).
-    pub fn query_c_locale(&self, argv: &[&str]) -> Result<CmdRun, StateError> {
-        run_argv(argv, &[("LC_ALL", "C")], None)
-    }
-
     /// Runs a command that only reads, with an [`Exec`]'s environment,
     /// directory and stdin (`pip install --dry-run` in a bin_env's
     /// environment, a salt:// requirements file on its stdin).
     pub fn query_exec(&self, spec: &Exec) -> Result<Exited, StateError> {
         exec(spec)
+    }
+
+    /// [`query`](Self::query) with variables set (e.g. a state root's `GEM_HOME`).
+    pub fn query_env(&self, argv: &[&str], env: &[(&str, &str)]) -> Result<CmdRun, StateError> {
+        run_argv(argv, env, None)
+    }
+
+    /// [`query_env`](Self::query_env) in a directory (`npm list` of a project).
+    pub fn query_in(
+        &self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        cwd: &Path,
+    ) -> Result<CmdRun, StateError> {
+        run_argv(argv, env, Some(cwd))
     }
 }
 

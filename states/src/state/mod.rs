@@ -17,7 +17,9 @@ mod args;
 mod atomic_file;
 pub mod cmd;
 pub mod cron;
+pub mod debconf;
 pub mod file;
+pub mod gem;
 pub mod git;
 pub mod group;
 mod host;
@@ -25,10 +27,15 @@ mod host_fs;
 pub mod hosts;
 pub mod ini;
 mod job_control;
+pub mod locale;
 pub mod module;
+pub mod mount;
+pub mod npm;
 pub mod pip;
 pub mod pkg;
 pub mod pkgrepo;
+#[cfg(test)]
+mod salt_differential;
 #[cfg(test)]
 mod salt_oracle;
 pub mod service;
@@ -41,6 +48,7 @@ pub mod test;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod text_file;
+pub mod timezone;
 pub mod user;
 pub mod virtualenv;
 
@@ -245,6 +253,12 @@ pub fn registry() -> Vec<Box<dyn StateModule>> {
         Box::new(alias::Alias),
         Box::new(ini::Ini),
         Box::new(ssh_known_hosts::SshKnownHosts),
+        Box::new(timezone::Timezone),
+        Box::new(locale::Locale),
+        Box::new(mount::Mount),
+        Box::new(gem::Gem),
+        Box::new(npm::Npm),
+        Box::new(debconf::Debconf),
     ]
 }
 

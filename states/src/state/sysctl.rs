@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use common::data::Value;
 use common::pyfmt::py_str;
 
-use super::atomic_file::{self, Meta};
 use super::{changes, Applied, ApplyFn, Args, Check, HostRead, HostWrite, StateError};
 
 pub struct Sysctl;
@@ -221,7 +220,7 @@ impl Persist {
             return failed(format!("sysctl {} does not exist", self.name));
         }
         if let Some(text) = &self.new_config {
-            if let Err(e) = write_config(host, &self.config_path, text) {
+            if let Err(e) = super::text_file::write(host, &self.config_path, text) {
                 return failed(e.to_string());
             }
         }
@@ -257,18 +256,6 @@ impl Persist {
         }
         Ok(())
     }
-}
-
-fn write_config(host: &HostWrite, path: &Path, text: &str) -> Result<(), StateError> {
-    if let Some(dir) = path.parent() {
-        host.create_dir_all(dir)
-            .map_err(|e| StateError::host(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let meta = atomic_file::existing_meta(path).unwrap_or(Meta {
-        mode: 0o644,
-        owner: None,
-    });
-    host.write_file(path, text.as_bytes(), meta)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A whole small text file a state edits (`/etc/hosts`, `/etc/aliases`, an
-//! ini file, a known_hosts file): read it, maybe missing, and replace it
-//! atomically keeping its owner and mode.
+//! ini file, a known_hosts file, `/etc/fstab`, `/etc/timezone`,
+//! `/etc/default/locale`, sysctl's config): read it, maybe missing, and
+//! replace it atomically keeping its owner and mode.
 use std::path::Path;
 
 use super::atomic_file::{self, Meta};
@@ -43,4 +44,9 @@ pub(crate) fn replace(
         }
     };
     host.write_file(path, text.as_bytes(), meta)
+}
+
+/// [`replace`], a new file getting mode 0644 and the applying user.
+pub(crate) fn write(host: &HostWrite, path: &Path, text: &str) -> Result<(), StateError> {
+    replace(host, path, text, 0o644, None)
 }

@@ -53,7 +53,7 @@ fn argv(host: &HostRead, args: &[&str]) -> Vec<String> {
 fn query(host: &HostRead, args: &[&str]) -> Result<CmdRun, StateError> {
     let v = argv(host, args);
     let v: Vec<&str> = v.iter().map(String::as_str).collect();
-    host.query_c_locale(&v)
+    host.query_env(&v, &[("LC_ALL", "C")])
 }
 
 fn change(host: &HostWrite, args: &[&str]) -> Result<CmdRun, StateError> {

@@ -19,7 +19,7 @@ mod installed;
 mod latest;
 mod removed;
 pub(crate) mod request;
-mod version;
+pub(crate) mod version;
 
 use std::collections::BTreeMap;
 

@@ -235,6 +235,43 @@ pub const SYSCTL: &[Signature] = &[
     Signature::new("present", &["config", "value"]),
 ];
 
+pub const TIMEZONE: &[Signature] = &[Signature::new("system", &["utc"])];
+
+pub const LOCALE: &[Signature] = &[
+    Signature::new("present", &[]),
+    Signature::new("system", &[]),
+];
+
+#[rustfmt::skip]
+pub const MOUNT: &[Signature] = &[
+    Signature::new("mounted", &[
+        "bind_mount_copy_active_opts", "config", "device", "device_name_regex", "dump",
+        "extra_mount_ignore_fs_keys", "extra_mount_invisible_keys",
+        "extra_mount_invisible_options", "extra_mount_translate_options", "fstype",
+        "hidden_opts", "match_on", "mkmnt", "mount", "opts", "pass_num", "persist", "user",
+    ]),
+    Signature::new("unmounted", &["config", "device", "persist", "user"]),
+];
+
+#[rustfmt::skip]
+pub const GEM: &[Signature] = &[
+    Signature::new("installed", &[
+        "gem_bin", "pre_releases", "proxy", "rdoc", "ri", "ruby", "source", "user", "version",
+    ]),
+    Signature::new("removed", &["gem_bin", "ruby", "user"]),
+];
+
+#[rustfmt::skip]
+pub const NPM: &[Signature] = &[
+    Signature::new("installed", &[
+        "dir", "env", "force_reinstall", "pkgs", "registry", "user",
+    ]),
+    Signature::new("removed", &["dir", "user"]),
+];
+
+/// Salt's debconf.set takes and ignores **kwargs.
+pub const DEBCONF: &[Signature] = &[Signature::any("set", &["data"])];
+
 /// Salt's test functions take **kwargs: formulas pass them anything.
 #[rustfmt::skip]
 pub const TEST: &[Signature] = &[
