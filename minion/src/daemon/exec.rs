@@ -74,6 +74,7 @@ fn apply(
         uplink: env.uplink.clone(),
         manifest: manifest.into_iter().collect::<HashMap<_, _>>(),
         cache: env.file_cache.clone(),
+        remote: states::remote::RemoteFiles::new(env.file_cache.clone()),
     };
     if let Err(e) = sources.prefetch() {
         // The states that need a file will say so; the others still run.

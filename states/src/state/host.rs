@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use common::data::{Map, Value};
 
+use super::source_hash::SourceSum;
 use super::StateError;
 
 /// Where `salt://` sources and templates come from (local file_roots in
@@ -19,6 +20,17 @@ use super::StateError;
 pub trait Sources: Send + Sync {
     /// The bytes of `salt://path` (or a local absolute path).
     fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError>;
+    /// The bytes of an `http://`/`https://` URL (`crate::remote`): at most
+    /// one download per run, cached on the minion by SHA-256; `expected`
+    /// (the state's `source_hash`) lets a cached copy answer without a
+    /// download. The caller compares the bytes with `expected`.
+    fn fetch_remote(&self, url: &str, expected: Option<&SourceSum>) -> Result<Vec<u8>, StateError> {
+        let _ = expected;
+        Err(StateError::host(format!(
+            "Error: http(s) sources are not available here (reading {})",
+            crate::remote::redact(url)
+        )))
+    }
     /// Renders a source as a Jinja template with extra context (`file.managed
     /// template: jinja`), using the minion's grains and pillar.
     fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError>;

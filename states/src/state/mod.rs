@@ -20,10 +20,13 @@ pub mod git;
 pub mod group;
 mod host;
 mod host_fs;
+#[cfg(test)]
+mod http_sources_tests;
 pub mod pkg;
 pub mod pkgrepo;
 pub mod service;
 pub mod signatures;
+pub mod source_hash;
 pub(crate) mod sources;
 pub mod ssh_auth;
 pub mod sysctl;
