@@ -8,9 +8,11 @@
 #![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use common::data::{Map, Value};
+
+use super::file::accumulated::Accumulators;
 
 use super::source_hash::SourceSum;
 use super::StateError;
@@ -75,6 +77,8 @@ pub struct HostRead {
     root: PathBuf,
     sources: Arc<dyn Sources>,
     pillar: Arc<Value>,
+    /// `file.accumulated` text of the current run (fresh per `Runner`).
+    accumulators: Arc<Mutex<Accumulators>>,
 }
 
 impl HostRead {
@@ -83,7 +87,19 @@ impl HostRead {
             root,
             sources,
             pillar: Arc::new(Value::Null),
+            accumulators: Arc::default(),
         }
+    }
+
+    /// The same host for a new run: no accumulated text from another run.
+    pub(crate) fn for_a_run(mut self) -> Self {
+        self.accumulators = Arc::default();
+        self
+    }
+
+    /// This run's `file.accumulated` text.
+    pub(crate) fn accumulators(&self) -> MutexGuard<'_, Accumulators> {
+        self.accumulators.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The minion's pillar, for arguments that name pillar keys

@@ -273,6 +273,10 @@ fn source_content(
                     vars.extend(m.clone());
                 }
             }
+            // What file.accumulated states of this run gathered for it.
+            if let Some(acc) = super::accumulated::template_var(host, &target.name) {
+                vars.insert("accumulator".into(), acc);
+            }
             match source::render(host, t, &chosen.url, vars) {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(Check::fail(e.0))),
