@@ -7,12 +7,8 @@
 //! The accumulator expectations are what Salt 3007.8's `salt-call --local
 //! state.apply` gave for the same tree (paths under a temp dir), results,
 //! comments and file contents alike.
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -216,37 +212,10 @@ fn accumulated_text_reaches_templates_and_blocks_as_in_salt() {
     );
 }
 
-/// An http server on loopback serving `body` at every path, counting
-/// requests; its thread ends when the test process does (it only accepts).
-fn serve(body: &'static [u8]) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
-            counter.fetch_add(1, Ordering::SeqCst);
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = conn.write_all(body);
-        }
-    });
-    (format!("http://127.0.0.1:{port}"), hits)
-}
-
 #[test]
 fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
     const BODY: &[u8] = b"served over http\n";
-    let (base, hits) = serve(BODY);
+    let (base, hits) = tests::http_server::serve(BODY);
     let sha = common::digest::sha256_hex(BODY);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -275,7 +244,7 @@ fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
         unhashed.3,
         format!("Unable to verify upstream hash of source file {base}/app.txt, please set source_hash or set skip_verify to True")
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "two states, one download");
+    assert_eq!(hits.get(), 1, "two states, one download");
     assert_eq!(
         std::fs::read(d.join("cache/files").join(&sha)).unwrap(),
         BODY
@@ -289,5 +258,5 @@ fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
             assert_eq!(result, Value::Bool(true), "{id}: {comment}");
         }
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(hits.get(), 2);
 }

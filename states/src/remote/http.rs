@@ -81,6 +81,8 @@ impl Client {
                 .timeout_connect(Some(l.connect))
                 .timeout_global(Some(l.total))
                 .max_redirects(l.max_redirects)
+                // Checked in `get`, to word it with the reason as Salt does.
+                .http_status_as_error(false)
                 .user_agent(concat!("brine/", env!("CARGO_PKG_VERSION")))
                 .tls_config(
                     TlsConfig::builder()
@@ -93,12 +95,12 @@ impl Client {
     }
 
     /// The body of a GET of `url` (after redirects); any status but 2xx
-    /// is an error, worded as Salt's fileclient words it.
+    /// is an error, worded as Salt's fileclient words it (`Error: HTTP 404:
+    /// Not Found reading …`, with the whole URL where Salt has its path).
     pub(super) fn get(&self, url: &str) -> Result<Vec<u8>, StateError> {
         let shown = redact(url);
         let fail = |e: ureq::Error| {
             let why = match e {
-                ureq::Error::StatusCode(code) => format!("HTTP error {code} reading {shown}"),
                 ureq::Error::BodyExceedsLimit(n) => {
                     format!("Error: {shown} is larger than the {n} bytes a download may have")
                 }
@@ -112,6 +114,14 @@ impl Client {
             StateError::host(scrub(&why, url))
         };
         let mut response = self.agent().get(url).call().map_err(fail)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(StateError::host(format!(
+                "Error: HTTP {}: {} reading {shown}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Unknown")
+            )));
+        }
         response
             .body_mut()
             .with_config()

@@ -67,7 +67,7 @@ fn errors_name_the_url_without_its_password() {
     let url = srv.url("/missing").replace("://", "://bob:hunter2@");
     let e = files.fetch(&url, None).unwrap_err().to_string();
     assert!(
-        e.contains("HTTP error 404 reading http://<redacted>@127.0.0.1:"),
+        e.contains("Error: HTTP 404: Not Found reading http://<redacted>@127.0.0.1:"),
         "{e}"
     );
     assert!(!e.contains("hunter2") && !e.contains("bob"), "{e}");

@@ -219,7 +219,7 @@ fn a_missing_url_fails_naming_it() {
     assert_eq!(
         comment_of(&check),
         format!(
-            "Failed to cache {0}: HTTP error 404 reading {0}",
+            "Failed to cache {0}: Error: HTTP 404: Not Found reading {0}",
             srv.url("/nope")
         )
     );
