@@ -9,7 +9,8 @@ use tests::daemons::{wait_until, Master};
 #[test]
 fn the_minion_downloads_http_sources_once_per_job_without_the_master() {
     const BODY: &[u8] = b"from the web server\n";
-    let (base, hits) = tests::http_server::serve(BODY);
+    let srv = tests::http_server::TestServer::http_serving(BODY);
+    let (base, hits) = (srv.base.clone(), &srv);
     let sha = common::digest::sha256_hex(BODY);
     let web = format!(
         "/srv/a:\n  file.managed:\n    - source: {base}/app.txt\n    - source_hash: {base}/app.txt.sha256\n    - makedirs: True\n\
@@ -47,7 +48,7 @@ fn the_minion_downloads_http_sources_once_per_job_without_the_master() {
     );
     assert!(!m.root().join("srv/a").exists());
     // app.txt once (two states), the hash file once.
-    assert_eq!(hits.get(), 2, "{v:#}");
+    assert_eq!(hits.total_hits(), 2, "{v:#}");
     assert_eq!(
         std::fs::read(m.dir.path().join("cache/files").join(&sha)).unwrap(),
         BODY

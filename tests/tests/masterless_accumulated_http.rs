@@ -35,7 +35,14 @@ fn config(d: &Path) -> std::path::PathBuf {
 }
 
 fn apply(config: &Path, root: &Path, extra: &[&str]) -> (Output, Value) {
+    apply_env(config, root, extra, &[])
+}
+
+fn apply_env(config: &Path, root: &Path, extra: &[&str], env: &[(&str, &Path)]) -> (Output, Value) {
     let out = Command::new(tests::bin("minion"))
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(env.iter().copied())
         .args(["apply", "--local", "--out", "json", "--id", "minion1"])
         .arg("--config")
         .arg(config)
@@ -215,7 +222,8 @@ fn accumulated_text_reaches_templates_and_blocks_as_in_salt() {
 #[test]
 fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
     const BODY: &[u8] = b"served over http\n";
-    let (base, hits) = tests::http_server::serve(BODY);
+    let srv = tests::http_server::TestServer::http_serving(BODY);
+    let (base, hits) = (srv.base.clone(), &srv);
     let sha = common::digest::sha256_hex(BODY);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -244,7 +252,7 @@ fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
         unhashed.3,
         format!("Unable to verify upstream hash of source file {base}/app.txt, please set source_hash or set skip_verify to True")
     );
-    assert_eq!(hits.get(), 1, "two states, one download");
+    assert_eq!(hits.total_hits(), 1, "two states, one download");
     assert_eq!(
         std::fs::read(d.join("cache/files").join(&sha)).unwrap(),
         BODY
@@ -258,5 +266,41 @@ fn http_sources_are_downloaded_once_per_run_into_the_minions_cache() {
             assert_eq!(result, Value::Bool(true), "{id}: {comment}");
         }
     }
-    assert_eq!(hits.get(), 2);
+    assert_eq!(hits.total_hits(), 2);
+}
+
+#[test]
+fn https_sources_trust_the_ca_that_ssl_cert_file_names() {
+    const BODY: &[u8] = b"served over https\n";
+    let srv = tests::http_server::TestServer::https();
+    srv.route("/app.txt", tests::http_server::Reply::Bytes(BODY.to_vec()));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("salt/top.sls"), "base:\n  '*':\n    - web\n");
+    write(
+        &d.join("salt/web.sls"),
+        &format!(
+            "/srv/app.txt:\n  file.managed:\n    - source: {}\n    - source_hash: sha256={}\n    - makedirs: True\n",
+            srv.url("/app.txt"),
+            common::digest::sha256_hex(BODY)
+        ),
+    );
+    let config = config(d);
+    let root = d.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    // The system's roots do not hold the test CA: the TLS handshake fails.
+    let (out, ret) = apply(&config, &root, &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let (_, _, result, comment) = summary(&ret).remove(0);
+    assert_eq!(result, Value::Bool(false));
+    assert!(
+        comment.starts_with(&format!("Failed to cache {}: ", srv.url("/app.txt"))),
+        "{comment}"
+    );
+    assert!(!root.join("srv/app.txt").exists());
+    let ca = d.join("ca.pem");
+    write(&ca, srv.ca_pem.as_deref().unwrap());
+    let (out, _) = apply_env(&config, &root, &[], &[("SSL_CERT_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(read(&root, "srv/app.txt").as_bytes(), BODY);
 }

@@ -15,8 +15,6 @@
 mod http;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-pub(crate) mod testserver;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! cache by digest across runs, redirects, limits, https with a test CA.
 use std::time::Duration;
 
-use super::testserver::{Reply, TestServer};
 use super::*;
+use ::tests::http_server::{Reply, TestServer};
 
 fn sum(hash_type: &str, data: &[u8]) -> SourceSum {
     source_hash::parse_inline(&format!(

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::testutil::{chunk, comment_of, is_clean, TestHost};
 use super::{Check, HostRead, LocalSources};
-use crate::remote::testserver::{Reply, TestServer};
 use crate::remote::{Limits, RemoteFiles};
+use ::tests::http_server::{Reply, TestServer};
 
 /// A test root whose sources download through `remote` (a cache of its own).
 fn host_with(remote: RemoteFiles) -> TestHost {
