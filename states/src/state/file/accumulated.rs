@@ -147,3 +147,45 @@ pub(super) fn extend_block(host: &HostRead, name: &str, id: &str, content: &mut 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::super::testutil::{chunk, TestHost};
+
+    /// An accumulator charging `text` for `/out`, and the managed file
+    /// whose template joins it.
+    fn chunks(text: &str) -> Vec<common::data::Map<String, common::data::Value>> {
+        vec![
+            chunk(
+                "file",
+                "accumulated",
+                json!({"__id__": "acc", "__sls__": "t", "__env__": "base", "order": 1,
+                       "name": "acc", "filename": "/out", "text": text,
+                       "require_in": [{"file": "out"}]}),
+            ),
+            chunk(
+                "file",
+                "managed",
+                json!({"__id__": "out", "__sls__": "t", "__env__": "base", "order": 2,
+                       "name": "/out", "source": "salt://t.j2", "template": "jinja",
+                       "require": [{"file": "acc"}]}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn each_run_starts_with_no_accumulated_text() {
+        let t = TestHost::new();
+        t.source("t.j2", "{{ accumulator['acc'] | join(',') }}\n");
+        let host = t.host.clone();
+        let first = crate::run::Runner::new(host.clone(), false).run(chunks("one"));
+        assert_eq!(first.failed(), 0, "{}", first.to_json());
+        assert_eq!(t.read("/out"), "one\n");
+        // The same HostRead for a second run: only that run's text counts.
+        let second = crate::run::Runner::new(host, false).run(chunks("two"));
+        assert_eq!(second.failed(), 0, "{}", second.to_json());
+        assert_eq!(t.read("/out"), "two\n");
+    }
+}
