@@ -10,6 +10,9 @@ pub mod ci_report;
 pub mod compile;
 pub mod exec;
 pub mod highstate_out;
+// The http(s) download cache is the minion's own data, not the managed host.
+#[allow(clippy::disallowed_methods)]
+pub mod remote;
 // The executor runs `onlyif`/`unless` commands itself (run/conditions.rs).
 #[allow(clippy::disallowed_methods)]
 pub mod run;

@@ -93,6 +93,7 @@ pub mod daemons;
 pub mod fleet;
 pub mod fleet_minion;
 pub mod gpg_keyring;
+pub mod http_server;
 pub mod raw_minion;
 pub mod sealed;
 pub mod zmtp;

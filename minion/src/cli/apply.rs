@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use common::data::Value;
 use states::compile::Compiled;
+use states::remote::RemoteFiles;
 use states::run::Runner;
 use states::state::{HostRead, LocalSources};
 
 use super::output::{print_local, Out, OutFormat};
+use crate::daemon::DEFAULT_CACHEDIR;
 use crate::local::{JobOpts, LocalInputs, LocalOpts};
 use states::ci_report::{self, MinionOutcome, Outcome, ReportOptions};
 use states::highstate_out::{self, StateOutput};
@@ -88,7 +90,14 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         Err(errors) => return Ok(report_errors(&errors, out, &a)),
     };
     let session = Arc::new(trees.session(&minion, &pillar));
-    let sources = LocalSources::with_saltenvs(trees.states.saltenvs().clone(), session);
+    // Downloads (http(s) sources) are cached where the daemon caches files.
+    let cachedir = inputs
+        .opts
+        .get("cachedir")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_CACHEDIR);
+    let sources = LocalSources::with_saltenvs(trees.states.saltenvs().clone(), session)
+        .with_remote(RemoteFiles::new(PathBuf::from(cachedir).join("files")));
     let root = a.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let host = HostRead::new(root, Arc::new(sources)).with_pillar(pillar.clone());
     let report = match no_states {

@@ -117,6 +117,8 @@ fn run_function(
         uplink: env.uplink.clone(),
         manifest: HashMap::new(),
         cache: env.file_cache.clone(),
+        // cp.get_file and cmd.script may name an http(s) URL too.
+        remote: states::remote::RemoteFiles::new(env.file_cache.clone()),
     };
     let host = HostRead::new(env.root.clone(), Arc::new(sources));
     let grains = env.grains.read().unwrap().clone();
@@ -153,6 +155,7 @@ fn apply(
         uplink: env.uplink.clone(),
         manifest: manifest.into_iter().collect::<HashMap<_, _>>(),
         cache: env.file_cache.clone(),
+        remote: states::remote::RemoteFiles::new(env.file_cache.clone()),
     };
     if let Err(e) = sources.prefetch() {
         // The states that need a file will say so; the others still run.

@@ -24,6 +24,9 @@ use outbox::{Outbox, Start};
 use stop::{RunningJobs, Stopping};
 use uplink::Uplink;
 
+/// The minion's `cachedir` when the config names none.
+pub const DEFAULT_CACHEDIR: &str = "/var/cache/brine/minion";
+
 /// The daemon's settings, with Salt's key names where Salt has them.
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
@@ -90,7 +93,7 @@ impl DaemonConfig {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             pki_dir: PathBuf::from(s("pki_dir", "/etc/brine/pki/minion")),
-            cachedir: PathBuf::from(s("cachedir", "/var/cache/brine/minion")),
+            cachedir: PathBuf::from(s("cachedir", DEFAULT_CACHEDIR)),
             ping_interval: Duration::from_secs(n("ping_interval", 5)?.max(1)),
             acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
             max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),

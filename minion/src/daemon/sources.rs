@@ -1,6 +1,8 @@
 //! `salt://` files for a job from the master: by SHA-256 from the minion's
 //! cache when the manifest names them (fetched once, only when missing),
 //! templates rendered by the master with this minion's grains and pillar.
+//! http(s) files are downloaded here, never through the master, into the
+//! same cache (`states::remote`).
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +10,8 @@ use std::sync::Arc;
 use common::data::{Map, Value};
 use common::digest::sha256_hex;
 use common::untrusted::shown;
+use states::remote::RemoteFiles;
+use states::state::source_hash::SourceSum;
 use states::state::{Sources, StateError};
 use transport::wire::{Blob, FetchWhat, Jid, MasterMsg, MinionMsg};
 
@@ -19,6 +23,8 @@ pub struct JobSources {
     /// url → SHA-256
     pub manifest: HashMap<String, String>,
     pub cache: PathBuf,
+    /// This job's downloads (one per URL), cached in `cache` by SHA-256.
+    pub remote: RemoteFiles,
 }
 
 fn valid_sha(s: &str) -> bool {
@@ -100,6 +106,9 @@ impl JobSources {
 
 impl Sources for JobSources {
     fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError> {
+        if states::remote::is_remote(url) {
+            return self.remote.fetch(url, None);
+        }
         if url.starts_with('/') {
             return std::fs::read(url)
                 .map_err(|e| StateError::host(format!("cannot read source {url}: {e}")));
@@ -123,6 +132,10 @@ impl Sources for JobSources {
             .ok_or_else(|| StateError::host(format!("the master sent nothing for {url}")))?;
         self.store(&blob)?;
         Ok(blob.data)
+    }
+
+    fn fetch_remote(&self, url: &str, expected: Option<&SourceSum>) -> Result<Vec<u8>, StateError> {
+        self.remote.fetch(url, expected)
     }
 
     fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError> {
@@ -182,6 +195,7 @@ mod tests {
                 .iter()
                 .map(|(u, s)| (u.to_string(), s.to_string()))
                 .collect(),
+            remote: RemoteFiles::new(cache.clone()),
             cache,
         }
     }

@@ -97,7 +97,9 @@ impl Runner {
         let modules = registry().into_iter().map(|m| (m.name(), m)).collect();
         Runner {
             modules,
-            host,
+            // file.accumulated's text lives for one run, as Salt's
+            // accumulator file does (written by one chunk, read by later ones).
+            host: host.for_a_run(),
             test,
             chunks: Vec::new(),
             running: HashMap::new(),

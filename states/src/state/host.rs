@@ -8,10 +8,13 @@
 #![allow(clippy::disallowed_methods)]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use common::data::{Map, Value};
 
+use super::file::accumulated::Accumulators;
+
+use super::source_hash::SourceSum;
 use super::StateError;
 
 /// Where `salt://` sources and templates come from (local file_roots in
@@ -19,6 +22,17 @@ use super::StateError;
 pub trait Sources: Send + Sync {
     /// The bytes of `salt://path` (or a local absolute path).
     fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError>;
+    /// The bytes of an `http://`/`https://` URL (`crate::remote`): at most
+    /// one download per run, cached on the minion by SHA-256; `expected`
+    /// (the state's `source_hash`) lets a cached copy answer without a
+    /// download. The caller compares the bytes with `expected`.
+    fn fetch_remote(&self, url: &str, expected: Option<&SourceSum>) -> Result<Vec<u8>, StateError> {
+        let _ = expected;
+        Err(StateError::host(format!(
+            "Error: http(s) sources are not available here (reading {})",
+            crate::remote::redact(url)
+        )))
+    }
     /// Renders a source as a Jinja template with extra context (`file.managed
     /// template: jinja`), using the minion's grains and pillar.
     fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError>;
@@ -63,6 +77,8 @@ pub struct HostRead {
     root: PathBuf,
     sources: Arc<dyn Sources>,
     pillar: Arc<Value>,
+    /// `file.accumulated` text of the current run (fresh per `Runner`).
+    accumulators: Arc<Mutex<Accumulators>>,
 }
 
 impl HostRead {
@@ -71,7 +87,19 @@ impl HostRead {
             root,
             sources,
             pillar: Arc::new(Value::Null),
+            accumulators: Arc::default(),
         }
+    }
+
+    /// The same host for a new run: no accumulated text from another run.
+    pub(crate) fn for_a_run(mut self) -> Self {
+        self.accumulators = Arc::default();
+        self
+    }
+
+    /// This run's `file.accumulated` text.
+    pub(crate) fn accumulators(&self) -> MutexGuard<'_, Accumulators> {
+        self.accumulators.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The minion's pillar, for arguments that name pillar keys

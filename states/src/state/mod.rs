@@ -25,6 +25,8 @@ pub mod group;
 mod host;
 mod host_fs;
 pub mod hosts;
+#[cfg(test)]
+mod http_sources_tests;
 pub mod ini;
 mod job_control;
 pub mod locale;
@@ -40,6 +42,7 @@ mod salt_differential;
 mod salt_oracle;
 pub mod service;
 pub mod signatures;
+pub mod source_hash;
 pub(crate) mod sources;
 pub mod ssh_auth;
 pub mod ssh_known_hosts;

@@ -1,5 +1,6 @@
 //! `salt://` sources and templates from local file_roots (masterless mode),
-//! each read in the saltenv its URL names (`?saltenv=`, else `base`).
+//! each read in the saltenv its URL names (`?saltenv=`, else `base`);
+//! `http(s)://` ones through the run's `RemoteFiles` when it has one.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -8,13 +9,16 @@ use common::render::{Renderer, Session};
 use common::saltenvs::{env_vars, Saltenvs};
 
 use super::host::Sources;
+use super::source_hash::SourceSum;
 use super::StateError;
+use crate::remote::RemoteFiles;
 
 /// Sources read from this host's file_roots, templates rendered with the
 /// minion's session (grains, pillar, host probe).
 pub struct LocalSources {
     saltenvs: Saltenvs,
     session: Arc<Session>,
+    remote: Option<Arc<RemoteFiles>>,
 }
 
 impl LocalSources {
@@ -25,7 +29,18 @@ impl LocalSources {
 
     /// Every configured saltenv.
     pub fn with_saltenvs(saltenvs: Saltenvs, session: Arc<Session>) -> Self {
-        LocalSources { saltenvs, session }
+        LocalSources {
+            saltenvs,
+            session,
+            remote: None,
+        }
+    }
+
+    /// http(s) sources through `remote` (one per run: it remembers what
+    /// the run downloaded).
+    pub fn with_remote(mut self, remote: RemoteFiles) -> Self {
+        self.remote = Some(Arc::new(remote));
+        self
     }
 
     /// The saltenv a URL is read in, and its renderer.
@@ -83,6 +98,9 @@ impl LocalSources {
 
 impl Sources for LocalSources {
     fn fetch(&self, url: &str) -> Result<Vec<u8>, StateError> {
+        if crate::remote::is_remote(url) {
+            return self.fetch_remote(url, None);
+        }
         let path = self.resolve(url)?;
         // A salt:// file is read only if it is a regular file: a FIFO or a
         // device in the roots must not hang the reader.
@@ -92,6 +110,16 @@ impl Sources for LocalSources {
             std::fs::read(&path)
         };
         read.map_err(|e| StateError::host(format!("cannot read source {url}: {e}")))
+    }
+
+    fn fetch_remote(&self, url: &str, expected: Option<&SourceSum>) -> Result<Vec<u8>, StateError> {
+        match &self.remote {
+            Some(remote) => remote.fetch(url, expected),
+            None => Err(StateError::host(format!(
+                "Error: http(s) sources are not available here (reading {})",
+                crate::remote::redact(url)
+            ))),
+        }
     }
 
     fn render(&self, url: &str, context: &Map<String, Value>) -> Result<String, StateError> {

@@ -10,10 +10,10 @@ mod args;
 mod entries;
 mod extract;
 mod extraction;
-mod hash;
 pub mod owner;
 mod plan;
 
+use super::source_hash as hash;
 use super::{Args, Check, HostRead, StateError, StateModule};
 use args::RawArgs;
 use plan::plan;

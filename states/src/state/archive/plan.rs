@@ -78,11 +78,30 @@ pub(super) fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String
     let Some(source) = raw.source.clone() else {
         return Err(StateError::args("archive.extracted needs 'source'"));
     };
-    let bytes = match read_source(&source, host)? {
-        Ok(bytes) => bytes,
-        Err(fail) => return Ok(Err(fail)),
-    };
     let source_path = source.split('?').next().unwrap_or(&source);
+    // A download's digest is known before it is fetched, so the minion's
+    // cache can answer; Salt refuses one it could not verify.
+    let mut known_sum = None;
+    if crate::remote::is_remote(&source) && !raw.skip_verify {
+        known_sum = match expected_sum(&raw, source_path, host)? {
+            Ok(Some(sum)) => Some(sum),
+            Ok(None) => return Ok(Err(format!(
+                "Unable to verify upstream hash of source file {}, please set source_hash or set skip_verify or use_etag to True",
+                crate::remote::redact(&source)
+            ))),
+            Err(fail) => return Ok(Err(fail)),
+        };
+    }
+    let bytes = match &known_sum {
+        Some(sum) => match host.sources().fetch_remote(&source, Some(sum)) {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(Err(failed_to_cache(&source, &e))),
+        },
+        None => match read_source(&source, host)? {
+            Ok(bytes) => bytes,
+            Err(fail) => return Ok(Err(fail)),
+        },
+    };
     let format = match raw.archive_format.as_deref().map(str::to_lowercase) {
         Some(f) => f,
         None => match entries::guess_format(source_path) {
@@ -117,35 +136,30 @@ pub(super) fn plan(raw: RawArgs, host: &HostRead) -> Result<Result<Check, String
             ))
         }
     };
-    if let (Some(source_hash), false) = (&raw.source_hash, raw.skip_verify) {
-        let base = source_path.rsplit('/').next().unwrap_or(source_path);
-        let sum = match hash::parse_inline(source_hash) {
-            Some(sum) => Some(sum),
-            None if source_hash.starts_with("salt://")
-                || source_hash.starts_with('/')
-                || source_hash.starts_with("file://") =>
-            {
-                match read_source(source_hash, host)? {
-                    Ok(text) => hash::find_in_file(
-                        &String::from_utf8_lossy(&text),
-                        base,
-                        raw.source_hash_name.as_deref(),
-                    ),
-                    Err(fail) => return Ok(Err(fail)),
-                }
-            }
-            None => None,
+    if let (Some(_), false) = (&raw.source_hash, raw.skip_verify) {
+        let sum = match known_sum {
+            Some(sum) => sum,
+            None => match expected_sum(&raw, source_path, host)? {
+                Ok(Some(sum)) => sum,
+                Ok(None) => unreachable!("a source_hash was given"),
+                Err(fail) => return Ok(Err(fail)),
+            },
         };
-        let Some(sum) = sum else {
-            return Ok(Err(format!(
-                "Source hash {source_hash} format is invalid. The supported formats are: 1) a hash, 2) an expression in the format <hash_type>=<hash>, or 3) a salt:// or local path of a file containing hashes (types and lengths: md5 (32), sha1 (40), sha224 (56), sha256 (64), sha384 (96), sha512 (128))"
-            )));
-        };
-        if hash::digest(sum.hash_type, &bytes) != sum.hsum {
-            return Ok(Err(format!(
-                "{source} does not match the desired source_hash {}",
-                sum.hsum
-            )));
+        let actual = hash::digest(sum.hash_type, &bytes);
+        if actual != sum.hsum {
+            return Ok(Err(if crate::remote::is_remote(&source) {
+                // Salt's file.cached words a download that does not match.
+                format!(
+                    "File {} is cached, but the hash ({actual}) does not match the specified hash ({})",
+                    crate::remote::redact(&source),
+                    sum.hsum
+                )
+            } else {
+                format!(
+                    "{source} does not match the desired source_hash {}",
+                    sum.hsum
+                )
+            }));
         }
     }
     let listing = match entries::list(&bytes, format, strip) {
@@ -311,10 +325,58 @@ impl PathKind {
     }
 }
 
+/// The digest `source_hash` gives for the archive (`None` without one),
+/// or a Salt-worded failure.
+fn expected_sum(
+    raw: &RawArgs,
+    source_path: &str,
+    host: &HostRead,
+) -> Result<Result<Option<hash::SourceSum>, String>, StateError> {
+    let Some(source_hash) = &raw.source_hash else {
+        return Ok(Ok(None));
+    };
+    let base = source_path.rsplit('/').next().unwrap_or(source_path);
+    let sum = match hash::parse_inline(source_hash) {
+        Some(sum) => Some(sum),
+        None if source_hash.starts_with("salt://")
+            || source_hash.starts_with('/')
+            || source_hash.starts_with("file://")
+            || crate::remote::is_remote(source_hash) =>
+        {
+            match read_source(source_hash, host)? {
+                Ok(text) => hash::find_in_file(
+                    &String::from_utf8_lossy(&text),
+                    base,
+                    raw.source_hash_name.as_deref(),
+                ),
+                Err(fail) => return Ok(Err(fail)),
+            }
+        }
+        None => None,
+    };
+    match sum {
+        Some(sum) => Ok(Ok(Some(sum))),
+        None => Ok(Err(format!(
+            "Source hash {source_hash} format is invalid. The supported formats are: 1) a hash, 2) an expression in the format <hash_type>=<hash>, or 3) a salt:// or local path of a file containing hashes (types and lengths: md5 (32), sha1 (40), sha224 (56), sha256 (64), sha384 (96), sha512 (128))"
+        ))),
+    }
+}
+
+/// Salt's words for a download that failed.
+fn failed_to_cache(source: &str, e: &StateError) -> String {
+    format!("Failed to cache {}: {e}", crate::remote::redact(source))
+}
+
 /// The archive's bytes, or a Salt-worded failure.
 fn read_source(source: &str, host: &HostRead) -> Result<Result<Vec<u8>, String>, StateError> {
     if source.starts_with("salt://") {
         return Ok(host.sources().fetch(source).map_err(|e| e.to_string()));
+    }
+    if crate::remote::is_remote(source) {
+        return Ok(host
+            .sources()
+            .fetch_remote(source, None)
+            .map_err(|e| failed_to_cache(source, &e)));
     }
     let local = source.strip_prefix("file://").unwrap_or(source);
     if local.starts_with('/') {
@@ -328,7 +390,7 @@ fn read_source(source: &str, host: &HostRead) -> Result<Result<Vec<u8>, String>,
     }
     if let Some((scheme, _)) = source.split_once("://") {
         return Ok(Err(format!(
-            "Source '{source}' is not supported: Brine's archive.extracted reads salt:// and local files, not {scheme}://. Fetch it first (for example with file.managed) or serve it from the file roots."
+            "Source '{source}' is not supported: Brine's archive.extracted reads salt://, http(s):// and local files, not {scheme}://. Fetch it first (for example with file.managed) or serve it from the file roots."
         )));
     }
     Ok(Err(format!("Invalid source \"{source}\"")))

@@ -126,6 +126,8 @@ pub(super) fn blockreplace(args: &Args, host: &HostRead) -> Result<Check, StateE
     };
     let before_match = args.str("insert_before_match")?.filter(|s| !s.is_empty());
     let after_match = args.str("insert_after_match")?.filter(|s| !s.is_empty());
+    let id = args.get("__id__").and_then(|v| v.as_str()).unwrap_or("");
+    super::accumulated::extend_block(host, &name, id, &mut content);
     match super::edit::template_texts(args, host)? {
         Ok(texts) => texts.iter().for_each(|t| content.push_str(t)),
         Err(fail) => return Ok(fail),

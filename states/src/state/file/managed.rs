@@ -76,7 +76,9 @@ pub(super) fn check(args: &Args, host: &HostRead) -> Result<Check, StateError> {
     let source_hash = args.str("source_hash")?.filter(|s| !s.is_empty());
     let source_hash_name = args.str("source_hash_name")?;
     let skip_verify = args.bool_or("skip_verify", false)?;
-    let _ = args.get("keep_source"); // no source cache to keep or drop
+    // Downloads stay in the minion's cache by digest (crate::remote) whatever
+    // keep_source says: a copy is only reused when it has the expected hash.
+    let _ = args.get("keep_source");
     let template = args.str("template")?.filter(|s| !s.is_empty());
     let makedirs = args.bool_or("makedirs", false)?;
     let dir_mode = args.mode("dir_mode")?;
@@ -227,7 +229,23 @@ fn source_content(
     context: Option<&Value>,
     defaults: Option<&Value>,
 ) -> Result<Result<NewContent, Check>, StateError> {
-    let (chosen, bytes) = match source::first_existing(host, list) {
+    // Salt refuses a download it cannot verify before downloading it.
+    if let [only] = list {
+        if source::is_remote(&only.url)
+            && !skip_verify
+            && only.hash.is_none()
+            && source_hash.is_none()
+        {
+            return Ok(Err(Check::fail(source::unverifiable(&only.url).0)));
+        }
+    }
+    let expected = |s: &SourceRef| {
+        let spec = s.hash.clone().or_else(|| source_hash.clone())?;
+        (source::is_remote(&s.url) && !skip_verify)
+            .then(|| source::checksum(host, &spec, &s.url, source_hash_name.as_deref()).ok())
+            .flatten()
+    };
+    let (chosen, bytes) = match source::first_existing(host, list, &expected) {
         Ok(found) => found,
         Err(e) => return Ok(Err(Check::fail(e.0))),
     };
@@ -255,6 +273,10 @@ fn source_content(
                     vars.extend(m.clone());
                 }
             }
+            // What file.accumulated states of this run gathered for it.
+            if let Some(acc) = super::accumulated::template_var(host, &target.name) {
+                vars.insert("accumulator".into(), acc);
+            }
             match source::render(host, t, &chosen.url, vars) {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(Check::fail(e.0))),
@@ -262,6 +284,9 @@ fn source_content(
         }
     };
     let hash_spec = chosen.hash.clone().or(source_hash);
+    if source::is_remote(&chosen.url) && hash_spec.is_none() && !skip_verify {
+        return Ok(Err(Check::fail(source::unverifiable(&chosen.url).0)));
+    }
     if let (Some(spec), false) = (hash_spec, skip_verify) {
         let sum = match source::checksum(host, &spec, &chosen.url, source_hash_name.as_deref()) {
             Ok(s) => s,
@@ -274,7 +299,7 @@ fn source_content(
                  If the 'source_hash' value refers to a remote file with multiple possible matches, \
                  then it may be necessary to set 'source_hash_name'.",
                 sum.kind.name(),
-                chosen.url,
+                crate::remote::redact(&chosen.url),
                 sum.hex
             ))));
         }

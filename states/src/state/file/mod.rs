@@ -4,6 +4,7 @@
 //! Every function reads the host in `check` and returns what it would do
 //! (a file's unified diff included); writes happen only in the returned
 //! `Apply`, and content is always written atomically (see `fsio`).
+pub(crate) mod accumulated;
 mod append;
 mod blockreplace;
 mod comment;
@@ -55,6 +56,7 @@ impl super::StateModule for File {
             "replace" => replace::replace(args, host),
             "line" => line::line(args, host),
             "blockreplace" => blockreplace::blockreplace(args, host),
+            "accumulated" => accumulated::accumulated(args, host),
             "comment" => comment::comment(args, host),
             "uncomment" => comment::uncomment(args, host),
             "touch" => simple::touch(args, host),

@@ -1,8 +1,10 @@
-//! Where a managed file's content comes from: `source` (salt:// or a path on
-//! the minion; a list means the first that exists), `source_hash`, templates.
+//! Where a managed file's content comes from: `source` (salt://, http(s)://
+//! or a path on the minion; a list means the first that exists),
+//! `source_hash`, templates.
 use common::data::{Map, Value};
 use md5::{Digest as _, Md5};
 
+use super::super::source_hash::SourceSum;
 use super::super::{HostRead, StateError};
 
 /// One candidate of a `source` list: its URL and the hash given with it.
@@ -63,18 +65,54 @@ fn local_path(url: &str) -> Option<&str> {
 
 fn unsupported_scheme(url: &str) -> Option<SourceError> {
     let scheme = url.split_once("://").map(|(s, _)| s)?;
-    (!matches!(scheme, "salt" | "file")).then(|| {
+    (!matches!(scheme, "salt" | "file") && !crate::remote::is_remote(url)).then(|| {
         SourceError(format!(
             "Unable to manage file: source {url}: {scheme}:// sources are not supported by Brine; \
-             serve the file from salt:// instead"
+             serve the file from salt:// or http(s):// instead"
         ))
     })
 }
 
+/// Whether `url` is downloaded (http or https), so needs a `source_hash`
+/// unless `skip_verify`.
+pub(super) fn is_remote(url: &str) -> bool {
+    crate::remote::is_remote(url)
+}
+
+/// Salt's refusal of a download it could not verify.
+pub(super) fn unverifiable(url: &str) -> SourceError {
+    SourceError(format!(
+        "Unable to verify upstream hash of source file {}, please set source_hash or set skip_verify to True",
+        crate::remote::redact(url)
+    ))
+}
+
 /// The bytes of one source.
 pub(super) fn fetch(host: &HostRead, url: &str) -> Result<Vec<u8>, SourceError> {
+    fetch_expecting(host, url, None)
+}
+
+/// The bytes of one source; for a download, `expected` lets the minion's
+/// cache answer instead (the caller still compares).
+pub(super) fn fetch_expecting(
+    host: &HostRead,
+    url: &str,
+    expected: Option<&Checksum>,
+) -> Result<Vec<u8>, SourceError> {
     if let Some(e) = unsupported_scheme(url) {
         return Err(e);
+    }
+    if is_remote(url) {
+        let sum = expected.map(|c| SourceSum {
+            hash_type: c.kind.name(),
+            hsum: c.hex.clone(),
+        });
+        return host.sources().fetch_remote(url, sum.as_ref()).map_err(|e| {
+            SourceError(format!(
+                "Failed to cache {}: {e}",
+                crate::remote::redact(url)
+            ))
+        });
     }
     if let Some(path) = local_path(url) {
         let real = host.path(path).map_err(|e| SourceError(e.to_string()))?;
@@ -93,19 +131,22 @@ pub(super) fn fetch(host: &HostRead, url: &str) -> Result<Vec<u8>, SourceError> 
 }
 
 /// The first source of the list that exists, with its bytes (unless it is a
-/// template, which is rendered instead of read).
+/// template, which is rendered instead of read). `expected` gives a
+/// download's checksum when it is known, so a cached copy can answer.
 pub(super) fn first_existing(
     host: &HostRead,
     sources: &[SourceRef],
+    expected: &dyn Fn(&SourceRef) -> Option<Checksum>,
 ) -> Result<(SourceRef, Vec<u8>), SourceError> {
     if let [only] = sources {
-        return fetch(host, &only.url).map(|b| (only.clone(), b));
+        return fetch_expecting(host, &only.url, expected(only).as_ref())
+            .map(|b| (only.clone(), b));
     }
     for s in sources {
         if let Some(e) = unsupported_scheme(&s.url) {
             return Err(e);
         }
-        if let Ok(bytes) = fetch(host, &s.url) {
+        if let Ok(bytes) = fetch_expecting(host, &s.url, expected(s).as_ref()) {
             return Ok((s.clone(), bytes));
         }
     }
@@ -204,7 +245,7 @@ fn bare_hash(text: &str) -> Option<Checksum> {
 }
 
 /// Reads `source_hash`: `sha256=<hex>`, a bare hex digest (its length names
-/// the algorithm), or a file of checksums (salt:// or a local path) in
+/// the algorithm), or a file of checksums (salt://, http(s):// or a local path) in
 /// `sha256sum` form, where the line for `hash_name` (or the source's file
 /// name) is used, or the only checksum in it.
 pub(super) fn checksum(
@@ -216,7 +257,11 @@ pub(super) fn checksum(
     if let Some(sum) = bare_hash(spec) {
         return Ok(sum);
     }
-    if !(spec.starts_with("salt://") || spec.starts_with('/') || spec.starts_with("file://")) {
+    if !(spec.starts_with("salt://")
+        || spec.starts_with('/')
+        || spec.starts_with("file://")
+        || is_remote(spec))
+    {
         return Err(SourceError(format!(
             "Invalid source_hash {spec:?}: give <type>=<hex>, a bare hex digest, or a checksum file"
         )));

@@ -107,6 +107,7 @@ pub const FILE: &[Signature] = &[
         "after", "backup", "before", "content", "create", "file_mode", "group", "indent",
         "location", "match", "mode", "quiet", "show_changes", "user",
     ]),
+    Signature::new("accumulated", &["filename", "text"]),
     Signature::new("blockreplace", &[
         "append_if_not_found", "append_newline", "backup", "content", "context", "defaults",
         "insert_after_match", "insert_before_match", "marker_end", "marker_start",

@@ -140,10 +140,16 @@ fn bad_sources_and_names() {
         "Source file '/srv/missing.tar.gz' does not exist"
     );
     assert!(fail(
+        f.check(json!({"source": "ftp://example.com/a.tar.gz"}))
+            .unwrap()
+    )
+    .starts_with("Source 'ftp://example.com/a.tar.gz' is not supported"));
+    // A download needs a hash (state::http_sources_tests downloads for real).
+    assert!(fail(
         f.check(json!({"source": "https://example.com/a.tar.gz"}))
             .unwrap()
     )
-    .starts_with("Source 'https://example.com/a.tar.gz' is not supported"));
+    .starts_with("Unable to verify upstream hash of source file https://example.com/a.tar.gz"));
     assert_eq!(
         fail(f.check(json!({"source": "/srv/x", "name": "opt"})).unwrap()),
         "opt is not an absolute path"

@@ -145,12 +145,20 @@ fn template_source_list_and_missing_sources() {
     assert_eq!(fx.read("/x"), "local\n");
     let seen = fx.seen(
         "managed",
-        json!({"name": "/y", "source": "https://example.invalid/f"}),
+        json!({"name": "/y", "source": "ftp://example.invalid/f"}),
     );
     assert!(
-        seen.comment()
-            .contains("https:// sources are not supported"),
+        seen.comment().contains("ftp:// sources are not supported"),
         "{seen:?}"
+    );
+    // A download needs a hash (state::http_sources_tests downloads for real).
+    let seen = fx.seen(
+        "managed",
+        json!({"name": "/y", "source": "https://example.invalid/f"}),
+    );
+    assert_eq!(
+        seen.comment(),
+        "Unable to verify upstream hash of source file https://example.invalid/f, please set source_hash or set skip_verify to True"
     );
     let seen = fx.seen(
         "managed",

@@ -1,6 +1,6 @@
 //! `source_hash` as Salt reads it: `<type>=<hex>`, a bare hex digest (type
-//! from its length), or a hash file (`salt://` or a local path) with lines
-//! like `<hex>  <file name>`.
+//! from its length), or a hash file (`salt://`, `http(s)://` or a local
+//! path) with lines like `<hex>  <file name>`.
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
