@@ -3,7 +3,7 @@
 share of those chunks Brine can apply (its state module has the function).
 
 Usage:
-    scripts/formula-state-share.py [--os NAME ...] [--minion PATH] [--json]
+    scripts/formula-state-share.py [--os NAME ...] [--minion PATH] [--json] [--tables FILE]
                                    FORMULA_DIR[:SLS[,SLS]] ...
 
 Each formula is rendered by Brine only (`minion show --local lowstate`), with
@@ -42,13 +42,19 @@ _spec.loader.exec_module(fc)
 DATABASE_MODULES = re.compile(r"^(mysql|postgres)_")
 
 
-def brine_state_functions():
+TABLES = os.path.join(REPO, "states", "src", "state", "signatures", "tables.rs")
+
+
+def brine_state_functions(path=TABLES):
     """{module: {function, ...}} from the signature tables."""
-    text = open(os.path.join(REPO, "states", "src", "state", "signatures", "tables.rs")).read()
+    text = open(path).read()
     out = {}
-    for m in re.finditer(r"^pub const ([A-Z_]+): &\[Signature\] = &\[(.*?)^\];", text, re.S | re.M):
-        funs = set(re.findall(r'Signature::(?:new|any)\("([a-z_]+)"', m.group(2)))
-        out[m.group(1).lower()] = funs
+    # Each table runs from its `pub const` to the next item (some close on
+    # their own line, some on the line they open).
+    for part in re.split(r"^(?=pub const |const |#\[)", text, flags=re.M):
+        m = re.match(r"pub const ([A-Z_]+): &\[Signature\]", part)
+        if m:
+            out[m.group(1).lower()] = set(re.findall(r'Signature::(?:new|any)\("([a-z_]+)"', part))
     return out
 
 
@@ -69,10 +75,12 @@ def main():
     ap.add_argument("--os", nargs="+", choices=sorted(fc.OS_GRAINS))
     ap.add_argument("--minion", help="Brine binary (default: target/debug/minion)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tables", default=TABLES,
+                    help="the signature tables to count against (e.g. an older commit's, from git show)")
     args = ap.parse_args()
     minion = fc.find_minion(args.minion)
     oses = args.os or sorted(fc.OS_GRAINS)
-    have = brine_state_functions()
+    have = brine_state_functions(args.tables)
     by_fun = collections.Counter()
     custom = set()
     failed = []
