@@ -63,7 +63,9 @@ pub fn answer(
         MasterCall::ListMaster { saltenv, prefix } => Ok(serde_json::json!(
             fileserver::with_prefix(&listing(tree, saltenv).files, prefix)
         )),
-        MasterCall::ShowSls { mods, env } => show_sls(tree, id, grains, probe, mods, env),
+        MasterCall::ShowSls { mods, env } => {
+            show_sls(tree, id, grains, probe, mods, env).map_err(errors)
+        }
         MasterCall::Apply { .. } | MasterCall::Single { .. } | MasterCall::SlsId { .. } => {
             unreachable!("applies are sent to the minion")
         }
@@ -80,7 +82,7 @@ fn show_sls(
     probe: Arc<dyn HostProbe>,
     mods: &[String],
     env: &JobEnv,
-) -> Result<Value, String> {
+) -> Result<Value, TreeErrors> {
     let opts = tree.opts(id);
     let minion = Minion {
         id,
@@ -88,15 +90,9 @@ fn show_sls(
         opts: &opts,
         probe,
     };
-    let join = |msgs: Vec<String>| msgs.join("\n\n");
-    let pillar = tree
-        .job_pillar_for(&minion, env)
-        .map_err(|e| join(e.0.iter().map(|x| x.to_string()).collect()))?;
+    let pillar = tree.job_pillar_for(&minion, env)?;
     let (states, _) = tree.trees.for_job(env);
-    states
-        .sls(&minion, &pillar, mods)
-        .map(Value::Object)
-        .map_err(|e| join(e.0.iter().map(|x| x.to_string()).collect()))
+    states.sls(&minion, &pillar, mods).map(Value::Object)
 }
 
 /// What a state run sends the minion: the SLS (or the highstate), narrowed

@@ -12,7 +12,7 @@ use common::data::Value;
 use serde_json::json;
 
 use super::testutil::TestHost;
-use super::{Check, StateModule};
+use super::StateModule;
 
 /// Salt in the venv `scripts/install-salt.sh` makes.
 fn salt_call() -> Option<PathBuf> {
@@ -84,42 +84,7 @@ fn salt(
 
 /// The same through Brine, as the executor reports it.
 fn brine(t: &TestHost, module: &dyn StateModule, fun: &str, args: &Value, test: bool) -> Value {
-    let worded = |c: String, t: Option<String>| if test { t.unwrap_or(c) } else { c };
-    match t.check(module, fun, args.clone()).unwrap() {
-        Check::Clean {
-            comment,
-            test_comment,
-        } => {
-            json!({"result": true, "comment": worded(comment, test_comment), "changes": {}})
-        }
-        Check::Fail {
-            comment,
-            test_comment,
-        } => {
-            json!({"result": false, "comment": worded(comment, test_comment), "changes": {}})
-        }
-        Check::Reported {
-            result,
-            comment,
-            changes,
-        } => {
-            json!({"result": result, "comment": comment, "changes": changes})
-        }
-        Check::Change {
-            changes, comment, ..
-        } if test => {
-            json!({"result": null, "comment": comment, "changes": changes})
-        }
-        check @ Check::Change { .. } => {
-            let Check::Change { changes, .. } = &check else {
-                unreachable!()
-            };
-            let changes = changes.clone();
-            let done = t.apply(check);
-            json!({"result": done.result, "comment": done.comment,
-                   "changes": done.changes.unwrap_or(changes)})
-        }
-    }
+    super::salt_oracle::brine_state(t, module, fun, args.clone(), test)
 }
 
 /// Salt's output with its temp paths replaced by Brine's names for them.
@@ -147,26 +112,8 @@ fn dry_run_at_real_root(module: &dyn StateModule, fun: &str, args: &Value) -> Va
         Arc::new(super::LocalSources::new(renderer, session)),
     );
     let chunk = super::testutil::chunk(module.name(), fun, args.clone());
-    let (result, comment, changes) =
-        match module.check(fun, &super::Args::new(&chunk), &host).unwrap() {
-            Check::Clean {
-                comment,
-                test_comment,
-            } => (json!(true), test_comment.unwrap_or(comment), json!({})),
-            Check::Fail {
-                comment,
-                test_comment,
-            } => (json!(false), test_comment.unwrap_or(comment), json!({})),
-            Check::Reported {
-                result,
-                comment,
-                changes,
-            } => (json!(result), comment, json!(changes)),
-            Check::Change {
-                changes, comment, ..
-            } => (json!(null), comment, json!(changes)),
-        };
-    json!({"result": result, "comment": comment, "changes": changes})
+    let check = module.check(fun, &super::Args::new(&chunk), &host).unwrap();
+    super::salt_oracle::as_salt(check, true, |_| unreachable!("a dry run applies nothing"))
 }
 
 /// Salt's locale dry runs only read (`locale -a`, `/etc/default/locale`

@@ -82,51 +82,55 @@ pub fn brine_state(
     args: Value,
     test: bool,
 ) -> Value {
-    use super::Check;
     let check = t.check(module, fun, args).expect("check");
+    as_salt(check, test, |check| t.apply(check))
+}
+
+/// A check's outcome in Salt's terms, as the executor reports it: the
+/// test-mode wording in a dry run, a change applied through `apply`
+/// otherwise (its changes, else the checked ones).
+pub fn as_salt(
+    check: super::Check,
+    test: bool,
+    apply: impl FnOnce(super::Check) -> super::Applied,
+) -> Value {
+    use super::Check;
+    let worded = |c: String, t: Option<String>| if test { t.unwrap_or(c) } else { c };
     let (result, comment, changes) = match check {
         Check::Clean {
             comment,
             test_comment,
-        } => {
-            let comment = match (test, test_comment) {
-                (true, Some(c)) => c,
-                _ => comment,
-            };
-            (
-                Value::Bool(true),
-                comment,
-                Value::Object(Default::default()),
-            )
-        }
+        } => (
+            Value::Bool(true),
+            worded(comment, test_comment),
+            Default::default(),
+        ),
         Check::Fail {
             comment,
             test_comment,
-        } => {
-            let comment = match (test, test_comment) {
-                (true, Some(c)) => c,
-                _ => comment,
-            };
-            (
-                Value::Bool(false),
-                comment,
-                Value::Object(Default::default()),
-            )
-        }
+        } => (
+            Value::Bool(false),
+            worded(comment, test_comment),
+            Default::default(),
+        ),
         Check::Reported {
             result,
             comment,
             changes,
-        } => (Value::Bool(result), comment, Value::Object(changes)),
+        } => (Value::Bool(result), comment, changes),
         Check::Change {
             changes, comment, ..
-        } if test => (Value::Null, comment, Value::Object(changes)),
+        } if test => (Value::Null, comment, changes),
         check @ Check::Change { .. } => {
-            let applied = t.apply(check);
+            let Check::Change { changes, .. } = &check else {
+                unreachable!("matched above")
+            };
+            let checked = changes.clone();
+            let applied = apply(check);
             (
                 Value::Bool(applied.result),
                 applied.comment,
-                Value::Object(applied.changes.unwrap_or_default()),
+                applied.changes.unwrap_or(checked),
             )
         }
     };
