@@ -292,6 +292,16 @@ impl Minion {
         terminate(&mut self.child, limit)
     }
 
+    /// Runs a `minion` command with this minion's config (its id, key and
+    /// master), e.g. `apply` through the master.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin("minion"));
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.dir.path().join("minion.yaml"));
+        run(cmd, Duration::from_secs(120)).unwrap()
+    }
+
     /// The directory states apply under (the minion's `/`).
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")

@@ -51,8 +51,16 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
 /// What the initiator claims in the third handshake message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Claim {
-    Minion { id: String },
+    Minion {
+        id: String,
+    },
     Operator,
+    /// A one-shot session of `minion apply` through the master (Salt's
+    /// `salt-call`): admitted by the same key as the daemon of that id, but
+    /// never replaces the daemon's session and is never held while pending.
+    MinionCall {
+        id: String,
+    },
 }
 
 /// The master's first word after a handshake.
@@ -107,6 +115,33 @@ pub enum MinionMsg {
     Mine {
         data: Map<String, Value>,
     },
+    /// Asks the master to start a state run on this minion (`minion apply`
+    /// through the master, or a run of the minion's `schedule`): answered by
+    /// [`MasterMsg::JobStarted`]; the job then comes as a [`MasterMsg::Job`]
+    /// and the return, once in the job cache, as [`MasterMsg::JobRecorded`].
+    StartJob {
+        req: u64,
+        job: MinionJob,
+    },
+}
+
+/// A state run a minion asks for itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MinionJob {
+    pub sls: Vec<String>,
+    pub test: bool,
+    #[serde(default)]
+    pub env: PublishEnv,
+    /// Set for a run of the minion's `schedule`.
+    pub schedule: Option<ScheduleRun>,
+}
+
+/// Which entry of the minion's `schedule` a run is, and how often it runs
+/// (the master judges a minion stale past twice that).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRun {
+    pub name: String,
+    pub interval_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +182,17 @@ pub enum MasterMsg {
     /// `saltutil.refresh_pillar`.
     MineFunctions {
         functions: Vec<common::config::MineFunction>,
+    },
+    /// The answer to a [`MinionMsg::StartJob`]: the job's id, or why no job.
+    JobStarted {
+        req: u64,
+        reply: Result<Jid, String>,
+    },
+    /// A job the minion started itself, as the job cache recorded it
+    /// (secrets hidden); also its outcome when the master answered it
+    /// without running anything (the tree did not compile).
+    JobRecorded {
+        ret: JobReturn,
     },
 }
 
@@ -236,6 +282,12 @@ pub enum OpRequest {
     /// that key path (never its value).
     SecretsWho {
         path: String,
+    },
+    /// `master drift [TARGET]`: per targeted minion, whether its last
+    /// scheduled dry run found pending changes, and since when.
+    Drift {
+        target: String,
+        tgt_type: TargetKind,
     },
 }
 

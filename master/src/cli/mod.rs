@@ -1,5 +1,6 @@
 //! The `master` command line: the daemon and the operator commands.
 mod client;
+mod drift;
 mod env_opts;
 mod jobs;
 mod keys;
@@ -59,6 +60,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Secrets' reach: `secrets who KEY:PATH` lists the minions whose pillar holds it.
     Secrets(secrets::SecretsArgs),
+    /// Drift: each minion's last scheduled dry run, its pending states and
+    /// since when (exit 4 when any minion drifted).
+    Drift(drift::DriftArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             // The low chunks are data: YAML unless asked otherwise.
             Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
+            Command::Drift(a) => drift::run(a, &client, or_highstate).await,
         }
     })
 }

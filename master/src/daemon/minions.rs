@@ -27,16 +27,21 @@ impl MinionSide {
 
 fn minion_id(peer: &MinionPeer) -> &str {
     match &peer.claim {
-        Claim::Minion { id } => id,
+        Claim::Minion { id } | Claim::MinionCall { id } => id,
         Claim::Operator => "",
     }
+}
+
+/// A one-shot `minion apply` session, beside (never instead of) the daemon's.
+fn is_call(peer: &MinionPeer) -> bool {
+    matches!(peer.claim, Claim::MinionCall { .. })
 }
 
 impl Handler for MinionSide {
     type Sends = MasterMsg;
 
     fn admit(&self, key: &PublicKey, claim: &Claim) -> Admission {
-        let Claim::Minion { id } = claim else {
+        let (Claim::Minion { id } | Claim::MinionCall { id }) = claim else {
             return Admission::Refused {
                 reason: "this port is for minions".into(),
             };
@@ -69,11 +74,16 @@ impl Handler for MinionSide {
     }
 
     fn opened(&self, peer: &Arc<MinionPeer>) {
+        if is_call(peer) {
+            self.master.minion_jobs.open_call(peer.serial);
+            return;
+        }
         self.master.go_live(minion_id(peer), peer);
     }
 
     fn hold_pending(&self, peer: &Arc<MinionPeer>) -> bool {
-        if self.master.is_stopping() {
+        // `minion apply` is told at once; only the daemon waits.
+        if self.master.is_stopping() || is_call(peer) {
             return false;
         }
         let id = minion_id(peer);
@@ -132,17 +142,17 @@ impl Handler for MinionSide {
             }
             MinionMsg::Return(ret) => self.on_return(peer, &id, ret),
             MinionMsg::ProbeReply { req, reply } => {
-                let probes = self
-                    .master
-                    .live
-                    .read()
-                    .unwrap()
-                    .get(&id)
-                    .filter(|m| m.peer.serial == peer.serial)
-                    .map(|m| m.probes.clone());
-                if let Some(p) = probes {
+                if let Some(p) = self.probes_of(peer, &id) {
                     p.complete(req, reply);
                 }
+            }
+            MinionMsg::StartJob { req, job } => {
+                let Some(probes) = self.probes_of(peer, &id) else {
+                    return;
+                };
+                let master = self.master.clone();
+                let peer = peer.clone();
+                tokio::spawn(super::minion_job::start(master, peer, probes, id, req, job));
             }
             MinionMsg::Fetch { req, jid, what } => {
                 let master = self.master.clone();
@@ -195,6 +205,10 @@ impl Handler for MinionSide {
 
     fn closed(&self, peer: &Arc<MinionPeer>) {
         let id = minion_id(peer);
+        if is_call(peer) {
+            self.master.minion_jobs.close_call(peer.serial);
+            return;
+        }
         self.master.held.lock().unwrap().remove(&peer.serial);
         {
             let mut pending = self.master.pending.lock().unwrap();
@@ -213,6 +227,21 @@ impl Handler for MinionSide {
 }
 
 impl MinionSide {
+    /// The template probes of this very session: the daemon's live one, or
+    /// a `minion apply` session's.
+    fn probes_of(&self, peer: &MinionPeer, id: &str) -> Option<Arc<super::probe::ProbeReplies>> {
+        if is_call(peer) {
+            return self.master.minion_jobs.call_probes(peer.serial);
+        }
+        self.master
+            .live
+            .read()
+            .unwrap()
+            .get(id)
+            .filter(|m| m.peer.serial == peer.serial)
+            .map(|m| m.probes.clone())
+    }
+
     fn on_return(&self, peer: &Arc<MinionPeer>, id: &str, ret: JobReturn) {
         // Held until the return is handed on and acked: a stop waits for it.
         let stopping = self.master.stopping.read().unwrap();

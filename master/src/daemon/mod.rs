@@ -17,8 +17,10 @@ use crate::pki::KeyStore;
 
 pub mod compile;
 mod compile_cache;
+mod drift;
 mod grains_cache;
 pub mod mine;
+mod minion_job;
 mod minions;
 mod operators;
 mod pillar_mine;
@@ -81,6 +83,8 @@ pub struct Master {
     /// Taking a return holds it for reading, so once it is set every return
     /// acked so far has reached its job's wave (see [`stop`]).
     pub stopping: RwLock<bool>,
+    /// State runs minions asked for themselves (`minion apply`, `schedule`).
+    pub minion_jobs: minion_job::MinionJobs,
 }
 
 impl Master {
@@ -119,6 +123,7 @@ impl Master {
             pending: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),
+            minion_jobs: Default::default(),
             config,
         };
         Ok(Arc::new(master))

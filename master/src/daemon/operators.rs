@@ -172,6 +172,10 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("secrets")?;
             super::secrets_who::who(master.clone(), path).await
         }
+        OpRequest::Drift { target, tgt_type } => {
+            acl("jobs")?;
+            super::drift::drift(master.clone(), target, tgt_type).await
+        }
         OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }
 }

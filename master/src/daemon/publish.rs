@@ -32,7 +32,7 @@ fn function_of(what: &PublishWhat) -> String {
 
 /// The arguments as the job cache records them: a command-line `pillar=`
 /// only by its keys, since its values may be secrets.
-fn args_of(what: &PublishWhat) -> Value {
+pub(super) fn args_of(what: &PublishWhat) -> Value {
     match what {
         PublishWhat::Apply { sls, test, env } => {
             let mut args = serde_json::json!({"sls": sls, "test": test});
@@ -67,7 +67,7 @@ fn job_env_of(what: &PublishWhat) -> JobEnv {
     }
 }
 
-fn from_wire(env: &PublishEnv) -> JobEnv {
+pub(super) fn from_wire(env: &PublishEnv) -> JobEnv {
     JobEnv {
         saltenv: env.saltenv.as_ref().map(|e| e.as_str().to_string()),
         pillarenv: env.pillarenv.as_ref().map(|e| e.as_str().to_string()),
@@ -181,7 +181,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
 
 /// Accepted minions whose cached grains (and pillar, when the target needs
 /// it) match.
-async fn targets(
+pub(super) async fn targets(
     master: &Arc<Master>,
     tree: &Arc<Tree>,
     p: &Publish,
@@ -266,6 +266,7 @@ async fn run_wave(
             spec: spec.clone(),
             done: tx.clone(),
             compiles: compiles.clone(),
+            session: None,
         };
         tokio::spawn(job.start());
     }
@@ -377,24 +378,31 @@ async fn record_and_stream(
 }
 
 /// What every minion of a publish is asked, with the job's environment.
-struct JobSpec {
-    what: PublishWhat,
-    env: JobEnv,
+pub(super) struct JobSpec {
+    pub(super) what: PublishWhat,
+    pub(super) env: JobEnv,
 }
 
-struct OneJob {
-    master: Arc<Master>,
-    tree: Arc<Tree>,
-    jid: Jid,
-    id: String,
-    spec: Arc<JobSpec>,
-    done: mpsc::UnboundedSender<(String, JobReturn)>,
-    compiles: Arc<Semaphore>,
+pub(super) struct OneJob {
+    pub(super) master: Arc<Master>,
+    pub(super) tree: Arc<Tree>,
+    pub(super) jid: Jid,
+    pub(super) id: String,
+    pub(super) spec: Arc<JobSpec>,
+    pub(super) done: mpsc::UnboundedSender<(String, JobReturn)>,
+    pub(super) compiles: Arc<Semaphore>,
+    /// The session to run it on (a minion's own request); `None`: the
+    /// minion's live session.
+    pub(super) session: Option<(Arc<MinionPeer>, Arc<super::probe::ProbeReplies>)>,
 }
 
 impl OneJob {
-    async fn start(self) {
-        let Some((peer, replies)) = self.master.live_peer(&self.id) else {
+    pub(super) async fn start(self) {
+        let session = match &self.session {
+            Some(s) => Some(s.clone()),
+            None => self.master.live_peer(&self.id),
+        };
+        let Some((peer, replies)) = session else {
             return;
         };
         let probe = super::mine::with_mine(

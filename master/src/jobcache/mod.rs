@@ -25,7 +25,8 @@ pub use jid::now_ms;
 
 /// Bumped when the tables change; a newer file is refused rather than misread.
 /// 2: `jobs.saltenv` and `jobs.pillarenv` (added in place to a version 1 file).
-const SCHEMA_VERSION: i64 = 2;
+/// 3: `jobs.schedule` and `jobs.schedule_interval` (a minion's scheduled runs).
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS returns (
 const ADDED_JOB_COLUMNS: &[(&str, &str)] = &[
     ("saltenv", "TEXT NOT NULL DEFAULT 'base'"),
     ("pillarenv", "TEXT"),
+    // The minion's `schedule` entry that started the job; NULL otherwise.
+    ("schedule", "TEXT"),
+    // That entry's interval in seconds, for `master drift`'s staleness.
+    ("schedule_interval", "INTEGER"),
 ];
 
 /// Adds to `jobs` the columns a file made by an older master lacks.
@@ -147,6 +152,8 @@ pub struct JobSummary {
     pub finished: Option<i64>,
     pub expected: usize,
     pub returned: usize,
+    /// The minion's `schedule` entry that started it (`None`: not scheduled).
+    pub schedule: Option<String>,
 }
 
 /// One minion's answer to a job.
@@ -164,6 +171,8 @@ pub struct MinionReturn {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobDetail {
     pub record: JobRecord,
+    /// The minion's `schedule` entry that started it (`None`: not scheduled).
+    pub schedule: Option<String>,
     /// Sorted by minion id.
     pub returns: Vec<MinionReturn>,
     /// In the order of `record.expected`.
@@ -177,6 +186,18 @@ pub struct JobCache {
     conn: Mutex<Connection>,
     /// The last jid handed out, in µs since the epoch.
     last_jid: Mutex<i64>,
+}
+
+/// A scheduled run and its return, as [`JobCache::scheduled_test_runs`] gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduledRun {
+    pub jid: Jid,
+    pub schedule: String,
+    pub interval_secs: u64,
+    /// Unix ms.
+    pub started: i64,
+    pub ret: Value,
+    pub retcode: i32,
 }
 
 /// One minion's return, as [`JobCache::record_returns`] takes it.
@@ -408,7 +429,7 @@ impl JobCache {
             "SELECT j.jid, j.operator, j.target, j.tgt_type, j.function, j.started, j.finished,
                     json_array_length(j.expected),
                     (SELECT count(*) FROM returns r WHERE r.jid = j.jid),
-                    j.saltenv, j.pillarenv
+                    j.saltenv, j.pillarenv, j.schedule
              FROM jobs j WHERE {tail}"
         ))?;
         let rows = stmt.query_map(p, |r| {
@@ -424,6 +445,7 @@ impl JobCache {
                 finished: r.get(6)?,
                 expected: r.get::<_, i64>(7)? as usize,
                 returned: r.get::<_, i64>(8)? as usize,
+                schedule: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -435,7 +457,7 @@ impl JobCache {
         let row = conn
             .query_row(
                 "SELECT operator, target, tgt_type, function, args, expected, started, finished,
-                        saltenv, pillarenv
+                        saltenv, pillarenv, schedule
                  FROM jobs WHERE jid = ?1",
                 [jid.as_str()],
                 |r| {
@@ -450,6 +472,7 @@ impl JobCache {
                         r.get::<_, Option<i64>>(7)?,
                         r.get::<_, String>(8)?,
                         r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<String>>(10)?,
                     ))
                 },
             )
@@ -465,6 +488,7 @@ impl JobCache {
             finished,
             saltenv,
             pillarenv,
+            schedule,
         )) = row
         else {
             return Ok(None);
@@ -517,9 +541,61 @@ impl JobCache {
             .collect();
         Ok(Some(JobDetail {
             record,
+            schedule,
             returns,
             missing,
         }))
+    }
+
+    /// Marks a recorded job as a run of `minion`'s schedule entry `name`,
+    /// which runs every `interval_secs`.
+    pub fn mark_scheduled(&self, jid: &Jid, name: &str, interval_secs: u64) -> Result<()> {
+        let interval = i64::try_from(interval_secs).unwrap_or(i64::MAX);
+        let n = self.conn().execute(
+            "UPDATE jobs SET schedule = ?1, schedule_interval = ?2 WHERE jid = ?3",
+            params![name, interval, jid.as_str()],
+        )?;
+        if n == 0 {
+            return Err(JobCacheError::UnknownJob(jid.clone()));
+        }
+        Ok(())
+    }
+
+    /// `minion`'s scheduled test-mode runs that returned, newest first, at
+    /// most `limit` (what `master drift` judges).
+    pub fn scheduled_test_runs(&self, minion: &str, limit: usize) -> Result<Vec<ScheduledRun>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT j.jid, j.schedule, j.schedule_interval, j.started, r.ret, r.retcode
+             FROM jobs j JOIN returns r ON r.jid = j.jid AND r.minion = ?1
+             WHERE j.schedule IS NOT NULL AND json_extract(j.args, '$.test') = 1
+             ORDER BY j.jid DESC LIMIT ?2",
+        )?;
+        let raw = stmt
+            .query_map(params![minion, limit], |r| {
+                Ok((
+                    jid_column(r, 0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i32>(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter()
+            .map(|(jid, schedule, interval, started, ret, retcode)| {
+                Ok(ScheduledRun {
+                    jid,
+                    schedule,
+                    interval_secs: interval.map_or(0, |i| i.max(0) as u64),
+                    started,
+                    ret: from_json("ret", &ret)?,
+                    retcode,
+                })
+            })
+            .collect()
     }
 
     /// Removes jobs (and their returns) started more than `keep_hours` ago;

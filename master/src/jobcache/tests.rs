@@ -339,3 +339,43 @@ fn job_env_columns_are_added_in_place_to_a_version_1_cache() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
+
+/// A scheduled run is marked with its schedule entry and interval; drift
+/// reads only a minion's scheduled test-mode runs with a return, newest
+/// first.
+#[test]
+fn scheduled_test_runs_are_a_minions_scheduled_dry_runs_newest_first() {
+    let (_d, c) = cache();
+    let dry = |test: bool, schedule: Option<&str>, minion: &str| {
+        let mut rec = job(&c, &[minion], now_ms());
+        rec.jid = c.new_jid();
+        rec.function = "state.apply".into();
+        rec.args = json!({"sls": [], "test": test});
+        c.record_job(&rec).unwrap();
+        if let Some(name) = schedule {
+            c.mark_scheduled(&rec.jid, name, 60).unwrap();
+        }
+        c.record_return(&rec.jid, minion, true, 0, &json!({"k": {"result": null}}))
+            .unwrap();
+        rec.jid
+    };
+    let older = dry(true, Some("drift"), "web1");
+    dry(false, Some("enforce"), "web1");
+    dry(true, None, "web1");
+    dry(true, Some("drift"), "web2");
+    let newer = dry(true, Some("drift"), "web1");
+    let runs = c.scheduled_test_runs("web1", 10).unwrap();
+    let jids: Vec<&Jid> = runs.iter().map(|r| &r.jid).collect();
+    assert_eq!(jids, vec![&newer, &older]);
+    assert_eq!(runs[0].schedule, "drift");
+    assert_eq!(runs[0].interval_secs, 60);
+    assert_eq!(runs[0].ret, json!({"k": {"result": null}}));
+    let listed = c.list_jobs(10).unwrap();
+    assert_eq!(listed[0].schedule.as_deref(), Some("drift"));
+    assert_eq!(
+        c.show(&newer).unwrap().unwrap().schedule.as_deref(),
+        Some("drift")
+    );
+    let unknown: Jid = "20990101000000000000".parse().unwrap();
+    assert!(c.mark_scheduled(&unknown, "x", 1).is_err());
+}

@@ -1,5 +1,6 @@
 //! `minion apply --local [SLS ...] [--test]`: the equivalent of
-//! `salt-call --local state.apply`.
+//! `salt-call --local state.apply`; without `--local`, through the master
+//! (`apply_remote`), printed and exiting alike.
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use common::data::Value;
 use states::compile::Compiled;
 use states::remote::RemoteFiles;
-use states::run::Runner;
+use states::run::{Report, Runner};
 use states::state::{HostRead, LocalSources};
 
 use super::output::{print_local, Out, OutFormat};
@@ -44,7 +45,8 @@ impl ApplyOut {
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
-    /// Apply on this host with no master.
+    /// Apply on this host with no master (without it: ask the master for
+    /// this minion's states, as `salt-call state.apply`).
     #[arg(long)]
     pub local: bool,
     /// Dry run: report what would change (result None) and change nothing.
@@ -73,10 +75,10 @@ pub struct ApplyArgs {
 /// Exit status: 0 all succeeded, 2 a state failed, 1 could not run; with
 /// `--detailed-exitcode`, 4 when something changed or would.
 pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32> {
-    if !a.local {
-        anyhow::bail!("only `minion apply --local` exists so far: there is no master to ask");
-    }
     let (job, sls) = a.job.job(&a.sls)?;
+    if !a.local {
+        return super::apply_remote::run(&a, job, sls, opts, out);
+    }
     let inputs = LocalInputs::load(opts)?;
     let trees = inputs.trees();
     let minion = inputs.minion();
@@ -87,7 +89,10 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         no_states,
     } = match trees.compile_job(&minion, &sls, &job) {
         Ok(c) => c,
-        Err(errors) => return Ok(report_errors(&errors, out, &a)),
+        Err(errors) => {
+            let list: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+            return Ok(report_errors(&list, out, &a));
+        }
     };
     let session = Arc::new(trees.session(&minion, &pillar));
     // Downloads (http(s) sources) are cached where the daemon caches files.
@@ -109,10 +114,20 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         common::render::hide_secrets(&mut v, &secrets);
         v
     };
+    print_report(&report, out, &a, hide)
+}
+
+/// Prints a state run's report as `--out` asks; its exit status.
+pub(super) fn print_report(
+    report: &Report,
+    out: ApplyOut,
+    a: &ApplyArgs,
+    hide: impl Fn(Value) -> Value,
+) -> anyhow::Result<i32> {
     match out {
         ApplyOut::Highstate => {
             let color = std::io::stdout().is_terminal();
-            let text = highstate_out::render("local", &report, a.state_output, color);
+            let text = highstate_out::render("local", report, a.state_output, color);
             match hide(Value::String(text)) {
                 Value::String(text) => print!("{text}"),
                 _ => unreachable!("a string stays a string"),
@@ -121,7 +136,7 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
         ApplyOut::Json => print_local(OutFormat::Json, &hide(report.to_json()))?,
         ApplyOut::Yaml => print_local(OutFormat::Yaml, &hide(report.to_json()))?,
         ApplyOut::Junit | ApplyOut::Markdown => {
-            let text = ci_text(out, &a, vec![Outcome::States(report.clone())]);
+            let text = ci_text(out, a, vec![Outcome::States(report.clone())]);
             match hide(Value::String(text)) {
                 Value::String(text) => print!("{text}"),
                 _ => unreachable!("a string stays a string"),
@@ -136,21 +151,20 @@ pub fn run(a: ApplyArgs, opts: &LocalOpts, out: ApplyOut) -> anyhow::Result<i32>
     })
 }
 
-fn report_errors(errors: &common::tree_error::TreeErrors, out: ApplyOut, a: &ApplyArgs) -> i32 {
-    for e in &errors.0 {
+/// The tree did not compile: the errors, and exit status 1.
+pub(super) fn report_errors(errors: &[String], out: ApplyOut, a: &ApplyArgs) -> i32 {
+    for e in errors {
         eprintln!("error: {e}\n");
     }
-    eprintln!("{} error(s); nothing was applied", errors.0.len());
+    eprintln!("{} error(s); nothing was applied", errors.len());
     if matches!(out, ApplyOut::Junit | ApplyOut::Markdown) {
-        let list = errors.0.iter().map(|e| e.to_string()).collect();
-        print!("{}", ci_text(out, a, vec![Outcome::Errors(list)]));
+        print!(
+            "{}",
+            ci_text(out, a, vec![Outcome::Errors(errors.to_vec())])
+        );
     }
     if out == ApplyOut::Json {
-        let list = errors
-            .0
-            .iter()
-            .map(|e| Value::String(e.to_string()))
-            .collect();
+        let list = errors.iter().map(|e| Value::String(e.clone())).collect();
         let _ = print_local(OutFormat::Json, &Value::Array(list));
     }
     1
@@ -172,10 +186,11 @@ fn ci_text(out: ApplyOut, a: &ApplyArgs, outcomes: Vec<Outcome>) -> String {
     if out == ApplyOut::Junit {
         ci_report::junit(&minions, opts)
     } else {
-        let title = if a.test {
-            "minion apply --local --test"
-        } else {
-            "minion apply --local"
+        let title = match (a.local, a.test) {
+            (true, true) => "minion apply --local --test",
+            (true, false) => "minion apply --local",
+            (false, true) => "minion apply --test",
+            (false, false) => "minion apply",
         };
         ci_report::markdown(title, &minions, opts)
     }

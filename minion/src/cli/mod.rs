@@ -1,5 +1,6 @@
 //! The `minion` command line.
 mod apply;
+mod apply_remote;
 mod grains_cmd;
 pub mod output;
 mod serve;

@@ -13,9 +13,11 @@ use transport::keys::{KeyPair, PublicKey};
 use transport::link::{self, LinkOptions};
 use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 
+pub mod call;
 pub mod exec;
 mod jobs;
 pub mod outbox;
+pub mod schedule;
 pub mod sources;
 mod stop;
 pub mod uplink;
@@ -66,6 +68,9 @@ pub struct DaemonConfig {
     /// The grains file `grains.setval`/`delval` write (Salt's
     /// `/etc/salt/grains`, beside the config); none in a swarm.
     pub grains_file: Option<PathBuf>,
+    /// `schedule`: state runs this minion asks the master for, on its own
+    /// timer (see `schedule`).
+    pub schedule: Vec<schedule::ScheduleEntry>,
 }
 
 /// Detects this host's grains again (config grains merged, as at start).
@@ -128,6 +133,7 @@ impl DaemonConfig {
                 },
             ),
             grains_file: None,
+            schedule: schedule::parse(raw.get("schedule")).map_err(|e| anyhow::anyhow!(e))?,
         })
     }
 
@@ -196,6 +202,7 @@ async fn run(
     tracing::info!(id = %config.id, master = %config.endpoint(), fingerprint = %key.public.fingerprint(), "minion starting");
     let mut backoff = Duration::from_millis(500);
     let table = Arc::new(jobs::JobTable::default());
+    let mut scheduler = schedule::Scheduler::new(config.schedule.clone());
     let stopped = || stop::stopped(&stopping, &jobs, &outbox, &uplink);
     loop {
         let started = Instant::now();
@@ -205,7 +212,7 @@ async fn run(
             table: &table,
         };
         let ended = tokio::select! {
-            e = session(&config, &key, &grains, &outbox, &uplink, link) => e,
+            e = session(&config, &key, &grains, &outbox, &uplink, link, &mut scheduler) => e,
             _ = stopped() => Ended::Stopped,
         };
         uplink.set(None);
@@ -297,6 +304,7 @@ async fn session(
     outbox: &Arc<Outbox>,
     uplink: &Arc<Uplink>,
     running: Running<'_>,
+    scheduler: &mut schedule::Scheduler,
 ) -> Ended {
     let claim = Claim::Minion {
         id: config.id.clone(),
@@ -395,8 +403,21 @@ async fn session(
     let mut mine = tokio::time::interval(config.mine_interval);
     // The config's, with the pillar's the master sends merged over them.
     let mut mine_functions = config.mine_functions.clone();
+    let mut schedule_req = 0u64;
     loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(scheduler.next_due()), if !scheduler.is_empty() => {
+                for entry in scheduler.take_due(tokio::time::Instant::now()) {
+                    if stop::is_stopping(running.stopping) {
+                        break;
+                    }
+                    schedule_req += 1;
+                    tracing::info!(schedule = %entry.name, "a scheduled run is due; asking the master for it");
+                    if tx.send(&MinionMsg::StartJob { req: schedule_req, job: entry.job }).await.is_err() {
+                        return Ended::Lost("cannot ask for a scheduled run".into());
+                    }
+                }
+            }
             _ = mine.tick(), if !mine_functions.is_empty() => {
                 send_mine(config, &mine_functions, &sent_grains, &tx);
             }
@@ -446,6 +467,15 @@ async fn session(
                             let reply = exec::answer_probe(call);
                             let _ = tx.blocking_send(&MinionMsg::ProbeReply { req, reply });
                         });
+                    }
+                    MasterMsg::JobStarted { reply: Ok(jid), .. } => {
+                        tracing::info!(jid = %jid, "the master started a scheduled run");
+                    }
+                    MasterMsg::JobStarted { reply: Err(e), .. } => {
+                        tracing::warn!(error = %e, "the master did not start a scheduled run");
+                    }
+                    MasterMsg::JobRecorded { ret } => {
+                        tracing::debug!(jid = %ret.jid, retcode = ret.retcode, "a scheduled run is in the master's job cache");
                     }
                     other => uplink.answer(other),
                 }
