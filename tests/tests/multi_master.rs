@@ -152,6 +152,29 @@ fn failover_holds_one_session_and_moves_to_the_next_master_when_it_is_gone() {
 }
 
 #[test]
+fn failover_with_master_failback_returns_to_the_first_master_once_it_is_back() {
+    let gates = tempfile::tempdir().unwrap();
+    let (mut a, b) = two_masters(gates.path());
+    let m = Minion::start_listing(
+        "mm1",
+        &[a.ret_port, b.ret_port],
+        &format!(
+            "{GRAINS}master_type: failover\nmaster_alive_interval: 1\nmaster_failback: true\n"
+        ),
+    );
+    wait_answers(&a, "mm1", "mm1 through A");
+    a.kill();
+    wait_answers(&b, "mm1", "mm1 through B after A is gone");
+    a.restart();
+    wait_answers(&a, "mm1", "mm1 back on A");
+    assert!(m.log().contains("failing back"), "{}", m.log());
+    // One session: the one with B ended.
+    wait_until(Duration::from_secs(30), "B to lose mm1", || {
+        !answers(&b, "mm1")
+    });
+}
+
+#[test]
 fn a_master_whose_key_is_not_in_master_fingerprint_is_refused() {
     let gates = tempfile::tempdir().unwrap();
     let (a, b) = two_masters(gates.path());
