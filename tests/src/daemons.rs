@@ -239,13 +239,33 @@ impl Minion {
         acceptance_wait: u64,
         extra_config: &str,
     ) -> Minion {
+        let masters = format!("master: 127.0.0.1\nmaster_port: {master_port}\n");
+        Minion::start_configured(id, &masters, acceptance_wait, extra_config)
+    }
+
+    /// A minion whose `master` lists several masters on loopback, by their
+    /// `ret_port`s.
+    pub fn start_listing(id: &str, master_ports: &[u16], extra_config: &str) -> Minion {
+        let masters: String = master_ports
+            .iter()
+            .map(|p| format!("  - 127.0.0.1:{p}\n"))
+            .collect();
+        Minion::start_configured(id, &format!("master:\n{masters}"), 1, extra_config)
+    }
+
+    fn start_configured(
+        id: &str,
+        masters: &str,
+        acceptance_wait: u64,
+        extra_config: &str,
+    ) -> Minion {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         std::fs::create_dir_all(dir.path().join("root")).unwrap();
         write(
             &dir.path().join("minion.yaml"),
             &format!(
-                "id: {id}\nmaster: 127.0.0.1\nmaster_port: {master_port}\npki_dir: {d}/pki\n\
+                "id: {id}\n{masters}pki_dir: {d}/pki\n\
                  cachedir: {d}/cache\nstate_root: {d}/root\nacceptance_wait_time: {acceptance_wait}\n\
                  ping_interval: 1\nrandom_reconnect_delay: 2\nrecord_received: {d}/received.jsonl\n\
                  {extra_config}"

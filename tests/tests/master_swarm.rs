@@ -15,14 +15,23 @@ struct Swarm {
 
 impl Swarm {
     fn start(master: &Master) -> Swarm {
+        Swarm::start_listing(&[master])
+    }
+
+    /// Every member lists `masters` (`master` as a list when several).
+    fn start_listing(masters: &[&Master]) -> Swarm {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("minion.yaml");
+        let master = match masters {
+            [one] => format!("master: 127.0.0.1\nmaster_port: {}\n", one.ret_port),
+            several => several
+                .iter()
+                .map(|m| format!("  - 127.0.0.1:{}\n", m.ret_port))
+                .fold("master:\n".to_string(), |all, m| all + &m),
+        };
         std::fs::write(
             &config,
-            format!(
-                "master: 127.0.0.1\nmaster_port: {}\nacceptance_wait_time: 1\nping_interval: 1\n",
-                master.ret_port
-            ),
+            format!("{master}acceptance_wait_time: 1\nping_interval: 1\n"),
         )
         .unwrap();
         let log = std::fs::File::create(dir.path().join("swarm.log")).unwrap();
@@ -129,5 +138,22 @@ fn a_swarm_is_many_minions_each_with_its_own_key_grains_and_root() {
         let text =
             std::fs::read_to_string(swarm.root(id).join("srv/brine-swarm-app/whoami")).unwrap();
         assert_eq!(text, format!("v2 {id}\n"));
+    }
+}
+
+/// The lead's benchmark shape in small: every member of one swarm keeps a
+/// session with each of two masters and answers through both.
+#[test]
+fn a_swarm_listing_two_masters_answers_through_both() {
+    let files = [("salt/top.sls", "base: {}\n")];
+    let a = Master::start_with(&files, "auto_accept: True\n");
+    let b = Master::start_with(&files, "auto_accept: True\n");
+    let _swarm = Swarm::start_listing(&[&a, &b]);
+    for master in [&a, &b] {
+        wait_until(Duration::from_secs(60), "every member to answer", || {
+            let out = master.cli(&["run", "sw-*", "test.ping", "--out", "json", "-t", "5"]);
+            serde_json::from_str::<Value>(&out.stdout)
+                .is_ok_and(|v| ids().iter().all(|id| v[id] == Value::Bool(true)))
+        });
     }
 }

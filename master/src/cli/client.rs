@@ -19,8 +19,10 @@ pub struct ClientOpts {
     /// Master config (on the master host: its pki_dir and operator_port).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
-    /// The master's address, `host[:port]` (default: this host).
-    #[arg(long, value_name = "HOST[:PORT]", global = true)]
+    /// The master's address, `host[:port]` (default: this host); several,
+    /// comma-separated, are tried in order and the first that answers is
+    /// used.
+    #[arg(long, value_name = "HOST[:PORT][,...]", global = true)]
     pub master: Option<String>,
     /// The operator's private key (default: the local operator key on the
     /// master host, else ~/.config/brine/operator.key).
@@ -36,11 +38,44 @@ fn user_dir() -> PathBuf {
         .join("brine")
 }
 
-/// `~/.config/brine/operator.yaml`: `master: host[:port]`.
-fn operator_yaml_master() -> Option<String> {
+/// `~/.config/brine/operator.yaml`: `master: host[:port]`, or a list of
+/// them.
+fn operator_yaml_masters() -> Option<Vec<String>> {
     let text = std::fs::read_to_string(user_dir().join("operator.yaml")).ok()?;
     let v = common::yaml::load(&text).ok()?;
-    v.get("master").and_then(|m| m.as_str()).map(str::to_string)
+    match v.get("master")? {
+        common::data::Value::Array(list) => Some(
+            list.iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect(),
+        ),
+        m => m.as_str().map(|m| vec![m.to_string()]),
+    }
+}
+
+/// The masters to try, in order: `--master` (comma-separated), else
+/// operator.yaml's; `None` for this host's master.
+fn remote_masters(opts: &ClientOpts) -> Result<Option<Vec<String>>> {
+    let list = match &opts.master {
+        Some(m) => Some(
+            m.split(',')
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
+                .collect::<Vec<_>>(),
+        ),
+        None => operator_yaml_masters(),
+    };
+    match list {
+        Some(l) if l.is_empty() => bail!("--master (or operator.yaml's master:) names no master"),
+        l => Ok(l),
+    }
+}
+
+/// Why one master of the list gave no link: it did not answer (the next
+/// one is tried), or it answered no (the command stops there).
+enum Attempt {
+    Unreachable(anyhow::Error),
+    Answered(anyhow::Error),
 }
 
 pub fn load_config(opts: &ClientOpts) -> Result<MasterConfig> {
@@ -62,16 +97,21 @@ pub async fn connect(opts: &ClientOpts) -> Result<Link> {
 /// after the handshake, may take `waits.handshake_timeout`.
 async fn connect_with(opts: &ClientOpts, waits: LinkOptions) -> Result<Link> {
     let config = load_config(opts)?;
-    let remote = opts.master.clone().or_else(operator_yaml_master);
-    let endpoint = match &remote {
-        Some(m) if m.contains(':') => format!("tcp://{m}"),
-        Some(m) => format!("tcp://{m}:{}", config.operator_port),
-        None => format!("tcp://127.0.0.1:{}", config.operator_port),
+    let remotes = remote_masters(opts)?;
+    let endpoints: Vec<String> = match &remotes {
+        Some(list) => list
+            .iter()
+            .map(|m| match m.contains(':') {
+                true => format!("tcp://{m}"),
+                false => format!("tcp://{m}:{}", config.operator_port),
+            })
+            .collect(),
+        None => vec![format!("tcp://127.0.0.1:{}", config.operator_port)],
     };
     let local_key = config.pki_dir.join("operator.key");
     let key_path = match &opts.operator_key {
         Some(p) => p.clone(),
-        None if remote.is_none() && local_key.exists() => local_key,
+        None if remotes.is_none() && local_key.exists() => local_key,
         None => user_dir().join("operator.key"),
     };
     let created = !key_path.exists();
@@ -84,41 +124,95 @@ async fn connect_with(opts: &ClientOpts, waits: LinkOptions) -> Result<Link> {
             key_path.with_extension("pub").display()
         );
     }
-    // The master's key: the one in its pki dir on the master host, else
-    // trust on first use, remembered beside the operator key.
-    let pinned_path = if remote.is_none() && config.pki_dir.join("master.pub").exists() {
-        config.pki_dir.join("master.pub")
-    } else {
-        key_path.with_file_name("master.pub")
-    };
+    let several = endpoints.len() > 1;
+    let mut unreachable = Vec::new();
+    for endpoint in &endpoints {
+        // The master's key: the one in its pki dir on the master host, else
+        // trust on first use, remembered beside the operator key (a file
+        // per master when there are several: each has its own key).
+        let pinned_path = if remotes.is_none() && config.pki_dir.join("master.pub").exists() {
+            config.pki_dir.join("master.pub")
+        } else if several {
+            let name: String = endpoint
+                .trim_start_matches("tcp://")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            key_path.with_file_name(format!("master-{name}.pub"))
+        } else {
+            key_path.with_file_name("master.pub")
+        };
+        match connect_one(endpoint, &key, &pinned_path, waits).await {
+            Ok(link) => {
+                if several {
+                    eprintln!("using the master at {endpoint}");
+                }
+                return Ok(link);
+            }
+            Err(Attempt::Unreachable(e)) if several => {
+                eprintln!("the master at {endpoint} does not answer ({e:#}); trying the next");
+                unreachable.push(endpoint.as_str());
+            }
+            Err(Attempt::Unreachable(e) | Attempt::Answered(e)) => return Err(e),
+        }
+    }
+    bail!("no master answers: tried {}", unreachable.join(", "))
+}
+
+async fn connect_one(
+    endpoint: &str,
+    key: &KeyPair,
+    pinned_path: &std::path::Path,
+    waits: LinkOptions,
+) -> std::result::Result<Link, Attempt> {
     let verify = |k: &PublicKey| -> std::result::Result<(), String> {
-        match PublicKey::load(&pinned_path) {
+        match PublicKey::load(pinned_path) {
             Ok(known) if known == *k => Ok(()),
             Ok(known) => Err(format!(
                 "expected {} (from {})",
                 known.fingerprint(),
                 pinned_path.display()
             )),
-            Err(_) => k.save(&pinned_path).map_err(|e| e.to_string()),
+            Err(_) => k.save(pinned_path).map_err(|e| e.to_string()),
         }
     };
-    let mut link = link::connect(&endpoint, &key, &Claim::Operator, verify, waits)
-        .await
-        .with_context(|| format!("cannot reach the master at {endpoint}"))?;
+    let mut link = match link::connect(endpoint, key, &Claim::Operator, verify, waits).await {
+        Ok(l) => l,
+        Err(e) => {
+            let answered = matches!(e, link::LinkError::ServerKey { .. });
+            let e = anyhow::Error::new(e).context(format!("cannot reach the master at {endpoint}"));
+            return Err(if answered {
+                Attempt::Answered(e)
+            } else {
+                Attempt::Unreachable(e)
+            });
+        }
+    };
     // A master that took the handshake but never answers must not hang the
     // command.
     let admission = tokio::time::timeout(waits.handshake_timeout, link.rx.recv::<OpReply>())
         .await
         .map_err(|_| {
-            anyhow::anyhow!(
+            Attempt::Unreachable(anyhow::anyhow!(
                 "the master at {endpoint} did not admit or refuse this operator within {:?}",
                 waits.handshake_timeout
-            )
-        })??;
+            ))
+        })?
+        .map_err(|e| Attempt::Unreachable(e.into()))?;
     match admission {
         OpReply::Admission(Admission::Accepted) => Ok(link),
-        OpReply::Admission(Admission::Refused { reason }) => bail!("the master refused: {reason}"),
-        other => bail!("unexpected answer from the master: {other:?}"),
+        OpReply::Admission(Admission::Refused { reason }) => Err(Attempt::Answered(
+            anyhow::anyhow!("the master refused: {reason}"),
+        )),
+        other => Err(Attempt::Answered(anyhow::anyhow!(
+            "unexpected answer from the master: {other:?}"
+        ))),
     }
 }
 

@@ -266,8 +266,26 @@ impl MinionSide {
             let master = self.master.clone();
             let id = id.to_string();
             tokio::task::spawn_blocking(move || {
-                if !crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                if crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                    return;
+                }
+                let known = master
+                    .jobs
+                    .lock()
+                    .unwrap()
+                    .show(&ret.jid)
+                    .ok()
+                    .flatten()
+                    .is_some();
+                if known {
                     tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");
+                } else {
+                    // A minion with several masters hands a result to
+                    // another one when the master that sent the job is gone;
+                    // with a job cache of its own, this master has no job to
+                    // file it under.
+                    tracing::warn!(minion = %id, jid = %ret.jid, success = ret.success, retcode = ret.retcode,
+                        "a return for a job this master did not publish (another master's); acked, not recorded");
                 }
             });
         }

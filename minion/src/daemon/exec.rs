@@ -13,6 +13,7 @@ use states::state::HostRead;
 use transport::wire::{Jid, JobKind, JobReturn, ProbeCall};
 
 use super::jobs::JobTable;
+use super::masters::Uplinks;
 use super::sources::JobSources;
 use super::uplink::Uplink;
 use super::GrainsSource;
@@ -20,7 +21,13 @@ use crate::probe::LocalProbe;
 
 /// What a job needs from the daemon.
 pub struct JobEnv {
+    /// The session with the master that sent the job: its file and
+    /// template requests go there.
     pub uplink: Arc<Uplink>,
+    /// Every master's: the job's result and changed grains.
+    pub uplinks: Arc<Uplinks>,
+    /// Which master `uplink` is.
+    pub slot: usize,
     /// The grains jobs see: as sent at connecting, then as refreshed.
     pub grains: RwLock<Value>,
     /// Where `grains.setval`/`delval` write.
@@ -132,8 +139,8 @@ fn run_function(
         if now.is_object() {
             *env.grains.write().unwrap() = now.clone();
             if let Err(e) = env
-                .uplink
-                .blocking_send(&transport::wire::MinionMsg::Grains { grains: now })
+                .uplinks
+                .blocking_broadcast(&transport::wire::MinionMsg::Grains { grains: now })
             {
                 tracing::warn!(error = %e, "cannot send the new grains; the next refresh will");
             }

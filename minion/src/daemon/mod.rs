@@ -1,14 +1,14 @@
-//! `minion serve`: the daemon. Connects to the master (DEALER, Noise XX),
-//! pins the master's key, sends its grains, runs the jobs it is sent, and
-//! keeps each result on disk until the master acks it. When the master goes
-//! away it reconnects with a fresh socket and jittered back-off.
+//! `minion serve`: the daemon. Connects to its master or masters (DEALER,
+//! Noise XX; `masters` says how many sessions), pins each master's key,
+//! sends its grains, runs the jobs it is sent, and keeps each result on disk
+//! until a master acks it. When a master goes away it reconnects with a
+//! fresh socket and jittered back-off.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::data::Value;
-use rand::Rng;
 use transport::keys::{KeyPair, PublicKey};
 use transport::link::{self, LinkOptions};
 use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
@@ -16,15 +16,16 @@ use transport::wire::{Admission, Claim, MasterMsg, MinionMsg};
 pub mod call;
 pub mod exec;
 mod jobs;
+pub mod masters;
 pub mod outbox;
 pub mod schedule;
 pub mod sources;
 mod stop;
 pub mod uplink;
 
+use masters::{MasterAddr, MasterType, Uplinks};
 use outbox::{Outbox, Start};
 use stop::{RunningJobs, Stopping};
-use uplink::Uplink;
 
 /// The minion's `cachedir` when the config names none.
 pub const DEFAULT_CACHEDIR: &str = "/var/cache/brine/minion";
@@ -33,11 +34,23 @@ pub const DEFAULT_CACHEDIR: &str = "/var/cache/brine/minion";
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub id: String,
-    /// `master` and `master_port`.
-    pub master: String,
-    pub master_port: u16,
-    /// `master_fingerprint`: when set, the only master key accepted.
-    pub master_fingerprint: Option<String>,
+    /// `master` (one or a list), with `master_port` where an entry names
+    /// no port; shuffled once at start under `random_master`.
+    pub masters: Vec<MasterAddr>,
+    /// `master_fingerprint` (one or a list): when set, the only master
+    /// keys accepted; else each master's key is trusted on first use.
+    pub master_fingerprints: Vec<String>,
+    /// `master_type`: a session with every master, or one (`failover`).
+    pub master_type: MasterType,
+    /// `master_alive_interval` in seconds: a master silent this long is
+    /// gone (0, Salt's default: three `ping_interval`s).
+    pub master_alive_interval: Duration,
+    /// `random_master`: shuffle `master` once at start.
+    pub random_master: bool,
+    /// `master_failback` and `master_failback_interval` (seconds; 0:
+    /// `master_alive_interval`), for `failover`.
+    pub master_failback: bool,
+    pub master_failback_interval: Duration,
     pub pki_dir: PathBuf,
     pub cachedir: PathBuf,
     /// `ping_interval` in seconds (Brine's: Salt counts minutes).
@@ -89,14 +102,27 @@ impl DaemonConfig {
                     .with_context(|| format!("config key '{k}' must be a whole number")),
             }
         };
+        let flag = |k: &str| -> anyhow::Result<bool> {
+            match raw.get(k) {
+                None | Some(Value::Null) => Ok(false),
+                Some(v) => v
+                    .as_bool()
+                    .with_context(|| format!("config key '{k}' must be true or false")),
+            }
+        };
+        let master_port = u16::try_from(n("master_port", 4506)?)
+            .context("config key 'master_port' must be a port number")?;
         Ok(DaemonConfig {
             id,
-            master: s("master", "salt"),
-            master_port: n("master_port", 4506)? as u16,
-            master_fingerprint: raw
-                .get("master_fingerprint")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            masters: masters::parse_masters(raw.get("master"), master_port)
+                .map_err(anyhow::Error::msg)?,
+            master_fingerprints: masters::parse_fingerprints(raw.get("master_fingerprint"))
+                .map_err(anyhow::Error::msg)?,
+            master_type: MasterType::parse(raw.get("master_type")).map_err(anyhow::Error::msg)?,
+            master_alive_interval: Duration::from_secs(n("master_alive_interval", 0)?),
+            random_master: flag("random_master")?,
+            master_failback: flag("master_failback")?,
+            master_failback_interval: Duration::from_secs(n("master_failback_interval", 0)?),
             pki_dir: PathBuf::from(s("pki_dir", "/etc/brine/pki/minion")),
             cachedir: PathBuf::from(s("cachedir", DEFAULT_CACHEDIR)),
             ping_interval: Duration::from_secs(n("ping_interval", 5)?.max(1)),
@@ -137,8 +163,26 @@ impl DaemonConfig {
         })
     }
 
-    fn endpoint(&self) -> String {
-        format!("tcp://{}:{}", self.master, self.master_port)
+    /// How long a master may stay silent before its session is given up.
+    pub fn dead_after(&self) -> Duration {
+        if self.master_alive_interval.is_zero() {
+            self.ping_interval * 3
+        } else {
+            self.master_alive_interval
+        }
+    }
+
+    /// How often a failover minion looks whether its first master is back.
+    fn failback_every(&self) -> Duration {
+        [self.master_failback_interval, self.master_alive_interval]
+            .into_iter()
+            .find(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(30))
+    }
+
+    fn masters_text(&self) -> String {
+        let list: Vec<String> = self.masters.iter().map(MasterAddr::to_string).collect();
+        list.join(", ")
     }
 }
 
@@ -154,8 +198,6 @@ enum Ended {
     /// The master answered `BUSY`: it is up and admitting others at its
     /// handshake rate.
     Busy,
-    /// Asked to stop, and the running jobs are done (or cut off).
-    Stopped,
 }
 
 /// How long to wait after `BUSY` (before jitter). It does not grow: the
@@ -190,7 +232,7 @@ pub async fn serve_until(
 }
 
 async fn run(
-    config: DaemonConfig,
+    mut config: DaemonConfig,
     grains: GrainsSource,
     stopping: Stopping,
     jobs: Arc<RunningJobs>,
@@ -198,79 +240,93 @@ async fn run(
     transport::keys::create_private_dir(&config.pki_dir)?;
     let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
     let outbox = Arc::new(Outbox::open(&config.cachedir)?);
-    let uplink = Arc::new(Uplink::default());
-    tracing::info!(id = %config.id, master = %config.endpoint(), fingerprint = %key.public.fingerprint(), "minion starting");
-    let mut backoff = Duration::from_millis(500);
-    let table = Arc::new(jobs::JobTable::default());
-    let mut scheduler = schedule::Scheduler::new(config.schedule.clone());
-    let stopped = || stop::stopped(&stopping, &jobs, &outbox, &uplink);
-    loop {
-        let started = Instant::now();
-        let link = Running {
-            stopping: &stopping,
-            jobs: &jobs,
-            table: &table,
-        };
-        let ended = tokio::select! {
-            e = session(&config, &key, &grains, &outbox, &uplink, link, &mut scheduler) => e,
-            _ = stopped() => Ended::Stopped,
-        };
-        uplink.set(None);
-        uplink.replies.close_all();
-        let wait = match ended {
-            Ended::Stopped => break,
-            Ended::Pending { waited } => config.acceptance_wait.saturating_sub(waited),
-            Ended::Refused(reason) => {
-                tracing::error!(id = %config.id, reason = %reason, "the master refused this minion");
-                config.max_backoff
+    if config.random_master {
+        let keep_first = config.master_type == MasterType::Failover && config.master_failback;
+        masters::shuffle(&mut config.masters, keep_first);
+    }
+    tracing::info!(id = %config.id, masters = %config.masters_text(), master_type = config.master_type.name(),
+        fingerprint = %key.public.fingerprint(), "minion starting");
+    let config_schedule = config.schedule.clone();
+    let d = Arc::new(Daemon {
+        uplinks: Arc::new(Uplinks::new(&config.masters)),
+        config,
+        key,
+        grains,
+        outbox,
+        stopping,
+        jobs,
+        table: Arc::new(jobs::JobTable::default()),
+        scheduler: std::sync::Mutex::new(schedule::Scheduler::new(config_schedule)),
+        schedule_req: std::sync::atomic::AtomicU64::new(0),
+    });
+    let mut sessions = tokio::task::JoinSet::new();
+    match d.config.master_type {
+        MasterType::Str => {
+            for slot in 0..d.config.masters.len() {
+                sessions.spawn(masters::keep_session(d.clone(), slot));
             }
-            Ended::Busy => {
-                tracing::debug!("the master is busy with other handshakes; retrying");
-                BUSY_WAIT
-            }
-            Ended::Lost(reason) => {
-                tracing::warn!(reason = %reason, "lost the master; reconnecting");
-                if started.elapsed() > Duration::from_secs(30) {
-                    backoff = Duration::from_millis(500);
-                }
-                let w = backoff;
-                backoff = (backoff * 2).min(config.max_backoff);
-                w
-            }
-        };
-        // Jitter spreads a fleet's reconnects after a master restart.
-        let jitter = rand::rng().random_range(0.5..1.5);
-        tokio::select! {
-            _ = tokio::time::sleep(wait.mul_f64(jitter)) => {}
-            _ = stopped() => break,
+        }
+        MasterType::Failover => {
+            sessions.spawn(masters::failover(d.clone()));
         }
     }
-    // The session is closed (dropped with `session`'s future).
-    stop::checkpoint_cut_off(&jobs, &outbox, config.stop_timeout);
+    stop::stopped(&d.stopping, &d.jobs, &d.outbox, &d.uplinks).await;
+    // The sessions close with their tasks.
+    sessions.shutdown().await;
+    stop::checkpoint_cut_off(&d.jobs, &d.outbox, d.config.stop_timeout);
     tracing::info!("stopped");
     Ok(())
 }
 
-/// What a session needs to know of the daemon's stop.
-#[derive(Clone, Copy)]
-struct Running<'a> {
-    stopping: &'a Stopping,
-    jobs: &'a Arc<RunningJobs>,
+/// What every session of the daemon shares.
+struct Daemon {
+    config: DaemonConfig,
+    key: KeyPair,
+    grains: GrainsSource,
+    outbox: Arc<Outbox>,
+    uplinks: Arc<Uplinks>,
+    stopping: Stopping,
+    jobs: Arc<RunningJobs>,
     /// What each running job is, for `saltutil.running`/`kill_job`.
-    table: &'a Arc<jobs::JobTable>,
+    table: Arc<jobs::JobTable>,
+    /// The `schedule`: one for the daemon, whichever session is up. With
+    /// several masters, the session that takes a due entry asks its master.
+    scheduler: std::sync::Mutex<schedule::Scheduler>,
+    schedule_req: std::sync::atomic::AtomicU64,
 }
 
-fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
+/// The file a master's key is remembered in on first use: `master.pub`
+/// with one master (as always), a file per master with several.
+fn trusted_key_path(config: &DaemonConfig, master: &MasterAddr) -> PathBuf {
+    if config.masters.len() == 1 {
+        config.pki_dir.join("master.pub")
+    } else {
+        config.pki_dir.join(master.trusted_key_file())
+    }
+}
+
+fn verify_master(
+    config: &DaemonConfig,
+    master: &MasterAddr,
+    key: &PublicKey,
+) -> Result<(), String> {
     let seen = key.fingerprint();
-    if let Some(pinned) = &config.master_fingerprint {
-        return if pinned.eq_ignore_ascii_case(&seen) {
+    if !config.master_fingerprints.is_empty() {
+        return if config
+            .master_fingerprints
+            .iter()
+            .any(|pinned| pinned.eq_ignore_ascii_case(&seen))
+        {
             Ok(())
         } else {
-            Err(format!("master_fingerprint is {pinned}"))
+            Err(format!(
+                "master_fingerprint is {}",
+                config.master_fingerprints.join(", ")
+            ))
         };
     }
     // Trust on first use, then refuse a change.
-    let path = config.pki_dir.join("master.pub");
+    let path = trusted_key_path(config, master);
     match PublicKey::load(&path) {
         Ok(known) if known == *key => Ok(()),
         Ok(known) => Err(format!(
@@ -286,34 +342,35 @@ fn verify_master(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
 }
 
 /// Remembers the master's key the first time; later sessions must match it.
-fn trust_on_first_use(config: &DaemonConfig, key: &PublicKey) -> Result<(), String> {
-    let path = config.pki_dir.join("master.pub");
-    if config.master_fingerprint.is_some() || path.exists() {
+fn trust_on_first_use(
+    config: &DaemonConfig,
+    master: &MasterAddr,
+    key: &PublicKey,
+) -> Result<(), String> {
+    let path = trusted_key_path(config, master);
+    if !config.master_fingerprints.is_empty() || path.exists() {
         return Ok(());
     }
     key.save(&path)
         .map_err(|e| format!("cannot save the master's key: {e}"))?;
-    tracing::info!(fingerprint = %key.fingerprint(), "trusting the master's key on first use");
+    tracing::info!(master = %master, fingerprint = %key.fingerprint(), "trusting the master's key on first use");
     Ok(())
 }
 
-async fn session(
-    config: &DaemonConfig,
-    key: &KeyPair,
-    grains: &GrainsSource,
-    outbox: &Arc<Outbox>,
-    uplink: &Arc<Uplink>,
-    running: Running<'_>,
-    scheduler: &mut schedule::Scheduler,
-) -> Ended {
+/// One session with the master at `slot`, until it ends.
+async fn session(d: &Daemon, slot: usize) -> Ended {
+    let config = &d.config;
+    let master = &config.masters[slot];
+    let (grains, outbox) = (&d.grains, &d.outbox);
+    let uplink = d.uplinks.slot(slot);
     let claim = Claim::Minion {
         id: config.id.clone(),
     };
     let link = match link::connect(
-        &config.endpoint(),
-        key,
+        &master.endpoint(),
+        &d.key,
         &claim,
-        |k| verify_master(config, k),
+        |k| verify_master(config, master, k),
         LinkOptions::default(),
     )
     .await
@@ -323,7 +380,7 @@ async fn session(
         Err(link::LinkError::Busy) => return Ended::Busy,
         Err(e) => return Ended::Lost(e.to_string()),
     };
-    if let Err(e) = trust_on_first_use(config, &link.server_key) {
+    if let Err(e) = trust_on_first_use(config, master, &link.server_key) {
         return Ended::Lost(e);
     }
     let mut rx = link.rx;
@@ -359,7 +416,7 @@ async fn session(
         Ok(Err(e)) => return Ended::Lost(e.to_string()),
         Err(_) => return Ended::Lost("no admission from the master".into()),
     }
-    tracing::info!(id = %config.id, "connected to the master");
+    tracing::info!(id = %config.id, master = %master, "connected to the master");
     if config.trim_code_pages {
         process_tuning::code_pages::trim();
     }
@@ -382,16 +439,25 @@ async fn session(
     }
     let env = Arc::new(exec::JobEnv {
         uplink: uplink.clone(),
+        uplinks: d.uplinks.clone(),
+        slot,
         grains: std::sync::RwLock::new(sent_grains.clone()),
         grains_file: config.grains_file.clone(),
         grains_source: grains.clone(),
         root: config.state_root.clone(),
         file_cache: config.cachedir.join("files"),
         trim_code_pages: config.trim_code_pages,
-        jobs: running.table.clone(),
+        jobs: d.table.clone(),
     });
     let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval(config.ping_interval);
+    // Pinged often enough that a live master is heard within `dead_after`.
+    let dead_after = config.dead_after();
+    let mut ping = tokio::time::interval(
+        config
+            .ping_interval
+            .min(dead_after / 3)
+            .max(Duration::from_millis(100)),
+    );
     let refresh_every = if config.grains_refresh.is_zero() {
         Duration::from_secs(u64::from(u32::MAX))
     } else {
@@ -403,15 +469,17 @@ async fn session(
     let mut mine = tokio::time::interval(config.mine_interval);
     // The config's, with the pillar's the master sends merged over them.
     let mut mine_functions = config.mine_functions.clone();
-    let mut schedule_req = 0u64;
+    let scheduled = !d.scheduler.lock().unwrap().is_empty();
     loop {
+        let next_due = d.scheduler.lock().unwrap().next_due();
         tokio::select! {
-            _ = tokio::time::sleep_until(scheduler.next_due()), if !scheduler.is_empty() => {
-                for entry in scheduler.take_due(tokio::time::Instant::now()) {
-                    if stop::is_stopping(running.stopping) {
+            _ = tokio::time::sleep_until(next_due), if scheduled => {
+                let due = d.scheduler.lock().unwrap().take_due(tokio::time::Instant::now());
+                for entry in due {
+                    if stop::is_stopping(&d.stopping) {
                         break;
                     }
-                    schedule_req += 1;
+                    let schedule_req = 1 + d.schedule_req.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(schedule = %entry.name, "a scheduled run is due; asking the master for it");
                     if tx.send(&MinionMsg::StartJob { req: schedule_req, job: entry.job }).await.is_err() {
                         return Ended::Lost("cannot ask for a scheduled run".into());
@@ -446,13 +514,16 @@ async fn session(
                     MasterMsg::Pong => {}
                     MasterMsg::Admission(Admission::Refused { reason }) => return Ended::Refused(reason),
                     MasterMsg::Admission(_) => {}
-                    MasterMsg::Job(job) if stop::is_stopping(running.stopping) => {
+                    MasterMsg::Job(job) if stop::is_stopping(&d.stopping) => {
                         // Not recorded as started: the master reports it as
                         // not returned, and it may be sent again.
                         tracing::warn!(jid = %job.jid, "stopping: not starting a new job");
                     }
-                    MasterMsg::Job(job) => on_job(job, &env, outbox, &tx, running.jobs),
-                    MasterMsg::ReturnAck { jid } => outbox.ack(&jid),
+                    MasterMsg::Job(job) => on_job(job, &env, outbox, &tx, &d.jobs),
+                    MasterMsg::ReturnAck { jid } => {
+                        outbox.ack(&jid);
+                        d.uplinks.acked(&jid);
+                    }
                     MasterMsg::MineFunctions { functions } => {
                         let merged = common::config::merge_mine_functions(&config.mine_functions, &functions);
                         if merged != mine_functions {
@@ -481,7 +552,7 @@ async fn session(
                 }
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > config.ping_interval * 3 {
+                if last_heard.elapsed() > dead_after {
                     return Ended::Lost(format!("nothing from the master for {:?}", last_heard.elapsed()));
                 }
                 if tx.send(&MinionMsg::Ping).await.is_err() {
@@ -574,6 +645,7 @@ fn on_job(
         }
     }
     tracing::info!(jid = %jid, "running a job");
+    env.uplinks.sent_by(&jid, env.slot);
     let env = env.clone();
     let outbox = outbox.clone();
     jobs.send_modify(|running| {
@@ -584,8 +656,8 @@ fn on_job(
         let durable = exec::changes_host(&job.kind);
         let ret = exec::run_job(&env, &jid, job.kind);
         stop::finish(&jobs, &outbox, &ret, durable);
-        // Through the current link: the one the job started on may be gone.
-        if let Err(e) = env.uplink.blocking_send(&MinionMsg::Return(ret)) {
+        // To the master that sent it, else any other: its session may be gone.
+        if let Err(e) = env.uplinks.blocking_return(ret) {
             tracing::warn!(jid = %jid, error = %e, "result kept in the outbox until the master is back");
         }
         // Between jobs the state engine's code need not stay resident.

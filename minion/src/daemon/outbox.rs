@@ -237,6 +237,29 @@ mod tests {
         assert!(!half.exists());
     }
 
+    /// Two masters sending the same job id at once (each session is its
+    /// own task, on its own thread): one of them runs it.
+    #[test]
+    fn a_job_id_sent_by_several_masters_at_once_starts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let jid = Jid::parse("20261124101010000001").unwrap();
+        let barrier = std::sync::Barrier::new(8);
+        let starts: Vec<Start> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        ob.start(&jid).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(starts.iter().filter(|s| **s == Start::New).count(), 1);
+        assert_eq!(ob.started(), vec![jid]);
+    }
+
     #[test]
     fn read_only_results_are_kept_in_memory_until_acked() {
         let dir = tempfile::tempdir().unwrap();

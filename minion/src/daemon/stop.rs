@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use transport::wire::{Jid, JobReturn};
 
+use super::masters::Uplinks;
 use super::outbox::Outbox;
-use super::uplink::Uplink;
 
 /// The job ids running now, watched by a stop that waits for them.
 pub type RunningJobs = watch::Sender<BTreeSet<Jid>>;
@@ -39,7 +39,7 @@ pub fn is_stopping(stop: &Stopping) -> bool {
 /// Completes once the daemon is asked to stop and then either every running
 /// job has finished and its result was acked (or there is no master to ack
 /// it), or the deadline passed.
-pub async fn stopped(stop: &Stopping, jobs: &RunningJobs, outbox: &Outbox, uplink: &Uplink) {
+pub async fn stopped(stop: &Stopping, jobs: &RunningJobs, outbox: &Outbox, uplinks: &Uplinks) {
     let mut stop = stop.clone();
     let asked = stop.wait_for(Option::is_some).await.map(|d| *d);
     // An error: the sender is gone with the daemon, which was never asked
@@ -52,7 +52,7 @@ pub async fn stopped(stop: &Stopping, jobs: &RunningJobs, outbox: &Outbox, uplin
         let _ = running.wait_for(BTreeSet::is_empty).await;
         // A result just sent is acked within a round trip; one that cannot
         // be sent stays in the outbox for the next start.
-        while uplink.is_connected() && !outbox.pending().is_empty() {
+        while uplinks.any_connected() && !outbox.pending().is_empty() {
             tokio::time::sleep(POLL).await;
         }
     };
