@@ -172,6 +172,14 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("secrets")?;
             super::secrets_who::who(master.clone(), path).await
         }
+        OpRequest::FileserverUpdate => {
+            acl("fileserver")?;
+            crate::gitfs::answer_update(master.gitfs.clone()).await
+        }
+        OpRequest::FileserverStatus => {
+            acl("fileserver")?;
+            crate::gitfs::answer_status(master.gitfs.as_deref())
+        }
         OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }
 }
