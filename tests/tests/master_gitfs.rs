@@ -266,8 +266,7 @@ fn an_unreachable_remote_keeps_serving_its_last_good_commit_and_status_says_so()
 }
 
 /// Commit `n` of a tree whose two files must agree: `version.yaml` names
-/// `conf/<n>.conf`, the only file under `conf/`. A compile that read one
-/// commit's `version.yaml` and another's `conf/` fails.
+/// `conf/<n>.conf`, the only file under `conf/`.
 fn versioned(n: u32) -> Vec<(String, String)> {
     let mut files = vec![
         ("version.yaml".to_string(), format!("version: {n}\n")),
@@ -279,47 +278,71 @@ fn versioned(n: u32) -> Vec<(String, String)> {
     files
 }
 
+/// The compile reads `version.yaml`, then waits (a command on the minion,
+/// through the render's probe) at a gate the test opens only after a new
+/// commit was fetched and pinned, then reads `version.yaml` again and
+/// names `conf/<version>.conf`, which the minion fetches after the
+/// compile. A tree updated in place would give the second read the new
+/// version, or leave the file the manifest names missing.
 #[test]
-fn a_compile_during_updates_sees_one_commit() {
+fn a_compile_during_an_update_sees_one_commit() {
     let repos = Repos::new();
-    let app = "\
-{% import_yaml 'version.yaml' as v %}
+    let gates = tempfile::tempdir().unwrap();
+    let (mark, gate) = (gates.path().join("compiling"), gates.path().join("open"));
+    let app = format!(
+        "\
+{{% import_yaml 'version.yaml' as before %}}
+{{% set _ = salt['cmd.run']('/bin/sh -c \"touch {mark}; while ! test -e {gate}; do sleep 0.05; done\"') %}}
+{{% import_yaml 'version.yaml' as after %}}
+/etc/before:
+  file.managed:
+    - contents: '{{{{ before.version }}}}'
 /etc/app.conf:
   file.managed:
-    - source: salt://conf/{{ v.version }}.conf
-";
-    let first: Vec<(String, String)> = versioned(1);
-    let mut files: Vec<(&str, &str)> = vec![("top.sls", TOP), ("app.sls", app)];
+    - source: salt://conf/{{{{ after.version }}}}.conf
+",
+        mark = mark.display(),
+        gate = gate.display()
+    );
+    let first = versioned(1);
+    let mut files: Vec<(&str, &str)> = vec![("top.sls", TOP), ("app.sls", &app)];
     files.extend(first.iter().map(|(p, t)| (p.as_str(), t.as_str())));
     let states = repos.init("states", &files);
     let f = Fixture::start(&format!(
         "fileserver_backend: [git]\ngitfs_update_interval: 3600\ngitfs_remotes:\n  - {}\n",
         file_url(&states)
     ));
+    let before = |f: &Fixture| {
+        std::fs::read_to_string(f.minion.root().join("etc/before"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
     std::thread::scope(|s| {
-        let updater = s.spawn(|| {
-            for n in 2..=6 {
-                let files = versioned(n);
-                let files: Vec<(&str, &str)> = files
-                    .iter()
-                    .map(|(p, t)| (p.as_str(), t.as_str()))
-                    .collect();
-                commit(&states, &files, &format!("v{n}"));
-                let out = f.master.cli(&["fileserver", "update"]);
-                assert_eq!(out.code, Some(0), "{out:?}");
-            }
-        });
-        let mut seen = Vec::new();
-        while !updater.is_finished() || seen.is_empty() {
-            f.apply(&[]);
-            let conf = f.app_conf();
-            assert!(conf.starts_with("version "), "{conf:?}");
-            seen.push(conf);
-        }
-        updater.join().unwrap();
-        f.apply(&[]);
-        assert_eq!(f.app_conf(), "version 6\n");
+        let job = s.spawn(|| f.apply(&[]));
+        wait_until(
+            Duration::from_secs(30),
+            "the compile to reach the gate",
+            || mark.exists(),
+        );
+        let second = versioned(2);
+        let second: Vec<(&str, &str)> = second
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let v2 = commit(&states, &second, "v2");
+        let (code, v) = f.master.json(&["fileserver", "update"]);
+        assert_eq!(code, Some(0), "{v:#}");
+        assert_eq!(v["remotes"][0]["saltenvs"]["base"], v2.as_str(), "{v:#}");
+        std::fs::write(&gate, "").unwrap();
+        job.join().unwrap();
     });
+    assert_eq!(before(&f), "1");
+    assert_eq!(f.app_conf(), "version 1\n");
+    // The next job compiles from the new commit, whole.
+    f.apply(&[]);
+    assert_eq!(before(&f), "2");
+    assert_eq!(f.app_conf(), "version 2\n");
 }
 
 #[test]
