@@ -27,6 +27,8 @@
 #                             tiny local package with
 #      debconf-utils          debconf-get-selections, which debconf.set reads
 #                             answers with
+#      git                    git and git-daemon, which the gitfs tests build and
+#                             serve their remotes with
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -58,6 +60,7 @@ want=(
   ruby:/usr/bin/gem
   npm:/usr/bin/npm
   debconf-utils:/usr/bin/debconf-get-selections
+  git:/usr/lib/git-core/git-daemon
 )
 
 missing=()

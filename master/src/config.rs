@@ -65,6 +65,8 @@ pub struct MasterConfig {
     /// `gpg_keydir`: the GnuPG home holding the key pillar is encrypted to
     /// (default `gpgkeys` beside the config file).
     pub gpg_keydir: PathBuf,
+    /// `fileserver_backend`, `gitfs_*`, `ext_pillar: - git:` (`crate::gitfs`).
+    pub git: crate::gitfs::GitConfig,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -90,6 +92,7 @@ impl Default for MasterConfig {
             pending_key_rate: 50,
             renderer: common::render::Pipeline::default(),
             gpg_keydir: PathBuf::from(common::config::DEFAULT_GPG_KEYDIR),
+            git: crate::gitfs::GitConfig::default(),
             raw: Map::new(),
         }
     }
@@ -211,6 +214,20 @@ impl MasterConfig {
         }
         cfg.renderer = common::config::renderer(path, &raw)?;
         cfg.gpg_keydir = common::config::gpg_keydir(path, &raw)?;
+        cfg.git = crate::gitfs::config::read(path, &raw)?;
+        if cfg.git.pillar_roots_given {
+            // git_pillar compiles each repository's own top in Salt; a
+            // pillarenv also in pillar_roots would mix the two trees' tops.
+            for env in cfg.git.pillar_envs() {
+                if cfg.envs.pillar_roots.get(env).is_some() {
+                    return Err(key_error(
+                        path,
+                        "ext_pillar",
+                        &format!("pillarenv {env:?} is served by both pillar_roots and git_pillar: not implemented by Brine"),
+                    ));
+                }
+            }
+        }
         cfg.raw = raw;
         Ok(cfg)
     }

@@ -12,6 +12,7 @@
 //!   admission, sealed messages to a handler.
 //! - [`daemon`]: `master serve`: minion and operator ports, registry and
 //!   grains cache, per-minion compile, job dispatch.
+//! - [`gitfs`]: the state tree and pillar from git, pinned to commits.
 //! - [`cli`]: the operator commands (`keys`, `apply`, `run`, `jobs`, `render`).
 //!
 //! Like `common`, this is library code: errors are `thiserror` enums, logs go
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod gitfs;
 pub mod jobcache;
 pub mod listener;
 pub mod pki;

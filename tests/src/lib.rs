@@ -92,6 +92,7 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 pub mod daemons;
 pub mod fleet;
 pub mod fleet_minion;
+pub mod git_remote;
 pub mod gpg_keyring;
 pub mod http_server;
 pub mod raw_minion;

@@ -20,13 +20,14 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tests::daemons::{wait_until, Master};
 use tests::fleet::{self, Container, Options};
 use tests::fleet_minion::install_minion;
+use tests::git_remote::{git, git_daemon};
 
 const ID: &str = "app1";
 const APP_PORT: u16 = 8000;
@@ -35,67 +36,6 @@ const MIGRATIONS: &str = "/srv/app/data/migrations.log";
 
 fn tree() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fleet_trees/pyapp")
-}
-
-/// git-daemon serving `base` on `addr` (the host end of the veth), killed
-/// on drop. git-daemon itself, not `git daemon`, whose child would outlive it.
-struct GitDaemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for GitDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn git_daemon(base: &Path, addr: Ipv4Addr) -> GitDaemon {
-    let port = std::net::TcpListener::bind((addr, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let exec_path = git(base, &["--exec-path"]);
-    let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
-        .arg("--reuseaddr")
-        .arg("--export-all")
-        .arg(format!("--base-path={}", base.display()))
-        .arg(format!("--listen={addr}"))
-        .arg(format!("--port={port}"))
-        .arg(base)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git-daemon");
-    let daemon = GitDaemon { child, port };
-    wait_until(Duration::from_secs(10), "git-daemon to listen", || {
-        TcpStream::connect((addr, port)).is_ok()
-    });
-    daemon
-}
-
-/// `git ARGS` in `dir`, which must succeed; its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Brine Test",
-            "-c",
-            "user.email=test@brine.invalid",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A pure-Python wheel `brinehello-<version>` (module `brinehello` with

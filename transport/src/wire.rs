@@ -289,6 +289,12 @@ pub enum OpRequest {
         target: String,
         tgt_type: TargetKind,
     },
+    /// `master fileserver update`: fetch the git remotes now; answered
+    /// with the status after.
+    FileserverUpdate,
+    /// `master fileserver status`: each git remote, its pinned commits,
+    /// last fetch and last error.
+    FileserverStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

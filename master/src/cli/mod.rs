@@ -2,6 +2,7 @@
 mod client;
 mod drift;
 mod env_opts;
+mod fileserver;
 mod jobs;
 mod keys;
 mod publish;
@@ -63,6 +64,8 @@ pub enum Command {
     /// Drift: each minion's last scheduled dry run, its pending states and
     /// since when (exit 4 when any minion drifted).
     Drift(drift::DriftArgs),
+    /// The state tree and pillar from git: `fileserver update`, `fileserver status`.
+    Fileserver(fileserver::FileserverArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
             Command::Drift(a) => drift::run(a, &client, or_highstate).await,
+            Command::Fileserver(a) => fileserver::run(a, &client, out.unwrap_or(Out::Yaml)).await,
         }
     })
 }

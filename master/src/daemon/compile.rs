@@ -29,6 +29,9 @@ pub struct Tree {
     /// What `gpg` decrypted for each minion compiled from this tree: its
     /// returns show `<secret PATH>` in their place.
     secrets: Mutex<HashMap<String, Vec<Secret>>>,
+    /// The git commits the trees are checked out from (`Master::tree`),
+    /// held so that no update removes them while this tree is used.
+    pub git: Option<Arc<crate::gitfs::Snapshot>>,
 }
 
 impl Tree {
@@ -48,6 +51,7 @@ impl Tree {
             trees,
             envs: envs.clone(),
             secrets: Mutex::new(HashMap::new()),
+            git: None,
         }
     }
 

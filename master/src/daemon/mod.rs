@@ -45,6 +45,9 @@ pub struct RunningJob {
     pub session: Option<Arc<Session>>,
     /// The files of every saltenv, which the minion's requests read.
     pub saltenvs: Saltenvs,
+    /// The git commits those files are checked out from, kept on disk
+    /// until the job is done.
+    pub git: Option<Arc<crate::gitfs::Snapshot>>,
     /// Where the return goes (the publish waiting for it).
     pub done: mpsc::UnboundedSender<(String, JobReturn)>,
     /// SHA-256 → url of the files this job may fetch by hash.
@@ -85,6 +88,8 @@ pub struct Master {
     pub stopping: RwLock<bool>,
     /// State runs minions asked for themselves (`minion apply`, `schedule`).
     pub minion_jobs: minion_job::MinionJobs,
+    /// The state tree and pillar from git, when the config names remotes.
+    pub gitfs: Option<Arc<crate::gitfs::GitFs>>,
 }
 
 impl Master {
@@ -124,9 +129,38 @@ impl Master {
             held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),
             minion_jobs: Default::default(),
+            gitfs: crate::gitfs::GitFs::new(&config.git, &config.cachedir).map(Arc::new),
             config,
         };
         Ok(Arc::new(master))
+    }
+
+    /// The trees a job starting now compiles from: the config's roots, with
+    /// the pinned git commits when there are git remotes.
+    pub fn tree(&self) -> compile::Tree {
+        let (envs, git) = match &self.gitfs {
+            Some(g) => {
+                let snapshot = g.snapshot();
+                (g.environments(&self.config.envs, &snapshot), Some(snapshot))
+            }
+            None => (self.config.envs.clone(), None),
+        };
+        let mut tree =
+            compile::Tree::new(&envs, self.config.nodegroups.clone()).with_renderers(&self.config);
+        tree.git = git;
+        tree
+    }
+
+    /// The pinned commits of the state tree and of the pillar in `tree`, as
+    /// a job records them.
+    pub fn git_commits(
+        &self,
+        tree: &compile::Tree,
+    ) -> (Option<common::data::Value>, Option<common::data::Value>) {
+        match (&self.gitfs, &tree.git) {
+            (Some(g), Some(s)) => (g.commits(s, true), g.commits(s, false)),
+            _ => (None, None),
+        }
     }
 
     pub fn live_peer(&self, id: &str) -> Option<(Arc<MinionPeer>, Arc<ProbeReplies>)> {
@@ -240,6 +274,13 @@ pub async fn housekeeping(master: Arc<Master>) {
 /// Starts both listeners; returns the endpoints they bound.
 pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     ensure_local_operator(&master)?;
+    if let Some(gitfs) = master.gitfs.clone() {
+        // Before the ports open: the first job sees the remotes' commits
+        // (or the last good ones, if a remote cannot be reached).
+        let g = gitfs.clone();
+        tokio::task::spawn_blocking(move || g.update()).await?;
+        tokio::spawn(crate::gitfs::updates(gitfs));
+    }
     let c = &master.config;
     let limits = Limits {
         handshake_rate: c.handshake_rate,

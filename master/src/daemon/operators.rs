@@ -176,6 +176,14 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("jobs")?;
             super::drift::drift(master.clone(), target, tgt_type).await
         }
+        OpRequest::FileserverUpdate => {
+            acl("fileserver")?;
+            crate::gitfs::answer_update(master.gitfs.clone()).await
+        }
+        OpRequest::FileserverStatus => {
+            acl("fileserver")?;
+            crate::gitfs::answer_status(master.gitfs.as_deref())
+        }
         OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
     }
 }

@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use common::data::Value;
 use transport::wire::MasterMsg;
 
-use super::compile::Tree;
 use super::Master;
 use crate::listener::MinionPeer;
 
@@ -53,8 +52,7 @@ pub async fn worker(master: Arc<Master>) {
 }
 
 fn send_batch(master: &Arc<Master>, ids: &[String]) {
-    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
-        .with_renderers(&master.config);
+    let tree = master.tree();
     for id in ids {
         if master.is_stopping() {
             return;

@@ -110,10 +110,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             format!("operator {operator} may not run {function} on {}", p.target),
         );
     }
-    let tree = Arc::new(
-        Tree::new(&master.config.envs, master.config.nodegroups.clone())
-            .with_renderers(&master.config),
-    );
+    let tree = Arc::new(master.tree());
     let expected = match targets(&master, &tree, &p).await {
         Ok(t) => t,
         Err(e) => return fail(&sink, e),
@@ -125,6 +122,7 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         .saltenv
         .clone()
         .unwrap_or_else(|| tree.trees.states.saltenv().to_string());
+    let (tree_commit, pillar_commit) = master.git_commits(&tree);
     let (jid, recorded) = {
         let jobs = master.jobs.lock().unwrap();
         let jid = jobs.new_jid();
@@ -140,6 +138,8 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             expected: expected.clone(),
             started: now_ms(),
             finished: None,
+            tree_commit,
+            pillar_commit,
         };
         let r = jobs.record_job(&record);
         (jid, r)
@@ -504,6 +504,7 @@ impl OneJob {
             RunningJob {
                 session: Some(compiled.session.clone()),
                 saltenvs: self.tree.trees.states.saltenvs().clone(),
+                git: self.tree.git.clone(),
                 done: self.done.clone(),
                 blobs,
             },
@@ -532,6 +533,7 @@ impl OneJob {
             RunningJob {
                 session: None,
                 saltenvs: self.tree.trees.states.saltenvs().clone(),
+                git: self.tree.git.clone(),
                 done: self.done.clone(),
                 blobs: HashMap::new(),
             },
@@ -604,8 +606,7 @@ pub async fn render_for(
         .get(&id)
         .map(|g| g.value())
         .ok_or_else(|| format!("no cached grains for {id}: it has never connected"))?;
-    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
-        .with_renderers(&master.config);
+    let tree = master.tree();
     let probe = probe_for(&master, &id);
     tokio::task::spawn_blocking(
         move || match compile(&tree, &id, &grains, probe, &sls, &job) {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use common::data::{Map, Value, DEFAULT_DELIMITER};
 use serde_json::json;
 
-use super::compile::Tree;
 use super::Master;
 
 /// `{minion: {"holds": bool} | {"error": text}}` for every accepted minion.
@@ -17,8 +16,7 @@ pub async fn who(master: Arc<Master>, path: String) -> Result<Value, String> {
     }
     let accepted = master.accepted_ids()?;
     // With the master's gpg keyring: an encrypted value counts as held.
-    let tree = Tree::new(&master.config.envs, master.config.nodegroups.clone())
-        .with_renderers(&master.config);
+    let tree = master.tree();
     tokio::task::spawn_blocking(move || {
         let mut out = Map::new();
         for id in accepted {

@@ -26,7 +26,8 @@ pub use jid::now_ms;
 /// Bumped when the tables change; a newer file is refused rather than misread.
 /// 2: `jobs.saltenv` and `jobs.pillarenv` (added in place to a version 1 file).
 /// 3: `jobs.schedule` and `jobs.schedule_interval` (a minion's scheduled runs).
-const SCHEMA_VERSION: i64 = 3;
+/// 4: `jobs.tree_commit` and `jobs.pillar_commit` (added in place).
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
@@ -40,7 +41,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     started  INTEGER NOT NULL, -- unix ms
     finished INTEGER,          -- unix ms; NULL while the job runs
     saltenv  TEXT NOT NULL DEFAULT 'base',
-    pillarenv TEXT             -- NULL: the pillar merged from every pillarenv
+    pillarenv TEXT,            -- NULL: the pillar merged from every pillarenv
+    tree_commit TEXT,          -- JSON {remote: {saltenv: commit}}; NULL: no git
+    pillar_commit TEXT         -- JSON {remote: {pillarenv: commit}}; NULL: no git_pillar
 );
 CREATE INDEX IF NOT EXISTS jobs_started ON jobs(started);
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs(jid) WHERE finished IS NULL;
@@ -65,6 +68,8 @@ const ADDED_JOB_COLUMNS: &[(&str, &str)] = &[
     ("schedule", "TEXT"),
     // That entry's interval in seconds, for `master drift`'s staleness.
     ("schedule_interval", "INTEGER"),
+    ("tree_commit", "TEXT"),
+    ("pillar_commit", "TEXT"),
 ];
 
 /// Adds to `jobs` the columns a file made by an older master lacks.
@@ -136,6 +141,13 @@ pub struct JobRecord {
     pub started: i64,
     /// Unix ms; `None` while the job runs.
     pub finished: Option<i64>,
+    /// The git commits the state tree was compiled from, `{remote:
+    /// {saltenv: commit}}`; `None` without gitfs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_commit: Option<Value>,
+    /// The git_pillar commits, `{remote: {pillarenv: commit}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pillar_commit: Option<Value>,
 }
 
 /// One line of `jobs list` / `jobs active`.
@@ -279,10 +291,20 @@ impl JobCache {
     pub fn record_job(&self, job: &JobRecord) -> Result<()> {
         let args = to_json("args", &job.args)?;
         let expected = to_json("expected minions", &job.expected)?;
+        let tree_commit = job
+            .tree_commit
+            .as_ref()
+            .map(|v| to_json("tree commit", v))
+            .transpose()?;
+        let pillar_commit = job
+            .pillar_commit
+            .as_ref()
+            .map(|v| to_json("pillar commit", v))
+            .transpose()?;
         let res = self.conn().execute(
             "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started,
-                               finished, saltenv, pillarenv)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               finished, saltenv, pillarenv, tree_commit, pillar_commit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 job.jid.as_str(),
                 job.operator,
@@ -294,7 +316,9 @@ impl JobCache {
                 job.started,
                 job.finished,
                 job.saltenv,
-                job.pillarenv
+                job.pillarenv,
+                tree_commit,
+                pillar_commit
             ],
         );
         match res {
@@ -457,7 +481,7 @@ impl JobCache {
         let row = conn
             .query_row(
                 "SELECT operator, target, tgt_type, function, args, expected, started, finished,
-                        saltenv, pillarenv, schedule
+                        saltenv, pillarenv, schedule, tree_commit, pillar_commit
                  FROM jobs WHERE jid = ?1",
                 [jid.as_str()],
                 |r| {
@@ -473,6 +497,8 @@ impl JobCache {
                         r.get::<_, String>(8)?,
                         r.get::<_, Option<String>>(9)?,
                         r.get::<_, Option<String>>(10)?,
+                        r.get::<_, Option<String>>(11)?,
+                        r.get::<_, Option<String>>(12)?,
                     ))
                 },
             )
@@ -489,6 +515,8 @@ impl JobCache {
             saltenv,
             pillarenv,
             schedule,
+            tree_commit,
+            pillar_commit,
         )) = row
         else {
             return Ok(None);
@@ -505,6 +533,12 @@ impl JobCache {
             expected: from_json("expected minions", &expected)?,
             started,
             finished,
+            tree_commit: tree_commit
+                .map(|t| from_json("tree commit", &t))
+                .transpose()?,
+            pillar_commit: pillar_commit
+                .map(|t| from_json("pillar commit", &t))
+                .transpose()?,
         };
         let mut stmt = conn.prepare_cached(
             "SELECT minion, success, retcode, ret, returned FROM returns

@@ -21,6 +21,8 @@ fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
         expected: expected.iter().map(|s| s.to_string()).collect(),
         started,
         finished: None,
+        tree_commit: None,
+        pillar_commit: None,
     };
     c.record_job(&rec).unwrap();
     rec
@@ -324,11 +326,21 @@ fn job_env_columns_are_added_in_place_to_a_version_1_cache() {
     rec.jid = c.new_jid();
     rec.saltenv = "prod".into();
     rec.pillarenv = Some("stage".into());
+    rec.tree_commit = Some(json!({"states": {"prod": "a".repeat(40)}}));
+    rec.pillar_commit = Some(json!({"pillar": {"base": "b".repeat(40)}}));
     c.record_job(&rec).unwrap();
     let d = c.show(&rec.jid).unwrap().unwrap();
     assert_eq!(
         (d.record.saltenv.as_str(), d.record.pillarenv.as_deref()),
         ("prod", Some("stage"))
+    );
+    // The git commits a job compiled from (gitfs), added in place too.
+    assert_eq!(d.record.tree_commit, rec.tree_commit);
+    assert_eq!(d.record.pillar_commit, rec.pillar_commit);
+    let old_job = c.show(&old).unwrap().unwrap();
+    assert_eq!(
+        (old_job.record.tree_commit, old_job.record.pillar_commit),
+        (None, None)
     );
     let list = c.list_jobs(10).unwrap();
     assert_eq!(list[0].jid, rec.jid);

@@ -1,0 +1,209 @@
+//! libgit2 (in-process, no `git` binary): fetch a remote into a bare
+//! repository under the cachedir, list its branches and tags, and write a
+//! commit's tree into a directory of its own.
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use git2::{
+    AutotagOption, Cred, CredentialType, FetchOptions, FetchPrune, RemoteCallbacks, Repository,
+};
+
+use super::config::{Auth, Remote};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0}")]
+    Git(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl GitError {
+    /// A libgit2 error, with the remote's password (if the message
+    /// should carry it) hidden.
+    fn git(e: git2::Error, auth: &Auth) -> GitError {
+        let mut text = e.message().to_string();
+        if let Some(p) = auth.password.as_deref().filter(|p| !p.is_empty()) {
+            text = text.replace(p, "<password>");
+        }
+        GitError::Git(text)
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
+    move |source| GitError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The remote's bare repository, created on first use.
+pub fn open(dir: &Path) -> Result<Repository, GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    if dir.join("HEAD").exists() {
+        Repository::open_bare(dir).map_err(plain)
+    } else {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        Repository::init_bare(dir).map_err(plain)
+    }
+}
+
+/// Fetches every branch (as `refs/remotes/origin/*`) and tag, pruning refs
+/// the remote no longer has. On failure the refs stay as the last good
+/// fetch left them.
+pub fn fetch(repo: &Repository, remote: &Remote) -> Result<(), GitError> {
+    let auth = &remote.auth;
+    let mut tries = 0u32;
+    let mut callbacks = RemoteCallbacks::new();
+    callbacks.credentials(|_url, user_from_url, allowed| {
+        // libgit2 asks again after a refused credential: give up then
+        // instead of looping.
+        tries += 1;
+        if tries > 3 {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            if let Some(privkey) = &auth.privkey {
+                let user = auth.user.as_deref().or(user_from_url).unwrap_or("git");
+                return Cred::ssh_key(
+                    user,
+                    auth.pubkey.as_deref().map(Path::new),
+                    Path::new(privkey),
+                    auth.passphrase.as_deref(),
+                );
+            }
+        }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+            if let (Some(user), Some(password)) = (&auth.user, &auth.password) {
+                return Cred::userpass_plaintext(user, password);
+            }
+        }
+        if allowed.contains(CredentialType::USERNAME) {
+            return Cred::username(auth.user.as_deref().or(user_from_url).unwrap_or("git"));
+        }
+        Err(git2::Error::from_str(
+            "the remote asks for credentials and none are configured for it",
+        ))
+    });
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(callbacks)
+        .prune(FetchPrune::On)
+        .download_tags(AutotagOption::None);
+    let mut r = repo
+        .remote_anonymous(&remote.url)
+        .map_err(|e| GitError::git(e, auth))?;
+    r.fetch(
+        &[
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+        Some(&mut options),
+        None,
+    )
+    .map_err(|e| GitError::git(e, auth))
+}
+
+/// Ref names with their commits, sorted by name.
+pub type Refs = Vec<(String, String)>;
+
+/// Branch and tag names → commit, as the last fetch left them.
+pub fn refs(repo: &Repository) -> Result<(Refs, Refs), GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    let list = |glob: &str, prefix: &str| -> Result<Refs, GitError> {
+        let mut out = Vec::new();
+        for r in repo.references_glob(glob).map_err(plain)? {
+            let r = r.map_err(plain)?;
+            let (Ok(name), Ok(commit)) = (r.name(), r.peel_to_commit()) else {
+                continue;
+            };
+            if let Some(short) = name.strip_prefix(prefix) {
+                if short != "HEAD" {
+                    out.push((short.to_string(), commit.id().to_string()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    };
+    Ok((
+        list("refs/remotes/origin/*", "refs/remotes/origin/")?,
+        list("refs/tags/*", "refs/tags/")?,
+    ))
+}
+
+/// Writes `commit`'s tree (its `root` subdirectory, under `mountpoint`)
+/// into `dest`, which must not exist: built beside it and renamed into
+/// place, so a `dest` that exists is complete. Files are read-only;
+/// symlinks and submodules are left out.
+pub fn checkout(
+    repo: &Repository,
+    commit: &str,
+    root: &str,
+    mountpoint: &str,
+    dest: &Path,
+) -> Result<(), GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    let oid = git2::Oid::from_str(commit).map_err(plain)?;
+    let mut tree = repo
+        .find_commit(oid)
+        .map_err(plain)?
+        .tree()
+        .map_err(plain)?;
+    if !root.is_empty() {
+        let entry = tree
+            .get_path(Path::new(root))
+            .map_err(|_| GitError::Git(format!("commit {commit} has no directory {root:?}")))?;
+        tree = entry
+            .to_object(repo)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(|_| {
+                GitError::Git(format!("{root:?} in commit {commit} is not a directory"))
+            })?;
+    }
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob) && entry.filemode() != 0o120000 {
+            if let Ok(name) = entry.name() {
+                files.push((
+                    format!("{dir}{name}"),
+                    entry.id(),
+                    entry.filemode() == 0o100755,
+                ));
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(plain)?;
+
+    let parent = dest.parent().expect("a checkout dir has a parent");
+    let tmp = parent.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let base = if mountpoint.is_empty() {
+        tmp.clone()
+    } else {
+        tmp.join(mountpoint)
+    };
+    std::fs::create_dir_all(&base).map_err(io(&base))?;
+    for (rel, id, exec) in files {
+        let blob = repo.find_blob(id).map_err(plain)?;
+        let path = base.join(&rel);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(io(p))?;
+        }
+        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
+        f.write_all(blob.content()).map_err(io(&path))?;
+        let mode = if exec { 0o555 } else { 0o444 };
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io(&path))?;
+    }
+    std::fs::rename(&tmp, dest).map_err(io(dest))
+}
