@@ -1,6 +1,7 @@
 //! The `master` command line: the daemon and the operator commands.
 mod client;
 mod env_opts;
+mod events;
 mod jobs;
 mod keys;
 mod publish;
@@ -59,6 +60,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Secrets' reach: `secrets who KEY:PATH` lists the minions whose pillar holds it.
     Secrets(secrets::SecretsArgs),
+    /// The master's event stream (Salt's tags), one event a line.
+    Events(events::EventsArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             // The low chunks are data: YAML unless asked otherwise.
             Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
+            Command::Events(a) => events::run(a, &client, or_highstate).await,
         }
     })
 }

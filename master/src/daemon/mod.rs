@@ -17,6 +17,7 @@ use crate::pki::KeyStore;
 
 pub mod compile;
 mod compile_cache;
+pub mod events;
 mod grains_cache;
 pub mod mine;
 mod minions;
@@ -81,6 +82,8 @@ pub struct Master {
     /// Taking a return holds it for reading, so once it is set every return
     /// acked so far has reached its job's wave (see [`stop`]).
     pub stopping: RwLock<bool>,
+    /// `master events`: Salt's event bus, one bounded queue per subscriber.
+    pub events: events::EventBus,
 }
 
 impl Master {
@@ -119,6 +122,7 @@ impl Master {
             pending: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),
+            events: events::EventBus::default(),
             config,
         };
         Ok(Arc::new(master))
@@ -188,6 +192,7 @@ impl Master {
         self.held.lock().unwrap().remove(&peer.serial);
         tracing::info!(minion = %id, "admitted a waiting minion: its key was accepted");
         replace_live(&mut live, id, peer);
+        self.events.minion_start(id);
     }
 }
 
