@@ -70,7 +70,7 @@ fn events_follow_a_minion_from_its_key_to_its_jobs_with_salts_tags() {
     );
 
     // A job: announced, then one return, as the operator and job cache saw it.
-    let (code, out) = master.json(&["run", "web1", "test.arg", "a", "b=c"]);
+    let (code, out) = master.json(&["run", "web1", "test.echo", "hello"]);
     assert_eq!(code, Some(0), "{out:#}");
     let (_, list) = master.json(&["jobs", "list"]);
     let jid = list[0]["jid"].as_str().unwrap().to_string();
@@ -79,22 +79,19 @@ fn events_follow_a_minion_from_its_key_to_its_jobs_with_salts_tags() {
     assert_eq!(d["jid"], jid.as_str(), "{new:#}");
     assert_eq!(d["tgt"], "web1", "{new:#}");
     assert_eq!(d["tgt_type"], "glob", "{new:#}");
-    assert_eq!(d["fun"], "test.arg", "{new:#}");
+    assert_eq!(d["fun"], "test.echo", "{new:#}");
     assert_eq!(d["user"], "local", "{new:#}");
     assert_eq!(str_list(&d["minions"]), ["web1"], "{new:#}");
-    assert_eq!(
-        d["arg"],
-        serde_json::json!(["a", {"b": "c", "__kwarg__": true}]),
-        "{new:#}"
-    );
+    assert_eq!(d["arg"], serde_json::json!(["hello"]), "{new:#}");
     let ret = all.wait_tag(&format!("salt/job/{jid}/ret/web1"), WAIT);
     let d = &ret["data"];
     assert_eq!(d["id"], "web1", "{ret:#}");
     assert_eq!(d["jid"], jid.as_str(), "{ret:#}");
-    assert_eq!(d["fun"], "test.arg", "{ret:#}");
+    assert_eq!(d["fun"], "test.echo", "{ret:#}");
     assert_eq!(d["fun_args"], new["data"]["arg"], "{ret:#}");
     assert_eq!(d["success"], true, "{ret:#}");
     assert_eq!(d["retcode"], 0, "{ret:#}");
+    assert_eq!(d["return"], "hello", "{ret:#}");
     assert_eq!(d["return"], out["web1"], "{ret:#}\n{out:#}");
     let (_, shown) = master.json(&["jobs", "show", &jid]);
     assert_eq!(d["return"], shown["returns"][0]["ret"], "{shown:#}");
@@ -112,6 +109,18 @@ fn events_follow_a_minion_from_its_key_to_its_jobs_with_salts_tags() {
         jobs_only.seen
     );
     assert_eq!(jobs_only.seen.len(), 2, "{:#?}", jobs_only.seen);
+
+    // An apply's keyword arguments as Salt's `__kwarg__` map.
+    let (code, out) = master.json(&["apply", "web1", "--test"]);
+    assert_eq!(code, Some(0), "{out:#}");
+    let new = all.wait_for("the apply's new event", WAIT, |e| {
+        e["data"]["fun"] == "state.apply" && e["tag"].as_str().is_some_and(|t| t.ends_with("/new"))
+    });
+    assert_eq!(
+        new["data"]["arg"],
+        serde_json::json!([{"test": true, "__kwarg__": true}]),
+        "{new:#}"
+    );
 
     // Deleting the key: salt/key with act delete.
     assert_eq!(master.cli(&["keys", "delete", "web1"]).code, Some(0));
@@ -152,6 +161,8 @@ fn a_return_event_shows_decrypted_pillar_as_the_job_cache_does_never_the_plainte
     let mut events = EventStream::start(&master, &[]);
     let web1 = Minion::start("web1", master.ret_port, "");
     events.wait_tag("salt/minion/web1/start", WAIT);
+    // The file is there with other contents: the return's diff names the secret.
+    std::fs::write(web1.root().join("app.conf"), "password=old\n").unwrap();
 
     let (code, out) = master.json(&["apply", "web1"]);
     assert_eq!(code, Some(0), "{out:#}");
@@ -193,8 +204,15 @@ fn a_stalled_subscriber_does_not_hold_a_job_up_and_is_told_what_it_missed() {
         .iter()
         .map(|id| Minion::start(id, master.ret_port, ""))
         .collect();
-    for id in ["web1", "web2"] {
-        watcher.wait_tag(&format!("salt/minion/{id}/start"), WAIT);
+    // In whichever order they come.
+    let mut started = std::collections::BTreeSet::new();
+    while started.len() < 2 {
+        let e = watcher.wait_for("a minion start", WAIT, |e| {
+            e["tag"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("salt/minion/") && t.ends_with("/start"))
+        });
+        started.insert(e["data"]["id"].as_str().unwrap().to_string());
     }
     signal(stalled.pid(), "-STOP");
     // Each job fires a new event and two returns: far more than two events.
