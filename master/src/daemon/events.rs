@@ -11,6 +11,12 @@
 //! batch in flight to a subscriber however slowly it reads: a stalled
 //! subscriber costs at most its queue, never the master's time.
 //!
+//! Where Brine differs from Salt's data: `salt/auth`'s `pub` is the key as
+//! its `.pub` file holds it (base64 X25519; Salt's is PEM) and `fingerprint`
+//! is added; `salt/minion/<id>/start` is fired by the master when it admits
+//! the session (Salt's minion fires it itself on connecting); an `arg` names
+//! a command-line `pillar=` by `pillar_keys` only.
+//!
 //! Nothing is built when nobody subscribes. Returns are fired after the job
 //! cache recorded them, with what the job cache holds (decrypted pillar
 //! already hidden as `<secret KEY:PATH>`), and a command-line `pillar=` is

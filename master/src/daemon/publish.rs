@@ -375,7 +375,9 @@ async fn record_and_stream(
             return;
         }
     };
-    (master.events).job_returns(jid, &function_of(what), &args_of(what), &batch);
+    master
+        .events
+        .job_returns(jid, &function_of(what), &args_of(what), &batch);
     for (minion, ret) in batch {
         let _ = sink.send(&OpReply::Returned { minion, ret });
     }
