@@ -295,6 +295,14 @@ pub enum OpRequest {
     /// `master fileserver status`: each git remote, its pinned commits,
     /// last fetch and last error.
     FileserverStatus,
+    /// `master events`: the first on a session subscribes to the events
+    /// whose tag matches `tag` (a glob; all without one), holding at most
+    /// `queue` of them for this operator (0: the master's default); each one
+    /// after it asks for the next batch. Answered by [`OpReply::Events`].
+    Events {
+        tag: Option<String>,
+        queue: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -373,6 +381,16 @@ pub enum OpReply {
         missing: Vec<String>,
     },
     Reply(Result<Value, String>),
+    /// The events fired since the last batch, oldest first; empty when none
+    /// came for a few seconds (the master is still there).
+    Events(Vec<Event>),
+}
+
+/// One event of the master's bus: Salt's tag and data (`salt/job/<jid>/new`...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub tag: String,
+    pub data: Value,
 }
 
 #[cfg(test)]

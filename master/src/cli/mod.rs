@@ -3,6 +3,7 @@ mod client;
 mod drift;
 mod env_opts;
 mod fileserver;
+mod events;
 mod jobs;
 mod keys;
 mod publish;
@@ -66,6 +67,8 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// The state tree and pillar from git: `fileserver update`, `fileserver status`.
     Fileserver(fileserver::FileserverArgs),
+    /// The master's event stream (Salt's tags), one event a line.
+    Events(events::EventsArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
             Command::Drift(a) => drift::run(a, &client, or_highstate).await,
             Command::Fileserver(a) => fileserver::run(a, &client, out.unwrap_or(Out::Yaml)).await,
+            Command::Events(a) => events::run(a, &client, or_highstate).await,
         }
     })
 }

@@ -61,6 +61,7 @@ impl Handler for MinionSide {
         match verdict {
             Ok(a) => {
                 tracing::info!(minion = %id, fingerprint = %key.fingerprint(), admission = ?a, "minion handshake");
+                self.master.events.auth(id, key, &a);
                 a
             }
             Err(e) => {
@@ -79,6 +80,7 @@ impl Handler for MinionSide {
             return;
         }
         self.master.go_live(minion_id(peer), peer);
+        self.master.events.minion_start(minion_id(peer));
     }
 
     fn hold_pending(&self, peer: &Arc<MinionPeer>) -> bool {

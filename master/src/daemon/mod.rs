@@ -18,6 +18,7 @@ use crate::pki::KeyStore;
 pub mod compile;
 mod compile_cache;
 mod drift;
+pub mod events;
 mod grains_cache;
 pub mod mine;
 mod minion_job;
@@ -90,6 +91,8 @@ pub struct Master {
     pub minion_jobs: minion_job::MinionJobs,
     /// The state tree and pillar from git, when the config names remotes.
     pub gitfs: Option<Arc<crate::gitfs::GitFs>>,
+    /// `master events`: Salt's event bus, one bounded queue per subscriber.
+    pub events: events::EventBus,
 }
 
 impl Master {
@@ -130,6 +133,7 @@ impl Master {
             stopping: RwLock::new(false),
             minion_jobs: Default::default(),
             gitfs: crate::gitfs::GitFs::new(&config.git, &config.cachedir).map(Arc::new),
+            events: events::EventBus::default(),
             config,
         };
         Ok(Arc::new(master))
@@ -227,6 +231,7 @@ impl Master {
         self.held.lock().unwrap().remove(&peer.serial);
         tracing::info!(minion = %id, "admitted a waiting minion: its key was accepted");
         replace_live(&mut live, id, peer);
+        self.events.minion_start(id);
     }
 }
 

@@ -92,6 +92,9 @@ impl Handler for OperatorSide {
         tokio::spawn(async move {
             match req {
                 OpRequest::Publish(p) => super::publish::publish(master, operator, p, peer).await,
+                OpRequest::Events { tag, queue } => {
+                    super::events::serve(master, operator, peer, tag, queue).await
+                }
                 other => {
                     let reply = answer(&master, &operator, other).await;
                     let _ = peer.send(&OpReply::Reply(reply));
@@ -102,6 +105,7 @@ impl Handler for OperatorSide {
 
     fn closed(&self, peer: &Arc<OperatorPeer>) {
         self.names.lock().unwrap().remove(&peer.serial);
+        self.master.events.unsubscribe(peer.serial);
     }
 }
 
@@ -184,7 +188,9 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("fileserver")?;
             crate::gitfs::answer_status(master.gitfs.as_deref())
         }
-        OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
+        OpRequest::Publish(_) | OpRequest::Ping | OpRequest::Events { .. } => {
+            unreachable!("handled in message")
+        }
     }
 }
 
@@ -212,6 +218,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
         KeysOp::Accept { all: true, .. } => {
             let ids = store.accept_all().map_err(e)?;
             drop(store);
+            master.events.key("accept", &ids);
             for id in &ids {
                 master.admit_pending(id);
             }
@@ -220,6 +227,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
         KeysOp::Accept { id: Some(id), .. } => {
             store.accept(&id).map_err(e)?;
             drop(store);
+            master.events.key("accept", std::slice::from_ref(&id));
             master.admit_pending(&id);
             Ok(json!({"accepted": [id]}))
         }
@@ -228,6 +236,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
             store.reject(&id).map_err(e)?;
             drop(store);
             master.disconnect(&id, "this minion's key was rejected");
+            master.events.key("reject", std::slice::from_ref(&id));
             Ok(json!({"rejected": [id]}))
         }
         KeysOp::Delete { id } => {
@@ -235,6 +244,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
             drop(store);
             master.disconnect(&id, "this minion's key was deleted");
             master.mine.remove(&id);
+            master.events.key("delete", std::slice::from_ref(&id));
             Ok(json!({"deleted": [id]}))
         }
         KeysOp::Fingerprint { id: None } => Ok(json!({"master": master.key.public.fingerprint()})),

@@ -23,7 +23,7 @@ use crate::jobcache::{now_ms, JobRecord, NewReturn};
 use crate::listener::{MinionPeer, OperatorPeer};
 
 /// The function name a publish is checked and recorded as.
-fn function_of(what: &PublishWhat) -> String {
+pub(super) fn function_of(what: &PublishWhat) -> String {
     match what {
         PublishWhat::Apply { .. } => "state.apply".into(),
         PublishWhat::Run { fun, .. } => fun.clone(),
@@ -147,6 +147,9 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
     if let Err(e) = recorded {
         return fail(&sink, format!("cannot record the job: {e}"));
     }
+    master
+        .events
+        .job_new(&jid, &operator, &p, &args_of(&p.what), &expected);
     tracing::info!(jid = %jid, operator = %operator, function = %function, target = %p.target, saltenv = %saltenv, minions = expected.len(), "job published");
     let _ = sink.send(&OpReply::Expected {
         jid: jid.clone(),
@@ -305,7 +308,7 @@ async fn run_wave(
                         Err(_) => break,
                     }
                 }
-                record_and_stream(master, jid, std::mem::take(&mut batch), sink).await;
+                record_and_stream(master, jid, &spec.what, std::mem::take(&mut batch), sink).await;
             }
             Ok(None) | Err(_) => break,
         }
@@ -341,6 +344,7 @@ const RECORD_BATCH: usize = 512;
 async fn record_and_stream(
     master: &Arc<Master>,
     jid: &Jid,
+    what: &PublishWhat,
     batch: Vec<(String, JobReturn)>,
     sink: &Arc<OperatorPeer>,
 ) {
@@ -372,6 +376,9 @@ async fn record_and_stream(
             return;
         }
     };
+    master
+        .events
+        .job_returns(jid, &function_of(what), &args_of(what), &batch);
     for (minion, ret) in batch {
         let _ = sink.send(&OpReply::Returned { minion, ret });
     }
@@ -590,7 +597,11 @@ pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
         ret: hidden.as_ref().unwrap_or(&ret.ret),
     };
     let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
-    matches!(recorded, Ok(true))
+    let recorded = matches!(recorded, Ok(true));
+    if recorded {
+        super::events::late_return(master, &ret.jid, &r);
+    }
+    recorded
 }
 
 /// `master render ID [SLS...]`: the low chunks that minion would get.

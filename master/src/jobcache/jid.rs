@@ -39,6 +39,47 @@ pub(crate) fn format_jid(micros: i64) -> Jid {
     Jid::parse(&text).expect("a jid before the year 10000")
 }
 
+/// `datetime.isoformat()` of a UTC instant in microseconds (Salt's event
+/// `_stamp`): the fraction only when there is one.
+pub(crate) fn iso_stamp(micros: i64) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    );
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{frac:06}")
+    }
+}
+
+/// Python's `time.asctime()` of a UTC instant in microseconds
+/// (`Sun Dec  6 13:30:45 2026`), as Salt's minion start event says it.
+pub(crate) fn asctime(micros: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = micros.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{} {} {d:2} {:02}:{:02}:{:02} {y}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[m as usize - 1],
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
 /// Jid → microseconds since the epoch, if it is a valid date and time.
 pub(crate) fn parse_jid(jid: &str) -> Option<i64> {
     Jid::parse(jid).ok()?;
@@ -90,6 +131,16 @@ mod tests {
         assert_eq!(format_jid(leap).as_str(), "20000229235959999999");
         assert_eq!(format_jid(leap + 1).as_str(), "20000301000000000000");
         assert_eq!(parse_jid("20001301000000000000"), None);
+    }
+
+    #[test]
+    fn event_stamps_read_as_pythons() {
+        // datetime.isoformat() and time.asctime() of 2026-11-24 10:10:10.123456.
+        let t = 1_795_515_010_123_456;
+        assert_eq!(iso_stamp(t), "2026-11-24T10:10:10.123456");
+        assert_eq!(iso_stamp(t - 123_456), "2026-11-24T10:10:10");
+        assert_eq!(asctime(t), "Tue Nov 24 10:10:10 2026");
+        assert_eq!(asctime(1_796_515_010_000_000), "Sat Dec  5 23:56:50 2026");
     }
 
     #[test]

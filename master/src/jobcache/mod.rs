@@ -22,6 +22,7 @@ use serde::Serialize;
 use transport::wire::Jid;
 
 pub use jid::now_ms;
+pub(crate) use jid::{asctime, iso_stamp, now_micros};
 
 /// Bumped when the tables change; a newer file is refused rather than misread.
 /// 2: `jobs.saltenv` and `jobs.pillarenv` (added in place to a version 1 file).
@@ -401,6 +402,21 @@ impl JobCache {
             return Ok(false);
         }
         Ok(self.record_returns(jid, std::slice::from_ref(r))?[0])
+    }
+
+    /// A job's function and recorded arguments (the event of a late return
+    /// names them as a live one does).
+    pub fn function_and_args(&self, jid: &Jid) -> Result<Option<(String, Value)>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT function, args FROM jobs WHERE jid = ?1",
+                [jid.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        Ok(row
+            .map(|(function, args)| (function, serde_json::from_str(&args).unwrap_or(Value::Null))))
     }
 
     /// Marks the job finished now (a second call keeps the first time).

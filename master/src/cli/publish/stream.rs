@@ -70,7 +70,10 @@ pub async fn returns(link: &mut Link) -> Result<Streamed> {
                 break Ended::Done { missing };
             }
             OpReply::Reply(Err(e)) => bail!(e),
-            OpReply::Reply(Ok(_)) | OpReply::Admission(_) | OpReply::Waiting { .. } => {}
+            OpReply::Reply(Ok(_))
+            | OpReply::Admission(_)
+            | OpReply::Waiting { .. }
+            | OpReply::Events(_) => {}
         }
         if tty {
             eprint!(
