@@ -11,7 +11,6 @@ use common::target::TargetKind;
 use serde_json::json;
 use transport::wire::{Publish, PublishWhat};
 
-use super::compile::Tree;
 use super::Master;
 use crate::jobcache::{now_ms, ScheduledRun};
 
@@ -23,10 +22,7 @@ pub async fn drift(
     target: String,
     tgt_type: TargetKind,
 ) -> Result<Value, String> {
-    let tree = Arc::new(
-        Tree::new(&master.config.envs, master.config.nodegroups.clone())
-            .with_renderers(&master.config),
-    );
+    let tree = Arc::new(master.tree());
     let p = Publish {
         target,
         tgt_type,

@@ -14,7 +14,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use transport::wire::{Claim, Jid, JobReturn, MasterMsg, MinionJob, PublishWhat};
 
-use super::compile::Tree;
 use super::probe::ProbeReplies;
 use super::publish::{self, JobSpec, OneJob};
 use super::Master;
@@ -119,10 +118,7 @@ pub async fn start(
         },
         None => None,
     };
-    let tree = Arc::new(
-        Tree::new(&master.config.envs, master.config.nodegroups.clone())
-            .with_renderers(&master.config),
-    );
+    let tree = Arc::new(master.tree());
     let env = publish::from_wire(&job.env);
     let saltenv = env
         .saltenv
@@ -133,6 +129,7 @@ pub async fn start(
         test: job.test,
         env: job.env.clone(),
     };
+    let (tree_commit, pillar_commit) = master.git_commits(&tree);
     let record = JobRecord {
         jid: master.jobs.lock().unwrap().new_jid(),
         operator: format!("minion:{id}"),
@@ -145,6 +142,8 @@ pub async fn start(
         expected: vec![id.clone()],
         started: now_ms(),
         finished: None,
+        tree_commit,
+        pillar_commit,
     };
     let recorded = {
         let jobs = master.jobs.lock().unwrap();

@@ -17,7 +17,7 @@ use transport::wire::{Admission, Claim, Jid, JobReturn, MasterMsg, MinionJob, Mi
 
 use super::exec::{self, JobEnv};
 use super::jobs::JobTable;
-use super::uplink::Uplink;
+use super::masters::{MasterAddr, Uplinks};
 use super::DaemonConfig;
 
 /// Reaching the master and its admission, at most (an unreachable master is
@@ -39,44 +39,29 @@ pub async fn apply(
 ) -> anyhow::Result<JobReturn> {
     transport::keys::create_private_dir(&config.pki_dir)?;
     let key = KeyPair::load_or_create(&config.pki_dir.join("minion.key"))?;
-    let endpoint = config.endpoint();
-    let claim = Claim::MinionCall {
-        id: config.id.clone(),
-    };
-    let reached = tokio::time::timeout(REACH_LIMIT, async {
-        let link = link::connect(
-            &endpoint,
-            &key,
-            &claim,
-            |k| super::verify_master(config, k),
-            LinkOptions::default(),
-        )
-        .await
-        .map_err(|e| anyhow!("cannot reach the master at {endpoint}: {e}"))?;
-        let mut rx = link.rx;
-        let first = rx
-            .recv::<MasterMsg>()
-            .await
-            .map_err(|e| anyhow!("the master at {endpoint}: {e}"))?;
-        anyhow::Ok((link.server_key, link.tx, rx, first))
-    })
-    .await
-    .map_err(|_| anyhow!("the master at {endpoint} did not answer within {REACH_LIMIT:?}"))??;
-    let (server_key, tx, mut rx, first) = reached;
-    match first {
-        MasterMsg::Admission(Admission::Accepted) => {}
-        MasterMsg::Admission(Admission::Pending) => bail!(
-            "this minion's key is not accepted on the master (it is pending there): run `master keys accept {}` on the master (fingerprint {})",
-            config.id,
-            key.public.fingerprint()
-        ),
-        MasterMsg::Admission(Admission::Refused { reason }) => {
-            bail!("this minion's key is not accepted on the master: {reason}")
+    // With several masters, the first that answers, as the operator's CLI
+    // picks one; a master that refuses this minion ends the call.
+    let mut unreachable = Vec::new();
+    let mut reached = None;
+    for master in &config.masters {
+        match reach(config, master, &key).await {
+            Ok(r) => {
+                reached = Some((master, r));
+                break;
+            }
+            Err(Unreached::Down(e)) => unreachable.push(e),
+            Err(Unreached::Refused(e)) => return Err(e),
         }
-        other => bail!("unexpected first message from the master: {other:?}"),
     }
-    super::trust_on_first_use(config, &server_key).map_err(|e| anyhow!(e))?;
-    let uplink = Arc::new(Uplink::default());
+    let Some((master, (server_key, tx, mut rx))) = reached else {
+        bail!("{}", unreachable.join("; "));
+    };
+    if config.masters.len() > 1 {
+        tracing::info!(master = %master, "using this master");
+    }
+    super::trust_on_first_use(config, master, &server_key).map_err(|e| anyhow!(e))?;
+    let uplinks = Arc::new(Uplinks::new(std::slice::from_ref(master)));
+    let uplink = uplinks.slot(0).clone();
     uplink.set(Some(tx.clone()));
     tx.send(&MinionMsg::Grains {
         grains: grains.clone(),
@@ -89,6 +74,8 @@ pub async fn apply(
     let fixed = grains.clone();
     let env = Arc::new(JobEnv {
         uplink: uplink.clone(),
+        uplinks,
+        slot: 0,
         grains: RwLock::new(grains),
         grains_file: config.grains_file.clone(),
         grains_source: Arc::new(move || fixed.clone()),
@@ -157,5 +144,67 @@ pub async fn apply(
                 }
             }
         }
+    }
+}
+
+/// Why one master of the list was not used.
+enum Unreached {
+    /// Not reached, or silent: the next master may answer.
+    Down(String),
+    /// It answered and refused this minion (key pending or refused).
+    Refused(anyhow::Error),
+}
+
+type Reached = (transport::keys::PublicKey, link::LinkTx, link::LinkRx);
+
+/// Connects to `master` as a one-shot call session and waits for its
+/// admission.
+async fn reach(
+    config: &DaemonConfig,
+    master: &MasterAddr,
+    key: &KeyPair,
+) -> Result<Reached, Unreached> {
+    let endpoint = master.endpoint();
+    let claim = Claim::MinionCall {
+        id: config.id.clone(),
+    };
+    let reached = tokio::time::timeout(REACH_LIMIT, async {
+        let link = link::connect(
+            &endpoint,
+            key,
+            &claim,
+            |k| super::verify_master(config, master, k),
+            LinkOptions::default(),
+        )
+        .await
+        .map_err(|e| format!("cannot reach the master at {master}: {e}"))?;
+        let mut rx = link.rx;
+        let first = rx
+            .recv::<MasterMsg>()
+            .await
+            .map_err(|e| format!("the master at {master}: {e}"))?;
+        Ok::<_, String>((link.server_key, link.tx, rx, first))
+    })
+    .await
+    .map_err(|_| {
+        Unreached::Down(format!(
+            "the master at {master} did not answer within {REACH_LIMIT:?}"
+        ))
+    })?
+    .map_err(Unreached::Down)?;
+    let (server_key, tx, rx, first) = reached;
+    match first {
+        MasterMsg::Admission(Admission::Accepted) => Ok((server_key, tx, rx)),
+        MasterMsg::Admission(Admission::Pending) => Err(Unreached::Refused(anyhow!(
+            "this minion's key is not accepted on the master {master} (it is pending there): run `master keys accept {}` on the master (fingerprint {})",
+            config.id,
+            key.public.fingerprint()
+        ))),
+        MasterMsg::Admission(Admission::Refused { reason }) => Err(Unreached::Refused(anyhow!(
+            "this minion's key is not accepted on the master {master}: {reason}"
+        ))),
+        other => Err(Unreached::Down(format!(
+            "unexpected first message from the master at {master}: {other:?}"
+        ))),
     }
 }
