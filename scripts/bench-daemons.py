@@ -19,6 +19,12 @@ first), the wall time of the operator command for:
               (Brine's minions apply under a state root; its dpkg status is this
               host's, linked in, so both read the same package list)
   disk_usage  `master run '*' disk.usage`     vs  `salt '*' disk.usage`
+  dryrun  `master apply '*' --test`   vs  `salt '*' state.apply test=True`
+          of the same applied tree (every state True, nothing pending)
+  plan    `master plan '*' --tree DIR` vs `salt '*' state.apply test=True`:
+          Brine compiles the candidate tree (here the same tree, so the plan is
+          empty and exits 0) beside the current one from cached grains, touching
+          no minion; Salt has no plan, its nearest answer is a fleet dry run
   (--cases picks them; default ping,noop)
 
 and the idle RSS (VmRSS from /proc) of the master (Brine: one process; Salt:
@@ -346,6 +352,12 @@ enable_fqdns_grains: False
     def apply_cmd(self):
         return self.master_cmd("apply", "*", "--out", "json")
 
+    def dryrun_cmd(self):
+        return self.master_cmd("apply", "*", "--test", "--out", "json")
+
+    def plan_cmd(self):
+        return self.master_cmd("plan", "*", "--tree", os.path.join(self.base, "salt"), "--out", "json")
+
     def exec_cmd(self, words):
         return self.master_cmd("run", "*", *words, "--out", "json")
 
@@ -430,6 +442,11 @@ enable_gpu_grains: False
     def apply_cmd(self):
         return self.salt_cmd("*", "state.apply")
 
+    def dryrun_cmd(self):
+        return self.salt_cmd("*", "state.apply", "test=True")
+
+    plan_cmd = dryrun_cmd
+
     def exec_cmd(self, words):
         return self.salt_cmd("*", *words)
 
@@ -460,7 +477,8 @@ def timed_case(side, case):
         words, good = EXEC_CASES[case]
         argv = side.exec_cmd(words)
     else:
-        argv = side.ping_cmd() if case == "ping" else side.apply_cmd()
+        argv = {"ping": side.ping_cmd, "noop": side.apply_cmd, "dryrun": side.dryrun_cmd,
+                "plan": side.plan_cmd}[case]()
     elapsed, p = run(argv, check=False)
     out = parse_json(p) if p.stdout.strip() else None
     if case in EXEC_CASES:
@@ -469,6 +487,9 @@ def timed_case(side, case):
     elif case == "ping":
         ok = check_ping(out, side.ids)
         err = None if ok else f"not every minion answered: {str(out)[:300]}"
+    elif case == "plan" and side.name == "brine":
+        missing = [i for i in side.ids if not isinstance(out, dict) or i not in out]
+        err = f"no plan for {missing[0]}: {str(out)[:300]}" if missing else None
     else:
         err = check_apply(out, side.ids, noop=True)
     if p.returncode != 0 and err is None:
@@ -562,14 +583,15 @@ def main():
     ap.add_argument("--skip-brine", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (logs) for inspection")
     ap.add_argument("--cases", default=",".join(CASES),
-                    help="comma-separated cases: ping, noop, " + ", ".join(EXEC_CASES) + " (default ping,noop)")
+                    help="comma-separated cases: ping, noop, dryrun, plan, " + ", ".join(EXEC_CASES)
+                    + " (default ping,noop)")
     ap.add_argument("--states", type=int, default=STATES,
                     help=f"file.managed states in the applied tree (default {STATES}; "
                     "bench-swarm.py applies 20)")
     args = ap.parse_args()
     STATES = args.states
     CASES[:] = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in CASES if c not in ("ping", "noop") and c not in EXEC_CASES]
+    unknown = [c for c in CASES if c not in ("ping", "noop", "dryrun", "plan") and c not in EXEC_CASES]
     if unknown:
         sys.exit(f"unknown case(s): {', '.join(unknown)}")
     need = [(MASTER, "cargo build --release --bins"), (MINION, "cargo build --release --bins")]

@@ -2,8 +2,8 @@
 mod client;
 mod drift;
 mod env_opts;
-mod fileserver;
 mod events;
+mod fileserver;
 mod jobs;
 mod keys;
 mod publish;

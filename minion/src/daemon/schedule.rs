@@ -1,7 +1,9 @@
 //! The minion's `schedule` option, in Salt's format (`salt/utils/schedule.py`):
 //! each entry runs `function` every `seconds`/`minutes`/`hours`/`days`
-//! (summed, as Salt does), `splay` adds up to that many seconds to each
-//! run, `run_on_start` runs it at once, `enabled: False` keeps it off.
+//! (summed, as Salt does) or at the times of a `cron` expression (Salt's
+//! croniter: five fields or an `@hourly`-style alias, in the minion's local
+//! time), `splay` adds up to that many seconds to each run, `run_on_start`
+//! runs it at once, `enabled: False` keeps it off.
 //!
 //! A run is a job the minion asks the master for (`MinionMsg::StartJob`):
 //! the master compiles it as for a publish, records it in the job cache as
@@ -12,8 +14,8 @@
 //!
 //! Brine runs `state.apply`, `state.highstate` and `state.sls` (with
 //! `test`, `saltenv`, `pillarenv`, `pillar` keyword arguments); any other
-//! function, and every key Brine does not implement (`cron`, `when`,
-//! `range`, `once`, ...), is a config error naming it. `returner` is
+//! function, and every key Brine does not implement (`when`, `range`,
+//! `once`, ...), is a config error naming it. `returner` is
 //! ignored with a log line: returns go to the master's job cache.
 use std::time::Duration;
 
@@ -26,7 +28,12 @@ use transport::wire::{EnvName, MinionJob, PublishEnv, ScheduleRun};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleEntry {
     pub name: String,
+    /// The time between runs: the summed units, or for `cron` the gap
+    /// between its next two times when the config was read (what `master
+    /// drift` judges staleness by).
     pub interval: Duration,
+    /// `cron`: runs at the expression's times instead of every `interval`.
+    pub cron: Option<croner::Cron>,
     pub splay: Duration,
     pub run_on_start: bool,
     /// What each run asks the master for.
@@ -63,6 +70,7 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
     let mut splay = 0f64;
     let mut run_on_start = false;
     let mut enabled = true;
+    let mut cron = None;
     for (key, v) in m {
         let number = || {
             v.as_f64()
@@ -98,16 +106,21 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
                 tracing::info!(schedule = %name, "schedule 'returner' ignored: returns go to the master's job cache");
             }
             k if ACCEPTED_UNUSED.contains(&k) => {}
-            "cron" => {
-                return Err(
-                    "'cron' is not supported by Brine; use seconds, minutes, hours or days".into(),
-                )
-            }
+            "cron" => cron = Some(parse_cron(v)?),
             other => return Err(format!("key '{other}' is not supported by Brine")),
         }
     }
-    if !timed {
-        return Err("needs one of seconds, minutes, hours or days".into());
+    if let Some(c) = &cron {
+        if timed {
+            // Salt's own refusal, word for word.
+            return Err(
+                "Unable to use \"seconds\", \"minutes\", \"hours\", or \"days\" with \"when\" or \"cron\" options."
+                    .into(),
+            );
+        }
+        secs = cron_gap(c)?.as_secs_f64();
+    } else if !timed {
+        return Err("needs one of seconds, minutes, hours, days or cron".into());
     }
     if secs < 1.0 {
         return Err("runs at most once a second: the interval must be at least 1 second".into());
@@ -120,6 +133,7 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
     Ok(Some(ScheduleEntry {
         name: name.to_string(),
         interval: Duration::from_secs_f64(secs),
+        cron,
         splay: Duration::from_secs_f64(splay),
         run_on_start,
         job: MinionJob {
@@ -130,6 +144,52 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
             ..job
         },
     }))
+}
+
+/// A `cron` value as croniter reads it: five fields (minute hour
+/// day-of-month month day-of-week; day-of-month and day-of-week OR'd, as
+/// in Vixie cron) or an alias such as `@hourly`. A sixth field means
+/// seconds to croniter and something else to other cron dialects, so it is
+/// refused rather than guessed.
+fn parse_cron(v: &Value) -> Result<croner::Cron, String> {
+    let text = v
+        .as_str()
+        .ok_or_else(|| format!("'cron' must be a string, not {v}"))?;
+    let fields = text.split_whitespace().count();
+    if !(fields == 5 || fields == 1 && text.trim_start().starts_with('@')) {
+        return Err(format!(
+            "'cron' must have five fields (minute hour day month weekday) or be an @alias, not {fields}"
+        ));
+    }
+    text.parse::<croner::Cron>()
+        .map_err(|e| format!("'cron' {text:?} is not a cron expression: {e}"))
+}
+
+/// The gap between the expression's next two times from now.
+fn cron_gap(c: &croner::Cron) -> Result<Duration, String> {
+    let now = chrono::Local::now();
+    let never = |e: croner::errors::CronError| format!("'cron' never matches: {e}");
+    let first = c.find_next_occurrence(&now, false).map_err(never)?;
+    let second = c.find_next_occurrence(&first, false).map_err(never)?;
+    Ok((second - first).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// When an entry runs next after `now`: one interval on, or the cron
+/// expression's next time (local time, as croniter computes it), plus splay.
+fn next_run(e: &ScheduleEntry, now: Instant) -> Instant {
+    let wait = match &e.cron {
+        None => e.interval,
+        Some(c) => {
+            let wall = chrono::Local::now();
+            match c.find_next_occurrence(&wall, false) {
+                Ok(at) => (at - wall).to_std().unwrap_or(Duration::ZERO),
+                // Checked when the config was read; a pattern that stops
+                // matching (past year 5000) waits a day and asks again.
+                Err(_) => Duration::from_secs(86400),
+            }
+        }
+    };
+    now + wait + splay(e)
 }
 
 /// The state run an entry's `function`, `args` and `kwargs` ask for.
@@ -225,7 +285,7 @@ impl Scheduler {
                 let first = if e.run_on_start {
                     now
                 } else {
-                    now + e.interval + splay(&e)
+                    next_run(&e, now)
                 };
                 (e, first)
             })
@@ -246,13 +306,14 @@ impl Scheduler {
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400))
     }
 
-    /// The entries due at `now`, each rescheduled one interval (and splay)
-    /// on from now: a run missed while the master was away is not made up.
+    /// The entries due at `now`, each rescheduled one interval (or to its
+    /// next cron time), plus splay, on from now: a run missed while the
+    /// master was away is not made up.
     pub fn take_due(&mut self, now: Instant) -> Vec<ScheduleEntry> {
         let mut due = Vec::new();
         for (e, at) in &mut self.entries {
             if *at <= now {
-                *at = now + e.interval + splay(e);
+                *at = next_run(e, now);
                 due.push(e.clone());
             }
         }
@@ -311,14 +372,26 @@ mod tests {
                 "key 'when'",
             ),
             (
-                "a:\n  function: state.apply\n  cron: '*/5 * * * *'\n",
-                "'cron'",
+                "a:\n  function: state.apply\n  cron: '*/5 * * * *'\n  minutes: 5\n",
+                "with \"when\" or \"cron\" options",
+            ),
+            (
+                "a:\n  function: state.apply\n  cron: '0 */5 * * * *'\n",
+                "five fields",
+            ),
+            (
+                "a:\n  function: state.apply\n  cron: '61 * * * *'\n",
+                "not a cron expression",
             ),
             (
                 "a:\n  function: cmd.run\n  seconds: 5\n",
                 "function 'cmd.run'",
             ),
             ("a:\n  function: state.apply\n", "needs one of seconds"),
+            (
+                "a:\n  function: state.apply\n  cron: 5\n",
+                "must be a string",
+            ),
             ("a:\n  seconds: 5\n", "needs 'function'"),
             (
                 "a:\n  function: state.apply\n  seconds: 5\n  kwargs: {queue: True}\n",
@@ -335,6 +408,29 @@ mod tests {
                 "{text}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_cron_entry_runs_at_its_times_and_reports_their_gap() {
+        let entries = parse_yaml(
+            "every5:\n  function: state.apply\n  cron: '*/5 * * * *'\n  kwargs: {test: True}\n\
+             hourly:\n  function: state.apply\n  cron: '@hourly'\n",
+        )
+        .unwrap();
+        let five = &entries[0];
+        assert_eq!(five.interval, Duration::from_secs(300));
+        assert_eq!(five.job.schedule.as_ref().unwrap().interval_secs, 300);
+        assert_eq!(entries[1].interval, Duration::from_secs(3600));
+        // The next run is the next multiple of five minutes on the wall clock.
+        let now = Instant::now();
+        let wall = chrono::Local::now();
+        let wait = next_run(five, now) - now;
+        assert!(wait <= Duration::from_secs(300), "{wait:?}");
+        let at = wall + chrono::Duration::from_std(wait).unwrap();
+        use chrono::Timelike;
+        let rounded = at + chrono::Duration::milliseconds(500);
+        assert_eq!(rounded.minute() % 5, 0, "{at}");
+        assert_eq!(rounded.second(), 0, "{at}");
     }
 
     #[test]
