@@ -90,6 +90,7 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 }
 
 pub mod daemons;
+pub mod debs;
 pub mod fleet;
 pub mod fleet_minion;
 pub mod gpg_keyring;
