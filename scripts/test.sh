@@ -13,7 +13,8 @@ cargo fmt --all -- --check
 # The crate rules of ARCHITECTURE.md (which crate may link which).
 scripts/check-crate-graph.py
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# The end-to-end tests run the real binaries; build them first.
+# The end-to-end tests run the real binaries; build them first (dist_assets too:
+# the fleet tests package the minion they install with it, tests/src/debs.rs).
 cargo build --workspace --bins --locked
 cargo nextest run --workspace --locked --no-fail-fast
 # Every fuzz target for a bounded time, after replaying the committed crash

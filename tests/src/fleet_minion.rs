@@ -1,6 +1,9 @@
-//! A Brine minion installed in a fleet container the way README's "Running the
-//! daemons" says: the binary, the shipped systemd unit, `/etc/brine/minion.yaml`,
-//! then `systemctl enable --now`.
+//! A Brine minion installed in a fleet container the way README's "Install"
+//! says: the brine-minion package (`apt install ./brine-minion_*.deb`, built
+//! from this test build by [`crate::debs`]), then `/etc/brine/minion.yaml`
+//! and a restart.
+use std::path::Path;
+
 use crate::fleet::Container;
 
 /// Where the installed minion keeps its cache (outbox, started jobs).
@@ -10,16 +13,7 @@ pub const CACHEDIR: &str = "/var/cache/brine/minion";
 /// `master_port`. `tuning` is more config lines (`ping_interval: 1\n`), for
 /// tests that need a lost link noticed within seconds.
 pub fn install_minion(c: &Container, id: &str, master_port: u16, tuning: &str) {
-    c.copy_in(crate::bin("minion"), "/usr/local/bin/minion")
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.copy_in(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../dist/systemd/brine-minion.service"
-        ),
-        "/etc/systemd/system/brine-minion.service",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    install_package(c, &crate::debs::minion_deb());
     let config = format!(
         "id: {id}\n\
          master: {}\n\
@@ -32,6 +26,26 @@ pub fn install_minion(c: &Container, id: &str, master_port: u16, tuning: &str) {
     );
     c.write_file("/etc/brine/minion.yaml", config, 0o644)
         .unwrap_or_else(|e| panic!("{e}"));
-    c.run("systemctl daemon-reload && systemctl enable --now brine-minion");
+    // The package started it with its default config (master `salt`).
+    c.run("systemctl restart brine-minion");
     assert_eq!(c.run("systemctl is-active brine-minion"), "active");
+}
+
+/// `apt-get install` of the package file `deb` inside `c` (its Depends are
+/// in the rootfs: nothing is downloaded).
+pub fn install_package(c: &Container, deb: &Path) {
+    let name = deb.file_name().unwrap().to_str().unwrap();
+    let inside = format!("/tmp/{name}");
+    c.copy_in(deb, &inside).unwrap_or_else(|e| panic!("{e}"));
+    c.exec_ok(&[
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        &inside,
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
 }

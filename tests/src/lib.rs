@@ -91,6 +91,7 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 
 pub mod daemons;
 pub mod events;
+pub mod debs;
 pub mod fleet;
 pub mod fleet_minion;
 pub mod git_remote;

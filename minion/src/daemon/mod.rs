@@ -91,8 +91,18 @@ pub type GrainsSource = Arc<dyn Fn() -> Value + Send + Sync>;
 
 impl DaemonConfig {
     pub fn from_raw(id: String, raw: &common::data::Map<String, Value>) -> anyhow::Result<Self> {
-        let s = |k: &str, d: &str| -> String {
-            raw.get(k).and_then(Value::as_str).unwrap_or(d).to_string()
+        // A key of the wrong type is an error naming it, not its default.
+        let opt_s = |k: &str| -> anyhow::Result<Option<String>> {
+            match raw.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_str()
+                    .map(|s| Some(s.to_string()))
+                    .with_context(|| format!("config key '{k}' must be a string")),
+            }
+        };
+        let s = |k: &str, d: &str| -> anyhow::Result<String> {
+            Ok(opt_s(k)?.unwrap_or_else(|| d.to_string()))
         };
         let n = |k: &str, d: u64| -> anyhow::Result<u64> {
             match raw.get(k) {
@@ -123,12 +133,12 @@ impl DaemonConfig {
             random_master: flag("random_master")?,
             master_failback: flag("master_failback")?,
             master_failback_interval: Duration::from_secs(n("master_failback_interval", 0)?),
-            pki_dir: PathBuf::from(s("pki_dir", "/etc/brine/pki/minion")),
-            cachedir: PathBuf::from(s("cachedir", DEFAULT_CACHEDIR)),
+            pki_dir: PathBuf::from(s("pki_dir", "/etc/brine/pki/minion")?),
+            cachedir: PathBuf::from(s("cachedir", DEFAULT_CACHEDIR)?),
             ping_interval: Duration::from_secs(n("ping_interval", 5)?.max(1)),
             acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
             max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),
-            state_root: PathBuf::from(s("state_root", "/")),
+            state_root: PathBuf::from(s("state_root", "/")?),
             grains_refresh: Duration::from_secs_f64(
                 60.0 * match raw.get("grains_refresh_every") {
                     None | Some(Value::Null) => 5.0,
@@ -138,10 +148,7 @@ impl DaemonConfig {
                         .context("config key 'grains_refresh_every' must be a number of minutes")?,
                 },
             ),
-            record_received: raw
-                .get("record_received")
-                .and_then(Value::as_str)
-                .map(PathBuf::from),
+            record_received: opt_s("record_received")?.map(PathBuf::from),
             trim_code_pages: true,
             stop_timeout: Duration::from_secs(n("stop_timeout", 60)?),
             mine_functions: common::config::mine_functions(
