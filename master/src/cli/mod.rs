@@ -3,6 +3,7 @@ mod client;
 mod env_opts;
 mod jobs;
 mod keys;
+mod plan;
 mod publish;
 mod render;
 mod secrets;
@@ -59,6 +60,9 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Secrets' reach: `secrets who KEY:PATH` lists the minions whose pillar holds it.
     Secrets(secrets::SecretsArgs),
+    /// What a candidate state tree (--tree DIR) would change on each
+    /// targeted minion; publishes nothing. Exit 0 none, 4 changes, 2 errors.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             // The low chunks are data: YAML unless asked otherwise.
             Command::Render(a) => render::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Secrets(a) => secrets::run(a, &client, or_highstate).await,
+            Command::Plan(a) => plan::run(a, &client, or_highstate).await,
         }
     })
 }

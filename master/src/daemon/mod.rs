@@ -22,6 +22,8 @@ pub mod mine;
 mod minions;
 mod operators;
 mod pillar_mine;
+mod plan;
+mod plan_apply;
 pub mod probe;
 mod publish;
 mod runfun;

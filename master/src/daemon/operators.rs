@@ -92,6 +92,9 @@ impl Handler for OperatorSide {
         tokio::spawn(async move {
             match req {
                 OpRequest::Publish(p) => super::publish::publish(master, operator, p, peer).await,
+                OpRequest::ApplyPlan(p) => {
+                    super::plan_apply::apply(master, operator, *p, peer).await
+                }
                 other => {
                     let reply = answer(&master, &operator, other).await;
                     let _ = peer.send(&OpReply::Reply(reply));
@@ -172,7 +175,10 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("secrets")?;
             super::secrets_who::who(master.clone(), path).await
         }
-        OpRequest::Publish(_) | OpRequest::Ping => unreachable!("handled in message"),
+        OpRequest::Plan(p) => super::plan::plan(master.clone(), operator, *p).await,
+        OpRequest::Publish(_) | OpRequest::ApplyPlan(_) | OpRequest::Ping => {
+            unreachable!("handled in message")
+        }
     }
 }
 
