@@ -348,3 +348,105 @@ fn a_saved_plan_applies_its_chunks_and_is_refused_once_the_tree_or_grains_moved(
     );
     assert_eq!(fleet.job_count(), jobs + 2, "the grains.setval job only");
 }
+
+/// A gpg-encrypted pillar value in a chunk: the plan and its saved file show
+/// `<secret db:password>`, never the plaintext, and the apply of that plan
+/// still writes the plaintext (the master recompiles it). A candidate pillar
+/// tree replaces the master's pillar roots for the plan.
+#[test]
+fn plans_hide_gpg_secrets_and_a_candidate_pillar_tree_replaces_the_pillar() {
+    use tests::gpg_keyring::Keyring;
+    const PLAINTEXT: &str = "s3cret-Plan-4242";
+    let key = Keyring::temporary();
+    let secrets = format!(
+        "#!yaml|gpg\ndb:\n  password: {}",
+        key.encrypt_yaml_block(PLAINTEXT, 4)
+    );
+    let app = "/etc/app.conf:\n  file.managed:\n    - contents: \"password={{ pillar['db']['password'] }}\"\n";
+    let master = Master::start_with(
+        &[
+            ("salt/top.sls", TOP),
+            ("salt/app.sls", app),
+            ("pillar/top.sls", "base:\n  web1:\n    - secrets\n"),
+            ("pillar/secrets.sls", &secrets),
+        ],
+        &format!("gpg_keydir: {}\n", key.home().display()),
+    );
+    let web1 = master.minion("web1");
+    std::fs::create_dir_all(web1.root().join("etc")).unwrap();
+    wait_until(Duration::from_secs(20), "web1 pending", || {
+        !master.pending().is_empty()
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    master.wait_connected(&["web1"]);
+    let work = tempfile::tempdir().unwrap();
+    let plan_file = work.path().join("plan.json");
+
+    let cand = candidate(&app.replace("}}\"", "}} v2\""));
+    let tree = cand.path().to_str().unwrap();
+    let out = master.cli(&[
+        "plan",
+        "web1",
+        "--tree",
+        tree,
+        "--out",
+        "json",
+        "--save",
+        plan_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(4), "{}{}", out.stdout, out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["web1"]["changed"][0]["args"]["contents"],
+        json!({"old": "password=<secret db:password>", "new": "password=<secret db:password> v2"}),
+        "{v:#}"
+    );
+    let saved = std::fs::read_to_string(&plan_file).unwrap();
+    for text in [&out.stdout, &out.stderr, &saved] {
+        assert!(!text.contains(PLAINTEXT), "{text}");
+    }
+    assert!(saved.contains("<secret db:password>"), "{saved}");
+
+    let (code, v) = master.json(&[
+        "apply",
+        "--plan",
+        plan_file.to_str().unwrap(),
+        "--tree",
+        tree,
+    ]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(!v.to_string().contains(PLAINTEXT), "{v:#}");
+    assert_eq!(
+        std::fs::read_to_string(web1.root().join("etc/app.conf")).unwrap(),
+        format!("password={PLAINTEXT} v2\n")
+    );
+
+    // The same state tree with a candidate pillar tree of plain values.
+    let pillar = tempfile::tempdir().unwrap();
+    std::fs::write(
+        pillar.path().join("top.sls"),
+        "base:\n  web1:\n    - plain\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pillar.path().join("plain.sls"),
+        "db:\n  password: visible\n",
+    )
+    .unwrap();
+    let same = candidate(app);
+    let (code, v) = master.json(&[
+        "plan",
+        "web1",
+        "--tree",
+        same.path().to_str().unwrap(),
+        "--pillar-tree",
+        pillar.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(4), "{v:#}");
+    assert_eq!(
+        v["web1"]["changed"][0]["args"]["contents"],
+        json!({"old": "password=<secret db:password>", "new": "password=visible"}),
+        "{v:#}"
+    );
+    assert!(!v.to_string().contains(PLAINTEXT), "{v:#}");
+}
