@@ -347,6 +347,20 @@ fn a_saved_plan_applies_its_chunks_and_is_refused_once_the_tree_or_grains_moved(
         out.stderr
     );
     assert_eq!(fleet.job_count(), jobs + 2, "the grains.setval job only");
+
+    // The master's pillar moved for web2 and web3: both named, with pillar.
+    let low = fleet.master.dir.path().join("pillar/low.sls");
+    std::fs::write(&low, "level: lower\n").unwrap();
+    let out = fleet
+        .master
+        .cli(&["apply", "--plan", plan_path, "--tree", tree]);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    for id in ["web2", "web3"] {
+        let moved = format!("{id}: its pillar changed since the plan was made");
+        assert!(out.stderr.contains(&moved), "{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("web1"), "{}", out.stderr);
+    assert_eq!(fleet.job_count(), jobs + 2);
 }
 
 /// A gpg-encrypted pillar value in a chunk: the plan and its saved file show
