@@ -11,6 +11,12 @@ For each swarm size (--minions 100,1000,10000) the master starts with
             --apply-minions of them (applied once first; each measured run is
             checked: every state True, nothing changed)
   rss       VmRSS of the master with every minion connected (and the swarm's)
+  plan      `master plan '*' --tree CANDIDATE` over every minion, the candidate
+            changing one argument of each of the 20 states (median of --runs;
+            each checked: exit 4, 20 changed chunks per minion), and the
+            master's VmRSS after it. Salt's nearest equivalent is
+            `salt '*' state.apply test=True` (scripts/bench-daemons.py), which
+            runs on every minion where a plan compiles on the master only
   restart   the master is stopped and started again on the same dirs: seconds
             until every minion answers again, while pings sent every second
             meanwhile must never be refused (exit 1); the worst gap between
@@ -49,6 +55,24 @@ def sls():
             "        index = {{ i }}\n"
             "    - makedirs: True\n"
             "{% endfor %}\n")
+
+
+def candidate(root):
+    """The tree a plan compares with: every state's contents changed."""
+    d = os.path.join(root, "candidate")
+    bd.write(os.path.join(d, "top.sls"), "base:\n  '*':\n    - app\n")
+    bd.write(os.path.join(d, "app.sls"), sls().replace("index = {{ i }}", "index = {{ i }} # candidate"))
+    return d
+
+
+def check_plan(out, ids):
+    if not isinstance(out, dict) or len(out) != len(ids):
+        return f"not a map of {len(ids)} minions: {str(out)[:200]}"
+    for i in ids:
+        r = out.get(i)
+        if not isinstance(r, dict) or len(r.get("changed", [])) != STATES or r.get("errors"):
+            return f"{i}: {str(r)[:300]}"
+    return None
 
 
 def check_apply(out, ids):
@@ -106,6 +130,10 @@ class Fleet:
         except json.JSONDecodeError:
             out = {}
         return t, p.returncode, sum(1 for v in out.values() if v is True) if isinstance(out, dict) else 0
+
+    def plan(self, tree):
+        t, p = self.cli(["plan", "*", "--tree", tree, "--out", "json", "-t", "3600"], check=False)
+        return t, p, bd.parse_json(p)
 
     def apply(self, ids):
         t, p = self.cli(["apply", "-L", ",".join(ids), "--out", "json"], check=False)
@@ -173,6 +201,17 @@ def bench(n, runs, apply_minions, keep, procs):
         r["master_rss"] = bd.vmrss(fleet.master.pid)
         r["swarm_rss"] = bd.vmrss(fleet.swarm.pid)
         bd.log(f"  RSS master {r['master_rss'] / MIB:.1f} MiB, swarm {r['swarm_rss'] / MIB:.1f} MiB")
+        tree = candidate(root)
+        plans = []
+        for i in range(runs):
+            t, p, out = fleet.plan(tree)
+            bad = check_plan(out, fleet.ids)
+            if p.returncode != 4 or bad:
+                raise RuntimeError(f"plan: exit {p.returncode}: {bad}: {p.stderr.decode()[-800:]}")
+            plans.append(t)
+            bd.log(f"  plan {i + 1}/{runs} of {n}: {t:.2f} s")
+        r["plan"], r["plan_rss"] = plans, bd.vmrss(fleet.master.pid)
+        bd.log(f"  RSS master after plans {r['plan_rss'] / MIB:.1f} MiB")
         procs.stop([fleet.master])
         fleet.start_master()
         back, refused, gap = wait_all_answer(fleet, 300)
@@ -216,10 +255,14 @@ def main():
         print(f"{r['n']:>8} {r['up']:>7.1f} {med(r['ping']) * 1000:>8.0f} {apply:>18} "
               f"{r['master_rss'] / MIB:>8.1f} MiB {r['swarm_rss'] / MIB:>6.0f} MiB "
               f"{r['restart']:>17.1f} s {r['refused']:>8}")
+    print(f"\n{'minions':>8} {'plan s':>8} {'master RSS after':>17}")
+    for r in results:
+        print(f"{r['n']:>8} {med(r['plan']):>8.2f} {r['plan_rss'] / MIB:>13.1f} MiB")
     print("\nraw (seconds):")
     for r in results:
         print(f"  n={r['n']} ping: {' '.join(f'{x:.3f}' for x in r['ping'])}")
         print(f"  n={r['n']} apply({r['apply_n']}): {' '.join(f'{x:.3f}' for x in r['apply'])}")
+        print(f"  n={r['n']} plan: {' '.join(f'{x:.3f}' for x in r['plan'])}")
 
 
 if __name__ == "__main__":

@@ -16,3 +16,4 @@ pub mod link;
 pub mod noise;
 pub mod rpc;
 pub mod wire;
+pub mod wire_plan;

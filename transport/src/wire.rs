@@ -303,6 +303,12 @@ pub enum OpRequest {
         tag: Option<String>,
         queue: u32,
     },
+    /// `master plan`: what a candidate state tree would change per minion;
+    /// nothing is published.
+    Plan(Box<crate::wire_plan::PlanRequest>),
+    /// `master apply --plan FILE`: a saved plan's chunks, published only if
+    /// nothing it was compiled from moved since. Streams as a publish does.
+    ApplyPlan(Box<crate::wire_plan::ApplyPlanRequest>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

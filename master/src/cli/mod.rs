@@ -6,6 +6,7 @@ mod events;
 mod fileserver;
 mod jobs;
 mod keys;
+mod plan;
 mod publish;
 mod render;
 mod secrets;
@@ -69,6 +70,9 @@ pub enum Command {
     Fileserver(fileserver::FileserverArgs),
     /// The master's event stream (Salt's tags), one event a line.
     Events(events::EventsArgs),
+    /// What a candidate state tree (--tree DIR) would change on each
+    /// targeted minion; publishes nothing. Exit 0 none, 4 changes, 2 errors.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Drift(a) => drift::run(a, &client, or_highstate).await,
             Command::Fileserver(a) => fileserver::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Events(a) => events::run(a, &client, or_highstate).await,
+            Command::Plan(a) => plan::run(a, &client, or_highstate).await,
         }
     })
 }

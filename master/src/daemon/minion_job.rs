@@ -165,7 +165,11 @@ pub async fn start(
         tree: tree.clone(),
         jid: jid.clone(),
         id: id.clone(),
-        spec: Arc::new(JobSpec { what, env }),
+        spec: Arc::new(JobSpec {
+            what,
+            env,
+            plan: None,
+        }),
         done,
         compiles: Arc::new(Semaphore::new(1)),
         session: Some((peer.clone(), probes)),

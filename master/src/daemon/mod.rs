@@ -25,6 +25,8 @@ mod minion_job;
 mod minions;
 mod operators;
 mod pillar_mine;
+mod plan;
+mod plan_apply;
 pub mod probe;
 mod publish;
 mod runfun;
@@ -142,13 +144,20 @@ impl Master {
     /// The trees a job starting now compiles from: the config's roots, with
     /// the pinned git commits when there are git remotes.
     pub fn tree(&self) -> compile::Tree {
-        let (envs, git) = match &self.gitfs {
+        self.tree_with(|_| {})
+    }
+
+    /// The current tree with its environments edited first (`master plan`
+    /// puts a candidate checkout in place of one saltenv's roots).
+    pub fn tree_with(&self, edit: impl FnOnce(&mut common::config::Environments)) -> compile::Tree {
+        let (mut envs, git) = match &self.gitfs {
             Some(g) => {
                 let snapshot = g.snapshot();
                 (g.environments(&self.config.envs, &snapshot), Some(snapshot))
             }
             None => (self.config.envs.clone(), None),
         };
+        edit(&mut envs);
         let mut tree =
             compile::Tree::new(&envs, self.config.nodegroups.clone()).with_renderers(&self.config);
         tree.git = git;

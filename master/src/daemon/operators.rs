@@ -95,6 +95,9 @@ impl Handler for OperatorSide {
                 OpRequest::Events { tag, queue } => {
                     super::events::serve(master, operator, peer, tag, queue).await
                 }
+                OpRequest::ApplyPlan(p) => {
+                    super::plan_apply::apply(master, operator, *p, peer).await
+                }
                 other => {
                     let reply = answer(&master, &operator, other).await;
                     let _ = peer.send(&OpReply::Reply(reply));
@@ -188,7 +191,11 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             acl("fileserver")?;
             crate::gitfs::answer_status(master.gitfs.as_deref())
         }
-        OpRequest::Publish(_) | OpRequest::Ping | OpRequest::Events { .. } => {
+        OpRequest::Plan(p) => super::plan::plan(master.clone(), operator, *p).await,
+        OpRequest::Publish(_)
+        | OpRequest::ApplyPlan(_)
+        | OpRequest::Ping
+        | OpRequest::Events { .. } => {
             unreachable!("handled in message")
         }
     }

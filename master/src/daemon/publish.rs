@@ -17,6 +17,7 @@ use transport::wire::{
 };
 
 use super::compile::{compile, Tree};
+use super::plan_apply::Planned;
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
 use crate::jobcache::{now_ms, JobRecord, NewReturn};
@@ -85,8 +86,20 @@ fn fail(sink: &OperatorPeer, message: String) {
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 pub async fn publish(master: Arc<Master>, operator: String, p: Publish, sink: Arc<OperatorPeer>) {
+    publish_planned(master, operator, p, sink, None).await
+}
+
+/// [`publish`], with each minion's compile taken from a checked plan
+/// (`master apply --plan`) instead of compiled here.
+pub(super) async fn publish_planned(
+    master: Arc<Master>,
+    operator: String,
+    p: Publish,
+    sink: Arc<OperatorPeer>,
+    plan: Option<Planned>,
+) {
     RUNNING.fetch_add(1, Ordering::SeqCst);
-    publish_one(master, operator, p, sink).await;
+    publish_one(master, operator, p, sink, plan).await;
     if RUNNING.fetch_sub(1, Ordering::SeqCst) == 1 {
         tokio::task::spawn_blocking(process_tuning::code_pages::trim);
     }
@@ -98,7 +111,13 @@ pub fn in_progress() -> usize {
     RUNNING.load(Ordering::SeqCst)
 }
 
-async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Arc<OperatorPeer>) {
+async fn publish_one(
+    master: Arc<Master>,
+    operator: String,
+    p: Publish,
+    sink: Arc<OperatorPeer>,
+    plan: Option<Planned>,
+) {
     if master.is_stopping() {
         return fail(&sink, "the master is stopping: it takes no new jobs".into());
     }
@@ -110,10 +129,16 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
             format!("operator {operator} may not run {function} on {}", p.target),
         );
     }
-    let tree = Arc::new(master.tree());
-    let expected = match targets(&master, &tree, &p).await {
-        Ok(t) => t,
-        Err(e) => return fail(&sink, e),
+    let tree = match &plan {
+        Some(plan) => plan.tree.clone(),
+        None => Arc::new(master.tree()),
+    };
+    let expected = match &plan {
+        Some(plan) => plan.ids(),
+        None => match targets(&master, &tree, &p).await {
+            Ok(t) => t,
+            Err(e) => return fail(&sink, e),
+        },
     };
     let env = job_env_of(&p.what);
     // Not given: the config's saltenv, and the pillar merged from every
@@ -166,7 +191,11 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         Some(Batch::Percent(pc)) => (expected.len() * pc as usize).div_ceil(100).max(1),
     };
     let mut missing = Vec::new();
-    let job = Arc::new(JobSpec { what: p.what, env });
+    let job = Arc::new(JobSpec {
+        what: p.what,
+        env,
+        plan,
+    });
     for ids in expected.chunks(wave) {
         missing.extend(run_wave(&master, &tree, &jid, ids, &job, timeout, &sink).await);
     }
@@ -388,6 +417,8 @@ async fn record_and_stream(
 pub(super) struct JobSpec {
     pub(super) what: PublishWhat,
     pub(super) env: JobEnv,
+    /// `master apply --plan`: the compiles, checked against the plan.
+    pub(super) plan: Option<Planned>,
 }
 
 pub(super) struct OneJob {
@@ -452,19 +483,25 @@ impl OneJob {
         }
         let master = self.master.clone();
         let spec = self.spec.clone();
-        let compiled = tokio::task::spawn_blocking(move || {
-            super::runfun::compile_run(
-                &master.compiled,
-                &tree,
-                &id,
-                &grains,
-                probe,
-                &sls,
-                &spec.what,
-                &spec.env,
-            )
-        })
-        .await;
+        let planned = spec.plan.as_ref().and_then(|plan| plan.take(&id));
+        let compiled = match planned {
+            Some(c) => Ok(Ok(c)),
+            None => {
+                tokio::task::spawn_blocking(move || {
+                    super::runfun::compile_run(
+                        &master.compiled,
+                        &tree,
+                        &id,
+                        &grains,
+                        probe,
+                        &sls,
+                        &spec.what,
+                        &spec.env,
+                    )
+                })
+                .await
+            }
+        };
         let compiled = match compiled {
             Ok(Ok(c)) => c,
             Ok(Err(errors)) => {

@@ -7,6 +7,7 @@ mod job_env;
 mod low;
 mod minion_trees;
 mod no_states;
+pub mod plan_diff;
 
 use std::path::PathBuf;
 use std::sync::Arc;

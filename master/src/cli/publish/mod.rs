@@ -55,7 +55,7 @@ pub struct TargetOpts {
 }
 
 impl TargetOpts {
-    fn tgt_type(&self) -> TargetKind {
+    pub(crate) fn tgt_type(&self) -> TargetKind {
         match () {
             _ if self.pcre => TargetKind::Pcre,
             _ if self.list => TargetKind::List,
@@ -68,7 +68,7 @@ impl TargetOpts {
         }
     }
 
-    fn batch(&self) -> Result<Option<Batch>> {
+    pub(crate) fn batch(&self) -> Result<Option<Batch>> {
         let Some(b) = &self.batch_size else {
             return Ok(None);
         };
@@ -88,7 +88,8 @@ impl TargetOpts {
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
-    pub target: String,
+    #[arg(required_unless_present = "plan")]
+    pub target: Option<String>,
     /// SLS names (without any, the highstate from top.sls), and Salt's
     /// `saltenv=ENV`, `pillarenv=ENV` and `pillar='{"key": "value"}'`.
     pub sls: Vec<String>,
@@ -107,6 +108,17 @@ pub struct ApplyArgs {
     pub env: EnvOpts,
     #[command(flatten)]
     pub opts: TargetOpts,
+    /// A plan saved by `master plan --save`: exactly its chunks on exactly
+    /// its minions (no TARGET or SLS), refused before anything is published
+    /// if a minion's grains or pillar, or the tree, changed since.
+    #[arg(long, value_name = "FILE", requires = "tree")]
+    pub plan: Option<std::path::PathBuf>,
+    /// With --plan: the checkout the plan was made from (its digest must match).
+    #[arg(long, value_name = "DIR", requires = "plan")]
+    pub tree: Option<std::path::PathBuf>,
+    /// With --plan: the pillar tree the plan was made with, if any.
+    #[arg(long = "pillar-tree", value_name = "DIR", requires = "plan")]
+    pub pillar_tree: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,18 +136,36 @@ pub struct RunArgs {
 }
 
 pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
-    // Refused here, before anything is published.
-    let (env, sls) = a.env.job_env(&a.sls)?;
-    let what = PublishWhat::Apply {
-        sls,
-        test: a.test,
-        env: env_opts::to_wire(&env)?,
-    };
     let report = ReportOptions {
         test: a.test,
         fail_on_change: a.fail_on_change,
     };
-    let status = publish(&a.target, what, &a.opts, client, out, true, report).await?;
+    let status = match (&a.plan, &a.target) {
+        (Some(file), None) => {
+            if !a.sls.is_empty() || a.env.saltenv.is_some() || a.env.pillarenv.is_some() {
+                bail!("--plan applies the plan's own SLS and environments: give none");
+            }
+            let tree = a.tree.as_deref().expect("clap requires --tree with --plan");
+            let req =
+                super::plan::apply_request(file, tree, a.pillar_tree.as_deref(), a.test, &a.opts)?;
+            let req = OpRequest::ApplyPlan(Box::new(req));
+            send_and_report(req, &a.opts, client, out, true, report).await?
+        }
+        (Some(_), Some(_)) => bail!("--plan applies to the plan's own minions: give no TARGET"),
+        (None, target) => {
+            // Refused here, before anything is published.
+            let target = target
+                .as_deref()
+                .expect("clap requires TARGET without --plan");
+            let (env, sls) = a.env.job_env(&a.sls)?;
+            let what = PublishWhat::Apply {
+                sls,
+                test: a.test,
+                env: env_opts::to_wire(&env)?,
+            };
+            publish(target, what, &a.opts, client, out, true, report).await?
+        }
+    };
     Ok(if a.detailed_exitcode {
         states::run::detailed_exit_status(status.code, status.changed_or_pending)
     } else {
@@ -211,8 +241,20 @@ async fn publish(
         timeout_secs: o.timeout.unwrap_or(0),
         batch: o.batch()?,
     };
+    send_and_report(OpRequest::Publish(p), o, client, out, states, report).await
+}
+
+/// Sends a publish (or a saved plan's), waits for the returns and prints them.
+async fn send_and_report(
+    req: OpRequest,
+    o: &TargetOpts,
+    client: &ClientOpts,
+    out: Out,
+    states: bool,
+    report: ReportOptions,
+) -> Result<Finished> {
     let mut link = client::connect(client).await?;
-    link.tx.send(&OpRequest::Publish(p)).await?;
+    link.tx.send(&req).await?;
     let stream::Streamed {
         jid,
         expected,
