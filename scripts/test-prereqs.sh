@@ -27,6 +27,9 @@
 #                             tiny local package with
 #      debconf-utils          debconf-get-selections, which debconf.set reads
 #                             answers with
+#      postgresql             initdb/pg_ctl for the masters' shared store tests
+#                             (tests/src/postgres.rs), run as the system user
+#                             brine-pgtest, created here
 #   2. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
 #      cached outside the checkout, then a no-op), so its build shows in the log
 #      rather than inside the first fleet test.
@@ -58,6 +61,7 @@ want=(
   ruby:/usr/bin/gem
   npm:/usr/bin/npm
   debconf-utils:/usr/bin/debconf-get-selections
+  postgresql:/usr/share/doc/postgresql/copyright
 )
 
 missing=()
@@ -93,6 +97,10 @@ if ((${#missing[@]})); then
   fi
   rm -f "$log"
 fi
+
+# PostgreSQL refuses to run as root: the test clusters run as this user.
+id brine-pgtest >/dev/null 2>&1 ||
+  useradd --system --no-create-home --shell /usr/sbin/nologin brine-pgtest
 
 # The JUnit schemas `--out junit` is validated against (from PyPI, once).
 /usr/bin/python3 "$here/fetch-junit-xsd.py"

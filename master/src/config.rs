@@ -14,6 +14,8 @@ use common::target::fnmatch;
 pub use common::config::ConfigError;
 use common::config::Environments;
 
+pub use crate::stores_config::{Store, Stores};
+
 /// Where `master` looks for its config when `--config` is not given.
 pub const DEFAULT_MASTER_CONFIG: &str = "/etc/brine/master.yaml";
 
@@ -65,6 +67,9 @@ pub struct MasterConfig {
     /// `gpg_keydir`: the GnuPG home holding the key pillar is encrypted to
     /// (default `gpgkeys` beside the config file).
     pub gpg_keydir: PathBuf,
+    /// `master_job_cache`, `key_store`, `cache`: where jobs, keys, and
+    /// grains and mine data are kept; `postgres.dsn` the shared store's.
+    pub stores: Stores,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -90,6 +95,7 @@ impl Default for MasterConfig {
             pending_key_rate: 50,
             renderer: common::render::Pipeline::default(),
             gpg_keydir: PathBuf::from(common::config::DEFAULT_GPG_KEYDIR),
+            stores: Stores::default(),
             raw: Map::new(),
         }
     }
@@ -211,12 +217,13 @@ impl MasterConfig {
         }
         cfg.renderer = common::config::renderer(path, &raw)?;
         cfg.gpg_keydir = common::config::gpg_keydir(path, &raw)?;
+        cfg.stores = crate::stores_config::read(path, &raw)?;
         cfg.raw = raw;
         Ok(cfg)
     }
 }
 
-fn key_error(path: &Path, key: &str, message: &str) -> ConfigError {
+pub(crate) fn key_error(path: &Path, key: &str, message: &str) -> ConfigError {
     ConfigError::Key {
         path: path.to_path_buf(),
         key: key.to_string(),

@@ -21,6 +21,8 @@ pub mod config;
 pub mod daemon;
 pub mod jobcache;
 pub mod listener;
+pub mod pgstore;
 pub mod pki;
 mod refusals;
+mod stores_config;
 mod token_bucket;

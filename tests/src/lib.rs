@@ -94,6 +94,7 @@ pub mod fleet;
 pub mod fleet_minion;
 pub mod gpg_keyring;
 pub mod http_server;
+pub mod postgres;
 pub mod raw_minion;
 pub mod sealed;
 pub mod zmtp;

@@ -100,7 +100,7 @@ impl Master {
             .limit_pending(config.max_pending_keys, config.pending_key_rate);
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
         transport::keys::create_private_dir(&config.cachedir)?;
-        let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
+        let jobs = open_job_cache(&config, &key)?;
         let orphaned = jobs.finish_orphaned()?;
         if orphaned > 0 {
             tracing::info!(jobs = orphaned, "jobs left running by the previous master marked finished; their late returns are still recorded");
@@ -315,4 +315,29 @@ pub async fn stop(master: &Arc<Master>) {
         Ok(Err(e)) => tracing::error!(error = %e, "cannot sync the job cache"),
         Err(e) => tracing::error!(error = %e, "cannot sync the job cache"),
     }
+}
+
+/// The job cache `master_job_cache` names: this master's SQLite file, or the
+/// PostgreSQL store shared with other masters (where its jobs are marked
+/// with its public key's fingerprint).
+fn open_job_cache(config: &MasterConfig, key: &KeyPair) -> anyhow::Result<JobCache> {
+    let stores = &config.stores;
+    // Not yet kept in PostgreSQL: refused rather than silently kept locally,
+    // which would split the fleet's keys or caches between masters.
+    for (store, key) in [(stores.key_store, "key_store"), (stores.cache, "cache")] {
+        if store == crate::config::Store::Postgres {
+            anyhow::bail!(
+                "{key}: postgres is not implemented yet (only master_job_cache: postgres is)"
+            );
+        }
+    }
+    Ok(match stores.job_cache {
+        crate::config::Store::Local => JobCache::open(&config.cachedir.join("jobs.sqlite"))?,
+        crate::config::Store::Postgres => {
+            let master = key.public.fingerprint();
+            let cache = JobCache::open_postgres(stores.dsn(), &master)?;
+            tracing::info!("job cache in PostgreSQL (master_job_cache: postgres)");
+            cache
+        }
+    })
 }

@@ -127,7 +127,13 @@ async fn publish_one(master: Arc<Master>, operator: String, p: Publish, sink: Ar
         .unwrap_or_else(|| tree.trees.states.saltenv().to_string());
     let (jid, recorded) = {
         let jobs = master.jobs.lock().unwrap();
-        let jid = jobs.new_jid();
+        let jid = match jobs.new_jid() {
+            Ok(jid) => jid,
+            Err(e) => {
+                drop(jobs);
+                return fail(&sink, format!("cannot make a job id: {e}"));
+            }
+        };
         let record = JobRecord {
             jid: jid.clone(),
             operator: operator.clone(),

@@ -2,15 +2,86 @@ use serde_json::json;
 
 use super::*;
 
+/// What keeps a cache under test alive: its SQLite file's dir, or its own
+/// PostgreSQL server.
+enum Store {
+    Sqlite(tempfile::TempDir),
+    Postgres(::tests::postgres::Postgres),
+}
+
+impl Store {
+    /// The cache (again, as after a restart of master `a`).
+    fn open(&self) -> JobCache {
+        match self {
+            Store::Sqlite(dir) => JobCache::open(&dir.path().join("cache/jobs.sqlite")).unwrap(),
+            Store::Postgres(pg) => JobCache::open_postgres(&pg.dsn(), "master-a").unwrap(),
+        }
+    }
+}
+
+fn sqlite_store() -> Store {
+    Store::Sqlite(tempfile::tempdir().unwrap())
+}
+
+fn postgres_store() -> Store {
+    Store::Postgres(::tests::postgres::Postgres::start())
+}
+
 fn cache() -> (tempfile::TempDir, JobCache) {
     let dir = tempfile::tempdir().unwrap();
     let c = JobCache::open(&dir.path().join("cache/jobs.sqlite")).unwrap();
     (dir, c)
 }
 
+fn sqlite(c: &JobCache) -> &SqliteJobCache {
+    match c {
+        JobCache::Sqlite(s) => s,
+        JobCache::Postgres(_) => unreachable!("an SQLite test"),
+    }
+}
+
+/// How many returns the store holds, for any job.
+fn returns_count(c: &JobCache) -> i64 {
+    match c {
+        JobCache::Sqlite(s) => s
+            .conn()
+            .query_row("SELECT count(*) FROM returns", [], |r| r.get(0))
+            .unwrap(),
+        JobCache::Postgres(p) => p.count_returns().unwrap(),
+    }
+}
+
+/// Each test `fn name(store: Store)` runs as `name::sqlite` and `name::postgres`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::sqlite_store());
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::postgres_store());
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    jids_are_salt_shaped_and_strictly_increasing,
+    a_duplicate_return_is_ignored,
+    returns_and_jobs_are_checked,
+    show_lists_missing_minions_and_keeps_json_order,
+    active_list_and_finish,
+    jobs_orphaned_by_a_dead_master_are_finished_and_still_take_late_returns,
+    prune_removes_old_jobs_and_their_returns,
+    a_batch_of_returns_is_recorded_once_each,
+    a_late_return_counts_only_for_an_expected_minion_that_has_not_returned,
+);
+
 fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
     let rec = JobRecord {
-        jid: c.new_jid(),
+        jid: c.new_jid().unwrap(),
         operator: "alice".into(),
         target: "web*".into(),
         tgt_type: "glob".into(),
@@ -26,10 +97,9 @@ fn job(c: &JobCache, expected: &[&str], started: i64) -> JobRecord {
     rec
 }
 
-#[test]
-fn jids_are_salt_shaped_and_strictly_increasing() {
-    let (_d, c) = cache();
-    let jids: Vec<Jid> = (0..1000).map(|_| c.new_jid()).collect();
+fn jids_are_salt_shaped_and_strictly_increasing(store: Store) {
+    let c = store.open();
+    let jids: Vec<Jid> = (0..1000).map(|_| c.new_jid().unwrap()).collect();
     for w in jids.windows(2) {
         assert!(w[0] < w[1], "{} !< {}", w[0], w[1]);
     }
@@ -49,12 +119,11 @@ fn jids_keep_increasing_after_reopen_even_with_a_future_jid() {
     c.record_job(&rec).unwrap();
     drop(c);
     let c = JobCache::open(&path).unwrap();
-    assert_eq!(c.new_jid(), "29990101000000000001");
+    assert_eq!(c.new_jid().unwrap(), "29990101000000000001");
 }
 
-#[test]
-fn a_duplicate_return_is_ignored() {
-    let (_d, c) = cache();
+fn a_duplicate_return_is_ignored(store: Store) {
+    let c = store.open();
     let rec = job(&c, &["web01"], now_ms());
     assert!(c
         .record_return(&rec.jid, "web01", true, 0, &json!(true))
@@ -68,9 +137,8 @@ fn a_duplicate_return_is_ignored() {
     assert_eq!(d.returns[0].ret, json!(true));
 }
 
-#[test]
-fn returns_and_jobs_are_checked() {
-    let (_d, c) = cache();
+fn returns_and_jobs_are_checked(store: Store) {
+    let c = store.open();
     let rec = job(&c, &["a"], now_ms());
     assert!(matches!(
         c.record_job(&rec),
@@ -96,7 +164,8 @@ fn returns_and_jobs_are_checked() {
 fn a_malformed_jid_in_the_file_fails_the_read() {
     let (_d, c) = cache();
     job(&c, &["a"], now_ms());
-    c.conn()
+    sqlite(&c)
+        .conn()
         .execute(
             "INSERT INTO jobs (jid, operator, target, tgt_type, function, args, expected, started)
              VALUES ('../x', 'o', '*', 'glob', 'test.ping', '{}', '[]', 0)",
@@ -107,9 +176,8 @@ fn a_malformed_jid_in_the_file_fails_the_read() {
     assert!(e.contains("invalid job id \"../x\""), "{e}");
 }
 
-#[test]
-fn show_lists_missing_minions_and_keeps_json_order() {
-    let (_d, c) = cache();
+fn show_lists_missing_minions_and_keeps_json_order(store: Store) {
+    let c = store.open();
     let rec = job(&c, &["web03", "web01", "web02"], now_ms());
     c.record_return(&rec.jid, "web02", false, 2, &json!({"z": 1, "a": [1, 2]}))
         .unwrap();
@@ -127,9 +195,8 @@ fn show_lists_missing_minions_and_keeps_json_order() {
     );
 }
 
-#[test]
-fn active_list_and_finish() {
-    let (_d, c) = cache();
+fn active_list_and_finish(store: Store) {
+    let c = store.open();
     let a = job(&c, &["x", "y"], now_ms());
     let b = job(&c, &["x"], now_ms());
     c.record_return(&a.jid, "x", true, 0, &json!(true)).unwrap();
@@ -152,17 +219,14 @@ fn active_list_and_finish() {
     assert_eq!(c.list_jobs(1).unwrap().len(), 1);
 }
 
-#[test]
-fn jobs_orphaned_by_a_dead_master_are_finished_and_still_take_late_returns() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("jobs.sqlite");
-    let c = JobCache::open(&path).unwrap();
+fn jobs_orphaned_by_a_dead_master_are_finished_and_still_take_late_returns(store: Store) {
+    let c = store.open();
     let done = job(&c, &["a"], now_ms());
     c.finish_job(&done.jid).unwrap();
     let finished = c.show(&done.jid).unwrap().unwrap().record.finished;
     let orphan = job(&c, &["a", "b"], now_ms());
     drop(c);
-    let c = JobCache::open(&path).unwrap();
+    let c = store.open();
     assert_eq!(c.finish_orphaned().unwrap(), 1);
     assert!(c.active().unwrap().is_empty());
     assert_eq!(
@@ -192,14 +256,13 @@ fn survives_reopen() {
     assert!(!c
         .record_return(&rec.jid, "a", false, 1, &json!(null))
         .unwrap());
-    assert!(c.new_jid() > rec.jid);
+    assert!(c.new_jid().unwrap() > rec.jid);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
-#[test]
-fn prune_removes_old_jobs_and_their_returns() {
-    let (_d, c) = cache();
+fn prune_removes_old_jobs_and_their_returns(store: Store) {
+    let c = store.open();
     let hour = 3_600_000;
     let old = job(&c, &["a"], now_ms() - 48 * hour);
     let new = job(&c, &["a"], now_ms() - hour);
@@ -209,11 +272,7 @@ fn prune_removes_old_jobs_and_their_returns() {
     assert_eq!(c.prune(24).unwrap(), 1);
     assert_eq!(c.show(&old.jid).unwrap(), None);
     assert!(c.show(&new.jid).unwrap().is_some());
-    let left: i64 = c
-        .conn()
-        .query_row("SELECT count(*) FROM returns", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(left, 1);
+    assert_eq!(returns_count(&c), 1);
 }
 
 #[test]
@@ -231,9 +290,8 @@ fn a_newer_schema_is_refused() {
     ));
 }
 
-#[test]
-fn a_batch_of_returns_is_recorded_once_each() {
-    let (_d, c) = cache();
+fn a_batch_of_returns_is_recorded_once_each(store: Store) {
+    let c = store.open();
     let rec = job(&c, &["a", "b"], 1);
     let ok = json!(true);
     let r = |minion| NewReturn {
@@ -251,9 +309,8 @@ fn a_batch_of_returns_is_recorded_once_each() {
     assert_eq!(shown.returns.len(), 2);
 }
 
-#[test]
-fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned() {
-    let (_d, c) = cache();
+fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned(store: Store) {
+    let c = store.open();
     let rec = job(&c, &["web01", "web02"], 1);
     let ok = json!(true);
     let r = |minion| NewReturn {
@@ -321,7 +378,7 @@ fn job_env_columns_are_added_in_place_to_a_version_1_cache() {
     }
     let c = JobCache::open(&path).unwrap();
     let mut rec = job(&c, &["web01"], now_ms());
-    rec.jid = c.new_jid();
+    rec.jid = c.new_jid().unwrap();
     rec.saltenv = "prod".into();
     rec.pillarenv = Some("stage".into());
     c.record_job(&rec).unwrap();
@@ -338,4 +395,43 @@ fn job_env_columns_are_added_in_place_to_a_version_1_cache() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// Two masters sharing one PostgreSQL: each sees the other's jobs and
+/// returns, their jids never collide, and a restart finishes only the
+/// restarted master's own running jobs.
+#[test]
+fn two_masters_share_one_postgres_job_cache() {
+    let pg = ::tests::postgres::Postgres::start();
+    let a = JobCache::open_postgres(&pg.dsn(), "master-a").unwrap();
+    let b = JobCache::open_postgres(&pg.dsn(), "master-b").unwrap();
+    let from_a = job(&a, &["web01", "web02"], now_ms());
+    assert!(b
+        .record_return(&from_a.jid, "web02", true, 0, &json!({"ok": 1}))
+        .unwrap());
+    let shown = b.show(&from_a.jid).unwrap().unwrap();
+    assert_eq!(shown.record, from_a);
+    assert_eq!(shown.missing, ["web01"]);
+    assert_eq!(a.show(&from_a.jid).unwrap().unwrap().returns, shown.returns);
+    let from_b = job(&b, &["web01"], now_ms());
+    let listed: Vec<Jid> = a.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(listed, [from_a.jid.clone(), from_b.jid.clone()]);
+
+    // Both hand out jids at once, as fast as they can: all distinct.
+    let jids = std::thread::scope(|s| {
+        let ta = s.spawn(|| (0..300).map(|_| a.new_jid().unwrap()).collect::<Vec<_>>());
+        let tb = s.spawn(|| (0..300).map(|_| b.new_jid().unwrap()).collect::<Vec<_>>());
+        let mut all = ta.join().unwrap();
+        all.extend(tb.join().unwrap());
+        all
+    });
+    let distinct: std::collections::HashSet<&Jid> = jids.iter().collect();
+    assert_eq!(distinct.len(), 600);
+
+    // Master a restarts: its job is finished, b's still runs.
+    drop(a);
+    let a = JobCache::open_postgres(&pg.dsn(), "master-a").unwrap();
+    assert_eq!(a.finish_orphaned().unwrap(), 1);
+    let active: Vec<Jid> = b.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, [from_b.jid]);
 }

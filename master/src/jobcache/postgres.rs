@@ -1,0 +1,292 @@
+//! The job cache in the PostgreSQL store several masters share
+//! (`master_job_cache: postgres`): the same records and rules as the SQLite
+//! cache beside it, so any master answers `jobs list|show|active` for a job
+//! any master published. Jids come from one row bumped atomically by every
+//! master, so two masters never hand out the same one. Schema:
+//! `crate::pgstore::MIGRATIONS`.
+use common::data::Value;
+use postgres::error::SqlState;
+use transport::wire::Jid;
+
+use super::jid::{now_micros, now_ms};
+use super::{
+    from_json, to_json, JobCacheError, JobDetail, JobRecord, JobSummary, MinionReturn, NewReturn,
+    Result,
+};
+use crate::pgstore::{Client, PgConn, PgError};
+
+/// The job cache of one master in the shared store.
+#[derive(Debug)]
+pub struct PgJobCache {
+    conn: PgConn,
+    /// This master's public key: which jobs are its own when it restarts.
+    master: String,
+}
+
+impl From<postgres::Error> for JobCacheError {
+    fn from(e: postgres::Error) -> Self {
+        JobCacheError::Postgres(e.into())
+    }
+}
+
+const SUMMARY: &str = "SELECT j.jid, j.operator, j.target, j.tgt_type, j.function, j.started,
+        j.finished, json_array_length(j.expected::json),
+        (SELECT count(*) FROM brine_returns r WHERE r.jid = j.jid),
+        j.saltenv, j.pillarenv
+ FROM brine_jobs j";
+
+impl PgJobCache {
+    /// Connects to the store at `dsn` (migrating its schema) as the master
+    /// whose public key is `master`.
+    pub fn open(dsn: &str, master: &str) -> Result<PgJobCache> {
+        Ok(PgJobCache {
+            conn: PgConn::connect(dsn)?,
+            master: master.to_string(),
+        })
+    }
+
+    fn run<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
+        let mut out = None;
+        self.conn.run(|c| {
+            out = Some(f(c));
+            Ok(())
+        })?;
+        out.expect("run calls its closure")
+    }
+
+    /// Later than every jid any master sharing the store handed out, and
+    /// now if the clock has moved past them.
+    pub fn new_jid(&self) -> Result<Jid> {
+        let now = now_micros();
+        let last: i64 = self.run(|c| {
+            Ok(c.query_one(
+                "UPDATE brine_jid_clock SET last = greatest(last + 1, $1) RETURNING last",
+                &[&now],
+            )?
+            .get(0))
+        })?;
+        Ok(super::jid::format_jid(last))
+    }
+
+    pub fn record_job(&self, job: &JobRecord) -> Result<()> {
+        let args = to_json("args", &job.args)?;
+        let expected = to_json("expected minions", &job.expected)?;
+        let res = self.run(|c| {
+            Ok(c.execute(
+                "INSERT INTO brine_jobs (jid, operator, target, tgt_type, function, args,
+                     expected, started, finished, saltenv, pillarenv, master)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &job.jid.as_str(),
+                    &job.operator,
+                    &job.target,
+                    &job.tgt_type,
+                    &job.function,
+                    &args,
+                    &expected,
+                    &job.started,
+                    &job.finished,
+                    &job.saltenv,
+                    &job.pillarenv,
+                    &self.master,
+                ],
+            )?)
+        });
+        match res {
+            Ok(_) => Ok(()),
+            Err(JobCacheError::Postgres(PgError::Postgres(e)))
+                if e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+            {
+                Err(JobCacheError::DuplicateJob(job.jid.clone()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn record_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
+        let rows = returns
+            .iter()
+            .map(|r| Ok((r.minion, r.success, r.retcode, to_json("ret", r.ret)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let now = now_ms();
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            if !job_exists(&mut tx, jid)? {
+                return Err(JobCacheError::UnknownJob(jid.clone()));
+            }
+            let insert = tx.prepare(
+                "INSERT INTO brine_returns (jid, minion, success, retcode, ret, returned)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )?;
+            let mut added = Vec::with_capacity(rows.len());
+            for (minion, success, retcode, ret) in &rows {
+                let n = tx.execute(
+                    &insert,
+                    &[&jid.as_str(), minion, success, retcode, ret, &now],
+                )?;
+                added.push(n == 1);
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+    }
+
+    pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {
+        let expected = self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT 1 FROM brine_jobs WHERE jid = $1 AND expected::jsonb ? $2",
+                &[&jid.as_str(), &r.minion],
+            )?
+            .is_some())
+        })?;
+        if !expected {
+            return Ok(false);
+        }
+        Ok(self.record_returns(jid, std::slice::from_ref(r))?[0])
+    }
+
+    pub fn finish_job(&self, jid: &Jid) -> Result<()> {
+        let now = now_ms();
+        self.run(|c| {
+            let n = c.execute(
+                "UPDATE brine_jobs SET finished = $1 WHERE jid = $2 AND finished IS NULL",
+                &[&now, &jid.as_str()],
+            )?;
+            if n == 0 && !job_exists(c, jid)? {
+                return Err(JobCacheError::UnknownJob(jid.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    /// Finishes the jobs this master left running: another master's running
+    /// jobs are its own to finish.
+    pub fn finish_orphaned(&self) -> Result<usize> {
+        let now = now_ms();
+        self.run(|c| {
+            Ok(c.execute(
+                "UPDATE brine_jobs SET finished = $1 WHERE finished IS NULL AND master = $2",
+                &[&now, &self.master],
+            )? as usize)
+        })
+    }
+
+    pub fn list_jobs(&self, limit: usize) -> Result<Vec<JobSummary>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.summaries(
+            &format!("{SUMMARY} ORDER BY j.jid DESC LIMIT $1"),
+            &[&limit],
+        )
+    }
+
+    pub fn active(&self) -> Result<Vec<JobSummary>> {
+        self.summaries(
+            &format!("{SUMMARY} WHERE j.finished IS NULL ORDER BY j.jid"),
+            &[],
+        )
+    }
+
+    fn summaries(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<JobSummary>> {
+        let rows = self.run(|c| Ok(c.query(sql, params)?))?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobSummary {
+                    jid: jid_column(r.get(0))?,
+                    operator: r.get(1),
+                    target: r.get(2),
+                    tgt_type: r.get(3),
+                    function: r.get(4),
+                    saltenv: r.get(9),
+                    pillarenv: r.get(10),
+                    started: r.get(5),
+                    finished: r.get(6),
+                    expected: r.get::<_, i32>(7) as usize,
+                    returned: r.get::<_, i64>(8) as usize,
+                })
+            })
+            .collect()
+    }
+
+    pub fn show(&self, jid: &Jid) -> Result<Option<JobDetail>> {
+        let (job, rets) = self.run(|c| {
+            let job = c.query_opt(
+                "SELECT operator, target, tgt_type, function, args, expected, started, finished,
+                        saltenv, pillarenv
+                 FROM brine_jobs WHERE jid = $1",
+                &[&jid.as_str()],
+            )?;
+            let rets = c.query(
+                "SELECT minion, success, retcode, ret, returned FROM brine_returns
+                 WHERE jid = $1 ORDER BY minion COLLATE \"C\"",
+                &[&jid.as_str()],
+            )?;
+            Ok((job, rets))
+        })?;
+        let Some(r) = job else {
+            return Ok(None);
+        };
+        let record = JobRecord {
+            jid: jid.clone(),
+            operator: r.get(0),
+            target: r.get(1),
+            tgt_type: r.get(2),
+            function: r.get(3),
+            args: from_json("args", r.get(4))?,
+            expected: from_json("expected minions", r.get(5))?,
+            started: r.get(6),
+            finished: r.get(7),
+            saltenv: r.get(8),
+            pillarenv: r.get(9),
+        };
+        let returns = rets
+            .iter()
+            .map(|r| {
+                Ok(MinionReturn {
+                    minion: r.get(0),
+                    success: r.get(1),
+                    retcode: r.get(2),
+                    ret: from_json::<Value>("ret", r.get(3))?,
+                    returned: r.get(4),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(super::detail(record, returns)))
+    }
+
+    pub fn prune(&self, keep_hours: u64) -> Result<usize> {
+        let Some(cutoff) = super::prune_cutoff(keep_hours) else {
+            return Ok(0);
+        };
+        self.run(|c| {
+            Ok(c.execute("DELETE FROM brine_jobs WHERE started < $1", &[&cutoff])? as usize)
+        })
+    }
+}
+
+fn job_exists(c: &mut impl postgres::GenericClient, jid: &Jid) -> Result<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM brine_jobs WHERE jid = $1", &[&jid.as_str()])?
+            .is_some(),
+    )
+}
+
+/// A jid read back from the store: only valid ones are written, so a bad one
+/// is a damaged store and fails the read.
+fn jid_column(s: String) -> Result<Jid> {
+    Jid::try_from(s).map_err(|e| JobCacheError::BadJid(e.to_string()))
+}
+
+#[cfg(test)]
+impl PgJobCache {
+    /// Every job's returns, counted (to see that pruning removed them).
+    pub(super) fn count_returns(&self) -> Result<i64> {
+        self.run(|c| {
+            Ok(c.query_one("SELECT count(*) FROM brine_returns", &[])?
+                .get(0))
+        })
+    }
+}
