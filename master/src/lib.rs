@@ -23,6 +23,7 @@ pub mod jobcache;
 pub mod listener;
 pub mod pgstore;
 pub mod pki;
+pub mod pki_postgres;
 mod refusals;
 mod stores_config;
 mod token_bucket;

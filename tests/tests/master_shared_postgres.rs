@@ -1,10 +1,12 @@
 //! Two real masters sharing one real PostgreSQL (`master_job_cache:
-//! postgres`, issue 13): a job either publishes is listed and shown, with its
-//! returns, by the other, and their jids never collide.
+//! postgres`, `key_store: postgres`, issue 13): a job either publishes is
+//! listed and shown, with its returns, by the other, and their jids never
+//! collide; a key accepted on one admits the minion on the other, a key
+//! deleted on one closes the minion's session on the other.
 use std::time::Duration;
 
 use serde_json::Value;
-use tests::daemons::{wait_until, Master};
+use tests::daemons::{wait_until, Master, Minion};
 use tests::postgres::Postgres;
 
 fn shared_master(pg: &Postgres) -> Master {
@@ -65,6 +67,68 @@ fn two_masters_share_one_job_cache() {
     wait_until(Duration::from_secs(10), "no active jobs", || {
         a.json(&["jobs", "active"]).1 == serde_json::json!([])
     });
+}
+
+fn keys_shared_master(pg: &Postgres) -> Master {
+    Master::start_with(
+        &[("salt/top.sls", "base: {}\n")],
+        &format!(
+            "master_job_cache: postgres\nkey_store: postgres\npostgres:\n  dsn: \"{}\"\n",
+            pg.dsn()
+        ),
+    )
+}
+
+#[test]
+fn a_key_decided_on_one_master_holds_on_the_other_at_once() {
+    let pg = Postgres::start();
+    let a = keys_shared_master(&pg);
+    let b = keys_shared_master(&pg);
+    // One minion, one key, a session with each master.
+    let on_b = Minion::start("web1", b.ret_port, "");
+    wait_until(
+        Duration::from_secs(20),
+        "web1 pending, as A lists it",
+        || a.pending() == ["web1"],
+    );
+    // The same minion (its key) connected to A too: started pointed at
+    // nowhere, then given B's minion's key and A's port.
+    let mut on_a = Minion::start("web1", 1, "");
+    on_a.kill();
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(on_a.dir.path().join("pki"))
+        .unwrap();
+    for f in ["minion.key", "minion.pub"] {
+        let from = on_b.dir.path().join("pki").join(f);
+        if from.exists() {
+            std::fs::copy(&from, on_a.dir.path().join("pki").join(f)).unwrap();
+        }
+    }
+    let config = on_a.dir.path().join("minion.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace(
+        "master_port: 1\n",
+        &format!("master_port: {}\n", a.ret_port),
+    );
+    std::fs::write(&config, text).unwrap();
+    on_a.restart();
+    // Accepted through A: B admits the session it holds, and pings it.
+    let (code, v) = a.json(&["keys", "accept", "web1"]);
+    assert_eq!(code, Some(0), "{v}");
+    b.wait_connected(&["web1"]);
+    a.wait_connected(&["web1"]);
+
+    // Deleted through B: A closes its session at once (the minion is told
+    // why), and a ping through A finds no minion.
+    let (code, v) = b.json(&["keys", "delete", "web1"]);
+    assert_eq!(code, Some(0), "{v}");
+    wait_until(
+        Duration::from_secs(3),
+        "the minion connected to A told its key was deleted",
+        || on_a.log().contains("this minion's key was deleted"),
+    );
+    let out = a.cli(&["run", "web1", "test.ping", "-t", "5"]);
+    assert_ne!(out.code, Some(0), "{out:?}");
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub mod probe;
 mod publish;
 mod runfun;
 mod secrets_who;
+mod shared_keys;
 
 use grains_cache::GrainsCache;
 use probe::ProbeReplies;
@@ -96,8 +97,11 @@ impl Master {
     }
 
     pub fn open(config: MasterConfig) -> anyhow::Result<Arc<Master>> {
-        let keys = KeyStore::open(&config.pki_dir)?
+        let mut keys = KeyStore::open(&config.pki_dir)?
             .limit_pending(config.max_pending_keys, config.pending_key_rate);
+        if config.stores.key_store == crate::config::Store::Postgres {
+            keys = keys.shared(crate::pki_postgres::PgKeys::open(config.stores.dsn())?);
+        }
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
         transport::keys::create_private_dir(&config.cachedir)?;
         let jobs = open_job_cache(&config, &key)?;
@@ -235,6 +239,7 @@ pub async fn housekeeping(master: Arc<Master>) {
 /// Starts both listeners; returns the endpoints they bound.
 pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     ensure_local_operator(&master)?;
+    shared_keys::watch(&master)?;
     let c = &master.config;
     let limits = Limits {
         handshake_rate: c.handshake_rate,
@@ -323,13 +328,11 @@ pub async fn stop(master: &Arc<Master>) {
 fn open_job_cache(config: &MasterConfig, key: &KeyPair) -> anyhow::Result<JobCache> {
     let stores = &config.stores;
     // Not yet kept in PostgreSQL: refused rather than silently kept locally,
-    // which would split the fleet's keys or caches between masters.
-    for (store, key) in [(stores.key_store, "key_store"), (stores.cache, "cache")] {
-        if store == crate::config::Store::Postgres {
-            anyhow::bail!(
-                "{key}: postgres is not implemented yet (only master_job_cache: postgres is)"
-            );
-        }
+    // which would split the fleet's caches between masters.
+    if stores.cache == crate::config::Store::Postgres {
+        anyhow::bail!(
+            "cache: postgres is not implemented yet (master_job_cache and key_store are)"
+        );
     }
     Ok(match stores.job_cache {
         crate::config::Store::Local => JobCache::open(&config.cachedir.join("jobs.sqlite"))?,

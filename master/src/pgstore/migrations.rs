@@ -3,13 +3,14 @@
 //! has shipped; add the next (a column: `ALTER TABLE ... ADD COLUMN`).
 
 /// `(version, SQL)`, versions strictly increasing from 1.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    // The job cache. JSON is kept as text, not jsonb, so a return reads back
-    // with its keys in the order the minion sent them (as SQLite keeps it).
-    // `master` is the publishing master's public key: at start a master
-    // finishes only the jobs *it* left running.
-    "
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        // The job cache. JSON is kept as text, not jsonb, so a return reads back
+        // with its keys in the order the minion sent them (as SQLite keeps it).
+        // `master` is the publishing master's public key: at start a master
+        // finishes only the jobs *it* left running.
+        "
 CREATE TABLE brine_jobs (
     jid       text PRIMARY KEY,
     operator  text NOT NULL,
@@ -43,4 +44,23 @@ CREATE TABLE brine_jid_clock (
 );
 INSERT INTO brine_jid_clock (last) VALUES (0);
 ",
-)];
+    ),
+    (
+        2,
+        // The key store (`key_store: postgres`): one row per minion id, as an
+        // id is in one of Salt's three directories at a time; operators by
+        // key, so each master's own `local` operator key has its row.
+        "
+CREATE TABLE brine_minion_keys (
+    id      text PRIMARY KEY,
+    state   text NOT NULL CHECK (state IN ('accepted', 'pending', 'rejected')),
+    key     text NOT NULL,
+    changed timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE brine_operators (
+    key  text PRIMARY KEY,
+    name text NOT NULL
+);
+",
+    ),
+];

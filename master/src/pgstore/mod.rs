@@ -65,6 +65,19 @@ impl PgConn {
         off_runtime(move || f(client))?
     }
 
+    /// As [`PgConn::run`], for a closure with its own error type.
+    pub fn with<T: Send, E: From<PgError> + Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        let mut out = None;
+        self.run(|c| {
+            out = Some(f(c));
+            Ok(())
+        })?;
+        out.expect("run calls its closure")
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<Client>> {
         // A panic mid-call leaves no open transaction (it rolls back on drop).
         self.client.lock().unwrap_or_else(|e| e.into_inner())
