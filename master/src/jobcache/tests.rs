@@ -435,3 +435,39 @@ fn two_masters_share_one_postgres_job_cache() {
     let active: Vec<Jid> = b.active().unwrap().into_iter().map(|s| s.jid).collect();
     assert_eq!(active, [from_b.jid]);
 }
+
+/// Not a check, a measurement (BENCHMARKS.md): returns recorded per second,
+/// in batches of 100 as a publish records them, into SQLite and into
+/// PostgreSQL (a private server on a unix socket, `fsync=off`: compare the
+/// engines' work, not this machine's disk). Run with
+/// `cargo nextest run --workspace -E 'test(returns_per_second)' --run-ignored only --no-capture`.
+#[test]
+#[ignore = "a benchmark"]
+fn returns_per_second_into_sqlite_and_postgres() {
+    for (name, store) in [("sqlite", sqlite_store()), ("postgres", postgres_store())] {
+        let c = store.open();
+        let ids: Vec<String> = (0..10_000).map(|i| format!("minion{i:05}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rec = job(&c, &refs, now_ms());
+        let ret = json!({"cmd_|-x_|-x_|-run": {"result": true, "changes": {}, "comment": "ok"}});
+        let start = std::time::Instant::now();
+        for chunk in refs.chunks(100) {
+            let rows: Vec<NewReturn<'_>> = chunk
+                .iter()
+                .map(|m| NewReturn {
+                    minion: m,
+                    success: true,
+                    retcode: 0,
+                    ret: &ret,
+                })
+                .collect();
+            c.record_returns(&rec.jid, &rows).unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(c.show(&rec.jid).unwrap().unwrap().returns.len(), 10_000);
+        println!(
+            "{name}: 10000 returns in {secs:.2} s = {:.0} returns/s",
+            10_000.0 / secs
+        );
+    }
+}
