@@ -114,18 +114,25 @@ impl PgJobCache {
             if !job_exists(&mut tx, jid)? {
                 return Err(JobCacheError::UnknownJob(jid.clone()));
             }
-            let insert = tx.prepare(
+            // One statement for the batch (a round trip per row would bound
+            // a fleet's returns by the latency); a minion twice in a batch is
+            // recorded once, as row by row.
+            let minions: Vec<&str> = rows.iter().map(|r| r.0).collect();
+            let success: Vec<bool> = rows.iter().map(|r| r.1).collect();
+            let retcode: Vec<i32> = rows.iter().map(|r| r.2).collect();
+            let ret: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+            let inserted = tx.query(
                 "INSERT INTO brine_returns (jid, minion, success, retcode, ret, returned)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 SELECT $1, u.m, u.s, u.r, u.t, $6
+                 FROM unnest($2::text[], $3::boolean[], $4::integer[], $5::text[])
+                      WITH ORDINALITY AS u(m, s, r, t, n)
+                 ORDER BY u.n
+                 ON CONFLICT DO NOTHING RETURNING minion",
+                &[&jid.as_str(), &minions, &success, &retcode, &ret, &now],
             )?;
-            let mut added = Vec::with_capacity(rows.len());
-            for (minion, success, retcode, ret) in &rows {
-                let n = tx.execute(
-                    &insert,
-                    &[&jid.as_str(), minion, success, retcode, ret, &now],
-                )?;
-                added.push(n == 1);
-            }
+            let mut new: std::collections::HashSet<String> =
+                inserted.iter().map(|r| r.get(0)).collect();
+            let added: Vec<bool> = minions.iter().map(|m| new.remove(*m)).collect();
             tx.commit()?;
             Ok(added)
         })
