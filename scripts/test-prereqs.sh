@@ -31,6 +31,9 @@
 #                             serve their remotes with
 #      binutils               strip, which cargo-deb runs on the binaries it
 #                             packages (scripts/build-debs.sh)
+#      postgresql             initdb/pg_ctl for the masters' shared store tests
+#                             (tests/src/postgres.rs), run as the system user
+#                             brine-pgtest, created here
 #   2. cargo-deb (crates.io), which scripts/build-debs.sh makes the .deb packages
 #      with; the fleet tests install the minion from its package.
 #   3. The fleet's container rootfs (scripts/build-rootfs.sh: minutes the first time,
@@ -66,6 +69,7 @@ want=(
   debconf-utils:/usr/bin/debconf-get-selections
   git:/usr/lib/git-core/git-daemon
   binutils:/usr/bin/strip
+  postgresql:/usr/share/doc/postgresql/copyright
 )
 
 missing=()
@@ -108,6 +112,10 @@ if ! cargo deb --version >/dev/null 2>&1; then
   echo "test-prereqs: installing cargo-deb" >&2
   cargo install --locked --quiet cargo-deb
 fi
+
+# PostgreSQL refuses to run as root: the test clusters run as this user.
+id brine-pgtest >/dev/null 2>&1 ||
+  useradd --system --no-create-home --shell /usr/sbin/nologin brine-pgtest
 
 # The JUnit schemas `--out junit` is validated against (from PyPI, once).
 /usr/bin/python3 "$here/fetch-junit-xsd.py"

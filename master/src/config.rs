@@ -14,6 +14,8 @@ use common::target::fnmatch;
 pub use common::config::ConfigError;
 use common::config::Environments;
 
+pub use crate::stores_config::{Store, Stores};
+
 /// Where `master` looks for its config when `--config` is not given.
 pub const DEFAULT_MASTER_CONFIG: &str = "/etc/brine/master.yaml";
 
@@ -67,6 +69,9 @@ pub struct MasterConfig {
     pub gpg_keydir: PathBuf,
     /// `fileserver_backend`, `gitfs_*`, `ext_pillar: - git:` (`crate::gitfs`).
     pub git: crate::gitfs::GitConfig,
+    /// `master_job_cache`, `key_store`, `cache`: where jobs, keys, and
+    /// grains and mine data are kept; `postgres.dsn` the shared store's.
+    pub stores: Stores,
     /// The whole file, as templates see it in `opts`.
     pub raw: Map<String, Value>,
 }
@@ -93,6 +98,7 @@ impl Default for MasterConfig {
             renderer: common::render::Pipeline::default(),
             gpg_keydir: PathBuf::from(common::config::DEFAULT_GPG_KEYDIR),
             git: crate::gitfs::GitConfig::default(),
+            stores: Stores::default(),
             raw: Map::new(),
         }
     }
@@ -228,12 +234,13 @@ impl MasterConfig {
                 }
             }
         }
+        cfg.stores = crate::stores_config::read(path, &raw)?;
         cfg.raw = raw;
         Ok(cfg)
     }
 }
 
-fn key_error(path: &Path, key: &str, message: &str) -> ConfigError {
+pub(crate) fn key_error(path: &Path, key: &str, message: &str) -> ConfigError {
     ConfigError::Key {
         path: path.to_path_buf(),
         key: key.to_string(),

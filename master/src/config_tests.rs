@@ -182,3 +182,40 @@ fn flood_limits_have_defaults_and_refuse_zero() {
         assert!(err(&format!("{key}: lots\n")).contains(key));
     }
 }
+
+#[test]
+fn stores_default_to_local_and_postgres_needs_a_dsn() {
+    assert!(MasterConfig::default().stores.all_local());
+    assert!(
+        load("master_job_cache: sqlite\nkey_store: files\ncache: localfs\n")
+            .unwrap()
+            .stores
+            .all_local()
+    );
+    let cfg = load(
+        "master_job_cache: postgres\ncache: postgres\n\
+         postgres:\n  dsn: host=/run/postgresql dbname=brine\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.stores,
+        Stores {
+            job_cache: Store::Postgres,
+            key_store: Store::Local,
+            cache: Store::Postgres,
+            postgres_dsn: Some("host=/run/postgresql dbname=brine".into()),
+        }
+    );
+    for (text, key) in [
+        ("master_job_cache: mysql\n", "master_job_cache"),
+        ("key_store: consul\n", "key_store"),
+        ("cache: [postgres]\n", "cache"),
+        ("key_store: postgres\n", "postgres.dsn"),
+        ("postgres: host=x\n", "postgres"),
+        ("postgres:\n  dsn: 5\n", "postgres.dsn"),
+        ("postgres:\n  host: x\n", "postgres.host"),
+    ] {
+        let e = err(text);
+        assert!(e.contains(&format!("'{key}'")), "{text:?} → {e}");
+    }
+}

@@ -17,6 +17,10 @@
 //! exist yet), so a crash never leaves half a key and two claims on a new id
 //! cannot both win. Mutations also take an in-process lock, so the daemon's
 //! tasks see each other's decisions in order.
+//!
+//! With `key_store: postgres` the minion and operator keys are kept in the
+//! store several masters share instead (`crate::pki_postgres`), with the same
+//! decisions; the master's own key pair stays here.
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,8 @@ use serde::Serialize;
 use transport::keys::{create_private_dir, KeyError, KeyPair, PublicKey};
 use transport::wire::Admission;
 
+use crate::pgstore::PgError;
+use crate::pki_postgres::PgKeys;
 use crate::refusals::Refusals;
 use crate::token_bucket::TokenBucket;
 
@@ -45,6 +51,10 @@ pub enum PkiError {
     Key(#[from] KeyError),
     #[error("no {wanted} key for minion id {id}")]
     NotFound { id: String, wanted: &'static str },
+    #[error("key store: {0}")]
+    Postgres(#[from] PgError),
+    #[error("key store: {0}")]
+    Stored(String),
     #[error(
         "minion id {id} is already accepted with another key ({fingerprint}); delete it first"
     )]
@@ -61,7 +71,8 @@ pub enum KeyState {
 }
 
 impl KeyState {
-    const ALL: [KeyState; 3] = [KeyState::Accepted, KeyState::Pending, KeyState::Rejected];
+    pub(crate) const ALL: [KeyState; 3] =
+        [KeyState::Accepted, KeyState::Pending, KeyState::Rejected];
 
     fn dir(self) -> &'static str {
         match self {
@@ -114,6 +125,8 @@ pub struct KeyStore {
     /// Serialises mutations; guards no data, so a poisoned lock is still usable.
     lock: Mutex<()>,
     pending: Option<PendingLimit>,
+    /// `key_store: postgres`: the minion and operator keys are there.
+    shared: Option<PgKeys>,
 }
 
 /// Keys from the network that no operator has seen cost a file each: their
@@ -139,7 +152,15 @@ impl KeyStore {
             dir: pki_dir.to_path_buf(),
             lock: Mutex::new(()),
             pending: None,
+            shared: None,
         })
+    }
+
+    /// From now on the minion and operator keys are those in the shared
+    /// PostgreSQL store.
+    pub fn shared(mut self, keys: PgKeys) -> Self {
+        self.shared = Some(keys);
+        self
     }
 
     /// From now on [`KeyStore::admit`] keeps at most `max` keys pending and
@@ -158,6 +179,17 @@ impl KeyStore {
     /// Why a pending key may not be written now, if it may not (logged).
     /// Called with the store locked.
     fn pending_refused(&self, new_id: bool) -> Result<Option<String>, PkiError> {
+        self.pending_refused_with(new_id, &mut || {
+            Ok(self.names(KeyState::Pending.dir())?.len())
+        })
+    }
+
+    /// As `pending_refused`, with `pending()` the number of pending keys.
+    fn pending_refused_with(
+        &self,
+        new_id: bool,
+        pending: &mut dyn FnMut() -> Result<usize, PkiError>,
+    ) -> Result<Option<String>, PkiError> {
         let Some(limit) = &self.pending else {
             return Ok(None);
         };
@@ -166,7 +198,7 @@ impl KeyStore {
         // allowed it: a flood costs at most `per_second` reads of it a second.
         let reason = if !limit.rate.lock().unwrap().take(now) {
             "over pending_key_rate"
-        } else if new_id && self.names(KeyState::Pending.dir())?.len() >= limit.max {
+        } else if new_id && pending()? >= limit.max {
             "max_pending_keys are pending"
         } else {
             return Ok(None);
@@ -189,6 +221,9 @@ impl KeyStore {
     /// The name of the `operators/NAME.pub` file holding `key`. A malformed
     /// file is logged and skipped, so one bad file does not lock out the rest.
     pub fn operator_for(&self, key: &PublicKey) -> Result<Option<String>, PkiError> {
+        if let Some(pg) = &self.shared {
+            return pg.operator_for(key);
+        }
         for name in self.names(OPERATORS)? {
             let Some(stem) = name.strip_suffix(".pub").filter(|s| !s.is_empty()) else {
                 continue;
@@ -205,6 +240,9 @@ impl KeyStore {
     /// Writes `operators/NAME.pub`; the name is checked like a minion id.
     pub fn add_operator(&self, name: &str, key: &PublicKey) -> Result<(), PkiError> {
         validate_id(name)?;
+        if let Some(pg) = &self.shared {
+            return pg.add_operator(name, key);
+        }
         let _g = self.lock();
         write_key(
             &self.dir.join(OPERATORS).join(format!("{name}.pub")),
@@ -224,6 +262,14 @@ impl KeyStore {
         autosign: &[String],
     ) -> Result<Admission, PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            let limit = |new_id, n| {
+                self.pending_refused_with(new_id, &mut || Ok(n))
+                    .ok()
+                    .flatten()
+            };
+            return pg.admit(id, key, auto_accept, autosign, &limit);
+        }
         let _g = self.lock();
         let accepted = self.path(KeyState::Accepted, id);
         if let Some(held) = read_key(&accepted)? {
@@ -273,6 +319,9 @@ impl KeyStore {
     /// Every id in each directory, sorted. Names that are not valid ids (temp
     /// files, debris) are left out.
     pub fn list(&self) -> Result<KeyList, PkiError> {
+        if let Some(pg) = &self.shared {
+            return pg.list();
+        }
         let ids = |s: KeyState| -> Result<Vec<String>, PkiError> {
             let mut v = self.names(s.dir())?;
             v.retain(|n| validate_id(n).is_ok());
@@ -288,6 +337,15 @@ impl KeyStore {
     /// Moves a pending key to accepted.
     pub fn accept(&self, id: &str) -> Result<(), PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            if pg.accept(Some(id))?.is_empty() {
+                return Err(PkiError::NotFound {
+                    id: id.into(),
+                    wanted: "pending",
+                });
+            }
+            return Ok(());
+        }
         let _g = self.lock();
         self.accept_locked(id)
     }
@@ -295,6 +353,9 @@ impl KeyStore {
     /// Accepts every pending key; returns the ids accepted. An id already
     /// accepted with another key is logged and left pending.
     pub fn accept_all(&self) -> Result<Vec<String>, PkiError> {
+        if let Some(pg) = &self.shared {
+            return pg.accept(None);
+        }
         let _g = self.lock();
         let mut done = Vec::new();
         for id in self.names(KeyState::Pending.dir())? {
@@ -337,6 +398,15 @@ impl KeyStore {
     /// is a no-op).
     pub fn reject(&self, id: &str) -> Result<(), PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            return match pg.reject(id)? {
+                Some(_) => Ok(()),
+                None => Err(PkiError::NotFound {
+                    id: id.into(),
+                    wanted: "pending or accepted",
+                }),
+            };
+        }
         let _g = self.lock();
         let rejected = self.path(KeyState::Rejected, id);
         let pending = self.path(KeyState::Pending, id);
@@ -362,6 +432,16 @@ impl KeyStore {
     /// Removes the id from every directory; it may then ask again.
     pub fn delete(&self, id: &str) -> Result<(), PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            if !pg.delete(id)? {
+                return Err(PkiError::NotFound {
+                    id: id.into(),
+                    wanted: "any",
+                });
+            }
+            tracing::info!(id, "deleted a minion key");
+            return Ok(());
+        }
         let _g = self.lock();
         let mut any = false;
         for s in KeyState::ALL {
@@ -380,6 +460,9 @@ impl KeyStore {
     /// Where the id's key is and its fingerprint (accepted first).
     pub fn fingerprint(&self, id: &str) -> Result<Option<(KeyState, String)>, PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            return Ok(pg.get(id)?.map(|(s, k)| (s, k.fingerprint())));
+        }
         for s in KeyState::ALL {
             if let Some(k) = read_key(&self.path(s, id))? {
                 return Ok(Some((s, k.fingerprint())));
@@ -391,6 +474,11 @@ impl KeyStore {
     /// The key an accepted id is bound to.
     pub fn accepted_key(&self, id: &str) -> Result<Option<PublicKey>, PkiError> {
         validate_id(id)?;
+        if let Some(pg) = &self.shared {
+            return Ok(pg
+                .get(id)?
+                .and_then(|(s, k)| (s == KeyState::Accepted).then_some(k)));
+        }
         read_key(&self.path(KeyState::Accepted, id))
     }
 
@@ -426,7 +514,7 @@ impl KeyStore {
 }
 
 /// The answer for an id already accepted with `held`.
-fn bound(id: &str, held: &PublicKey, key: &PublicKey) -> Admission {
+pub(crate) fn bound(id: &str, held: &PublicKey, key: &PublicKey) -> Admission {
     if held == key {
         return Admission::Accepted;
     }

@@ -12,6 +12,54 @@ fn store() -> (tempfile::TempDir, KeyStore) {
     (dir, ks)
 }
 
+/// What keeps a store under test alive: its `pki_dir`, and with
+/// `key_store: postgres` its own PostgreSQL server.
+#[allow(dead_code)] // held for their Drop
+enum Guard {
+    Files(tempfile::TempDir),
+    Postgres(tempfile::TempDir, ::tests::postgres::Postgres),
+}
+
+fn files_store() -> (Guard, KeyStore) {
+    let (d, ks) = store();
+    (Guard::Files(d), ks)
+}
+
+fn postgres_store() -> (Guard, KeyStore) {
+    let pg = ::tests::postgres::Postgres::start();
+    let (d, ks) = store();
+    let ks = ks.shared(PgKeys::open(&pg.dsn()).unwrap());
+    (Guard::Postgres(d, pg), ks)
+}
+
+/// Each test `fn name(open)` runs as `name::files` and `name::postgres`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn files() {
+                super::$name(super::files_store);
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::postgres_store);
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    a_new_key_is_pending_until_accepted,
+    auto_accept_and_autosign,
+    a_stolen_id_is_refused_and_the_binding_kept,
+    a_pending_id_may_be_reclaimed_while_pending,
+    rejected_ids_stay_refused_until_deleted,
+    delete_from_any_directory,
+    operators_are_found_by_key,
+);
+
+type Open = fn() -> (Guard, KeyStore);
+
 fn refused(a: Admission) -> String {
     match a {
         Admission::Refused { reason } => reason,
@@ -101,9 +149,8 @@ fn traversal_ids_touch_nothing_outside_pki_dir() {
     assert!(!dir.path().join("escape").exists());
 }
 
-#[test]
-fn a_new_key_is_pending_until_accepted() {
-    let (_d, ks) = store();
+fn a_new_key_is_pending_until_accepted(open: Open) {
+    let (_d, ks) = open();
     assert_eq!(
         ks.admit("web01", &key(1), false, &[]).unwrap(),
         Admission::Pending
@@ -129,9 +176,11 @@ fn a_new_key_is_pending_until_accepted() {
     );
     assert_eq!(ks.accepted_key("web01").unwrap(), Some(key(1)));
     assert_eq!(ks.list().unwrap().pending, Vec::<String>::new());
-    // The file holds the base64 key, Salt-style one file per id.
-    let text = fs::read_to_string(ks.dir().join("minions/web01")).unwrap();
-    assert_eq!(PublicKey::from_base64(&text), Some(key(1)));
+    if ks.shared.is_none() {
+        // The file holds the base64 key, Salt-style one file per id.
+        let text = fs::read_to_string(ks.dir().join("minions/web01")).unwrap();
+        assert_eq!(PublicKey::from_base64(&text), Some(key(1)));
+    }
     assert!(matches!(
         ks.accept("web01"),
         Err(PkiError::NotFound {
@@ -141,9 +190,8 @@ fn a_new_key_is_pending_until_accepted() {
     ));
 }
 
-#[test]
-fn auto_accept_and_autosign() {
-    let (_d, ks) = store();
+fn auto_accept_and_autosign(open: Open) {
+    let (_d, ks) = open();
     assert_eq!(
         ks.admit("any", &key(1), true, &[]).unwrap(),
         Admission::Accepted
@@ -171,9 +219,8 @@ fn auto_accept_and_autosign() {
     assert!(l.pending.is_empty());
 }
 
-#[test]
-fn a_stolen_id_is_refused_and_the_binding_kept() {
-    let (_d, ks) = store();
+fn a_stolen_id_is_refused_and_the_binding_kept(open: Open) {
+    let (_d, ks) = open();
     ks.admit("web01", &key(1), true, &[]).unwrap();
     for auto in [false, true] {
         let reason = refused(ks.admit("web01", &key(2), auto, &["*".into()]).unwrap());
@@ -183,9 +230,8 @@ fn a_stolen_id_is_refused_and_the_binding_kept() {
     assert!(ks.list().unwrap().pending.is_empty());
 }
 
-#[test]
-fn a_pending_id_may_be_reclaimed_while_pending() {
-    let (_d, ks) = store();
+fn a_pending_id_may_be_reclaimed_while_pending(open: Open) {
+    let (_d, ks) = open();
     ks.admit("web01", &key(1), false, &[]).unwrap();
     assert_eq!(
         ks.admit("web01", &key(2), false, &[]).unwrap(),
@@ -200,9 +246,8 @@ fn a_pending_id_may_be_reclaimed_while_pending() {
     assert_eq!(ks.accepted_key("web01").unwrap(), Some(key(2)));
 }
 
-#[test]
-fn rejected_ids_stay_refused_until_deleted() {
-    let (_d, ks) = store();
+fn rejected_ids_stay_refused_until_deleted(open: Open) {
+    let (_d, ks) = open();
     ks.admit("p", &key(1), false, &[]).unwrap();
     ks.admit("a", &key(2), true, &[]).unwrap();
     ks.reject("p").unwrap();
@@ -226,9 +271,8 @@ fn rejected_ids_stay_refused_until_deleted() {
     );
 }
 
-#[test]
-fn delete_from_any_directory() {
-    let (_d, ks) = store();
+fn delete_from_any_directory(open: Open) {
+    let (_d, ks) = open();
     ks.admit("p", &key(1), false, &[]).unwrap();
     ks.admit("a", &key(2), true, &[]).unwrap();
     ks.admit("r", &key(3), false, &[]).unwrap();
@@ -305,4 +349,72 @@ fn pending_keys_are_bounded_in_number_and_rate() {
     assert_eq!(admit("a", 1), Admission::Accepted);
     assert_eq!(admit("c", 3), Admission::Pending);
     assert_eq!(ks.list().unwrap().pending, ["b", "c"]);
+}
+
+fn operators_are_found_by_key(open: Open) {
+    let (_d, ks) = open();
+    ks.add_operator("alice", &key(5)).unwrap();
+    ks.add_operator("bob", &key(6)).unwrap();
+    assert_eq!(ks.operator_for(&key(5)).unwrap().as_deref(), Some("alice"));
+    assert_eq!(ks.operator_for(&key(6)).unwrap().as_deref(), Some("bob"));
+    assert_eq!(ks.operator_for(&key(7)).unwrap(), None);
+}
+
+/// Two masters' key stores on one PostgreSQL: a key pending on one is
+/// listed by the other, accepted there it is accepted here, and every change
+/// is announced on `brine_keys` to whoever listens.
+#[test]
+fn masters_sharing_postgres_share_keys_and_hear_every_change() {
+    let pg = ::tests::postgres::Postgres::start();
+    let (heard_tx, heard) = std::sync::mpsc::channel();
+    let heard_tx = std::sync::Mutex::new(heard_tx);
+    crate::pki_postgres::listen(&pg.dsn(), move |c| {
+        let _ = heard_tx
+            .lock()
+            .unwrap()
+            .send(format!("{} {}", c.state, c.id));
+    })
+    .unwrap();
+    let (_da, a) = store();
+    let a = a.shared(PgKeys::open(&pg.dsn()).unwrap());
+    let (_db, b) = store();
+    let b = b.shared(PgKeys::open(&pg.dsn()).unwrap());
+    let next = || {
+        heard
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a key change announced")
+    };
+
+    assert_eq!(
+        b.admit("web01", &key(1), false, &[]).unwrap(),
+        Admission::Pending
+    );
+    assert_eq!(next(), "pending web01");
+    assert_eq!(a.list().unwrap().pending, ["web01"]);
+    a.accept("web01").unwrap();
+    assert_eq!(next(), "accepted web01");
+    assert_eq!(b.accepted_key("web01").unwrap(), Some(key(1)));
+    assert_eq!(
+        b.admit("web01", &key(1), false, &[]).unwrap(),
+        Admission::Accepted
+    );
+    let reason = refused(a.admit("web01", &key(2), true, &[]).unwrap());
+    assert_eq!(reason, "another key holds id web01");
+    b.reject("web01").unwrap();
+    assert_eq!(next(), "rejected web01");
+    assert!(refused(a.admit("web01", &key(1), true, &[]).unwrap()).contains("rejected"));
+    a.delete("web01").unwrap();
+    assert_eq!(next(), "deleted web01");
+    assert_eq!(b.list().unwrap(), KeyList::default());
+    // The pending limit counts every master's pending keys.
+    let (_dc, c) = store();
+    let c = c
+        .limit_pending(1, 1000)
+        .shared(PgKeys::open(&pg.dsn()).unwrap());
+    assert_eq!(
+        a.admit("db01", &key(3), false, &[]).unwrap(),
+        Admission::Pending
+    );
+    let reason = refused(c.admit("db02", &key(4), false, &[]).unwrap());
+    assert!(reason.contains("max_pending_keys"), "{reason}");
 }

@@ -90,13 +90,14 @@ fn locate_or_build(name: &str) -> Result<PathBuf, String> {
 }
 
 pub mod daemons;
-pub mod events;
 pub mod debs;
+pub mod events;
 pub mod fleet;
 pub mod fleet_minion;
 pub mod git_remote;
 pub mod gpg_keyring;
 pub mod http_server;
+pub mod postgres;
 pub mod raw_minion;
 pub mod sealed;
 pub mod zmtp;

@@ -130,8 +130,13 @@ pub async fn start(
         env: job.env.clone(),
     };
     let (tree_commit, pillar_commit) = master.git_commits(&tree);
+    let jid = master.jobs.lock().unwrap().new_jid();
+    let jid = match jid {
+        Ok(jid) => jid,
+        Err(e) => return reply(Err(format!("cannot record the job: {e}"))),
+    };
     let record = JobRecord {
-        jid: master.jobs.lock().unwrap().new_jid(),
+        jid,
         operator: format!("minion:{id}"),
         target: id.clone(),
         tgt_type: "list".into(),

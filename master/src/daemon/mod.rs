@@ -31,6 +31,7 @@ pub mod probe;
 mod publish;
 mod runfun;
 mod secrets_who;
+mod shared_keys;
 
 use grains_cache::GrainsCache;
 use probe::ProbeReplies;
@@ -110,11 +111,14 @@ impl Master {
     }
 
     pub fn open(config: MasterConfig) -> anyhow::Result<Arc<Master>> {
-        let keys = KeyStore::open(&config.pki_dir)?
+        let mut keys = KeyStore::open(&config.pki_dir)?
             .limit_pending(config.max_pending_keys, config.pending_key_rate);
+        if config.stores.key_store == crate::config::Store::Postgres {
+            keys = keys.shared(crate::pki_postgres::PgKeys::open(config.stores.dsn())?);
+        }
         let key = Arc::new(KeyPair::load_or_create(&config.pki_dir.join("master.key"))?);
         transport::keys::create_private_dir(&config.cachedir)?;
-        let jobs = JobCache::open(&config.cachedir.join("jobs.sqlite"))?;
+        let jobs = open_job_cache(&config, &key)?;
         let orphaned = jobs.finish_orphaned()?;
         if orphaned > 0 {
             tracing::info!(jobs = orphaned, "jobs left running by the previous master marked finished; their late returns are still recorded");
@@ -295,6 +299,7 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
         tokio::task::spawn_blocking(move || g.update()).await?;
         tokio::spawn(crate::gitfs::updates(gitfs));
     }
+    shared_keys::watch(&master)?;
     let c = &master.config;
     let limits = Limits {
         handshake_rate: c.handshake_rate,
@@ -375,4 +380,27 @@ pub async fn stop(master: &Arc<Master>) {
         Ok(Err(e)) => tracing::error!(error = %e, "cannot sync the job cache"),
         Err(e) => tracing::error!(error = %e, "cannot sync the job cache"),
     }
+}
+
+/// The job cache `master_job_cache` names: this master's SQLite file, or the
+/// PostgreSQL store shared with other masters (where its jobs are marked
+/// with its public key's fingerprint).
+fn open_job_cache(config: &MasterConfig, key: &KeyPair) -> anyhow::Result<JobCache> {
+    let stores = &config.stores;
+    // Not yet kept in PostgreSQL: refused rather than silently kept locally,
+    // which would split the fleet's caches between masters.
+    if stores.cache == crate::config::Store::Postgres {
+        anyhow::bail!(
+            "cache: postgres is not implemented yet (master_job_cache and key_store are)"
+        );
+    }
+    Ok(match stores.job_cache {
+        crate::config::Store::Local => JobCache::open(&config.cachedir.join("jobs.sqlite"))?,
+        crate::config::Store::Postgres => {
+            let master = key.public.fingerprint();
+            let cache = JobCache::open_postgres(stores.dsn(), &master)?;
+            tracing::info!("job cache in PostgreSQL (master_job_cache: postgres)");
+            cache
+        }
+    })
 }

@@ -150,7 +150,13 @@ async fn publish_one(
     let (tree_commit, pillar_commit) = master.git_commits(&tree);
     let (jid, recorded) = {
         let jobs = master.jobs.lock().unwrap();
-        let jid = jobs.new_jid();
+        let jid = match jobs.new_jid() {
+            Ok(jid) => jid,
+            Err(e) => {
+                drop(jobs);
+                return fail(&sink, format!("cannot make a job id: {e}"));
+            }
+        };
         let record = JobRecord {
             jid: jid.clone(),
             operator: operator.clone(),

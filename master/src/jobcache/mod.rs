@@ -1,5 +1,7 @@
 //! The job cache: every published job and each minion's return, in embedded
-//! SQLite at `<cachedir>/jobs.sqlite`.
+//! SQLite at `<cachedir>/jobs.sqlite` (the default), or in the PostgreSQL
+//! store several masters share (`master_job_cache: postgres`, [`postgres`]);
+//! [`JobCache`] is either.
 //!
 //! It is what lets `master jobs show JID` answer after the deadline, or after
 //! a restart, with both the returns and the minions that never answered. WAL
@@ -11,6 +13,8 @@
 //! re-sending from its outbox before it saw the ack) is ignored, never
 //! overwrites. Calls block; the daemon runs them off its async workers.
 mod jid;
+pub mod postgres;
+mod store;
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -23,6 +27,7 @@ use transport::wire::Jid;
 
 pub use jid::now_ms;
 pub(crate) use jid::{asctime, iso_stamp, now_micros};
+pub use store::JobCache;
 
 /// Bumped when the tables change; a newer file is refused rather than misread.
 /// 2: `jobs.saltenv` and `jobs.pillarenv` (added in place to a version 1 file).
@@ -111,6 +116,10 @@ pub enum JobCacheError {
         what: &'static str,
         source: serde_json::Error,
     },
+    #[error("job cache: {0}")]
+    Postgres(#[from] crate::pgstore::PgError),
+    #[error("job cache: {0}")]
+    BadJid(String),
     #[error("job {0} already exists")]
     DuplicateJob(Jid),
     #[error("no job {0}")]
@@ -192,9 +201,9 @@ pub struct JobDetail {
     pub missing: Vec<String>,
 }
 
-/// The open cache; share it behind an `Arc`.
+/// The open SQLite cache.
 #[derive(Debug)]
-pub struct JobCache {
+pub struct SqliteJobCache {
     path: PathBuf,
     conn: Mutex<Connection>,
     /// The last jid handed out, in µs since the epoch.
@@ -213,7 +222,7 @@ pub struct ScheduledRun {
     pub retcode: i32,
 }
 
-/// One minion's return, as [`JobCache::record_returns`] takes it.
+/// One minion's return, as [`SqliteJobCache::record_returns`] takes it.
 pub struct NewReturn<'a> {
     pub minion: &'a str,
     pub success: bool,
@@ -221,10 +230,10 @@ pub struct NewReturn<'a> {
     pub ret: &'a Value,
 }
 
-impl JobCache {
+impl SqliteJobCache {
     /// Opens (creating if needed) the cache file and its directory (0700; the
     /// file 0600, since returns can carry secrets from pillar).
-    pub fn open(path: &Path) -> Result<JobCache> {
+    pub fn open(path: &Path) -> Result<SqliteJobCache> {
         let io = |source| JobCacheError::Io {
             path: path.to_path_buf(),
             source,
@@ -269,7 +278,7 @@ impl JobCache {
             .query_row("SELECT max(jid) FROM jobs", [], |r| r.get(0))
             .map_err(open_err)?;
         let last = last.as_deref().and_then(jid::parse_jid).unwrap_or(0);
-        Ok(JobCache {
+        Ok(SqliteJobCache {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             last_jid: Mutex::new(last),
@@ -581,20 +590,7 @@ impl JobCache {
                 returned,
             });
         }
-        let answered: std::collections::HashSet<&str> =
-            returns.iter().map(|r| r.minion.as_str()).collect();
-        let missing = record
-            .expected
-            .iter()
-            .filter(|m| !answered.contains(m.as_str()))
-            .cloned()
-            .collect();
-        Ok(Some(JobDetail {
-            record,
-            schedule,
-            returns,
-            missing,
-        }))
+        Ok(Some(detail(record, schedule, returns)))
     }
 
     /// Marks a recorded job as a run of `minion`'s schedule entry `name`,
@@ -651,11 +647,9 @@ impl JobCache {
     /// Removes jobs (and their returns) started more than `keep_hours` ago;
     /// returns how many jobs went. `0` keeps everything, as Salt's `keep_jobs: 0`.
     pub fn prune(&self, keep_hours: u64) -> Result<usize> {
-        if keep_hours == 0 {
+        let Some(cutoff) = prune_cutoff(keep_hours) else {
             return Ok(0);
-        }
-        let keep_ms = i64::try_from(keep_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
-        let cutoff = now_ms().saturating_sub(keep_ms);
+        };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
@@ -671,6 +665,33 @@ impl JobCache {
         // A panic mid-call leaves no open transaction (it rolls back on drop).
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The job with its returns, and the expected minions that did not answer.
+fn detail(record: JobRecord, schedule: Option<String>, returns: Vec<MinionReturn>) -> JobDetail {
+    let answered: std::collections::HashSet<&str> =
+        returns.iter().map(|r| r.minion.as_str()).collect();
+    let missing = record
+        .expected
+        .iter()
+        .filter(|m| !answered.contains(m.as_str()))
+        .cloned()
+        .collect();
+    JobDetail {
+        record,
+        schedule,
+        returns,
+        missing,
+    }
+}
+
+/// Jobs started before this (unix ms) are pruned; `None`: keep everything.
+fn prune_cutoff(keep_hours: u64) -> Option<i64> {
+    if keep_hours == 0 {
+        return None;
+    }
+    let keep_ms = i64::try_from(keep_hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+    Some(now_ms().saturating_sub(keep_ms))
 }
 
 fn job_exists(conn: &Connection, jid: &Jid) -> Result<bool> {
