@@ -390,3 +390,74 @@ fn a_git_option_brine_does_not_implement_stops_the_master_naming_it() {
     assert_ne!(out.code, Some(0));
     assert!(out.stderr.contains("ref_types"), "{out:?}");
 }
+
+/// `master plan --rev BRANCH`: the master fetches the gitfs remote and plans
+/// the branch's tree (a pull request's, pushed after the last update) against
+/// what it serves, touching no host; `apply --plan --rev` applies it, and is
+/// refused once the branch moved.
+#[test]
+fn a_plan_of_a_gitfs_branch_is_fetched_compared_and_applied_by_rev() {
+    let repos = Repos::new();
+    let app = |text: &str| format!("/etc/app.conf:\n  file.managed:\n    - contents: {text}\n");
+    let states = repos.init("states", &[("top.sls", TOP), ("app.sls", &app("v1"))]);
+    let f = Fixture::start(&format!(
+        "fileserver_backend: [git]\ngitfs_update_interval: 3600\ngitfs_remotes:\n  - {}\n",
+        file_url(&states)
+    ));
+    f.apply(&[]);
+    assert_eq!(f.app_conf(), "v1\n");
+
+    // A branch pushed after the master's last fetch.
+    git(&states, &["checkout", "-q", "-b", "feature"]);
+    let feature = commit(&states, &[("app.sls", &app("v2"))], "v2");
+    git(&states, &["checkout", "-q", "master"]);
+
+    let jobs_before = f.master.json(&["jobs", "list"]).1;
+    let plan_file = tempfile::NamedTempFile::new().unwrap();
+    let plan_path = plan_file.path().to_str().unwrap();
+    let (code, v) = f
+        .master
+        .json(&["plan", "*", "--rev", "feature", "--save", plan_path]);
+    assert_eq!(code, Some(4), "{v:#}\n{}", f.master.log());
+    assert_eq!(
+        v["web1"]["changed"][0]["args"]["contents"],
+        serde_json::json!({"old": "v1", "new": "v2"}),
+        "{v:#}"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(plan_file.path()).unwrap()).unwrap();
+    assert_eq!(saved["rev"], "feature", "{saved:#}");
+    assert_eq!(saved["commit"], feature.as_str(), "{saved:#}");
+    // Nothing applied, nothing published, and the master still serves master.
+    assert_eq!(f.app_conf(), "v1\n");
+    assert_eq!(f.master.json(&["jobs", "list"]).1, jobs_before);
+    let (code, v) = f.master.json(&["plan", "*", "--rev", "master"]);
+    assert_eq!(code, Some(0), "{v:#}");
+
+    let out = f.master.cli(&["plan", "*", "--rev", "no-such-branch"]);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("no branch, tag or commit \"no-such-branch\""),
+        "{}",
+        out.stderr
+    );
+
+    // Applied by rev: exactly the planned tree.
+    let (code, v) = f
+        .master
+        .json(&["apply", "--plan", plan_path, "--rev", "feature"]);
+    assert_eq!(code, Some(0), "{v:#}\n{}", f.master.log());
+    assert_eq!(f.app_conf(), "v2\n");
+
+    // The branch moves on: the saved plan is refused, naming the tree.
+    git(&states, &["checkout", "-q", "feature"]);
+    commit(&states, &[("app.sls", &app("v3"))], "v3");
+    git(&states, &["checkout", "-q", "master"]);
+    let out = f
+        .master
+        .cli(&["apply", "--plan", plan_path, "--rev", "feature"]);
+    assert_ne!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("state tree changed"), "{}", out.stderr);
+    assert_eq!(f.app_conf(), "v2\n");
+}

@@ -143,7 +143,7 @@ fn minion_apply_with_a_key_not_accepted_or_no_master_says_so() {
     let out = nowhere.cli(&["apply"]);
     assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("the master at tcp://127.0.0.1:"),
+        out.stderr.contains("the master at 127.0.0.1:"),
         "{}",
         out.stderr
     );

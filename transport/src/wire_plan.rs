@@ -141,6 +141,10 @@ pub struct PlanRequest {
     pub tree: CandidateTree,
     /// Replaces the pillar roots of the job's pillarenv.
     pub pillar_tree: Option<CandidateTree>,
+    /// `--rev REV`: the candidate is the gitfs remote's tree at REV (read by
+    /// the master; `tree` is then empty).
+    #[serde(default)]
+    pub rev: Option<String>,
     /// Host probes in templates are refused instead of asked of the minion.
     pub offline: bool,
     /// Answer with the saved plan (chunks and digests) too.
@@ -159,6 +163,11 @@ pub struct SavedPlan {
     pub tree: String,
     /// That of the pillar tree, when one was given.
     pub pillar_tree: Option<String>,
+    /// `--rev`: the revision the tree was read at, and its commit.
+    #[serde(default)]
+    pub rev: Option<String>,
+    #[serde(default)]
+    pub commit: Option<String>,
     pub minions: BTreeMap<String, PlannedMinion>,
 }
 
@@ -179,6 +188,9 @@ pub struct PlannedMinion {
 pub struct ApplyPlanRequest {
     pub plan: SavedPlan,
     pub tree: CandidateTree,
+    /// `--rev REV` instead of a checkout (as the plan was made).
+    #[serde(default)]
+    pub rev: Option<String>,
     pub pillar_tree: Option<CandidateTree>,
     pub test: bool,
     pub timeout_secs: u64,

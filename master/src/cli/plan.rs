@@ -39,8 +39,12 @@ pub struct PlanArgs {
     pub sls: Vec<String>,
     /// The candidate state tree: replaces the file roots of the job's
     /// saltenv (base unless one is given).
-    #[arg(long, value_name = "DIR")]
-    pub tree: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "rev")]
+    pub tree: Option<PathBuf>,
+    /// Instead of --tree: the master's gitfs remote at this branch, tag or
+    /// commit (fetched first), for a pull request's branch.
+    #[arg(long, value_name = "REV", conflicts_with = "tree")]
+    pub rev: Option<String>,
     /// A candidate pillar tree: replaces the pillar roots of the job's
     /// pillarenv (base unless one is given).
     #[arg(long = "pillar-tree", value_name = "DIR")]
@@ -69,12 +73,16 @@ pub async fn run(a: PlanArgs, client: &ClientOpts, out: Out) -> Result<i32> {
         tgt_type: a.opts.tgt_type(),
         sls,
         env: env_opts::to_wire(&env)?,
-        tree: read_tree(&a.tree, "--tree")?,
+        tree: match &a.tree {
+            Some(dir) => read_tree(dir, "--tree")?,
+            None => CandidateTree::default(),
+        },
         pillar_tree: a
             .pillar_tree
             .as_deref()
             .map(|d| read_tree(d, "--pillar-tree"))
             .transpose()?,
+        rev: a.rev.clone(),
         offline: a.offline,
         save: a.save.is_some(),
     };
@@ -306,10 +314,17 @@ fn walk(
     Ok(())
 }
 
+/// Where `master apply --plan` takes the candidate tree from: the
+/// checkout again, or the gitfs revision (read by the master).
+pub enum Candidate<'a> {
+    Checkout(&'a Path),
+    Rev(&'a str),
+}
+
 /// The request `master apply --plan FILE --tree DIR` sends.
 pub fn apply_request(
     file: &Path,
-    tree: &Path,
+    candidate: Candidate<'_>,
     pillar_tree: Option<&Path>,
     test: bool,
     opts: &TargetOpts,
@@ -322,9 +337,14 @@ pub fn apply_request(
             file.display()
         )
     })?;
+    let (tree, rev) = match candidate {
+        Candidate::Checkout(dir) => (read_tree(dir, "--tree")?, None),
+        Candidate::Rev(rev) => (CandidateTree::default(), Some(rev.to_string())),
+    };
     Ok(ApplyPlanRequest {
         plan,
-        tree: read_tree(tree, "--tree")?,
+        tree,
+        rev,
         pillar_tree: pillar_tree
             .map(|d| read_tree(d, "--pillar-tree"))
             .transpose()?,

@@ -274,15 +274,44 @@ fn plan_one(p: &PlanInputs, id: &str) -> MinionPlan {
     }
 }
 
+/// `--rev REV`: the gitfs remote's state tree at REV, read on the blocking
+/// pool (it fetches).
+pub async fn tree_at_rev(
+    master: &Arc<Master>,
+    rev: &str,
+) -> Result<(CandidateTree, String), String> {
+    let Some(gitfs) = master.gitfs.clone() else {
+        return Err("--rev needs the tree from git (fileserver_backend with git, gitfs_remotes); this master serves file_roots only".into());
+    };
+    let rev = rev.to_string();
+    tokio::task::spawn_blocking(move || gitfs.tree_at(&rev))
+        .await
+        .map_err(|e| format!("reading --rev failed: {e}"))?
+}
+
 /// Answers `OpRequest::Plan`: `{"minions": {id: report}, "plan": saved
 /// plan or null}`.
-pub async fn plan(master: Arc<Master>, operator: &str, req: PlanRequest) -> Result<Value, String> {
+pub async fn plan(
+    master: Arc<Master>,
+    operator: &str,
+    mut req: PlanRequest,
+) -> Result<Value, String> {
     if !master.config.allows(operator, &req.target, "plan") {
         return Err(format!(
             "operator {operator} may not run plan on {}",
             req.target
         ));
     }
+    let rev = req.rev.clone();
+    let commit = match &rev {
+        Some(rev) => {
+            let (tree, commit) = tree_at_rev(&master, rev).await?;
+            tracing::info!(rev = %rev, commit = %commit, "planning a gitfs revision");
+            req.tree = tree;
+            Some(commit)
+        }
+        None => None,
+    };
     req.tree.check()?;
     if let Some(p) = &req.pillar_tree {
         p.check()?;
@@ -344,6 +373,8 @@ pub async fn plan(master: Arc<Master>, operator: &str, req: PlanRequest) -> Resu
         env: req.env,
         tree: tree_digest,
         pillar_tree: pillar_digest,
+        rev,
+        commit,
         minions: saved,
     });
     Ok(json!({

@@ -123,7 +123,8 @@ async fn prepare(
 ) -> Result<(Publish, Planned), String> {
     let ApplyPlanRequest {
         plan,
-        tree,
+        mut tree,
+        rev,
         pillar_tree,
         test,
         timeout_secs,
@@ -144,6 +145,15 @@ async fn prepare(
         return Err(format!(
             "operator {operator} may not run state.apply on {target}"
         ));
+    }
+    match (&rev, &plan.rev) {
+        (Some(rev), _) => tree = super::plan::tree_at_rev(master, rev).await?.0,
+        (None, Some(planned)) => {
+            return Err(format!(
+                "the plan was made with --rev {planned}: give --rev again"
+            ))
+        }
+        (None, None) => {}
     }
     tree.check()?;
     let mut moved = Vec::new();

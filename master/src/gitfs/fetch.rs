@@ -148,6 +148,43 @@ pub fn checkout(
     dest: &Path,
 ) -> Result<(), GitError> {
     let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    let files = files_of(repo, commit, root)?;
+    let parent = dest.parent().expect("a checkout dir has a parent");
+    let tmp = parent.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let base = if mountpoint.is_empty() {
+        tmp.clone()
+    } else {
+        tmp.join(mountpoint)
+    };
+    std::fs::create_dir_all(&base).map_err(io(&base))?;
+    for (rel, id, exec) in files {
+        let blob = repo.find_blob(id).map_err(plain)?;
+        let path = base.join(&rel);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).map_err(io(p))?;
+        }
+        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
+        f.write_all(blob.content()).map_err(io(&path))?;
+        let mode = if exec { 0o555 } else { 0o444 };
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io(&path))?;
+    }
+    std::fs::rename(&tmp, dest).map_err(io(dest))
+}
+
+/// The blobs of `commit`'s tree (its `root` subdirectory): path, blob id,
+/// executable. Symlinks and submodules are left out.
+fn files_of(
+    repo: &Repository,
+    commit: &str,
+    root: &str,
+) -> Result<Vec<(String, git2::Oid, bool)>, GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
     let oid = git2::Oid::from_str(commit).map_err(plain)?;
     let mut tree = repo
         .find_commit(oid)
@@ -180,30 +217,58 @@ pub fn checkout(
     })
     .map_err(plain)?;
 
-    let parent = dest.parent().expect("a checkout dir has a parent");
-    let tmp = parent.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        dest.file_name().and_then(|n| n.to_str()).unwrap_or("x")
-    ));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let base = if mountpoint.is_empty() {
-        tmp.clone()
-    } else {
-        tmp.join(mountpoint)
-    };
-    std::fs::create_dir_all(&base).map_err(io(&base))?;
-    for (rel, id, exec) in files {
-        let blob = repo.find_blob(id).map_err(plain)?;
-        let path = base.join(&rel);
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(io(p))?;
-        }
-        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
-        f.write_all(blob.content()).map_err(io(&path))?;
-        let mode = if exec { 0o555 } else { 0o444 };
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(io(&path))?;
+    Ok(files)
+}
+
+/// The commit `rev` names in a fetched repository: a branch of the remote,
+/// a tag, or a commit id (full or abbreviated); never a revision
+/// expression, which would read an operator's typo as something else.
+pub fn resolve(repo: &Repository, rev: &str) -> Result<String, GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    if rev.is_empty() || rev.starts_with('-') || rev.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(GitError::Git(format!(
+            "{rev:?} is not a branch, tag or commit name"
+        )));
     }
-    std::fs::rename(&tmp, dest).map_err(io(dest))
+    for name in [
+        format!("refs/remotes/origin/{rev}"),
+        format!("refs/tags/{rev}"),
+    ] {
+        if let Ok(r) = repo.find_reference(&name) {
+            return Ok(r.peel_to_commit().map_err(plain)?.id().to_string());
+        }
+    }
+    if (4..=40).contains(&rev.len()) && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if let Ok(obj) = repo.revparse_single(rev) {
+            if let Ok(c) = obj.peel_to_commit() {
+                return Ok(c.id().to_string());
+            }
+        }
+    }
+    Err(GitError::Git(format!(
+        "the remote has no branch, tag or commit {rev:?}"
+    )))
+}
+
+/// `commit`'s files (its `root`, under `mountpoint`) as `(path, content)`,
+/// read from the object database: nothing is written.
+pub fn read_files(
+    repo: &Repository,
+    commit: &str,
+    root: &str,
+    mountpoint: &str,
+) -> Result<Vec<(String, Vec<u8>)>, GitError> {
+    let plain = |e: git2::Error| GitError::Git(e.message().to_string());
+    files_of(repo, commit, root)?
+        .into_iter()
+        .map(|(rel, id, _)| {
+            let blob = repo.find_blob(id).map_err(plain)?;
+            let path = if mountpoint.is_empty() {
+                rel
+            } else {
+                format!("{}/{rel}", mountpoint.trim_end_matches('/'))
+            };
+            Ok((path, blob.content().to_vec()))
+        })
+        .collect()
 }

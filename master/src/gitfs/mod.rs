@@ -28,6 +28,7 @@ mod fetch;
 
 pub use config::GitConfig;
 use config::{Backend, Remote, Serves};
+use transport::wire_plan::{CandidateTree, TreeFile, TreePath};
 
 /// One commit's files on disk; the directory is never changed once made.
 #[derive(Debug)]
@@ -200,6 +201,56 @@ impl GitFs {
             });
         }
         Ok((fetched, pins))
+    }
+
+    /// `master plan --rev REV`: the state tree at `rev` (a branch, tag or
+    /// commit) of the one remote serving files, fetched first so a branch
+    /// pushed a moment ago is seen, as a candidate tree, with the commit it
+    /// resolved to. What the master serves does not change: nothing is
+    /// pinned or checked out.
+    pub fn tree_at(&self, rev: &str) -> Result<(CandidateTree, String), String> {
+        let serving: Vec<&Remote> = self
+            .config
+            .remotes
+            .iter()
+            .filter(|r| matches!(r.serves, Serves::Files { .. }))
+            .collect();
+        let remote = match serving.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(
+                    "--rev needs a gitfs remote serving the state tree; this master has none"
+                        .into(),
+                )
+            }
+            many => {
+                return Err(format!(
+                "--rev needs exactly one gitfs remote serving the state tree; this master has {}",
+                many.len()
+            ))
+            }
+        };
+        // One repository user at a time, as an update is.
+        let _updates = self.checkouts.lock().unwrap_or_else(|e| e.into_inner());
+        let repo =
+            fetch::open(&self.remote_dir(remote).join("repo.git")).map_err(|e| e.to_string())?;
+        fetch::fetch(&repo, remote).map_err(|e| {
+            format!(
+                "cannot fetch gitfs remote {}: {e} (a plan of {rev:?} needs it as the remote has it now)",
+                remote.name
+            )
+        })?;
+        let commit = fetch::resolve(&repo, rev).map_err(|e| format!("--rev {rev}: {e}"))?;
+        let files = fetch::read_files(&repo, &commit, &remote.root, &remote.mountpoint)
+            .map_err(|e| format!("--rev {rev}: {e}"))?;
+        let files = files
+            .into_iter()
+            .map(|(path, data)| {
+                let path = TreePath::try_from(path).map_err(|e| format!("--rev {rev}: {e}"))?;
+                Ok(TreeFile { path, data })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok((CandidateTree { files }, commit))
     }
 
     /// Removes the commit directories no snapshot holds any more (and

@@ -111,11 +111,15 @@ pub struct ApplyArgs {
     /// A plan saved by `master plan --save`: exactly its chunks on exactly
     /// its minions (no TARGET or SLS), refused before anything is published
     /// if a minion's grains or pillar, or the tree, changed since.
-    #[arg(long, value_name = "FILE", requires = "tree")]
+    #[arg(long, value_name = "FILE")]
     pub plan: Option<std::path::PathBuf>,
     /// With --plan: the checkout the plan was made from (its digest must match).
     #[arg(long, value_name = "DIR", requires = "plan")]
     pub tree: Option<std::path::PathBuf>,
+    /// With --plan: the gitfs revision the plan was made at (`master plan
+    /// --rev`); its tree now must be the one planned.
+    #[arg(long, value_name = "REV", requires = "plan", conflicts_with = "tree")]
+    pub rev: Option<String>,
     /// With --plan: the pillar tree the plan was made with, if any.
     #[arg(long = "pillar-tree", value_name = "DIR", requires = "plan")]
     pub pillar_tree: Option<std::path::PathBuf>,
@@ -145,9 +149,18 @@ pub async fn apply(a: ApplyArgs, client: &ClientOpts, out: Out) -> Result<i32> {
             if !a.sls.is_empty() || a.env.saltenv.is_some() || a.env.pillarenv.is_some() {
                 bail!("--plan applies the plan's own SLS and environments: give none");
             }
-            let tree = a.tree.as_deref().expect("clap requires --tree with --plan");
-            let req =
-                super::plan::apply_request(file, tree, a.pillar_tree.as_deref(), a.test, &a.opts)?;
+            let candidate = match (a.tree.as_deref(), a.rev.as_deref()) {
+                (Some(dir), None) => super::plan::Candidate::Checkout(dir),
+                (None, Some(rev)) => super::plan::Candidate::Rev(rev),
+                _ => bail!("--plan needs the --tree DIR or --rev REV the plan was made from"),
+            };
+            let req = super::plan::apply_request(
+                file,
+                candidate,
+                a.pillar_tree.as_deref(),
+                a.test,
+                &a.opts,
+            )?;
             let req = OpRequest::ApplyPlan(Box::new(req));
             send_and_report(req, &a.opts, client, out, true, report).await?
         }
