@@ -272,3 +272,19 @@ mod tests {
         assert_eq!(PublicKey::from_base64("c2hvcnQ="), None);
     }
 }
+
+/// A master's address as part of the file its key is remembered in on
+/// first use (`master-HOST_PORT.pub`): letters, digits, `.` and `-` kept,
+/// anything else `_`, so an address never makes a path.
+pub fn address_file_part(address: &str) -> String {
+    address
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -133,17 +133,7 @@ async fn connect_with(opts: &ClientOpts, waits: LinkOptions) -> Result<Link> {
         let pinned_path = if remotes.is_none() && config.pki_dir.join("master.pub").exists() {
             config.pki_dir.join("master.pub")
         } else if several {
-            let name: String = endpoint
-                .trim_start_matches("tcp://")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            let name = transport::keys::address_file_part(endpoint.trim_start_matches("tcp://"));
             key_path.with_file_name(format!("master-{name}.pub"))
         } else {
             key_path.with_file_name("master.pub")

@@ -321,6 +321,13 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     )
     .await?;
     tokio::spawn(pillar_mine::worker(master.clone()));
+    // Start-up code (config, stores, gitfs, the listeners) is not run again:
+    // its pages go once the master is up, as the minion's do, instead of
+    // staying resident until the first publish trims them.
+    tokio::spawn(async {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let _ = tokio::task::spawn_blocking(process_tuning::code_pages::trim).await;
+    });
     tracing::info!(minions = %minion_ep, operators = %op_ep, fingerprint = %master.key.public.fingerprint(), "master listening");
     Ok((minion_ep, op_ep))
 }

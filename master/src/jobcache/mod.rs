@@ -342,25 +342,6 @@ impl SqliteJobCache {
         }
     }
 
-    /// Records `minion`'s return; false (and nothing changes) if it already
-    /// returned for this job.
-    pub fn record_return(
-        &self,
-        jid: &Jid,
-        minion: &str,
-        success: bool,
-        retcode: i32,
-        ret: &Value,
-    ) -> Result<bool> {
-        let r = NewReturn {
-            minion,
-            success,
-            retcode,
-            ret,
-        };
-        Ok(self.record_returns(jid, std::slice::from_ref(&r))?[0])
-    }
-
     /// Records many returns of one job in one transaction (a fleet's
     /// returns arrive by the thousand); for each, whether it was new.
     pub fn record_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {

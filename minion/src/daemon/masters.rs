@@ -79,17 +79,7 @@ impl MasterAddr {
     /// Where this master's key is remembered on first use when the minion
     /// has several masters (one master keeps `master.pub`, as before).
     pub fn trusted_key_file(&self) -> String {
-        let host: String = self
-            .host
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let host = transport::keys::address_file_part(&self.host);
         format!("master-{host}_{}.pub", self.port)
     }
 }
