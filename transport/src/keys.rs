@@ -222,6 +222,22 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
         })
 }
 
+/// A master's address as part of the file its key is remembered in on
+/// first use (`master-HOST_PORT.pub`): letters, digits, `.` and `-` kept,
+/// anything else `_`, so an address never makes a path.
+pub fn address_file_part(address: &str) -> String {
+    address
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,20 +287,4 @@ mod tests {
         assert_eq!(PublicKey::from_base64(&key.to_base64()), Some(key));
         assert_eq!(PublicKey::from_base64("c2hvcnQ="), None);
     }
-}
-
-/// A master's address as part of the file its key is remembered in on
-/// first use (`master-HOST_PORT.pub`): letters, digits, `.` and `-` kept,
-/// anything else `_`, so an address never makes a path.
-pub fn address_file_part(address: &str) -> String {
-    address
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
