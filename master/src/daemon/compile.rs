@@ -106,19 +106,32 @@ impl Tree {
         .opts(id)
     }
 
+    /// Runs `f` with minion `id` as a compile sees it (its `opts` made
+    /// here, since the `Minion` only borrows them).
+    pub fn with_minion<T>(
+        &self,
+        id: &str,
+        grains: &Value,
+        probe: Arc<dyn HostProbe>,
+        f: impl FnOnce(&Minion<'_>) -> T,
+    ) -> T {
+        let opts = self.opts(id);
+        f(&Minion {
+            id,
+            grains,
+            opts: &opts,
+            probe,
+        })
+    }
+
     pub fn pillar_for(
         &self,
         id: &str,
         grains: &Value,
         probe: Arc<dyn HostProbe>,
     ) -> Result<Value, TreeErrors> {
-        let opts = self.opts(id);
-        let (pillar, secrets) = self.trees.pillar.compile_secrets(&Minion {
-            id,
-            grains,
-            opts: &opts,
-            probe,
-        })?;
+        let (pillar, secrets) =
+            self.with_minion(id, grains, probe, |m| self.trees.pillar.compile_secrets(m))?;
         self.note_secrets(id, &secrets);
         Ok(pillar)
     }
@@ -146,16 +159,12 @@ pub fn compile_single(
     chunk: Chunk,
     job: &JobEnv,
 ) -> Result<Compiled, TreeErrors> {
-    let opts = tree.opts(id);
-    let minion = Minion {
-        id,
-        grains,
-        opts: &opts,
-        probe,
-    };
-    let pillar = tree.job_pillar_for(&minion, job)?;
-    let (states, _) = tree.trees.for_job(job);
-    let session = Arc::new(states.session(&minion, &pillar));
+    let (pillar, session) = tree.with_minion(id, grains, probe, |minion| {
+        let pillar = tree.job_pillar_for(minion, job)?;
+        let (states, _) = tree.trees.for_job(job);
+        let session = Arc::new(states.session(minion, &pillar));
+        Ok::<_, TreeErrors>((pillar, session))
+    })?;
     let chunks = vec![chunk];
     let manifest = manifest(tree.trees.states.saltenvs(), &chunks);
     Ok(Compiled {
@@ -189,16 +198,12 @@ pub fn compile(
     sls: &[String],
     job: &JobEnv,
 ) -> Result<Compiled, TreeErrors> {
-    let opts = tree.opts(id);
-    let minion = Minion {
-        id,
-        grains,
-        opts: &opts,
-        probe,
-    };
-    let compiled = tree.trees.compile_job(&minion, sls, job)?;
-    tree.note_secrets(id, &compiled.secrets);
-    let session = Arc::new(tree.trees.session(&minion, &compiled.pillar));
+    let (compiled, session) = tree.with_minion(id, grains, probe, |m| {
+        let compiled = tree.trees.compile_job(m, sls, job)?;
+        tree.note_secrets(id, &compiled.secrets);
+        let session = Arc::new(tree.trees.session(m, &compiled.pillar));
+        Ok::<_, TreeErrors>((compiled, session))
+    })?;
     let manifest = manifest(tree.trees.states.saltenvs(), &compiled.chunks);
     Ok(Compiled {
         chunks: compiled.chunks,
@@ -237,14 +242,9 @@ pub fn compile_reusing(
     // Read before compiling: a mine change during the compile makes it stale.
     let mine_generation = probe.mine().map(|m| m.generation());
     if let Some(r) = cache.get(&key).filter(|r| r.fresh(mine_generation)) {
-        let opts = tree.opts(id);
-        let minion = Minion {
-            id,
-            grains,
-            opts: &opts,
-            probe,
-        };
-        let session = Arc::new(tree.trees.session(&minion, &r.pillar));
+        let session = tree.with_minion(id, grains, probe, |m| {
+            Arc::new(tree.trees.session(m, &r.pillar))
+        });
         return Ok(Compiled {
             chunks: r.chunks,
             pillar: r.pillar,

@@ -8,7 +8,7 @@ use common::data::{Map, Value};
 use common::render::{fileserver, HostProbe};
 use states::exec::{Call, ExecCall, MasterCall};
 
-use states::compile::{JobEnv, Minion};
+use states::compile::JobEnv;
 
 use common::tree_error::{TreeError, TreeErrors};
 use transport::wire::PublishWhat;
@@ -83,16 +83,11 @@ fn show_sls(
     mods: &[String],
     env: &JobEnv,
 ) -> Result<Value, TreeErrors> {
-    let opts = tree.opts(id);
-    let minion = Minion {
-        id,
-        grains,
-        opts: &opts,
-        probe,
-    };
-    let pillar = tree.job_pillar_for(&minion, env)?;
-    let (states, _) = tree.trees.for_job(env);
-    states.sls(&minion, &pillar, mods).map(Value::Object)
+    tree.with_minion(id, grains, probe, |minion| {
+        let pillar = tree.job_pillar_for(minion, env)?;
+        let (states, _) = tree.trees.for_job(env);
+        states.sls(minion, &pillar, mods).map(Value::Object)
+    })
 }
 
 /// What a state run sends the minion: the SLS (or the highstate), narrowed
