@@ -238,14 +238,26 @@ mod tests {
         let pki = dir.path().join("pki");
         let key = Arc::new(KeyPair::load_or_create(&pki.join("master.key")).unwrap());
         key.public.save(&pki.join("master.pub")).unwrap();
-        let endpoint = listener::serve(
-            "tcp://127.0.0.1:0",
-            key,
-            Arc::new(Undecided),
-            Limits::default(),
-        )
-        .await
-        .unwrap();
+        // The stuck master runs on its own runtime: its blocked worker must
+        // not stall the timers of the command under test, as it would if
+        // both shared one (no other worker may be driving them).
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let endpoint = listener::serve(
+                    "tcp://127.0.0.1:0",
+                    key,
+                    Arc::new(Undecided),
+                    Limits::default(),
+                )
+                .await
+                .unwrap();
+                tx.send(endpoint).unwrap();
+                std::future::pending::<()>().await
+            })
+        });
+        let endpoint = rx.recv().unwrap();
         let port = endpoint.rsplit(':').next().unwrap();
         let config = dir.path().join("master.yaml");
         std::fs::write(
