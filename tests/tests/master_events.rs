@@ -37,7 +37,7 @@ fn events_follow_a_minion_from_its_key_to_its_jobs_with_salts_tags() {
     let mut all = EventStream::start(&master, &[]);
     let mut jobs_only = EventStream::start(&master, &["--tag", "salt/job/*"]);
 
-    let _web1 = Minion::start("web1", master.ret_port, "");
+    let web1 = Minion::start("web1", master.ret_port, "");
     let auth = all.wait_for("salt/auth pend of web1", WAIT, |e| {
         e["tag"] == "salt/auth" && e["data"]["id"] == "web1"
     });
@@ -121,6 +121,18 @@ fn events_follow_a_minion_from_its_key_to_its_jobs_with_salts_tags() {
         serde_json::json!([{"test": true, "__kwarg__": true}]),
         "{new:#}"
     );
+
+    // A run the minion starts itself (`minion apply` through the master) is
+    // announced like a published job.
+    let pulled = web1.cli(&["apply", "--test", "--out", "json"]);
+    assert_eq!(pulled.code, Some(0), "{}", pulled.stderr);
+    let new = all.wait_for("the minion's own run's new event", WAIT, |e| {
+        e["data"]["user"] == "minion:web1" && e["tag"].as_str().is_some_and(|t| t.ends_with("/new"))
+    });
+    assert_eq!(new["data"]["fun"], "state.apply", "{new:#}");
+    assert_eq!(new["data"]["tgt"], "web1", "{new:#}");
+    assert_eq!(new["data"]["tgt_type"], "list", "{new:#}");
+    assert_eq!(str_list(&new["data"]["minions"]), ["web1"], "{new:#}");
 
     // Deleting the key: salt/key with act delete.
     assert_eq!(master.cli(&["keys", "delete", "web1"]).code, Some(0));

@@ -142,28 +142,21 @@ impl EventBus {
     }
 
     /// `salt/job/<jid>/new`, when a job is recorded and before it is sent.
-    pub fn job_new(
-        &self,
-        jid: &Jid,
-        operator: &str,
-        p: &transport::wire::Publish,
-        record_args: &Value,
-        minions: &[String],
-    ) {
+    pub fn job_new(&self, job: &crate::jobcache::JobRecord) {
         if !self.active() {
             return;
         }
         let data = json!({
-            "jid": jid.as_str(),
-            "tgt_type": p.tgt_type.salt_name(),
-            "tgt": p.target,
-            "user": operator,
-            "fun": super::publish::function_of(&p.what),
-            "arg": salt_args(record_args),
-            "minions": minions,
+            "jid": job.jid.as_str(),
+            "tgt_type": job.tgt_type,
+            "tgt": job.target,
+            "user": job.operator,
+            "fun": job.function,
+            "arg": salt_args(&job.args),
+            "minions": job.expected,
             "missing": [],
         });
-        self.fire(format!("salt/job/{jid}/new"), data);
+        self.fire(format!("salt/job/{}/new", job.jid), data);
     }
 
     /// `salt/job/<jid>/ret/<id>` for each return, as the job cache recorded it.

@@ -14,10 +14,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use transport::wire::{Claim, Jid, JobReturn, MasterMsg, MinionJob, PublishWhat};
 
+use super::job_record::NewJob;
 use super::probe::ProbeReplies;
 use super::publish::{self, JobSpec, OneJob};
 use super::Master;
-use crate::jobcache::{now_ms, JobRecord, NewReturn};
+use crate::jobcache::NewReturn;
 use crate::listener::MinionPeer;
 
 /// What the master keeps of minion-initiated runs.
@@ -129,14 +130,7 @@ pub async fn start(
         test: job.test,
         env: job.env.clone(),
     };
-    let (tree_commit, pillar_commit) = master.git_commits(&tree);
-    let jid = master.jobs.lock().unwrap().new_jid();
-    let jid = match jid {
-        Ok(jid) => jid,
-        Err(e) => return reply(Err(format!("cannot record the job: {e}"))),
-    };
-    let record = JobRecord {
-        jid,
+    let new_job = NewJob {
         operator: format!("minion:{id}"),
         target: id.clone(),
         tgt_type: "list".into(),
@@ -145,22 +139,15 @@ pub async fn start(
         saltenv,
         pillarenv: env.pillarenv.clone(),
         expected: vec![id.clone()],
-        started: now_ms(),
-        finished: None,
-        tree_commit,
-        pillar_commit,
+        schedule: job
+            .schedule
+            .as_ref()
+            .map(|s| (s.name.clone(), s.interval_secs)),
     };
-    let recorded = {
-        let jobs = master.jobs.lock().unwrap();
-        jobs.record_job(&record).and_then(|()| match &job.schedule {
-            Some(s) => jobs.mark_scheduled(&record.jid, &s.name, s.interval_secs),
-            None => Ok(()),
-        })
+    let jid = match master.record_new_job(&tree, new_job) {
+        Ok(record) => record.jid,
+        Err(e) => return reply(Err(e)),
     };
-    if let Err(e) = recorded {
-        return reply(Err(format!("cannot record the job: {e}")));
-    }
-    let jid = record.jid;
     let schedule = job.schedule.as_ref().map(|s| s.name.as_str()).unwrap_or("");
     tracing::info!(jid = %jid, minion = %id, schedule, test = job.test, "job started by the minion");
     reply(Ok(jid.clone()));

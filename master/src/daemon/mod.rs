@@ -20,6 +20,7 @@ mod compile_cache;
 mod drift;
 pub mod events;
 mod grains_cache;
+mod job_record;
 pub mod mine;
 mod minion_job;
 mod minions;

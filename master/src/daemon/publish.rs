@@ -17,10 +17,11 @@ use transport::wire::{
 };
 
 use super::compile::{compile, Tree};
+use super::job_record::NewJob;
 use super::plan_apply::Planned;
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
-use crate::jobcache::{now_ms, JobRecord, NewReturn};
+use crate::jobcache::NewReturn;
 use crate::listener::{MinionPeer, OperatorPeer};
 
 /// The function name a publish is checked and recorded as.
@@ -147,40 +148,21 @@ async fn publish_one(
         .saltenv
         .clone()
         .unwrap_or_else(|| tree.trees.states.saltenv().to_string());
-    let (tree_commit, pillar_commit) = master.git_commits(&tree);
-    let (jid, recorded) = {
-        let jobs = master.jobs.lock().unwrap();
-        let jid = match jobs.new_jid() {
-            Ok(jid) => jid,
-            Err(e) => {
-                drop(jobs);
-                return fail(&sink, format!("cannot make a job id: {e}"));
-            }
-        };
-        let record = JobRecord {
-            jid: jid.clone(),
-            operator: operator.clone(),
-            target: p.target.clone(),
-            tgt_type: p.tgt_type.salt_name().to_string(),
-            function: function.clone(),
-            args: args_of(&p.what),
-            saltenv: saltenv.clone(),
-            pillarenv: env.pillarenv.clone(),
-            expected: expected.clone(),
-            started: now_ms(),
-            finished: None,
-            tree_commit,
-            pillar_commit,
-        };
-        let r = jobs.record_job(&record);
-        (jid, r)
+    let new_job = NewJob {
+        operator: operator.clone(),
+        target: p.target.clone(),
+        tgt_type: p.tgt_type.salt_name().to_string(),
+        function: function.clone(),
+        args: args_of(&p.what),
+        saltenv: saltenv.clone(),
+        pillarenv: env.pillarenv.clone(),
+        expected: expected.clone(),
+        schedule: None,
     };
-    if let Err(e) = recorded {
-        return fail(&sink, format!("cannot record the job: {e}"));
-    }
-    master
-        .events
-        .job_new(&jid, &operator, &p, &args_of(&p.what), &expected);
+    let jid = match master.record_new_job(&tree, new_job) {
+        Ok(record) => record.jid,
+        Err(e) => return fail(&sink, e),
+    };
     tracing::info!(jid = %jid, operator = %operator, function = %function, target = %p.target, saltenv = %saltenv, minions = expected.len(), "job published");
     let _ = sink.send(&OpReply::Expected {
         jid: jid.clone(),
