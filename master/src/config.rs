@@ -326,6 +326,13 @@ fn string_or_list(v: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// The ACL in `v`, read as the config's `acl` key is (`master acl set`
+/// and the ACL stored in PostgreSQL); `source` names where it came from in
+/// errors.
+pub fn parse_acl(source: &Path, v: &Value) -> Result<Acl, ConfigError> {
+    acl(source, v)
+}
+
 /// `acl`: operator → list of `{targets, functions}`. Present but empty (or
 /// null) grants nothing: writing `acl:` is taken as a wish to restrict, so it
 /// fails closed.

@@ -23,6 +23,8 @@ pub mod daemon;
 pub mod gitfs;
 pub mod jobcache;
 pub mod listener;
+pub mod pg_acl;
+pub mod pg_cache;
 pub mod pgstore;
 pub mod pki;
 pub mod pki_postgres;

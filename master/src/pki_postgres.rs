@@ -4,10 +4,9 @@
 //! stays in its `pki_dir`). Every change is announced on the `brine_keys`
 //! channel (LISTEN/NOTIFY, delivered when its transaction commits) as
 //! `STATE ID` (`accepted`, `pending`, `rejected`, `deleted`), which each
-//! master's [`listen`] turns into the same admission or disconnection its
-//! own `keys` command would make.
+//! master's listener (`daemon::shared_keys`) turns into the same admission
+//! or disconnection its own `keys` command would make.
 use common::target::fnmatch;
-use postgres::fallible_iterator::FallibleIterator;
 use postgres::GenericClient;
 use transport::keys::PublicKey;
 use transport::wire::Admission;
@@ -259,64 +258,13 @@ pub struct KeyChange {
     pub id: String,
 }
 
-/// Listens on [`CHANNEL`] with a connection of its own and calls
-/// `on_change` for every key change, from a thread of its own, for the life
-/// of the process. Returns once listening (an error if it cannot start);
-/// a lost connection is logged and made again, every second until it is.
-pub fn listen(dsn: &str, on_change: impl Fn(KeyChange) + Send + 'static) -> Result<(), PkiError> {
-    let connect = {
-        let dsn = dsn.to_string();
-        move || -> Result<Client, PgError> {
-            let mut c = Client::connect(&dsn, postgres::NoTls)?;
-            c.batch_execute(&format!("LISTEN {CHANNEL}"))?;
-            Ok(c)
-        }
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("brine-keys-listen".into())
-        .spawn(move || {
-            let mut client = match connect() {
-                Ok(c) => {
-                    let _ = tx.send(Ok(()));
-                    c
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
-            loop {
-                let err = {
-                    let mut notes = client.notifications();
-                    let mut it = notes.blocking_iter();
-                    loop {
-                    match it.next() {
-                        Ok(Some(n)) => {
-                            if let Some((state, id)) = n.payload().split_once(' ') {
-                                on_change(KeyChange {
-                                    state: state.into(),
-                                    id: id.into(),
-                                });
-                            }
-                        }
-                        Ok(None) => break None,
-                        Err(e) => break Some(e),
-                    }
-                    }
-                };
-                tracing::warn!(error = ?err, "lost the key-change listener's connection; reconnecting");
-                client = loop {
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                    match connect() {
-                        Ok(c) => break c,
-                        Err(e) => tracing::warn!(error = %e, "cannot listen for key changes"),
-                    }
-                };
-            }
+impl KeyChange {
+    /// The change a [`CHANNEL`] payload (`STATE ID`) announces.
+    pub fn parse(payload: &str) -> Option<KeyChange> {
+        let (state, id) = payload.split_once(' ')?;
+        Some(KeyChange {
+            state: state.into(),
+            id: id.into(),
         })
-        .map_err(|e| PkiError::Stored(format!("cannot start the key listener: {e}")))?;
-    rx.recv()
-        .map_err(|_| PkiError::Stored("the key listener stopped".into()))??;
-    Ok(())
+    }
 }

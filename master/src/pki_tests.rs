@@ -366,23 +366,17 @@ fn operators_are_found_by_key(open: Open) {
 #[test]
 fn masters_sharing_postgres_share_keys_and_hear_every_change() {
     let pg = ::tests::postgres::Postgres::start();
-    let (heard_tx, heard) = std::sync::mpsc::channel();
-    let heard_tx = std::sync::Mutex::new(heard_tx);
-    crate::pki_postgres::listen(&pg.dsn(), move |c| {
-        let _ = heard_tx
-            .lock()
-            .unwrap()
-            .send(format!("{} {}", c.state, c.id));
-    })
-    .unwrap();
+    let heard = crate::pgstore::listen(&pg.dsn(), &[crate::pki_postgres::CHANNEL]).unwrap();
     let (_da, a) = store();
     let a = a.shared(PgKeys::open(&pg.dsn()).unwrap());
     let (_db, b) = store();
     let b = b.shared(PgKeys::open(&pg.dsn()).unwrap());
-    let next = || {
-        heard
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("a key change announced")
+    let next = || match heard
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("a key change announced")
+    {
+        crate::pgstore::Heard::Note { payload, .. } => payload,
+        other => panic!("{other:?}"),
     };
 
     assert_eq!(

@@ -309,6 +309,14 @@ pub enum OpRequest {
     /// `master apply --plan FILE`: a saved plan's chunks, published only if
     /// nothing it was compiled from moved since. Streams as a publish does.
     ApplyPlan(Box<crate::wire_plan::ApplyPlanRequest>),
+    /// `master acl show`: the operator ACL the master applies, and where
+    /// it lives (`config`, or `postgres` shared by every master).
+    AclShow,
+    /// `master acl set FILE`: replaces the ACL shared in PostgreSQL; `acl`
+    /// is the JSON of the value the config's `acl` key takes.
+    AclSet {
+        acl: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

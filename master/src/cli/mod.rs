@@ -1,4 +1,5 @@
 //! The `master` command line: the daemon and the operator commands.
+mod acl;
 mod client;
 mod drift;
 mod env_opts;
@@ -73,6 +74,9 @@ pub enum Command {
     /// What a candidate state tree (--tree DIR) would change on each
     /// targeted minion; publishes nothing. Exit 0 none, 4 changes, 2 errors.
     Plan(plan::PlanArgs),
+    /// The operator ACL: `acl show`; `acl set FILE` replaces the one
+    /// shared in PostgreSQL (key_store: postgres) on every master at once.
+    Acl(acl::AclArgs),
 }
 
 /// Runs a parsed command line; returns the process exit status.
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Fileserver(a) => fileserver::run(a, &client, out.unwrap_or(Out::Yaml)).await,
             Command::Events(a) => events::run(a, &client, or_highstate).await,
             Command::Plan(a) => plan::run(a, &client, or_highstate).await,
+            Command::Acl(a) => acl::run(a, &client, out.unwrap_or(Out::Yaml)).await,
         }
     })
 }

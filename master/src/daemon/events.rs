@@ -303,7 +303,7 @@ pub async fn serve(
 ) {
     // Events show every minion's returns and keys: the ACL's `events`
     // function on every target (`'*'`), as `jobs` is.
-    if !master.config.allows(&operator, "*", "events") {
+    if !master.allows(&operator, "*", "events") {
         tracing::warn!(operator = %operator, "refused events by the ACL");
         let _ = peer.send(&OpReply::Reply(Err(format!(
             "operator {operator} may not run events"

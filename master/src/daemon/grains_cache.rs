@@ -1,4 +1,5 @@
-//! Every minion's last grains, in memory and under `cachedir/minions/<id>/`.
+//! Every minion's last grains, in memory and under `cachedir/minions/<id>/`
+//! (or, with `cache: postgres`, in the shared store: `crate::pg_cache`).
 //!
 //! Kept as JSON text, parsed when a target or a compile needs them: a
 //! parsed grains map costs several times its text, and at 10,000 minions
@@ -9,12 +10,18 @@ use std::sync::{Arc, RwLock};
 
 use common::data::Value;
 
+use crate::pg_cache::{CachedRow, PgCache};
+
 /// One minion's grains as JSON text.
 pub struct CachedGrains {
     json: Box<str>,
 }
 
 impl CachedGrains {
+    fn from_json(json: &str) -> Self {
+        CachedGrains { json: json.into() }
+    }
+
     fn new(grains: &Value) -> Self {
         CachedGrains {
             json: serde_json::to_string(grains).unwrap_or_default().into(),
@@ -31,6 +38,9 @@ impl CachedGrains {
 pub struct GrainsCache {
     dir: PathBuf,
     by_id: RwLock<BTreeMap<String, Arc<CachedGrains>>>,
+    /// `cache: postgres`: written through to the shared store instead of
+    /// `dir`; other masters' changes arrive through [`GrainsCache::heard`].
+    shared: Option<Arc<PgCache>>,
 }
 
 /// Each minion's `name` under `dir` (`cachedir/minions/<id>/name`) that
@@ -64,7 +74,42 @@ impl GrainsCache {
         GrainsCache {
             dir,
             by_id: RwLock::new(by_id),
+            shared: None,
         }
+    }
+
+    /// The grains in `rows` (the shared store's), written through to `pg`.
+    pub fn shared(pg: Arc<PgCache>, rows: &[(String, CachedRow)]) -> Self {
+        let cache = GrainsCache {
+            shared: Some(pg),
+            ..GrainsCache::default()
+        };
+        cache.replace_all(rows);
+        cache
+    }
+
+    /// Replaces what is in memory with `rows` (the shared store reloaded).
+    pub fn replace_all(&self, rows: &[(String, CachedRow)]) {
+        let by_id = rows
+            .iter()
+            .filter_map(|(id, r)| {
+                Some((
+                    id.clone(),
+                    Arc::new(CachedGrains::from_json(r.grains.as_deref()?)),
+                ))
+            })
+            .collect();
+        *self.by_id.write().unwrap() = by_id;
+    }
+
+    /// Minion `id`'s grains as the shared store now holds them (`None`:
+    /// none), in memory only: another master stored them.
+    pub fn heard(&self, id: &str, json: Option<&str>) {
+        let mut by_id = self.by_id.write().unwrap();
+        match json {
+            Some(j) => by_id.insert(id.to_string(), Arc::new(CachedGrains::from_json(j))),
+            None => by_id.remove(id),
+        };
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<CachedGrains>> {
@@ -86,6 +131,16 @@ impl GrainsCache {
         }
         let new = CachedGrains::new(grains);
         if self.get(id).is_some_and(|old| old.json == new.json) {
+            return;
+        }
+        if let Some(pg) = &self.shared {
+            if let Err(e) = pg.set_grains(id, &new.json) {
+                tracing::warn!(minion = id, error = %e, "cannot store the grains in PostgreSQL");
+            }
+            self.by_id
+                .write()
+                .unwrap()
+                .insert(id.to_string(), Arc::new(new));
             return;
         }
         let path = self.dir.join(id).join("grains.json");

@@ -1,6 +1,7 @@
 //! The mine: what each minion's `mine_functions` returned, kept in memory
-//! and under `cachedir/minions/<id>/mine.json` beside its grains, and read
-//! by templates the master renders (`salt['mine.get']`).
+//! and under `cachedir/minions/<id>/mine.json` beside its grains (or, with
+//! `cache: postgres`, in the shared store: `crate::pg_cache`), and read by
+//! templates the master renders (`salt['mine.get']`).
 //!
 //! As Salt's master does (`_mine`, `clear=False`), data a minion sends is
 //! merged over what it sent before; a deleted key takes its mine with it.
@@ -18,6 +19,7 @@ use common::render::{CmdOptions, CmdOutput, HostProbe, ProbeError};
 use common::target::{Facts, Target, TargetKind};
 
 use super::Master;
+use crate::pg_cache::{CachedRow, PgCache};
 
 pub type MineData = Arc<Map<String, Value>>;
 
@@ -27,6 +29,16 @@ pub struct MineStore {
     by_id: RwLock<BTreeMap<String, MineData>>,
     /// Bumped on every change, so compiles that read the mine go stale.
     generation: AtomicU64,
+    /// `cache: postgres`: merged and written in the shared store instead
+    /// of `dir`; other masters' changes arrive through [`MineStore::heard`].
+    shared: Option<Arc<PgCache>>,
+}
+
+fn parse_mine(text: &str) -> Option<MineData> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => Some(Arc::new(m)),
+        _ => None,
+    }
 }
 
 impl MineStore {
@@ -43,6 +55,42 @@ impl MineStore {
             dir,
             by_id: RwLock::new(by_id),
             generation: AtomicU64::new(0),
+            shared: None,
+        }
+    }
+
+    /// The mine data in `rows` (the shared store's), merged and written in `pg`.
+    pub fn shared(pg: Arc<PgCache>, rows: &[(String, CachedRow)]) -> Self {
+        let store = MineStore {
+            shared: Some(pg),
+            ..MineStore::default()
+        };
+        store.replace_all(rows);
+        store
+    }
+
+    /// Replaces what is in memory with `rows` (the shared store reloaded).
+    pub fn replace_all(&self, rows: &[(String, CachedRow)]) {
+        let by_id = rows
+            .iter()
+            .filter_map(|(id, r)| Some((id.clone(), parse_mine(r.mine.as_deref()?)?)))
+            .collect();
+        *self.by_id.write().unwrap() = by_id;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Minion `id`'s mine as the shared store now holds it (`None`: none),
+    /// in memory only: another master stored it.
+    pub fn heard(&self, id: &str, text: Option<&str>) {
+        let mut by_id = self.by_id.write().unwrap();
+        let changed = match text.and_then(parse_mine) {
+            Some(m) => by_id
+                .insert(id.to_string(), m.clone())
+                .is_none_or(|old| old != m),
+            None => by_id.remove(id).is_some(),
+        };
+        if changed {
+            self.generation.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -62,6 +110,18 @@ impl MineStore {
     pub fn update(&self, id: &str, data: Map<String, Value>) {
         if let Err(e) = crate::pki::validate_id(id) {
             tracing::warn!(error = %e, "mine data for an invalid minion id; not kept");
+            return;
+        }
+        if let Some(pg) = &self.shared {
+            match pg.merge_mine(id, data) {
+                Ok(merged) => {
+                    let text = serde_json::to_string(&merged).unwrap_or_default();
+                    self.heard(id, Some(&text));
+                }
+                Err(e) => {
+                    tracing::warn!(minion = id, error = %e, "cannot store the mine in PostgreSQL")
+                }
+            }
             return;
         }
         let mut by_id = self.by_id.write().unwrap();

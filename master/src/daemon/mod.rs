@@ -32,7 +32,10 @@ pub mod probe;
 mod publish;
 mod runfun;
 mod secrets_who;
+mod shared_acl;
+mod shared_cache;
 mod shared_keys;
+mod shared_watch;
 
 use grains_cache::GrainsCache;
 use probe::ProbeReplies;
@@ -97,9 +100,40 @@ pub struct Master {
     pub gitfs: Option<Arc<crate::gitfs::GitFs>>,
     /// `master events`: Salt's event bus, one bounded queue per subscriber.
     pub events: events::EventBus,
+    /// The operator ACL applied now: the config's, or with `key_store:
+    /// postgres` the shared one (`shared_acl`), replaced when it changes.
+    pub acl: RwLock<Option<crate::config::Acl>>,
+    /// `key_store: postgres`: where the shared ACL is kept.
+    pub shared_acl: Option<crate::pg_acl::PgAcl>,
+    /// `cache: postgres`: where grains and mine are kept.
+    pub shared_cache: Option<Arc<crate::pg_cache::PgCache>>,
+    /// What the shared store's listener heard since start, until
+    /// `shared_watch::watch` takes it.
+    heard: Mutex<Option<std::sync::mpsc::Receiver<crate::pgstore::Heard>>>,
 }
 
 impl Master {
+    /// The ACL decision (`MasterConfig::allows`) with the ACL applied now.
+    pub fn allows(&self, operator: &str, target_expr: &str, function: &str) -> bool {
+        self.acl
+            .read()
+            .unwrap()
+            .as_ref()
+            .is_none_or(|acl| acl.allows(operator, target_expr, function))
+    }
+
+    /// Forgets a deleted minion's cached data: its mine (and, with `cache:
+    /// postgres`, its grains) here and, shared, on every master.
+    pub fn forget_cache(&self, id: &str) {
+        if let Some(pg) = &self.shared_cache {
+            if let Err(e) = pg.delete(id) {
+                tracing::warn!(minion = %id, error = %e, "cannot delete a minion's cache in PostgreSQL");
+            }
+            self.grains.heard(id, None);
+        }
+        self.mine.remove(id);
+    }
+
     /// The ids whose keys are accepted, as the key store lists them now.
     pub fn accepted_ids(&self) -> Result<Vec<String>, String> {
         Ok(self
@@ -124,13 +158,45 @@ impl Master {
         if orphaned > 0 {
             tracing::info!(jobs = orphaned, "jobs left running by the previous master marked finished; their late returns are still recorded");
         }
+        // Listening first: a change made while the tables are read is heard.
+        let heard = shared_watch::listen(&config)?;
+        let shared_acl = match config.stores.key_store {
+            crate::config::Store::Postgres => {
+                Some(crate::pg_acl::PgAcl::open(config.stores.dsn())?)
+            }
+            crate::config::Store::Local => None,
+        };
+        let acl = match &shared_acl {
+            Some(pg) => shared_acl::resolve(&config, pg)?,
+            None => config.acl.clone(),
+        };
+        let (grains, mine, shared_cache) = match config.stores.cache {
+            crate::config::Store::Postgres => {
+                let pg = Arc::new(crate::pg_cache::PgCache::open(config.stores.dsn())?);
+                let rows = pg.load_all()?;
+                tracing::info!(
+                    minions = rows.len(),
+                    "grains and mine in PostgreSQL (cache: postgres)"
+                );
+                (
+                    GrainsCache::shared(pg.clone(), &rows),
+                    mine::MineStore::shared(pg.clone(), &rows),
+                    Some(pg),
+                )
+            }
+            crate::config::Store::Local => (
+                GrainsCache::load(&config.cachedir),
+                mine::MineStore::load(&config.cachedir),
+                None,
+            ),
+        };
         let master = Master {
             key,
             keys: Mutex::new(keys),
             jobs: Mutex::new(jobs),
             live: RwLock::new(HashMap::new()),
-            grains: GrainsCache::load(&config.cachedir),
-            mine: mine::MineStore::load(&config.cachedir),
+            grains,
+            mine,
             pillar_mine: pillar_mine::PillarMineQueue::default(),
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
@@ -141,6 +207,10 @@ impl Master {
             minion_jobs: Default::default(),
             gitfs: crate::gitfs::GitFs::new(&config.git, &config.cachedir).map(Arc::new),
             events: events::EventBus::default(),
+            acl: RwLock::new(acl),
+            shared_acl,
+            shared_cache,
+            heard: Mutex::new(heard),
             config,
         };
         Ok(Arc::new(master))
@@ -300,7 +370,7 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
         tokio::task::spawn_blocking(move || g.update()).await?;
         tokio::spawn(crate::gitfs::updates(gitfs));
     }
-    shared_keys::watch(&master)?;
+    shared_watch::watch(&master)?;
     let c = &master.config;
     let limits = Limits {
         handshake_rate: c.handshake_rate,
@@ -395,13 +465,6 @@ pub async fn stop(master: &Arc<Master>) {
 /// with its public key's fingerprint).
 fn open_job_cache(config: &MasterConfig, key: &KeyPair) -> anyhow::Result<JobCache> {
     let stores = &config.stores;
-    // Not yet kept in PostgreSQL: refused rather than silently kept locally,
-    // which would split the fleet's caches between masters.
-    if stores.cache == crate::config::Store::Postgres {
-        anyhow::bail!(
-            "cache: postgres is not implemented yet (master_job_cache and key_store are)"
-        );
-    }
     Ok(match stores.job_cache {
         crate::config::Store::Local => JobCache::open(&config.cachedir.join("jobs.sqlite"))?,
         crate::config::Store::Postgres => {

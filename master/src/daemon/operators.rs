@@ -114,7 +114,7 @@ impl Handler for OperatorSide {
 
 async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<Value, String> {
     let acl = |fun: &str| -> Result<(), String> {
-        if master.config.allows(operator, "*", fun) {
+        if master.allows(operator, "*", fun) {
             Ok(())
         } else {
             Err(format!("operator {operator} may not run {fun}"))
@@ -192,6 +192,18 @@ async fn answer(master: &Arc<Master>, operator: &str, req: OpRequest) -> Result<
             crate::gitfs::answer_status(master.gitfs.as_deref())
         }
         OpRequest::Plan(p) => super::plan::plan(master.clone(), operator, *p).await,
+        OpRequest::AclShow => {
+            acl("acl")?;
+            super::shared_acl::show(master)
+        }
+        OpRequest::AclSet { acl: text } => {
+            acl("acl")?;
+            let m = master.clone();
+            let operator = operator.to_string();
+            tokio::task::spawn_blocking(move || super::shared_acl::set(&m, &operator, &text))
+                .await
+                .map_err(|e| e.to_string())?
+        }
         OpRequest::Publish(_)
         | OpRequest::ApplyPlan(_)
         | OpRequest::Ping
@@ -250,7 +262,7 @@ fn keys(master: &Master, operator: &str, op: KeysOp) -> Result<Value, String> {
             store.delete(&id).map_err(e)?;
             drop(store);
             master.disconnect(&id, "this minion's key was deleted");
-            master.mine.remove(&id);
+            master.forget_cache(&id);
             master.events.key("delete", std::slice::from_ref(&id));
             Ok(json!({"deleted": [id]}))
         }

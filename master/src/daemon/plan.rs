@@ -296,7 +296,7 @@ pub async fn plan(
     operator: &str,
     mut req: PlanRequest,
 ) -> Result<Value, String> {
-    if !master.config.allows(operator, &req.target, "plan") {
+    if !master.allows(operator, &req.target, "plan") {
         return Err(format!(
             "operator {operator} may not run plan on {}",
             req.target

@@ -141,7 +141,7 @@ async fn prepare(
     }
     let ids: Vec<String> = plan.minions.keys().cloned().collect();
     let target = ids.join(",");
-    if !master.config.allows(operator, &target, "state.apply") {
+    if !master.allows(operator, &target, "state.apply") {
         return Err(format!(
             "operator {operator} may not run state.apply on {target}"
         ));

@@ -123,7 +123,7 @@ async fn publish_one(
         return fail(&sink, "the master is stopping: it takes no new jobs".into());
     }
     let function = function_of(&p.what);
-    if !master.config.allows(&operator, &p.target, &function) {
+    if !master.allows(&operator, &p.target, &function) {
         tracing::warn!(operator = %operator, target = %p.target, function = %function, "refused by the ACL");
         return fail(
             &sink,

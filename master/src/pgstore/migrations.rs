@@ -75,4 +75,24 @@ ALTER TABLE brine_jobs ADD COLUMN pillar_commit text;
 CREATE INDEX brine_jobs_scheduled ON brine_jobs (jid) WHERE schedule IS NOT NULL;
 ",
     ),
+    (
+        4,
+        // `cache: postgres`: each minion's last grains and merged mine data
+        // (JSON text, as the files under cachedir/minions hold them), and
+        // the operator ACL every master applies (`key_store: postgres`):
+        // one row, the JSON of the master config's `acl` value.
+        "
+CREATE TABLE brine_minion_cache (
+    id      text PRIMARY KEY,
+    grains  text,
+    mine    text,
+    changed timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE brine_acl (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    acl     text NOT NULL,
+    changed timestamptz NOT NULL DEFAULT now()
+);
+",
+    ),
 ];

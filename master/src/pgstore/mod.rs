@@ -8,10 +8,12 @@
 //! The client drives its own small runtime, which cannot run on a thread of
 //! the daemon's: [`PgConn::run`] moves each call to a short-lived thread when
 //! it is made from inside a runtime.
+pub mod listen;
 mod migrations;
 
 use std::sync::{Mutex, MutexGuard};
 
+pub use listen::{listen, Heard};
 pub use migrations::MIGRATIONS;
 pub use postgres::Client;
 

@@ -1,0 +1,170 @@
+//! Grains and mine data in the PostgreSQL store several masters share
+//! (`cache: postgres`): one row per minion id, each as JSON text. Every
+//! change is announced on [`CHANNEL`] as `grains ID`, `mine ID` or
+//! `deleted ID`; each master's listener (`daemon::shared_cache`) then reads
+//! the row into its in-memory maps, which stay the read path (targeting
+//! never queries PostgreSQL).
+use common::data::{Map, Value};
+use postgres::GenericClient;
+
+use crate::pgstore::{PgConn, PgError};
+
+/// The LISTEN/NOTIFY channel of grains and mine changes.
+pub const CHANNEL: &str = "brine_cache";
+
+/// One minion's cached row: its grains and its mine data, as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CachedRow {
+    pub grains: Option<String>,
+    pub mine: Option<String>,
+}
+
+/// A change announced on [`CHANNEL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheChange {
+    Grains(String),
+    Mine(String),
+    Deleted(String),
+}
+
+impl CacheChange {
+    pub fn parse(payload: &str) -> Option<CacheChange> {
+        let (what, id) = payload.split_once(' ')?;
+        let id = id.to_string();
+        match what {
+            "grains" => Some(CacheChange::Grains(id)),
+            "mine" => Some(CacheChange::Mine(id)),
+            "deleted" => Some(CacheChange::Deleted(id)),
+            _ => None,
+        }
+    }
+}
+
+fn notify(c: &mut impl GenericClient, what: &str, id: &str) -> Result<(), PgError> {
+    c.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&CHANNEL, &format!("{what} {id}")],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub struct PgCache {
+    conn: PgConn,
+}
+
+impl PgCache {
+    pub fn open(dsn: &str) -> Result<PgCache, PgError> {
+        Ok(PgCache {
+            conn: PgConn::connect(dsn)?,
+        })
+    }
+
+    /// Every minion's row.
+    pub fn load_all(&self) -> Result<Vec<(String, CachedRow)>, PgError> {
+        self.conn.run(|c| {
+            let rows = c.query("SELECT id, grains, mine FROM brine_minion_cache", &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        CachedRow {
+                            grains: r.get(1),
+                            mine: r.get(2),
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
+    /// Minion `id`'s row, if it has one.
+    pub fn row(&self, id: &str) -> Result<Option<CachedRow>, PgError> {
+        self.conn.run(|c| {
+            Ok(c.query_opt(
+                "SELECT grains, mine FROM brine_minion_cache WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| CachedRow {
+                grains: r.get(0),
+                mine: r.get(1),
+            }))
+        })
+    }
+
+    /// Stores `id`'s grains (JSON text) and announces it, unless they are
+    /// stored already.
+    pub fn set_grains(&self, id: &str, json: &str) -> Result<(), PgError> {
+        self.conn.run(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "INSERT INTO brine_minion_cache (id, grains) VALUES ($1, $2)
+                 ON CONFLICT (id) DO UPDATE SET grains = $2, changed = now()
+                 WHERE brine_minion_cache.grains IS DISTINCT FROM $2",
+                &[&id, &json],
+            )?;
+            if n > 0 {
+                notify(&mut tx, "grains", id)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Merges `data` over `id`'s stored mine (Salt's `clear=False`), in one
+    /// transaction with the row locked, so two masters merging at once keep
+    /// both; announced when it changed. The merged mine.
+    pub fn merge_mine(
+        &self,
+        id: &str,
+        data: Map<String, Value>,
+    ) -> Result<Map<String, Value>, PgError> {
+        self.conn.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO brine_minion_cache (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                &[&id],
+            )?;
+            let stored: Option<String> = tx
+                .query_one(
+                    "SELECT mine FROM brine_minion_cache WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )?
+                .get(0);
+            let mut merged: Map<String, Value> = stored
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default();
+            let before = merged.clone();
+            merged.extend(data);
+            if stored.is_none() || merged != before {
+                let text = serde_json::to_string(&merged).unwrap_or_default();
+                tx.execute(
+                    "UPDATE brine_minion_cache SET mine = $2, changed = now() WHERE id = $1",
+                    &[&id, &text],
+                )?;
+                notify(&mut tx, "mine", id)?;
+            }
+            tx.commit()?;
+            Ok(merged)
+        })
+    }
+
+    /// Forgets `id`'s grains and mine (its key was deleted), announced.
+    pub fn delete(&self, id: &str) -> Result<(), PgError> {
+        self.conn.run(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute("DELETE FROM brine_minion_cache WHERE id = $1", &[&id])?;
+            if n > 0 {
+                notify(&mut tx, "deleted", id)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "pg_cache_tests.rs"]
+mod tests;
