@@ -134,6 +134,13 @@ impl Acl {
     }
 }
 
+/// The ACL decision for a request: with no ACL every operator whose key is
+/// in `pki/operators` may do anything (the caller has already checked
+/// that); with one, only what it grants.
+pub fn acl_allows(acl: Option<&Acl>, operator: &str, target_expr: &str, function: &str) -> bool {
+    acl.is_none_or(|acl| acl.allows(operator, target_expr, function))
+}
+
 impl MasterConfig {
     /// Reads `path`; a missing file is an error only when `must_exist`.
     pub fn load(path: &Path, must_exist: bool) -> Result<Self, ConfigError> {
@@ -141,15 +148,6 @@ impl MasterConfig {
             Some(value) => Self::from_value(path, value),
             None => Ok(Self::default()),
         }
-    }
-
-    /// The ACL decision for a publish: with no `acl` key every operator whose
-    /// key is in `pki/operators` may do anything (the caller has already
-    /// checked that); with one, only what it grants.
-    pub fn allows(&self, operator: &str, target_expr: &str, function: &str) -> bool {
-        self.acl
-            .as_ref()
-            .is_none_or(|acl| acl.allows(operator, target_expr, function))
     }
 
     /// True if `id` matches one of the `autosign` globs.

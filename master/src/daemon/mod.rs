@@ -113,13 +113,11 @@ pub struct Master {
 }
 
 impl Master {
-    /// The ACL decision (`MasterConfig::allows`) with the ACL applied now.
+    /// The ACL decision with the ACL applied now (the config's, or the
+    /// shared one as PostgreSQL last announced it).
     pub fn allows(&self, operator: &str, target_expr: &str, function: &str) -> bool {
-        self.acl
-            .read()
-            .unwrap()
-            .as_ref()
-            .is_none_or(|acl| acl.allows(operator, target_expr, function))
+        let acl = self.acl.read().unwrap();
+        crate::config::acl_allows(acl.as_ref(), operator, target_expr, function)
     }
 
     /// Forgets a deleted minion's cached data: its mine (and, with `cache:
