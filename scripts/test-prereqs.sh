@@ -29,6 +29,10 @@
 #                             answers with
 #      git                    git and git-daemon, which the gitfs tests build and
 #                             serve their remotes with
+#      openssh-server         sshd, which the gitfs tests serve a remote over ssh
+#                             with (its own config and keys in a temp dir)
+#      openssl                makes the throwaway CA and certificate of the gitfs
+#                             tests' https remote
 #      binutils               strip, which cargo-deb runs on the binaries it
 #                             packages (scripts/build-debs.sh)
 #      postgresql             initdb/pg_ctl for the masters' shared store tests
@@ -68,6 +72,8 @@ want=(
   npm:/usr/bin/npm
   debconf-utils:/usr/bin/debconf-get-selections
   git:/usr/lib/git-core/git-daemon
+  openssh-server:/usr/sbin/sshd
+  openssl:/usr/bin/openssl
   binutils:/usr/bin/strip
   postgresql:/usr/share/doc/postgresql/copyright
 )

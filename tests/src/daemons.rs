@@ -31,6 +31,8 @@ pub struct Master {
     pub ret_port: u16,
     pub operator_port: u16,
     child: Option<Child>,
+    /// Environment variables the daemon starts with (besides the test's).
+    env: Vec<(String, String)>,
 }
 
 impl Master {
@@ -61,6 +63,17 @@ impl Master {
         roots: &str,
         extra_config: &str,
     ) -> Master {
+        Master::start_with_roots_env(interface, files, roots, extra_config, &[])
+    }
+
+    /// As [`Master::start_with_roots`], the daemon started with `env` set.
+    pub fn start_with_roots_env(
+        interface: &str,
+        files: &[(&str, &str)],
+        roots: &str,
+        extra_config: &str,
+        env: &[(&str, &str)],
+    ) -> Master {
         let dir = tempfile::tempdir().unwrap();
         let (ret_port, operator_port) = free_ports();
         for (path, text) in files {
@@ -81,9 +94,20 @@ impl Master {
             ret_port,
             operator_port,
             child: None,
+            env: Vec::new(),
         };
+        m.set_env(env);
         m.restart();
         m
+    }
+
+    /// The environment variables the daemon gets from its next
+    /// [`Master::restart`] on, instead of the ones it had.
+    pub fn set_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     }
 
     pub fn config(&self) -> PathBuf {
@@ -103,6 +127,7 @@ impl Master {
             .args(["serve", "--config"])
             .arg(self.config())
             .env("BRINE_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -95,6 +95,7 @@ pub mod events;
 pub mod fleet;
 pub mod fleet_minion;
 pub mod git_remote;
+pub mod git_servers;
 pub mod gpg_keyring;
 pub mod http_server;
 pub mod postgres;

@@ -32,13 +32,27 @@ pub enum Serves {
 
 /// Credentials, as Salt's `user`/`password` (https) and
 /// `pubkey`/`privkey`/`passphrase` (ssh; key files).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Auth {
     pub user: Option<String>,
     pub password: Option<String>,
     pub pubkey: Option<String>,
     pub privkey: Option<String>,
     pub passphrase: Option<String>,
+}
+
+/// Secrets never reach a log through a `{:?}` of the config.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &Option<String>| s.as_ref().map(|_| "<hidden>");
+        f.debug_struct("Auth")
+            .field("user", &self.user)
+            .field("password", &hidden(&self.password))
+            .field("pubkey", &self.pubkey)
+            .field("privkey", &self.privkey)
+            .field("passphrase", &hidden(&self.passphrase))
+            .finish()
+    }
 }
 
 /// One remote with its options resolved (per-remote over global).
@@ -53,6 +67,9 @@ pub struct Remote {
     pub mountpoint: String,
     pub serves: Serves,
     pub auth: Auth,
+    /// `ssl_verify` (Salt's default True): false accepts any TLS
+    /// certificate and any ssh host key, as Salt's pygit2 provider does.
+    pub ssl_verify: bool,
 }
 
 /// The git part of the master config.
@@ -111,6 +128,8 @@ const GITFS_KEYS: &[&str] = &[
     "gitfs_pubkey",
     "gitfs_privkey",
     "gitfs_passphrase",
+    "gitfs_insecure_auth",
+    "gitfs_ssl_verify",
 ];
 
 /// `git_pillar_*` keys Brine reads; any other is refused.
@@ -122,9 +141,18 @@ const GIT_PILLAR_KEYS: &[&str] = &[
     "git_pillar_pubkey",
     "git_pillar_privkey",
     "git_pillar_passphrase",
+    "git_pillar_insecure_auth",
+    "git_pillar_ssl_verify",
 ];
 
-const AUTH_OPTIONS: &[&str] = &["user", "password", "pubkey", "privkey", "passphrase"];
+const AUTH_OPTIONS: &[&str] = &[
+    "user",
+    "password",
+    "pubkey",
+    "privkey",
+    "passphrase",
+    "insecure_auth",
+];
 
 fn bad(path: &Path, key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Key {
@@ -149,6 +177,13 @@ pub fn read(path: &Path, raw: &Map<String, Value>) -> Result<GitConfig, ConfigEr
             None => Ok(default.to_string()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(bad(path, k, "expected a string")),
+        }
+    };
+    let boolean = |k: &str, default: bool| -> Result<bool, ConfigError> {
+        match get(k) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(bad(path, k, "expected True or False")),
         }
     };
     let mut cfg = GitConfig {
@@ -188,6 +223,8 @@ pub fn read(path: &Path, raw: &Map<String, Value>) -> Result<GitConfig, ConfigEr
         root: string("gitfs_root", "")?,
         mountpoint: string("gitfs_mountpoint", "")?,
         auth: auth_of("gitfs_")?,
+        ssl_verify: boolean("gitfs_ssl_verify", true)?,
+        insecure_auth: boolean("gitfs_insecure_auth", false)?,
     };
     let global_saltenv = match get("gitfs_saltenv") {
         Some(v) => saltenv_refs(path, "gitfs_saltenv", v)?,
@@ -231,6 +268,8 @@ pub fn read(path: &Path, raw: &Map<String, Value>) -> Result<GitConfig, ConfigEr
             root: string("git_pillar_root", "")?,
             mountpoint: String::new(),
             auth: auth_of("git_pillar_")?,
+            ssl_verify: boolean("git_pillar_ssl_verify", true)?,
+            insecure_auth: boolean("git_pillar_insecure_auth", false)?,
         };
         let items = v
             .as_array()
@@ -305,6 +344,8 @@ struct Defaults {
     root: String,
     mountpoint: String,
     auth: Auth,
+    ssl_verify: bool,
+    insecure_auth: bool,
 }
 
 /// A remote as Salt writes it: `URL`, or `{URL: [{option: value}, ...]}`.
@@ -351,6 +392,19 @@ fn opt_string(
     }
 }
 
+fn opt_bool(
+    path: &Path,
+    here: &str,
+    opts: &Map<String, Value>,
+    k: &str,
+) -> Result<Option<bool>, ConfigError> {
+    match opts.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(bad(path, &format!("{here}.{k}"), "expected True or False")),
+    }
+}
+
 fn files_remote(
     path: &Path,
     here: &str,
@@ -359,7 +413,14 @@ fn files_remote(
     d: &Defaults,
     global_saltenv: &[(String, String)],
 ) -> Result<Remote, ConfigError> {
-    const OPTIONS: &[&str] = &["name", "base", "root", "mountpoint", "saltenv"];
+    const OPTIONS: &[&str] = &[
+        "name",
+        "base",
+        "root",
+        "mountpoint",
+        "saltenv",
+        "ssl_verify",
+    ];
     check_options(path, here, opts, OPTIONS)?;
     let mut saltenv = global_saltenv.to_vec();
     if let Some(v) = opts.get("saltenv") {
@@ -385,7 +446,7 @@ fn pillar_remote(
     opts: &Map<String, Value>,
     d: &Defaults,
 ) -> Result<Remote, ConfigError> {
-    const OPTIONS: &[&str] = &["name", "env", "root", "mountpoint", "base"];
+    const OPTIONS: &[&str] = &["name", "env", "root", "mountpoint", "base", "ssl_verify"];
     check_options(path, here, opts, OPTIONS)?;
     let (branch, url) = spec
         .split_once(char::is_whitespace)
@@ -463,6 +524,20 @@ fn finish(
             *slot = Some(v);
         }
     }
+    let insecure_auth = opt_bool(path, here, opts, "insecure_auth")?.unwrap_or(d.insecure_auth);
+    let plain_http = url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    if plain_http && auth.user.is_some() && auth.password.is_some() && !insecure_auth {
+        // As Salt: a password is not sent in the clear unless asked for.
+        return Err(bad(
+            path,
+            here,
+            "user and password on an http:// remote would be sent in the clear: \
+             use https or ssh, or set insecure_auth: True",
+        ));
+    }
+    let ssl_verify = opt_bool(path, here, opts, "ssl_verify")?.unwrap_or(d.ssl_verify);
     let name = match opt_string(path, here, opts, "name")? {
         Some(n) => n,
         None => without_credentials(&url),
@@ -474,6 +549,7 @@ fn finish(
         mountpoint,
         serves,
         auth,
+        ssl_verify,
     })
 }
 
@@ -527,6 +603,17 @@ fn saltenv_refs(path: &Path, key: &str, v: &Value) -> Result<Vec<(String, String
         out.push((env.clone(), r));
     }
     Ok(out)
+}
+
+/// The password of a URL's `user:password@`, if it has one.
+pub fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let host = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let (userinfo, _) = host.rsplit_once('@')?;
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
 }
 
 /// The URL without `user:password@`, for names, logs and status.

@@ -1,15 +1,18 @@
 //! libgit2 (in-process, no `git` binary): fetch a remote into a bare
 //! repository under the cachedir, list its branches and tags, and write a
 //! commit's tree into a directory of its own.
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
 use git2::{
-    AutotagOption, Cred, CredentialType, FetchOptions, FetchPrune, RemoteCallbacks, Repository,
+    AutotagOption, CertificateCheckStatus, Cred, CredentialType, ErrorClass, ErrorCode,
+    FetchOptions, FetchPrune, RemoteCallbacks, Repository,
 };
 
-use super::config::{Auth, Remote};
+use super::config::{url_password, Auth, Remote};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -23,15 +26,71 @@ pub enum GitError {
 }
 
 impl GitError {
-    /// A libgit2 error, with the remote's password (if the message
-    /// should carry it) hidden.
-    fn git(e: git2::Error, auth: &Auth) -> GitError {
-        let mut text = e.message().to_string();
-        if let Some(p) = auth.password.as_deref().filter(|p| !p.is_empty()) {
-            text = text.replace(p, "<password>");
-        }
-        GitError::Git(text)
+    /// A libgit2 error, with the remote's password and passphrase (if the
+    /// message should carry them) hidden.
+    fn git(e: git2::Error, remote: &Remote) -> GitError {
+        GitError::Git(hide_secrets(e.message(), remote))
     }
+}
+
+fn hide_secrets(text: &str, remote: &Remote) -> String {
+    let Auth {
+        password,
+        passphrase,
+        ..
+    } = &remote.auth;
+    let mut text = text.to_string();
+    for secret in [
+        password.as_deref(),
+        passphrase.as_deref(),
+        url_password(&remote.url),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    {
+        text = text.replace(secret, "<hidden>");
+    }
+    text
+}
+
+/// The certificate a fetch was shown, for an error that says which one
+/// was not trusted and how to trust it.
+enum SeenCert {
+    Tls {
+        host: String,
+    },
+    SshHostKey {
+        host: String,
+        sha256: Option<String>,
+    },
+}
+
+/// A fetch error in words an operator can act on: an untrusted
+/// certificate or host key names it and how to trust it.
+fn fetch_error(e: git2::Error, remote: &Remote, seen: Option<SeenCert>) -> GitError {
+    let cert_refused = e.code() == ErrorCode::Certificate
+        || (e.class() == ErrorClass::Ssl && e.message().contains("certificate"));
+    if !cert_refused {
+        return GitError::git(e, remote);
+    }
+    let text = hide_secrets(e.message(), remote);
+    GitError::Git(match seen {
+        Some(SeenCert::SshHostKey { host, sha256 }) => {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "~".into());
+            format!(
+                "the ssh host key of {host}{} is not in {home}/.ssh/known_hosts ({text}): \
+                 add it there (ssh-keyscan) or set ssl_verify: False to accept any host key",
+                sha256.map(|f| format!(" (SHA256:{f})")).unwrap_or_default()
+            )
+        }
+        Some(SeenCert::Tls { host }) => format!(
+            "the TLS certificate of {host} is not trusted ({text}): add its CA to the system's \
+             store or name a CA file in SSL_CERT_FILE in the master's environment, or set \
+             ssl_verify: False to accept any certificate"
+        ),
+        None => text,
+    })
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
@@ -55,13 +114,39 @@ pub fn open(dir: &Path) -> Result<Repository, GitError> {
 /// Fetches every branch (as `refs/remotes/origin/*`) and tag, pruning refs
 /// the remote no longer has. On failure the refs stay as the last good
 /// fetch left them.
+///
+/// Certificates and ssh host keys are checked as libgit2 does (the system's
+/// CA store or `SSL_CERT_FILE`; `~/.ssh/known_hosts` of the master's user)
+/// unless the remote has `ssl_verify: False`, which accepts any, as Salt's
+/// pygit2 provider does.
 pub fn fetch(repo: &Repository, remote: &Remote) -> Result<(), GitError> {
     let auth = &remote.auth;
     let mut tries = 0u32;
+    // libgit2 asks again after a refused credential: say which was
+    // refused then instead of offering it again.
+    let (key_offered, password_offered) = (Cell::new(false), Cell::new(false));
+    let seen: RefCell<Option<SeenCert>> = RefCell::new(None);
     let mut callbacks = RemoteCallbacks::new();
+    callbacks.certificate_check(|cert, host| {
+        *seen.borrow_mut() = Some(match cert.as_hostkey() {
+            Some(key) => SeenCert::SshHostKey {
+                host: host.to_string(),
+                sha256: key
+                    .hash_sha256()
+                    .map(|h| base64::engine::general_purpose::STANDARD_NO_PAD.encode(h)),
+            },
+            None => SeenCert::Tls {
+                host: host.to_string(),
+            },
+        });
+        Ok(if remote.ssl_verify {
+            CertificateCheckStatus::CertificatePassthrough
+        } else {
+            CertificateCheckStatus::CertificateOk
+        })
+    });
     callbacks.credentials(|_url, user_from_url, allowed| {
-        // libgit2 asks again after a refused credential: give up then
-        // instead of looping.
+        // A backstop: each credential is offered once (below).
         tries += 1;
         if tries > 3 {
             return Err(git2::Error::from_str("authentication failed"));
@@ -69,6 +154,17 @@ pub fn fetch(repo: &Repository, remote: &Remote) -> Result<(), GitError> {
         if allowed.contains(CredentialType::SSH_KEY) {
             if let Some(privkey) = &auth.privkey {
                 let user = auth.user.as_deref().or(user_from_url).unwrap_or("git");
+                if key_offered.replace(true) {
+                    // libssh2 reports a key it cannot decrypt as refused too.
+                    let or = if auth.passphrase.is_some() {
+                        ", or its passphrase is wrong"
+                    } else {
+                        ", or it needs a passphrase"
+                    };
+                    return Err(git2::Error::from_str(&format!(
+                        "authentication failed: the remote refused the key {privkey} for user {user:?}{or}"
+                    )));
+                }
                 return Cred::ssh_key(
                     user,
                     auth.pubkey.as_deref().map(Path::new),
@@ -79,6 +175,11 @@ pub fn fetch(repo: &Repository, remote: &Remote) -> Result<(), GitError> {
         }
         if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
             if let (Some(user), Some(password)) = (&auth.user, &auth.password) {
+                if password_offered.replace(true) {
+                    return Err(git2::Error::from_str(&format!(
+                        "authentication failed: the remote refused user {user:?} with the configured password"
+                    )));
+                }
                 return Cred::userpass_plaintext(user, password);
             }
         }
@@ -96,16 +197,16 @@ pub fn fetch(repo: &Repository, remote: &Remote) -> Result<(), GitError> {
         .download_tags(AutotagOption::None);
     let mut r = repo
         .remote_anonymous(&remote.url)
-        .map_err(|e| GitError::git(e, auth))?;
-    r.fetch(
+        .map_err(|e| GitError::git(e, remote))?;
+    let fetched = r.fetch(
         &[
             "+refs/heads/*:refs/remotes/origin/*",
             "+refs/tags/*:refs/tags/*",
         ],
         Some(&mut options),
         None,
-    )
-    .map_err(|e| GitError::git(e, auth))
+    );
+    fetched.map_err(|e| fetch_error(e, remote, seen.take()))
 }
 
 /// Ref names with their commits, sorted by name.

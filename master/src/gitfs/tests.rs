@@ -109,6 +109,69 @@ fn what_brine_does_not_implement_is_an_error_naming_it() {
 }
 
 #[test]
+fn ssl_verify_is_true_unless_set_globally_or_per_remote() {
+    let cfg = read(
+        "fileserver_backend: [git]
+gitfs_ssl_verify: False
+gitfs_remotes:
+  - https://git.example/a.git
+  - https://git.example/b.git:
+    - ssl_verify: True
+ext_pillar:
+  - git:
+    - master https://git.example/p.git
+    - master https://git.example/q.git:
+      - ssl_verify: False
+",
+    )
+    .unwrap();
+    let verify: Vec<bool> = cfg.remotes.iter().map(|r| r.ssl_verify).collect();
+    // git_pillar has its own global (git_pillar_ssl_verify, default True).
+    assert_eq!(verify, vec![false, true, true, false]);
+    let e = err("fileserver_backend: [git]\ngitfs_remotes:\n  - https://g/a.git:\n    - ssl_verify: maybe\n");
+    assert!(
+        e.contains("ssl_verify") && e.contains("True or False"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_password_over_plain_http_is_refused_unless_insecure_auth_as_salt_does() {
+    let e = err(
+        "fileserver_backend: [git]\ngitfs_user: alice\ngitfs_password: s3cret\ngitfs_remotes:\n  - http://git.example/a.git\n",
+    );
+    assert!(e.contains("insecure_auth"), "{e}");
+    assert!(!e.contains("s3cret"), "{e}");
+    for yaml in [
+        "fileserver_backend: [git]\ngitfs_user: alice\ngitfs_password: s3cret\ngitfs_insecure_auth: True\ngitfs_remotes:\n  - http://git.example/a.git\n",
+        "fileserver_backend: [git]\ngitfs_remotes:\n  - http://git.example/a.git:\n    - user: alice\n    - password: s3cret\n    - insecure_auth: True\n",
+        "fileserver_backend: [git]\ngitfs_user: alice\ngitfs_password: s3cret\ngitfs_remotes:\n  - https://git.example/a.git\n",
+    ] {
+        let cfg = read(yaml).unwrap();
+        assert_eq!(cfg.remotes[0].auth.password.as_deref(), Some("s3cret"));
+    }
+}
+
+#[test]
+fn secrets_stay_out_of_the_configs_debug_text_and_names() {
+    let cfg = read(
+        "fileserver_backend: [git]\ngitfs_remotes:\n  - https://alice:urlpass@git.example/a.git:\n    - user: alice\n    - password: s3cret\n    - passphrase: keypass\n",
+    )
+    .unwrap();
+    let text = format!("{cfg:?}");
+    for secret in ["s3cret", "keypass"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    assert_eq!(cfg.remotes[0].name, "https://git.example/a.git");
+    assert_eq!(config::url_password(&cfg.remotes[0].url), Some("urlpass"));
+    assert_eq!(
+        config::url_password("https://alice@git.example/a.git"),
+        None
+    );
+    assert_eq!(config::url_password("ssh://git@h:22/a.git"), None);
+}
+
+#[test]
 fn branches_and_tags_map_to_saltenvs_as_salt_maps_them() {
     let remote = read("fileserver_backend: [git]\ngitfs_remotes:\n  - file:///r:\n    - saltenv:\n      - qa:\n        - ref: v1\n")
         .unwrap()
