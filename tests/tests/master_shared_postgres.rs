@@ -305,3 +305,51 @@ fn two_masters_on_one_postgres_survive_losing_one_mid_apply() {
     assert_ne!(out.code, Some(0), "{out:?}");
     a.wait_connected(&["pg1", "pg2"]);
 }
+
+/// A master that hangs (SIGSTOP: its connections stay open, what the
+/// minion sends lands in its socket buffer) after the minion sent it a
+/// result: the minion gives it up after `master_alive_interval` and hands
+/// the unacked result to the other master, which files it in the shared job
+/// cache.
+#[test]
+fn a_result_a_hung_master_never_acked_reaches_the_shared_cache_through_the_other() {
+    let pg = Postgres::start();
+    let gates = tempfile::tempdir().unwrap();
+    let a = pg_master(&pg, gates.path());
+    let b = pg_master(&pg, gates.path());
+    let m = Minion::start_listing(
+        "pg1",
+        &[a.ret_port, b.ret_port],
+        "master_alive_interval: 2\n",
+    );
+    wait_until(Duration::from_secs(30), "pg1 pending on A", || {
+        a.pending() == ["pg1"]
+    });
+    let (code, v) = a.json(&["keys", "accept", "pg1"]);
+    assert_eq!(code, Some(0), "{v}");
+    a.wait_connected(&["pg1"]);
+    b.wait_connected(&["pg1"]);
+
+    let _apply = a.spawn_cli(&["apply", "pg1", "--out", "json", "-t", "120"]);
+    wait_until(Duration::from_secs(60), "the apply to start", || {
+        gates.path().join("started-pg1").exists()
+    });
+    let jid = m.jobs_started().last().cloned().expect("a job");
+    a.freeze();
+    std::fs::write(gates.path().join("go"), "").unwrap();
+    let mut shown = Value::Null;
+    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
+        shown = b.json(&["jobs", "show", &jid]).1;
+        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
+    });
+    assert_eq!(shown["missing"], serde_json::json!([]), "{shown}");
+    assert_eq!(shown["returns"][0]["success"], Value::Bool(true), "{shown}");
+    // Sent to A first (its result was done before A was given up), then
+    // handed on.
+    assert!(
+        m.log()
+            .contains("a result the lost master did not ack goes to another master"),
+        "{}",
+        m.log()
+    );
+}
