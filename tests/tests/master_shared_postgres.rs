@@ -353,3 +353,69 @@ fn a_result_a_hung_master_never_acked_reaches_the_shared_cache_through_the_other
         m.log()
     );
 }
+
+/// A return of a job another master published, whose pillar `gpg`
+/// decrypted there, is filed by the surviving master with the secret
+/// hidden: not in `jobs show`, not in PostgreSQL, not in its log.
+#[test]
+fn a_dead_masters_return_is_filed_by_the_other_with_its_secret_hidden() {
+    const PLAINTEXT: &str = "s3cret-Plaintext-1313";
+    let key = tests::gpg_keyring::Keyring::temporary();
+    let gates = tempfile::tempdir().unwrap();
+    let g = gates.path().display();
+    let app = format!(
+        "gate:\n  cmd.run:\n    - name: >-\n        touch {g}/started &&\n        \
+         for i in $(seq 600); do [ -e {g}/go ] && exit 0; sleep 0.1; done; exit 1\n\
+         /etc/app.conf:\n  file.managed:\n    - contents: \"password={{{{ pillar.db.password }}}}\"\n    \
+         - require:\n      - cmd: gate\n"
+    );
+    let secrets = format!(
+        "#!yaml|gpg\ndb:\n  password: {}",
+        key.encrypt_yaml_block(PLAINTEXT, 4)
+    );
+    let files = [
+        ("salt/top.sls", "base:\n  '*':\n    - app\n"),
+        ("salt/app.sls", app.as_str()),
+        ("pillar/top.sls", "base:\n  '*':\n    - secrets\n"),
+        ("pillar/secrets.sls", secrets.as_str()),
+    ];
+    let pg = Postgres::start();
+    let config = format!(
+        "auto_accept: true\nmaster_job_cache: postgres\nkey_store: postgres\n\
+         postgres:\n  dsn: \"{}\"\ngpg_keydir: {}\n",
+        pg.dsn(),
+        key.home().display()
+    );
+    let mut a = Master::start_with(&files, &config);
+    let b = Master::start_with(&files, &config);
+    let m = Minion::start_listing("pg1", &[a.ret_port, b.ret_port], "");
+    // A file the secret replaces: the diff in the return shows it.
+    std::fs::create_dir_all(m.root().join("etc")).unwrap();
+    std::fs::write(m.root().join("etc/app.conf"), "password=old\n").unwrap();
+    a.wait_connected(&["pg1"]);
+    b.wait_connected(&["pg1"]);
+
+    let _apply = a.spawn_cli(&["apply", "pg1", "--out", "json", "-t", "120"]);
+    wait_until(Duration::from_secs(60), "the apply to start", || {
+        gates.path().join("started").exists()
+    });
+    let jid = m.jobs_started().last().cloned().expect("a job");
+    a.kill();
+    std::fs::write(gates.path().join("go"), "").unwrap();
+    let mut shown = Value::Null;
+    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
+        shown = b.json(&["jobs", "show", &jid]).1;
+        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
+    });
+    let written = std::fs::read_to_string(m.root().join("etc/app.conf")).unwrap();
+    assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
+    let text = shown.to_string();
+    assert!(!text.contains(PLAINTEXT), "{shown:#}");
+    assert!(text.contains("<secret db:password>"), "{shown:#}");
+    let stored = pg.psql("brine", "SELECT ret FROM brine_returns");
+    assert!(
+        !stored.contains(PLAINTEXT),
+        "the plaintext is in PostgreSQL"
+    );
+    assert!(!b.log().contains(PLAINTEXT));
+}
