@@ -176,6 +176,33 @@ impl Master {
         run(cmd, Duration::from_secs(120)).unwrap()
     }
 
+    /// Starts an operator command with this master's config and leaves it
+    /// running (a `master apply` the test kills the master under).
+    pub fn spawn_cli(&self, args: &[&str]) -> OperatorCommand {
+        let child = Command::new(bin("master"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the operator command");
+        OperatorCommand(Some(child))
+    }
+
+    /// Freezes the daemon (SIGSTOP): a master that is gone without closing
+    /// its connections, as a hung or unplugged host is. Killed on drop all
+    /// the same.
+    pub fn freeze(&self) {
+        let pid = self.pid().expect("the master is running");
+        let sent = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -STOP {pid}");
+    }
+
     /// Runs an operator command with `--out json` and parses its stdout.
     pub fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
         let mut all = args.to_vec();
@@ -241,6 +268,24 @@ impl Master {
 impl Drop for Master {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// An operator command left running; killed when stopped or dropped.
+pub struct OperatorCommand(Option<Child>);
+
+impl OperatorCommand {
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OperatorCommand {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -13,16 +13,29 @@ pub const CACHEDIR: &str = "/var/cache/brine/minion";
 /// `master_port`. `tuning` is more config lines (`ping_interval: 1\n`), for
 /// tests that need a lost link noticed within seconds.
 pub fn install_minion(c: &Container, id: &str, master_port: u16, tuning: &str) {
+    let masters = format!("master: {}\nmaster_port: {master_port}\n", c.host_address());
+    install_configured(c, id, &masters, tuning);
+}
+
+/// As [`install_minion`], the minion listing several masters on the host,
+/// by their `ret_port`s (a session with each: `master_type: str`).
+pub fn install_minion_listing(c: &Container, id: &str, master_ports: &[u16], tuning: &str) {
+    let masters: String = master_ports
+        .iter()
+        .map(|p| format!("  - {}:{p}\n", c.host_address()))
+        .collect();
+    install_configured(c, id, &format!("master:\n{masters}"), tuning);
+}
+
+fn install_configured(c: &Container, id: &str, masters: &str, tuning: &str) {
     install_package(c, &crate::debs::minion_deb());
     let config = format!(
         "id: {id}\n\
-         master: {}\n\
-         master_port: {master_port}\n\
+         {masters}\
          pki_dir: /etc/brine/pki/minion\n\
          cachedir: {CACHEDIR}\n\
          acceptance_wait_time: 1\n\
-         {tuning}",
-        c.host_address()
+         {tuning}"
     );
     c.write_file("/etc/brine/minion.yaml", config, 0o644)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -153,3 +153,269 @@ fn a_master_without_its_postgres_fails_at_start_saying_why() {
     assert_ne!(out.code, Some(0), "{out:?}");
     assert!(out.stderr.contains("postgres"), "{out:?}");
 }
+
+const FLEET: [&str; 3] = ["pg1", "pg2", "pg3"];
+
+/// Each minion notes that it ran and started (by its id), then waits for
+/// the gate (a minute at most).
+fn gated_sls(gates: &std::path::Path) -> String {
+    let g = gates.display();
+    format!(
+        "slow:\n  cmd.run:\n    - name: >-\n        echo {{{{ grains['id'] }}}} >> {g}/runs &&\n        \
+         touch {g}/started-{{{{ grains['id'] }}}} &&\n        \
+         for i in $(seq 600); do [ -e {g}/go ] && exit 0; sleep 0.1; done; exit 1\n"
+    )
+}
+
+/// Master A or B of issue 13: jobs and keys in `pg`, keys accepted by hand,
+/// the gated state as the highstate.
+fn pg_master(pg: &Postgres, gates: &std::path::Path) -> Master {
+    let slow = gated_sls(gates);
+    Master::start_with(
+        &[
+            ("salt/top.sls", "base:\n  '*':\n    - slow\n"),
+            ("salt/slow.sls", &slow),
+            ("pillar/top.sls", "base: {}\n"),
+        ],
+        &format!(
+            "master_job_cache: postgres\nkey_store: postgres\npostgres:\n  dsn: \"{}\"\n",
+            pg.dsn()
+        ),
+    )
+}
+
+/// Whether the minion's log says the master at `port` closed its session
+/// because its key was deleted.
+fn told_deleted_by(m: &Minion, port: u16) -> bool {
+    let master = format!("127.0.0.1:{port}");
+    m.log()
+        .lines()
+        .any(|l| l.contains(&master) && l.contains("this minion's key was deleted"))
+}
+
+/// Issue 13's "How it is shown", on loopback: two masters, one PostgreSQL,
+/// three minions listing both.
+#[test]
+fn two_masters_on_one_postgres_survive_losing_one_mid_apply() {
+    let pg = Postgres::start();
+    let gates = tempfile::tempdir().unwrap();
+    let mut a = pg_master(&pg, gates.path());
+    let b = pg_master(&pg, gates.path());
+    let minions: Vec<Minion> = FLEET
+        .iter()
+        .map(|id| {
+            Minion::start_listing(id, &[a.ret_port, b.ret_port], "master_alive_interval: 2\n")
+        })
+        .collect();
+
+    // Accepted on A, they answer through B.
+    wait_until(Duration::from_secs(30), "three keys pending on A", || {
+        a.pending() == FLEET
+    });
+    let (code, v) = a.json(&["keys", "accept", "--all"]);
+    assert_eq!(code, Some(0), "{v}");
+    let (_, keys) = b.json(&["keys", "list"]);
+    assert_eq!(keys["minions"], serde_json::json!(FLEET), "{keys}");
+    b.wait_connected(&FLEET);
+    a.wait_connected(&FLEET);
+
+    // An apply on A, A killed while every minion runs it.
+    let mut apply = a.spawn_cli(&["apply", "*", "--out", "json", "-t", "120"]);
+    wait_until(
+        Duration::from_secs(60),
+        "the apply to start on all three",
+        || {
+            FLEET
+                .iter()
+                .all(|id| gates.path().join(format!("started-{id}")).exists())
+        },
+    );
+    let jid = minions[0].jobs_started().last().cloned().expect("a job");
+    for m in &minions[1..] {
+        assert_eq!(m.jobs_started().last(), Some(&jid), "one job on all three");
+    }
+    a.kill();
+    apply.stop();
+    std::fs::write(gates.path().join("go"), "").unwrap();
+
+    // Every result lands in the shared job cache through B: B shows the
+    // job with all three returns and none missing.
+    let mut shown = Value::Null;
+    wait_until(
+        Duration::from_secs(60),
+        "B to show all three returns",
+        || {
+            let (code, v) = b.json(&["jobs", "show", &jid]);
+            shown = v;
+            code == Some(0) && shown["returns"].as_array().is_some_and(|r| r.len() == 3)
+        },
+    );
+    assert_eq!(shown["record"]["function"], "state.apply", "{shown}");
+    assert_eq!(shown["missing"], serde_json::json!([]), "{shown}");
+    let mut returned: Vec<&str> = shown["returns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["minion"].as_str().unwrap())
+        .collect();
+    returned.sort();
+    assert_eq!(returned, FLEET, "{shown}");
+    for r in shown["returns"].as_array().unwrap() {
+        let states = r["ret"].as_object().expect("a state report");
+        assert_eq!(states.len(), 1, "{shown}");
+        let state = states.values().next().unwrap();
+        assert_eq!(state["result"], Value::Bool(true), "{shown}");
+    }
+    // Every expected minion has returned: the job is over, though the
+    // master that would have finished it is gone.
+    let (_, active) = b.json(&["jobs", "active"]);
+    assert_eq!(active, serde_json::json!([]), "{active}");
+    assert!(
+        b.json(&["jobs", "show", &jid]).1["record"]["finished"].is_i64(),
+        "{shown}"
+    );
+    // Each minion ran the job once.
+    let runs = std::fs::read_to_string(gates.path().join("runs")).unwrap();
+    let mut ran: Vec<&str> = runs.lines().collect();
+    ran.sort();
+    assert_eq!(ran, FLEET, "each minion ran the job once");
+
+    // A new job goes through B.
+    let (code, v) = b.json(&["run", "*", "test.ping"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        v,
+        serde_json::json!({"pg1": true, "pg2": true, "pg3": true})
+    );
+
+    // A comes back on the same config and dirs: both serve.
+    a.restart();
+    a.wait_connected(&FLEET);
+    b.wait_connected(&FLEET);
+
+    // A key deleted on B: A closes that minion's session within a second.
+    let (code, v) = b.json(&["keys", "delete", "pg3"]);
+    assert_eq!(code, Some(0), "{v}");
+    wait_until(
+        Duration::from_secs(1),
+        "A to close pg3's session, saying its key was deleted",
+        || told_deleted_by(&minions[2], a.ret_port),
+    );
+    let out = a.cli(&["run", "pg3", "test.ping", "-t", "5"]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    a.wait_connected(&["pg1", "pg2"]);
+}
+
+/// A master that hangs (SIGSTOP: its connections stay open, what the
+/// minion sends lands in its socket buffer) after the minion sent it a
+/// result: the minion gives it up after `master_alive_interval` and hands
+/// the unacked result to the other master, which files it in the shared job
+/// cache.
+#[test]
+fn a_result_a_hung_master_never_acked_reaches_the_shared_cache_through_the_other() {
+    let pg = Postgres::start();
+    let gates = tempfile::tempdir().unwrap();
+    let a = pg_master(&pg, gates.path());
+    let b = pg_master(&pg, gates.path());
+    let m = Minion::start_listing(
+        "pg1",
+        &[a.ret_port, b.ret_port],
+        "master_alive_interval: 2\n",
+    );
+    wait_until(Duration::from_secs(30), "pg1 pending on A", || {
+        a.pending() == ["pg1"]
+    });
+    let (code, v) = a.json(&["keys", "accept", "pg1"]);
+    assert_eq!(code, Some(0), "{v}");
+    a.wait_connected(&["pg1"]);
+    b.wait_connected(&["pg1"]);
+
+    let _apply = a.spawn_cli(&["apply", "pg1", "--out", "json", "-t", "120"]);
+    wait_until(Duration::from_secs(60), "the apply to start", || {
+        gates.path().join("started-pg1").exists()
+    });
+    let jid = m.jobs_started().last().cloned().expect("a job");
+    a.freeze();
+    std::fs::write(gates.path().join("go"), "").unwrap();
+    let mut shown = Value::Null;
+    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
+        shown = b.json(&["jobs", "show", &jid]).1;
+        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
+    });
+    assert_eq!(shown["missing"], serde_json::json!([]), "{shown}");
+    assert_eq!(shown["returns"][0]["success"], Value::Bool(true), "{shown}");
+    // Sent to A first (its result was done before A was given up), then
+    // handed on.
+    assert!(
+        m.log()
+            .contains("a result the lost master did not ack goes to another master"),
+        "{}",
+        m.log()
+    );
+}
+
+/// A return of a job another master published, whose pillar `gpg`
+/// decrypted there, is filed by the surviving master with the secret
+/// hidden: not in `jobs show`, not in PostgreSQL, not in its log.
+#[test]
+fn a_dead_masters_return_is_filed_by_the_other_with_its_secret_hidden() {
+    const PLAINTEXT: &str = "s3cret-Plaintext-1313";
+    let key = tests::gpg_keyring::Keyring::temporary();
+    let gates = tempfile::tempdir().unwrap();
+    let g = gates.path().display();
+    let app = format!(
+        "gate:\n  cmd.run:\n    - name: >-\n        touch {g}/started &&\n        \
+         for i in $(seq 600); do [ -e {g}/go ] && exit 0; sleep 0.1; done; exit 1\n\
+         /etc/app.conf:\n  file.managed:\n    - contents: \"password={{{{ pillar.db.password }}}}\"\n    \
+         - require:\n      - cmd: gate\n"
+    );
+    let secrets = format!(
+        "#!yaml|gpg\ndb:\n  password: {}",
+        key.encrypt_yaml_block(PLAINTEXT, 4)
+    );
+    let files = [
+        ("salt/top.sls", "base:\n  '*':\n    - app\n"),
+        ("salt/app.sls", app.as_str()),
+        ("pillar/top.sls", "base:\n  '*':\n    - secrets\n"),
+        ("pillar/secrets.sls", secrets.as_str()),
+    ];
+    let pg = Postgres::start();
+    let config = format!(
+        "auto_accept: true\nmaster_job_cache: postgres\nkey_store: postgres\n\
+         postgres:\n  dsn: \"{}\"\ngpg_keydir: {}\n",
+        pg.dsn(),
+        key.home().display()
+    );
+    let mut a = Master::start_with(&files, &config);
+    let b = Master::start_with(&files, &config);
+    let m = Minion::start_listing("pg1", &[a.ret_port, b.ret_port], "");
+    // A file the secret replaces: the diff in the return shows it.
+    std::fs::create_dir_all(m.root().join("etc")).unwrap();
+    std::fs::write(m.root().join("etc/app.conf"), "password=old\n").unwrap();
+    a.wait_connected(&["pg1"]);
+    b.wait_connected(&["pg1"]);
+
+    let _apply = a.spawn_cli(&["apply", "pg1", "--out", "json", "-t", "120"]);
+    wait_until(Duration::from_secs(60), "the apply to start", || {
+        gates.path().join("started").exists()
+    });
+    let jid = m.jobs_started().last().cloned().expect("a job");
+    a.kill();
+    std::fs::write(gates.path().join("go"), "").unwrap();
+    let mut shown = Value::Null;
+    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
+        shown = b.json(&["jobs", "show", &jid]).1;
+        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
+    });
+    let written = std::fs::read_to_string(m.root().join("etc/app.conf")).unwrap();
+    assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
+    let text = shown.to_string();
+    assert!(!text.contains(PLAINTEXT), "{shown:#}");
+    assert!(text.contains("<secret db:password>"), "{shown:#}");
+    let stored = pg.psql("brine", "SELECT ret FROM brine_returns");
+    assert!(
+        !stored.contains(PLAINTEXT),
+        "the plaintext is in PostgreSQL"
+    );
+    assert!(!b.log().contains(PLAINTEXT));
+}

@@ -5,7 +5,6 @@
 //! as a list refuses a master it does not name, and an operator's
 //! `--master A,B` uses the first that answers.
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -101,7 +100,7 @@ fn a_result_whose_master_died_mid_job_goes_to_the_other_master() {
     );
     wait_answers(&a, "mm1", "mm1 through A");
     wait_answers(&b, "mm1", "mm1 through B");
-    let mut apply = Operator::start(&a, &["apply", "mm1", "--out", "json", "-t", "90"]);
+    let mut apply = a.spawn_cli(&["apply", "mm1", "--out", "json", "-t", "90"]);
     wait_until(Duration::from_secs(60), "the job to start", || {
         gates.path().join("started").exists()
     });
@@ -149,6 +148,29 @@ fn failover_holds_one_session_and_moves_to_the_next_master_when_it_is_gone() {
     a.kill();
     // Within master_alive_interval plus one back-off; the bound is generous.
     wait_answers(&b, "mm1", "mm1 through B after A is gone");
+}
+
+#[test]
+fn failover_leaves_a_silent_master_within_master_alive_interval_and_one_back_off() {
+    let gates = tempfile::tempdir().unwrap();
+    let (a, b) = two_masters(gates.path());
+    let _m = Minion::start_listing(
+        "mm1",
+        &[a.ret_port, b.ret_port],
+        &format!("{GRAINS}master_type: failover\nmaster_alive_interval: 2\n"),
+    );
+    wait_answers(&a, "mm1", "mm1 through A");
+    // Frozen, not killed: its connections stay open, only the silence
+    // tells the minion it is gone.
+    a.freeze();
+    // master_alive_interval (2 s), one back-off (at most
+    // random_reconnect_delay, 2 s, jittered by up to half), and the probe's
+    // own ping (-t 5).
+    wait_until(
+        Duration::from_secs(2 + 3 + 5),
+        "mm1 through B within master_alive_interval and one back-off",
+        || answers(&b, "mm1"),
+    );
 }
 
 #[test]
@@ -243,36 +265,4 @@ fn an_operator_listing_a_dead_master_first_uses_the_next_and_says_so() {
         )),
         "{out:?}"
     );
-}
-
-/// An operator command left running while the test kills its master; killed
-/// when dropped.
-struct Operator(Option<Child>);
-
-impl Operator {
-    fn start(master: &Master, args: &[&str]) -> Operator {
-        let child = Command::new(tests::bin("master"))
-            .args(args)
-            .arg("--config")
-            .arg(master.config())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the operator command");
-        Operator(Some(child))
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

@@ -147,6 +147,19 @@ impl Tree {
         self.note_secrets(minion.id, &secrets);
         Ok(job.override_pillar(pillar))
     }
+
+    /// What `gpg` decrypts in the minion's pillar for a job, not noted: for
+    /// a late return whose job's own were never noted here (another master
+    /// published it) or are gone (this master restarted).
+    pub fn job_pillar_secrets(
+        &self,
+        minion: &Minion,
+        job: &JobEnv,
+    ) -> Result<Vec<Secret>, TreeErrors> {
+        self.trees.check_envs(job)?;
+        let (_, pillar_tree) = self.trees.for_job(job);
+        Ok(pillar_tree.compile_secrets(minion)?.1)
+    }
 }
 
 /// `state.single`: the one chunk the call built, with the minion's pillar

@@ -604,12 +604,13 @@ fn to_return(jid: &Jid, ret: Result<Value, String>) -> JobReturn {
 /// A return that arrived with no publish waiting (the master restarted, or
 /// the deadline passed): recorded if this minion was expected and has not
 /// returned yet.
-pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
-    let secrets = master
+pub fn record_late_return(master: &Arc<Master>, id: &str, ret: &JobReturn) -> bool {
+    let noted = master
         .late_secrets
         .lock()
         .unwrap()
         .remove(&(ret.jid.clone(), id.to_string()));
+    let secrets = noted.or_else(|| pillar_secrets_again(master, id, &ret.jid));
     let hidden = secrets.map(|secrets| {
         let mut shown = ret.ret.clone();
         common::render::hide_secrets(&mut shown, &secrets);
@@ -627,6 +628,38 @@ pub fn record_late_return(master: &Master, id: &str, ret: &JobReturn) -> bool {
         super::events::late_return(master, &ret.jid, &r);
     }
     recorded
+}
+
+/// What `gpg` decrypts in minion `id`'s pillar for job `jid` (its saltenv
+/// and pillarenv as recorded), compiled again: with a shared job cache a
+/// late return may be of a job another master published, which alone noted
+/// its secrets; after a restart this master's own are gone too. `None` when
+/// the job does not expect `id`, the minion's grains are unknown, or the
+/// pillar does not compile now.
+fn pillar_secrets_again(
+    master: &Arc<Master>,
+    id: &str,
+    jid: &Jid,
+) -> Option<Vec<common::render::Secret>> {
+    let record = master.jobs.lock().unwrap().show(jid).ok().flatten()?.record;
+    if !record.expected.iter().any(|e| e == id) {
+        return None;
+    }
+    let grains = master.grains.get(id)?.value();
+    let job = JobEnv {
+        saltenv: Some(record.saltenv),
+        pillarenv: record.pillarenv,
+        pillar: None,
+    };
+    let tree = master.tree();
+    let probe = probe_for(master, id);
+    match tree.with_minion(id, &grains, probe, |m| tree.job_pillar_secrets(m, &job)) {
+        Ok(secrets) => Some(secrets),
+        Err(_) => {
+            tracing::warn!(minion = %id, jid = %jid, "the pillar of a late return's job does not compile now: recorded as it comes");
+            None
+        }
+    }
 }
 
 /// `master render ID [SLS...]`: the low chunks that minion would get.

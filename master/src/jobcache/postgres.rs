@@ -155,7 +155,28 @@ impl PgJobCache {
         if !expected {
             return Ok(false);
         }
-        Ok(self.record_returns(jid, std::slice::from_ref(r))?[0])
+        let recorded = self.record_returns(jid, std::slice::from_ref(r))?[0];
+        if recorded {
+            self.finish_if_complete(jid)?;
+        }
+        Ok(recorded)
+    }
+
+    /// Finishes a job every expected minion has returned: a job whose
+    /// master died is over once the others took all of its returns, and no
+    /// master would finish it otherwise (a restart finishes only its own).
+    fn finish_if_complete(&self, jid: &Jid) -> Result<()> {
+        let now = now_ms();
+        self.run(|c| {
+            c.execute(
+                "UPDATE brine_jobs j SET finished = $1
+                 WHERE j.jid = $2 AND j.finished IS NULL
+                   AND json_array_length(j.expected::json)
+                       <= (SELECT count(*) FROM brine_returns r WHERE r.jid = j.jid)",
+                &[&now, &jid.as_str()],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn function_and_args(&self, jid: &Jid) -> Result<Option<(String, Value)>> {

@@ -488,6 +488,32 @@ fn two_masters_share_one_postgres_job_cache() {
     assert_eq!(active, [from_b.jid]);
 }
 
+/// A job whose master died, all of its returns taken late by another
+/// master: over, though no master would finish it.
+#[test]
+fn a_dead_masters_job_is_finished_once_its_last_return_comes_late() {
+    let pg = ::tests::postgres::Postgres::start();
+    let a = JobCache::open_postgres(&pg.dsn(), "master-a").unwrap();
+    let b = JobCache::open_postgres(&pg.dsn(), "master-b").unwrap();
+    let from_a = job(&a, &["web01", "web02"], now_ms());
+    drop(a);
+    let ok = json!(true);
+    let late = |minion| NewReturn {
+        minion,
+        success: true,
+        retcode: 0,
+        ret: &ok,
+    };
+    assert!(b.record_late_return(&from_a.jid, &late("web01")).unwrap());
+    let active: Vec<Jid> = b.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, std::slice::from_ref(&from_a.jid));
+    assert!(b.record_late_return(&from_a.jid, &late("web02")).unwrap());
+    assert!(b.active().unwrap().is_empty());
+    let shown = b.show(&from_a.jid).unwrap().unwrap();
+    assert!(shown.record.finished.is_some());
+    assert!(shown.missing.is_empty());
+}
+
 /// Not a check, a measurement (BENCHMARKS.md): returns recorded per second,
 /// in batches of 100 as a publish records them, into SQLite and into
 /// PostgreSQL (a private server on a unix socket, `fsync=off`: compare the
