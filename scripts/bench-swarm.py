@@ -38,16 +38,19 @@ as the user `brine-pgtest` that scripts/test-prereqs.sh creates), and then:
             twice a ping's median time; refused pings counted),
             then one no-op apply through B, checked
   back      A started again on its dirs: seconds until every minion answers
-            through A as well (not under failover: the minions stay with B)
+            through A as well
 
 The swarm keeps a session with both masters (`master_type: str`, Salt's
-default) or, with --master-type failover, one, to A until it dies.
+default). With --master-type failover each minion holds one, the first that
+answered it (a start-up burst leaves part of them with B; there is no
+failback): up counts answers through A and B together, then A is killed and
+survivor is the time until every minion answers through B.
 
 Needs release binaries (cargo build --release --bins; BRINE_TARGET_DIR
 overrides where they are looked for). Salt's figures at the sizes Salt
 reaches here come from scripts/bench-daemons.py (BENCHMARKS.md).
 
-usage: scripts/bench-swarm.py [--minions 100,1000,10000] [--runs 3]
+usage: scripts/bench-swarm.py [--minions 100,1000,10000] [--runs 3] [--swarms K]
                               [--apply-minions 1000] [--keep]
                               [--two-masters [--master-type str|failover]
                                [--pg-cache] [--pg-setting KEY=VALUE ...]]"""
@@ -122,9 +125,23 @@ def check_apply(out, ids):
     return None
 
 
+def swarm_parts(n, swarms):
+    """The swarm processes' (prefix, count): one `swarm` of n, or n split
+    over `swarm0`, `swarm1`, ... (each process has its own fd limit)."""
+    if swarms == 1:
+        return [("swarm", n)]
+    return [(f"swarm{k}", n // swarms + (1 if k < n % swarms else 0)) for k in range(swarms)]
+
+
+def swarm_ids(prefix, count):
+    """The ids `minion swarm` gives (`SwarmSpec::id`: zero-padded)."""
+    return [f"{prefix}-{i:0{len(str(max(count - 1, 1)))}d}" for i in range(count)]
+
+
 class Fleet:
-    def __init__(self, root, n, procs, name="master"):
+    def __init__(self, root, n, procs, name="master", swarms=1):
         self.root, self.n, self.procs, self.name = root, n, procs, name
+        self.parts = swarm_parts(n, swarms)
         self.ret_port, self.op_port = bd.free_ports(2)
         bd.write(os.path.join(root, "salt", "top.sls"), "base:\n  '*':\n    - app\n")
         bd.write(os.path.join(root, "salt", "app.sls"), sls())
@@ -136,8 +153,8 @@ class Fleet:
         bd.write(os.path.join(root, "minion.yaml"),
                  f"master: 127.0.0.1\nmaster_port: {self.ret_port}\n")
         self.master = None
-        self.swarm = None
-        self.ids = [f"swarm-{i:0{len(str(max(n - 1, 1)))}d}" for i in range(n)]
+        self.swarms = []
+        self.ids = [i for prefix, count in self.parts for i in swarm_ids(prefix, count)]
 
     @property
     def config(self):
@@ -151,10 +168,14 @@ class Fleet:
                     lambda: self.cli(["keys", "list"], check=False)[1].returncode == 0, 30)
 
     def start_swarm(self):
-        self.swarm = self.procs.start(
-            [bd.MINION, "swarm", "--config", os.path.join(self.root, "minion.yaml"),
-             "--count", str(self.n), "--dir", os.path.join(self.root, "swarm")],
-            os.path.join(self.root, "swarm.log"), env=dict(os.environ, BRINE_LOG=os.environ.get("BENCH_SWARM_LOG", "error")))
+        env = dict(os.environ, BRINE_LOG=os.environ.get("BENCH_SWARM_LOG", "error"))
+        self.swarms = [self.procs.start(
+            [bd.MINION, "swarm", "--config", os.path.join(self.root, "minion.yaml"), "--count", str(count),
+             "--prefix", prefix, "--dir", os.path.join(self.root, prefix)],
+            os.path.join(self.root, f"{prefix}.log"), env=env) for prefix, count in self.parts]
+
+    def swarm_rss(self):
+        return sum(bd.vmrss(p.pid) for p in self.swarms)
 
     def cli(self, args, check=True, timeout=600):
         return bd.run([bd.MASTER, *args[:1], "--config", self.config, *args[1:]],
@@ -203,9 +224,9 @@ def wait_all_answer(fleet, timeout, log_every=5.0, ping_timeout=5):
         time.sleep(1)
 
 
-def bench(n, runs, apply_minions, keep, procs):
+def bench(n, runs, apply_minions, keep, procs, swarms):
     root = tempfile.mkdtemp(prefix=f"brine-swarm-{n}-")
-    fleet = Fleet(root, n, procs)
+    fleet = Fleet(root, n, procs, swarms=swarms)
     r = {"n": n}
     try:
         fleet.start_master()
@@ -239,7 +260,7 @@ def bench(n, runs, apply_minions, keep, procs):
             bd.log(f"  no-op apply {i + 1}/{runs} to {len(ids)}: {t:.2f} s")
         r["apply"], r["apply_n"] = applies, len(ids)
         r["master_rss"] = bd.vmrss(fleet.master.pid)
-        r["swarm_rss"] = bd.vmrss(fleet.swarm.pid)
+        r["swarm_rss"] = fleet.swarm_rss()
         bd.log(f"  RSS master {r['master_rss'] / MIB:.1f} MiB, swarm {r['swarm_rss'] / MIB:.1f} MiB")
         tree = candidate(root)
         plans = []
@@ -349,13 +370,25 @@ class SharedMaster(Fleet):
     """One of two masters on one PostgreSQL: its own ports, key, pki_dir and
     cachedir, the same file roots, jobs and keys in the shared store."""
 
-    def __init__(self, root, n, procs, name, stores):
-        super().__init__(root, n, procs, name)
+    def __init__(self, root, n, procs, name, stores, swarms):
+        super().__init__(root, n, procs, name, swarms)
         bd.write(self.config,
                  f"interface: 127.0.0.1\nret_port: {self.ret_port}\noperator_port: {self.op_port}\n"
                  f"file_roots:\n  base: [{root}/salt]\npillar_roots:\n  base: [{root}/pillar]\n"
                  f"pki_dir: {root}/{name}/pki\ncachedir: {root}/{name}/cache\nauto_accept: True\n"
                  f"timeout: 60\n{stores}")
+
+
+class EitherMaster:
+    """Pings through both masters: under failover each minion answers the
+    one it holds (a start-up burst leaves part of them with B)."""
+
+    def __init__(self, a, b):
+        self.a, self.b, self.n = a, b, a.n
+
+    def ping(self, timeout=60):
+        (ta, ca, oa), (tb, cb, ob) = self.a.ping(timeout), self.b.ping(timeout)
+        return ta + tb, 1 if 1 in (ca, cb) else max(ca, cb), oa + ob
 
 
 def checked_apply(fleet, ids, what):
@@ -375,8 +408,8 @@ def bench_two(n, a, procs):
         stores = ("master_job_cache: postgres\nkey_store: postgres\n"
                   + ("cache: postgres\n" if a.pg_cache else "")
                   + f'postgres:\n  dsn: "{pg.dsn}"\n')
-        ma = SharedMaster(root, n, procs, "master-a", stores)
-        mb = SharedMaster(root, n, procs, "master-b", stores)
+        ma = SharedMaster(root, n, procs, "master-a", stores, a.swarms)
+        mb = SharedMaster(root, n, procs, "master-b", stores, a.swarms)
         failover = a.master_type == "failover"
         bd.write(os.path.join(root, "minion.yaml"),
                  f"master:\n  - 127.0.0.1:{ma.ret_port}\n  - 127.0.0.1:{mb.ret_port}\n"
@@ -385,14 +418,16 @@ def bench_two(n, a, procs):
         mb.start_master()
         t0 = time.monotonic()
         ma.start_swarm()
-        # Under failover every minion holds A only, until A is gone.
-        sides = [("A", ma)] if failover else [("A", ma), ("B", mb)]
+        # Under failover each minion holds one master: the first that
+        # answered it (no failback), so the counts are summed.
+        sides = [("A or B", EitherMaster(ma, mb))] if failover else [("A", ma), ("B", mb)]
         for name, m in sides:
             bd.log(f"n={n}: waiting for every minion through {name}")
             wait_all_answer(m, 900)
         r["up"] = time.monotonic() - t0
         bd.log(f"n={n}: all up in {r['up']:.1f} s")
-        swarm = ma.swarm
+        if failover:
+            return failover_survivor(n, r, ma, mb, procs)
         for name, m in sides:
             pings = []
             for i in range(a.runs):
@@ -413,7 +448,7 @@ def bench_two(n, a, procs):
             bd.log(f"  no-op apply {i + 1}/{a.runs} to {len(ids)} through A: {applies[-1]:.2f} s")
         r["apply"], r["apply_n"] = applies, len(ids)
         r["rss_A"], r["rss_B"] = bd.vmrss(ma.master.pid), bd.vmrss(mb.master.pid)
-        r["swarm_rss"] = bd.vmrss(swarm.pid)
+        r["swarm_rss"] = ma.swarm_rss()
         r["pg_pss"], r["pg_procs"] = pss_tree(pg.pid())
         bd.log(f"  RSS A {r['rss_A'] / MIB:.1f} MiB, B {r['rss_B'] / MIB:.1f} MiB, swarm "
                f"{r['swarm_rss'] / MIB:.1f} MiB; PostgreSQL PSS {r['pg_pss'] / MIB:.1f} MiB "
@@ -431,12 +466,9 @@ def bench_two(n, a, procs):
         r["apply_B"] = checked_apply(mb, ids, "no-op apply through B after A died")
         bd.log(f"  no-op apply to {len(ids)} through B: {r['apply_B']:.2f} s")
         r["rss_B_after"] = bd.vmrss(mb.master.pid)
-        r["back"] = None
-        if not failover:
-            # (Under failover the minions stay with B: there is no failback.)
-            ma.start_master()
-            r["back"], _, _ = wait_all_answer(ma, 600)
-            bd.log(f"  A started again: every minion answers through A in {r['back']:.1f} s")
+        ma.start_master()
+        r["back"], _, _ = wait_all_answer(ma, 600)
+        bd.log(f"  A started again: every minion answers through A in {r['back']:.1f} s")
     finally:
         procs.stop()
         if pg is not None:
@@ -448,12 +480,37 @@ def bench_two(n, a, procs):
     return r
 
 
+def failover_survivor(n, r, ma, mb, procs):
+    """Under failover: how the minions split, then A killed and the time
+    until every one answers through B (A's share handshakes with B)."""
+    r["on_A"] = ma.ping()[2]
+    r["rss_A"], r["rss_B"] = bd.vmrss(ma.master.pid), bd.vmrss(mb.master.pid)
+    r["swarm_rss"] = ma.swarm_rss()
+    bd.log(f"  {r['on_A']} of {n} minions hold A, the rest B; RSS A {r['rss_A'] / MIB:.1f} MiB, "
+           f"B {r['rss_B'] / MIB:.1f} MiB")
+    os.killpg(ma.master.pid, signal.SIGKILL)
+    procs.stop([ma.master])
+    bd.log("  master A killed")
+    back, refused, gap = wait_all_answer(mb, 900)
+    r["survivor"], r["refused"], r["gap"] = back, refused, gap
+    r["rss_B_after"] = bd.vmrss(mb.master.pid)
+    bd.log(f"  every minion answers through B {back:.2f} s after A died "
+           f"({refused} pings refused, longest gap {gap:.1f} s); RSS B {r['rss_B_after'] / MIB:.1f} MiB")
+    return r
+
+
 def report_two(results, a):
     med = statistics.median
     print(f"\nBrine, two masters on one PostgreSQL and a swarm listing both "
           f"(master_type {a.master_type}{', cache: postgres' if a.pg_cache else ''}; "
           f"{os.cpu_count()} cores); medians of {a.runs} runs\n")
-    ping_b = a.master_type == "str"
+    if a.master_type == "failover":
+        for r in results:
+            print(f"{r['n']:>8} minions: up {r['up']:.1f} s, {r['on_A']} on A; A killed: all answer "
+                  f"through B in {r['survivor']:.2f} s ({r['refused']} refused); RSS A "
+                  f"{r['rss_A'] / MIB:.1f} MiB, B {r['rss_B'] / MIB:.1f} -> {r['rss_B_after'] / MIB:.1f} MiB")
+        return
+    ping_b = True
     print(f"{'minions':>8} {'up s':>7} {'ping A ms':>10} {'ping B ms':>10} {'no-op apply A':>16} "
           f"{'RSS A':>10} {'RSS B':>10} {'swarm RSS':>10} {'postgres PSS':>13}")
     for r in results:
@@ -464,9 +521,8 @@ def report_two(results, a):
     print(f"\n{'minions':>8} {'all through B after A killed':>29} {'refused':>8} {'longest gap':>12} "
           f"{'apply via B':>12} {'RSS B after':>12} {'A back':>8}")
     for r in results:
-        back = f"{r['back']:>6.1f} s" if r["back"] is not None else f"{'-':>8}"
         print(f"{r['n']:>8} {r['survivor']:>27.2f} s {r['refused']:>8} {r['gap']:>10.1f} s "
-              f"{r['apply_B']:>10.2f} s {r['rss_B_after'] / MIB:>8.1f} MiB {back}")
+              f"{r['apply_B']:>10.2f} s {r['rss_B_after'] / MIB:>8.1f} MiB {r['back']:>6.1f} s")
     print("\nraw (seconds):")
     for r in results:
         for side in ("A", "B") if ping_b else ("A",):
@@ -481,6 +537,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--apply-minions", type=int, default=1000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--swarms", type=int,
+                    help="swarm processes the minions are split over (default: as many as the "
+                    "open-file limit needs; ids swarm0-..., swarm1-... when more than one)")
     ap.add_argument("--two-masters", action="store_true",
                     help="two masters sharing a private PostgreSQL, the swarm listing both")
     ap.add_argument("--master-type", choices=["str", "failover"], default="str",
@@ -495,14 +554,24 @@ def main():
             sys.exit(f"{b} missing: run cargo build --release --bins")
     sizes = [int(x) for x in a.minions.split(",")]
     sockets = max(sizes) * (2 if a.two_masters and a.master_type == "str" else 1)
+    # A member also holds a few files (its job log); a process of the swarm
+    # past its limit fails connects, and its minions flap.
     limit = raise_fd_limit(sockets + 4096)
-    if limit < sockets + 1024:
-        bd.log(f"warning: the open-file limit {limit} is below the swarm's {sockets} sockets")
+    if a.swarms is None:
+        a.swarms = -(-sockets // max(limit - 4096, 1024))
+    per_process = -(-sockets // a.swarms)
+    bd.log(f"open-file limit {limit}; {a.swarms} swarm process(es) of up to {per_process} sockets")
+    if limit < per_process + 1024:
+        bd.log(f"warning: the open-file limit {limit} is below a swarm process's {per_process} sockets")
 
     def on_signal(signum, _frame):
+        # A second signal must not cut the clean-up short (PostgreSQL).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     procs = bd.Procs()
     results = []
     try:
@@ -510,7 +579,7 @@ def main():
             if a.two_masters:
                 results.append(bench_two(n, a, procs))
             else:
-                results.append(bench(n, a.runs, a.apply_minions, a.keep, procs))
+                results.append(bench(n, a.runs, a.apply_minions, a.keep, procs, a.swarms))
     except KeyboardInterrupt:
         sys.exit("interrupted")
     finally:
