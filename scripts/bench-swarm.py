@@ -164,8 +164,13 @@ class Fleet:
         self.master = self.procs.start(
             [bd.MASTER, "serve", "--config", self.config],
             os.path.join(self.root, f"{self.name}.log"), env=dict(os.environ, BRINE_LOG=os.environ.get("BENCH_MASTER_LOG", "warn")))
-        bd.wait_for("the master's operator port",
-                    lambda: self.cli(["keys", "list"], check=False)[1].returncode == 0, 30)
+        bd.wait_for("the master's operator port", self.answers, 30)
+
+    def answers(self):
+        if self.master.poll() is not None:
+            with open(os.path.join(self.root, f"{self.name}.log"), errors="replace") as f:
+                raise RuntimeError(f"{self.name} exited {self.master.returncode}: {f.read()[-800:]}")
+        return self.cli(["keys", "list"], check=False)[1].returncode == 0
 
     def start_swarm(self):
         env = dict(os.environ, BRINE_LOG=os.environ.get("BENCH_SWARM_LOG", "error"))
