@@ -91,6 +91,15 @@ pub async fn run(spec: SwarmSpec, template: DaemonConfig, host_grains: Value) {
     while members.join_next().await.is_some() {}
 }
 
+/// The sockets one member holds: one per master in its list (`master_type:
+/// str` keeps a session with each), one under `failover`.
+pub fn sessions_per_member(template: &DaemonConfig) -> usize {
+    match template.master_type {
+        daemon::masters::MasterType::Failover => 1,
+        daemon::masters::MasterType::Str => template.masters.len().max(1),
+    }
+}
+
 /// Raises this process's open-file limit to its hard limit: every member
 /// holds a socket.
 pub fn raise_fd_limit() -> u64 {
@@ -143,5 +152,24 @@ mod tests {
         assert_eq!(g["host"], "sw-07");
         assert_eq!(g["os"], "Debian");
         assert_eq!(g["swarm_index"], 7);
+    }
+
+    #[test]
+    fn a_member_holds_a_socket_per_master_unless_failover() {
+        let config = |yaml: serde_json::Value| {
+            DaemonConfig::from_raw("x".into(), yaml.as_object().unwrap()).unwrap()
+        };
+        let two = serde_json::json!(["127.0.0.1:4506", "127.0.0.1:4606"]);
+        assert_eq!(sessions_per_member(&config(serde_json::json!({}))), 1);
+        assert_eq!(
+            sessions_per_member(&config(serde_json::json!({"master": two}))),
+            2
+        );
+        assert_eq!(
+            sessions_per_member(&config(
+                serde_json::json!({"master": two, "master_type": "failover"})
+            )),
+            1
+        );
     }
 }

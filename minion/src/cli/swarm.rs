@@ -37,11 +37,13 @@ pub fn run(a: SwarmArgs, opts: &LocalOpts) -> anyhow::Result<i32> {
     // Grains of a swarm do not change; nothing to detect again.
     template.grains_refresh = Duration::ZERO;
     let limit = swarm::raise_fd_limit();
-    if (limit as usize) < a.count + 64 {
+    let sockets = a.count * swarm::sessions_per_member(&template);
+    if (limit as usize) < sockets + 64 {
         tracing::warn!(
             limit,
             count = a.count,
-            "the open-file limit is below one socket per minion"
+            sockets,
+            "the open-file limit is below one socket per minion and master"
         );
     }
     let spec = SwarmSpec {
