@@ -55,7 +55,6 @@ usage: scripts/bench-swarm.py [--minions 100,1000,10000] [--runs 3] [--swarms K]
                               [--two-masters [--master-type str|failover]
                                [--pg-cache] [--pg-setting KEY=VALUE ...]]"""
 import argparse
-import glob
 import importlib.util
 import json
 import os
@@ -69,15 +68,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from pg_private import PrivatePostgres, pss_tree  # noqa: E402
+
 _spec = importlib.util.spec_from_file_location("bench_daemons", os.path.join(HERE, "bench-daemons.py"))
 bd = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bd)
 
 STATES = 20
 MIB = 1024 * 1024
-# The system user the private PostgreSQL runs as (tests/src/postgres.rs's
-# PG_USER; scripts/test-prereqs.sh creates it): PostgreSQL refuses root.
-PG_USER = "brine-pgtest"
 # As SQLite's `synchronous=NORMAL` in the default job cache: a commit
 # survives the master's crash, not a power cut; the disk is the same.
 PG_SETTINGS = ["synchronous_commit=off"]
@@ -289,7 +288,6 @@ def bench(n, runs, apply_minions, keep, procs, swarms):
         if keep:
             bd.log(f"kept {root}")
         else:
-            import shutil
             shutil.rmtree(root, ignore_errors=True)
     return r
 
@@ -311,65 +309,6 @@ def raise_fd_limit(want):
 
 
 # ------------------------------------------------ two masters on PostgreSQL
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of this run's own, as tests/src/postgres.rs
-    starts one: initdb into a temp dir, pg_ctl start listening only on a
-    unix socket in that dir, run as PG_USER. stop() ends it and removes it."""
-
-    def __init__(self, settings, keep):
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not found:
-            raise RuntimeError("no /usr/lib/postgresql/*/bin/initdb: run scripts/test-prereqs.sh")
-        self.bin, self.keep, self.started = os.path.dirname(found[-1]), keep, False
-        self.dir = tempfile.mkdtemp(prefix="brine-bench-pg-")
-        shutil.chown(self.dir, PG_USER)
-        self.data = os.path.join(self.dir, "data")
-        self.dsn = f"host={self.dir} dbname=brine user={PG_USER}"
-        self.as_user("initdb", "-A", "trust", "-U", PG_USER, "-E", "UTF8", "-D", self.data)
-        opts = " ".join([f"-k {self.dir}", "-c listen_addresses=''", *(f"-c {kv}" for kv in settings)])
-        # Set before: a start that times out may still leave a server.
-        self.started = True
-        self.as_user("pg_ctl", "start", "-w", "-t", "60", "-o", opts,
-                     "-l", os.path.join(self.dir, "server.log"), "-D", self.data)
-        self.as_user("psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-U", PG_USER,
-                     "-d", "postgres", "-c", "CREATE DATABASE brine")
-
-    def as_user(self, tool, *args, check=True):
-        # runuser keeps the cwd, which the server user may not be able to read.
-        p = subprocess.run(["runuser", "-u", PG_USER, "--", os.path.join(self.bin, tool), *args],
-                           cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=120)
-        if check and p.returncode != 0:
-            raise RuntimeError(f"{tool} {' '.join(args)}: exit {p.returncode}: {p.stdout.decode()[-1500:]}")
-        return p.stdout.decode()
-
-    def pid(self):
-        with open(os.path.join(self.data, "postmaster.pid")) as f:
-            return int(f.readline())
-
-    def stop(self):
-        if self.started:
-            self.as_user("pg_ctl", "stop", "-m", "immediate", "-D", self.data, check=False)
-            self.started = False
-        if self.keep:
-            bd.log(f"kept {self.dir}")
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def pss_tree(pid):
-    """(Pss summed over pid and its descendants, number of processes): the
-    shared buffers every PostgreSQL backend maps count once."""
-    total, pids = 0, bd.tree(pid)
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
-                total += sum(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
-        except OSError:
-            pass
-    return total, len(pids)
-
 
 class SharedMaster(Fleet):
     """One of two masters on one PostgreSQL: its own ports, key, pki_dir and
@@ -409,7 +348,7 @@ def bench_two(n, a, procs):
     pg = None
     r = {"n": n}
     try:
-        pg = PrivatePostgres(a.pg_setting or PG_SETTINGS, a.keep)
+        pg = PrivatePostgres(a.pg_setting or PG_SETTINGS, a.keep, bd.log)
         stores = ("master_job_cache: postgres\nkey_store: postgres\n"
                   + ("cache: postgres\n" if a.pg_cache else "")
                   + f'postgres:\n  dsn: "{pg.dsn}"\n')
@@ -454,7 +393,7 @@ def bench_two(n, a, procs):
         r["apply"], r["apply_n"] = applies, len(ids)
         r["rss_A"], r["rss_B"] = bd.vmrss(ma.master.pid), bd.vmrss(mb.master.pid)
         r["swarm_rss"] = ma.swarm_rss()
-        r["pg_pss"], r["pg_procs"] = pss_tree(pg.pid())
+        r["pg_pss"], r["pg_procs"] = pss_tree(bd.tree(pg.pid()))
         bd.log(f"  RSS A {r['rss_A'] / MIB:.1f} MiB, B {r['rss_B'] / MIB:.1f} MiB, swarm "
                f"{r['swarm_rss'] / MIB:.1f} MiB; PostgreSQL PSS {r['pg_pss'] / MIB:.1f} MiB "
                f"({r['pg_procs']} processes)")
