@@ -419,3 +419,47 @@ fn a_dead_masters_return_is_filed_by_the_other_with_its_secret_hidden() {
     );
     assert!(!b.log().contains(PLAINTEXT));
 }
+
+/// A master killed with a job running whose minion never returns either:
+/// the survivor finishes that job once the dead master has been gone from
+/// the store at two looks, instead of listing it in `jobs active` until the
+/// dead master comes back.
+#[test]
+fn a_dead_masters_job_whose_minion_never_returns_is_finished_by_the_survivor() {
+    let pg = Postgres::start();
+    let gates = tempfile::tempdir().unwrap();
+    let mut a = pg_master(&pg, gates.path());
+    let b = pg_master(&pg, gates.path());
+    let mut m = Minion::start("pg1", a.ret_port, "");
+    wait_until(Duration::from_secs(30), "pg1 pending on A", || {
+        a.pending() == ["pg1"]
+    });
+    let (code, v) = a.json(&["keys", "accept", "pg1"]);
+    assert_eq!(code, Some(0), "{v}");
+    a.wait_connected(&["pg1"]);
+
+    let _apply = a.spawn_cli(&["apply", "pg1", "--out", "json", "-t", "120"]);
+    wait_until(Duration::from_secs(60), "the apply to start", || {
+        gates.path().join("started-pg1").exists()
+    });
+    let jid = m.jobs_started().last().cloned().expect("a job");
+    m.kill();
+    a.kill();
+    // The state's shell, left by the killed minion, ends.
+    std::fs::write(gates.path().join("go"), "").unwrap();
+    let (_, active) = b.json(&["jobs", "active"]);
+    assert_eq!(active[0]["jid"], jid.as_str(), "{active}");
+
+    wait_until(Duration::from_secs(60), "B to finish A's job", || {
+        b.json(&["jobs", "active"]).1 == serde_json::json!([])
+    });
+    let (_, shown) = b.json(&["jobs", "show", &jid]);
+    assert_eq!(shown["missing"], serde_json::json!(["pg1"]), "{shown}");
+    assert!(shown["record"]["finished"].is_i64(), "{shown}");
+    assert!(
+        b.log()
+            .contains("finished the running jobs of masters that are gone"),
+        "{}",
+        b.log()
+    );
+}

@@ -358,6 +358,45 @@ pub async fn housekeeping(master: Arc<Master>) {
     }
 }
 
+/// How often a master sharing the job cache looks for masters that died
+/// with jobs running.
+const GONE_MASTERS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// With the shared job cache: finishes the running jobs of a master seen
+/// without a connection to the store at two looks in a row (it died; one
+/// look could fall between a store restart and its reconnect), so `jobs
+/// active` on the survivors does not list them until it comes back.
+async fn finish_jobs_of_gone_masters(master: Arc<Master>) {
+    let mut suspects: Vec<String> = Vec::new();
+    loop {
+        tokio::time::sleep(GONE_MASTERS_EVERY).await;
+        if master.is_stopping() {
+            return;
+        }
+        let m = master.clone();
+        let seen = std::mem::take(&mut suspects);
+        let looked = tokio::task::spawn_blocking(move || {
+            let jobs = m.jobs.lock().unwrap();
+            let finished = match seen.is_empty() {
+                true => 0,
+                false => jobs.finish_jobs_of_absent(&seen)?,
+            };
+            Ok::<_, crate::jobcache::JobCacheError>((seen, finished, jobs.absent_masters()?))
+        })
+        .await;
+        match looked {
+            Ok(Ok((seen, finished, absent))) => {
+                if finished > 0 {
+                    tracing::info!(jobs = finished, masters = ?seen, "finished the running jobs of masters that are gone; their late returns are still recorded");
+                }
+                suspects = absent;
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot look for masters that are gone"),
+            Err(e) => tracing::warn!(error = %e, "cannot look for masters that are gone"),
+        }
+    }
+}
+
 /// Starts both listeners; returns the endpoints they bound.
 pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     ensure_local_operator(&master)?;
@@ -390,6 +429,9 @@ pub async fn start(master: Arc<Master>) -> anyhow::Result<(String, String)> {
     )
     .await?;
     tokio::spawn(pillar_mine::worker(master.clone()));
+    if c.stores.job_cache == crate::config::Store::Postgres {
+        tokio::spawn(finish_jobs_of_gone_masters(master.clone()));
+    }
     // Start-up code (config, stores, gitfs, the listeners) is not run again:
     // its pages go once the master is up, as the minion's do, instead of
     // staying resident until the first publish trims them.

@@ -12,6 +12,7 @@
 //! A return is recorded once per (job, minion): a duplicate (a minion
 //! re-sending from its outbox before it saw the ack) is ignored, never
 //! overwrites. Calls block; the daemon runs them off its async workers.
+mod absent_masters;
 mod jid;
 pub mod postgres;
 mod store;

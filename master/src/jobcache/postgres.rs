@@ -39,13 +39,22 @@ impl PgJobCache {
     /// Connects to the store at `dsn` (migrating its schema) as the master
     /// whose public key is `master`.
     pub fn open(dsn: &str, master: &str) -> Result<PgJobCache> {
+        let name = super::absent_masters::application_name(master);
         Ok(PgJobCache {
-            conn: PgConn::connect(dsn)?,
+            conn: PgConn::connect_as(dsn, Some(&name))?,
             master: master.to_string(),
         })
     }
 
-    fn run<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
+    /// This master's public key.
+    pub(super) fn master(&self) -> &str {
+        &self.master
+    }
+
+    pub(super) fn run<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T> + Send,
+    ) -> Result<T> {
         let mut out = None;
         self.conn.run(|c| {
             out = Some(f(c));

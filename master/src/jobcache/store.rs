@@ -38,6 +38,23 @@ impl JobCache {
         PgJobCache::open(dsn, master).map(JobCache::Postgres)
     }
 
+    /// The other masters sharing the store that have jobs running and no
+    /// connection to it now (none with SQLite: its jobs are this master's).
+    pub fn absent_masters(&self) -> Result<Vec<String>> {
+        match self {
+            JobCache::Sqlite(_) => Ok(Vec::new()),
+            JobCache::Postgres(c) => c.absent_masters(),
+        }
+    }
+
+    /// Finishes the running jobs of those of `masters` still absent.
+    pub fn finish_jobs_of_absent(&self, masters: &[String]) -> Result<usize> {
+        match self {
+            JobCache::Sqlite(_) => Ok(0),
+            JobCache::Postgres(c) => c.finish_jobs_of_absent(masters),
+        }
+    }
+
     /// A new job id, later than every one handed out before (by any master
     /// sharing the store).
     pub fn new_jid(&self) -> Result<Jid> {

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use serde_json::json;
 
 use super::*;
@@ -512,6 +514,43 @@ fn a_dead_masters_job_is_finished_once_its_last_return_comes_late() {
     let shown = b.show(&from_a.jid).unwrap().unwrap();
     assert!(shown.record.finished.is_some());
     assert!(shown.missing.is_empty());
+}
+
+/// A master gone from the store (no connection of its own there) at two
+/// looks in a row: the others finish its running jobs, never a live
+/// master's, nor their own.
+#[test]
+fn the_running_jobs_of_a_master_gone_from_the_store_are_finished_by_the_others() {
+    let pg = ::tests::postgres::Postgres::start();
+    let a = JobCache::open_postgres(&pg.dsn(), "master-a").unwrap();
+    let b = JobCache::open_postgres(&pg.dsn(), "master-b").unwrap();
+    let from_a = job(&a, &["web01"], now_ms());
+    let from_b = job(&b, &["web02"], now_ms());
+    assert!(b.absent_masters().unwrap().is_empty());
+    assert!(a.absent_masters().unwrap().is_empty());
+    assert_eq!(b.finish_jobs_of_absent(&["master-a".into()]).unwrap(), 0);
+    assert_eq!(b.active().unwrap().len(), 2);
+
+    drop(a);
+    // Its backend leaves pg_stat_activity once it has seen the close.
+    ::tests::daemons::wait_until(Duration::from_secs(20), "master-a absent", || {
+        b.absent_masters().unwrap() == ["master-a"]
+    });
+    let both = ["master-a".to_string(), "master-b".to_string()];
+    assert_eq!(b.finish_jobs_of_absent(&both).unwrap(), 1);
+    let active: Vec<Jid> = b.active().unwrap().into_iter().map(|s| s.jid).collect();
+    assert_eq!(active, [from_b.jid]);
+    assert!(b
+        .show(&from_a.jid)
+        .unwrap()
+        .unwrap()
+        .record
+        .finished
+        .is_some());
+    assert!(b.absent_masters().unwrap().is_empty());
+    // The SQLite cache has no other masters.
+    let (_dir, sqlite) = cache();
+    assert!(sqlite.absent_masters().unwrap().is_empty());
 }
 
 /// Not a check, a measurement (BENCHMARKS.md): returns recorded per second,

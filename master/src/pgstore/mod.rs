@@ -12,6 +12,7 @@ pub mod listen;
 mod migrations;
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 pub use listen::{listen, Heard};
 pub use migrations::MIGRATIONS;
@@ -31,10 +32,28 @@ pub enum PgError {
     Panicked,
 }
 
-/// One connection to the shared store.
+/// One connection to the shared store, made again when it is found closed
+/// (PostgreSQL restarted, or the backend was terminated): a restart of the
+/// store costs a master at most the call that finds the connection gone,
+/// never its job cache or key store for the rest of its life.
 pub struct PgConn {
-    client: Mutex<Option<Client>>,
+    /// Boxed: it is most of the size of a `PgConn`, which lives in enums.
+    config: Box<postgres::Config>,
+    client: Mutex<Connected>,
 }
+
+struct Connected {
+    /// Only `None` while dropped.
+    client: Option<Client>,
+    last_used: Instant,
+}
+
+/// A connection idle this long is checked (one round trip) before it is
+/// used: a store that restarted meanwhile closed it, and the blocking
+/// client only learns that when it next talks.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
+/// How long that check may take before the connection is made again.
+const CHECK_WAIT: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for PgConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,14 +65,28 @@ impl PgConn {
     /// Connects to `dsn` (a libpq `key=value` string or a `postgresql://`
     /// URL) and brings the schema up to date.
     pub fn connect(dsn: &str) -> Result<PgConn, PgError> {
-        let dsn = dsn.to_string();
+        Self::connect_as(dsn, None)
+    }
+
+    /// As [`PgConn::connect`], the connection named `application_name` (as
+    /// `pg_stat_activity` shows it).
+    pub fn connect_as(dsn: &str, application_name: Option<&str>) -> Result<PgConn, PgError> {
+        let mut config: postgres::Config = dsn.parse()?;
+        if let Some(name) = application_name {
+            config.application_name(name);
+        }
+        let first = config.clone();
         let client = off_runtime(move || -> Result<Client, PgError> {
-            let mut client = Client::connect(&dsn, postgres::NoTls)?;
+            let mut client = first.connect(postgres::NoTls)?;
             migrate(&mut client)?;
             Ok(client)
         })??;
         Ok(PgConn {
-            client: Mutex::new(Some(client)),
+            config: Box::new(config),
+            client: Mutex::new(Connected {
+                client: Some(client),
+                last_used: Instant::now(),
+            }),
         })
     }
 
@@ -63,8 +96,26 @@ impl PgConn {
         f: impl FnOnce(&mut Client) -> Result<T, PgError> + Send,
     ) -> Result<T, PgError> {
         let mut guard = self.lock();
-        let client = guard.as_mut().expect("the client is only taken on drop");
-        off_runtime(move || f(client))?
+        let connected: &mut Connected = &mut guard;
+        let config = &self.config;
+        off_runtime(move || {
+            let client = connected
+                .client
+                .as_mut()
+                .expect("the client is only taken on drop");
+            let idle = connected.last_used.elapsed() >= CHECK_AFTER_IDLE;
+            if client.is_closed() || (idle && client.is_valid(CHECK_WAIT).is_err()) {
+                // An error here leaves the closed client: the next call
+                // tries again.
+                let fresh = config.connect(postgres::NoTls)?;
+                connected.client = Some(fresh);
+                tracing::info!("connected to the shared store again");
+            }
+            let client = connected.client.as_mut().expect("just set");
+            let out = f(client);
+            connected.last_used = Instant::now();
+            out
+        })?
     }
 
     /// As [`PgConn::run`], for a closure with its own error type.
@@ -80,7 +131,7 @@ impl PgConn {
         out.expect("run calls its closure")
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Client>> {
+    fn lock(&self) -> MutexGuard<'_, Connected> {
         // A panic mid-call leaves no open transaction (it rolls back on drop).
         self.client.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -89,7 +140,7 @@ impl PgConn {
 impl Drop for PgConn {
     fn drop(&mut self) {
         // Dropping the client drops its runtime, which panics on a runtime thread.
-        if let Some(client) = self.lock().take() {
+        if let Some(client) = self.lock().client.take() {
             let _ = off_runtime(move || drop(client));
         }
     }

@@ -65,3 +65,33 @@ fn it_runs_from_inside_an_async_runtime() {
     });
     assert_eq!(n, 42);
 }
+
+/// The backend the connection had, as PostgreSQL numbers it.
+fn backend_pid(c: &PgConn) -> Result<i32, PgError> {
+    c.run(|c| Ok(c.query_one("SELECT pg_backend_pid()", &[])?.get(0)))
+}
+
+#[test]
+fn a_connection_the_store_closed_is_made_again() {
+    let pg = ::tests::postgres::Postgres::start();
+    let c = PgConn::connect_as(&pg.dsn(), Some("brine-test")).unwrap();
+    let first = backend_pid(&c).unwrap();
+    let named = pg.psql(
+        "brine",
+        &format!("SELECT application_name FROM pg_stat_activity WHERE pid = {first}"),
+    );
+    assert_eq!(named.trim(), "brine-test");
+
+    // Closed while busy: the call that finds it closed fails, the next one
+    // connects again.
+    pg.psql("brine", &format!("SELECT pg_terminate_backend({first})"));
+    let _found_closed = backend_pid(&c);
+    let second = backend_pid(&c).unwrap();
+    assert_ne!(first, second);
+
+    // Closed while idle: checked before use, so no call fails.
+    pg.psql("brine", &format!("SELECT pg_terminate_backend({second})"));
+    std::thread::sleep(CHECK_AFTER_IDLE + std::time::Duration::from_millis(200));
+    let third = backend_pid(&c).unwrap();
+    assert_ne!(second, third);
+}
