@@ -13,6 +13,7 @@ use transport::wire::{
 };
 
 use super::{Master, RunningJob};
+use crate::jobcache::LateReturn;
 use crate::listener::{Handler, MinionPeer};
 
 pub struct MinionSide {
@@ -268,26 +269,19 @@ impl MinionSide {
             let master = self.master.clone();
             let id = id.to_string();
             tokio::task::spawn_blocking(move || {
-                if crate::daemon::publish::record_late_return(&master, &id, &ret) {
-                    return;
-                }
-                let known = master
-                    .jobs
-                    .lock()
-                    .unwrap()
-                    .show(&ret.jid)
-                    .ok()
-                    .flatten()
-                    .is_some();
-                if known {
-                    tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");
-                } else {
+                match crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                    LateReturn::Wanted { .. } => {}
+                    LateReturn::Unwanted => {
+                        tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");
+                    }
                     // A minion with several masters hands a result to
                     // another one when the master that sent the job is gone;
                     // with a job cache of its own, this master has no job to
                     // file it under.
-                    tracing::warn!(minion = %id, jid = %ret.jid, success = ret.success, retcode = ret.retcode,
-                        "a return for a job this master did not publish (another master's); acked, not recorded");
+                    LateReturn::UnknownJob => {
+                        tracing::warn!(minion = %id, jid = %ret.jid, success = ret.success, retcode = ret.retcode,
+                            "a return for a job this master did not publish (another master's); acked, not recorded");
+                    }
                 }
             });
         }

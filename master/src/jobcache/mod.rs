@@ -129,6 +129,32 @@ pub enum JobCacheError {
 
 type Result<T> = std::result::Result<T, JobCacheError>;
 
+/// What a return that came after its publish stopped waiting is to the
+/// job cache.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LateReturn {
+    /// The job expects that minion and has no return from it yet: it is
+    /// recorded, with the pillar of the job's environments hidden.
+    Wanted {
+        saltenv: String,
+        pillarenv: Option<String>,
+    },
+    /// Already returned, or not a minion the job expects.
+    Unwanted,
+    /// No such job here.
+    UnknownJob,
+}
+
+impl LateReturn {
+    fn from_row(row: Option<(String, Option<String>, bool)>) -> Self {
+        match row {
+            None => LateReturn::UnknownJob,
+            Some((saltenv, pillarenv, true)) => LateReturn::Wanted { saltenv, pillarenv },
+            Some((_, _, false)) => LateReturn::Unwanted,
+        }
+    }
+}
+
 /// A published job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {
@@ -373,6 +399,24 @@ impl SqliteJobCache {
         }
         tx.commit()?;
         Ok(added)
+    }
+
+    /// Whether a late return of `minion` for `jid` would be recorded, read
+    /// without the job's returns.
+    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT j.saltenv, j.pillarenv,
+                        EXISTS (SELECT 1 FROM json_each(j.expected) e WHERE e.value = ?2)
+                        AND NOT EXISTS (SELECT 1 FROM returns r
+                                         WHERE r.jid = j.jid AND r.minion = ?2)
+                 FROM jobs j WHERE j.jid = ?1",
+                params![jid.as_str(), minion],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?)),
+            )
+            .optional()?;
+        Ok(LateReturn::from_row(row))
     }
 
     /// Records a return that arrived after its publish stopped waiting (the

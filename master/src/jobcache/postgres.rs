@@ -10,8 +10,8 @@ use transport::wire::Jid;
 
 use super::jid::{now_micros, now_ms};
 use super::{
-    from_json, to_json, JobCacheError, JobDetail, JobRecord, JobSummary, MinionReturn, NewReturn,
-    Result, ScheduledRun,
+    from_json, to_json, JobCacheError, JobDetail, JobRecord, JobSummary, LateReturn, MinionReturn,
+    NewReturn, Result, ScheduledRun,
 };
 use crate::pgstore::{Client, PgConn, PgError};
 
@@ -151,6 +151,22 @@ impl PgJobCache {
             tx.commit()?;
             Ok(added)
         })
+    }
+
+    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
+        let row = self.run(|c| {
+            Ok(c.query_opt(
+                "SELECT j.saltenv, j.pillarenv,
+                        (j.expected::jsonb ? $2)
+                        AND NOT EXISTS (SELECT 1 FROM brine_returns r
+                                         WHERE r.jid = j.jid AND r.minion = $2)
+                 FROM brine_jobs j WHERE j.jid = $1",
+                &[&jid.as_str(), &minion],
+            )?)
+        })?;
+        Ok(LateReturn::from_row(
+            row.map(|r| (r.get(0), r.get(1), r.get(2))),
+        ))
     }
 
     pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {

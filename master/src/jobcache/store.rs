@@ -6,7 +6,9 @@ use common::data::Value;
 use transport::wire::Jid;
 
 use super::postgres::PgJobCache;
-use super::{JobDetail, JobRecord, JobSummary, NewReturn, Result, ScheduledRun, SqliteJobCache};
+use super::{
+    JobDetail, JobRecord, JobSummary, LateReturn, NewReturn, Result, ScheduledRun, SqliteJobCache,
+};
 
 /// The open cache; every call blocks (the daemon runs the long ones off its
 /// async workers).
@@ -92,6 +94,12 @@ impl JobCache {
     /// it was new.
     pub fn record_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
         either!(self, c => c.record_returns(jid, returns))
+    }
+
+    /// Whether a late return of `minion` for `jid` would be recorded (the
+    /// job's row only: a job's returns may be 10,000).
+    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
+        either!(self, c => c.late_return_wanted(jid, minion))
     }
 
     /// Records a return that came after its publish stopped waiting, only

@@ -324,12 +324,26 @@ fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned(store:
         retcode: 0,
         ret: &ok,
     };
+    let wanted = |minion| c.late_return_wanted(&rec.jid, minion).unwrap();
+    let from_the_job = LateReturn::Wanted {
+        saltenv: rec.saltenv.clone(),
+        pillarenv: rec.pillarenv.clone(),
+    };
+    assert_eq!(wanted("web02"), from_the_job);
+    assert_eq!(wanted("intruder"), LateReturn::Unwanted);
     assert!(!c.record_late_return(&rec.jid, &r("intruder")).unwrap());
     assert!(!c.record_late_return(&rec.jid, &r("web0")).unwrap());
     assert!(c.record_late_return(&rec.jid, &r("web02")).unwrap());
+    assert_eq!(wanted("web02"), LateReturn::Unwanted);
+    assert_eq!(wanted("web01"), from_the_job);
     assert!(!c.record_late_return(&rec.jid, &r("web02")).unwrap());
     let shown = c.show(&rec.jid).unwrap().unwrap();
     assert_eq!(shown.returns.len(), 1);
+    let unknown = Jid::parse("20261206180612689706").unwrap();
+    assert_eq!(
+        c.late_return_wanted(&unknown, "web01").unwrap(),
+        LateReturn::UnknownJob
+    );
 }
 
 /// The jobs table as a version 1 master made it, before saltenv and
