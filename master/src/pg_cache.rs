@@ -96,16 +96,22 @@ impl PgCache {
     /// Stores `id`'s grains (JSON text) and announces it, unless they are
     /// stored already.
     pub fn set_grains(&self, id: &str, json: &str) -> Result<(), PgError> {
+        self.set_grains_many(&[(id, json)])
+    }
+
+    /// [`PgCache::set_grains`] for many minions, in one transaction.
+    pub fn set_grains_many(&self, rows: &[(&str, &str)]) -> Result<(), PgError> {
         self.conn.run(|c| {
             let mut tx = c.transaction()?;
-            let n = tx.execute(
+            let upsert = tx.prepare(
                 "INSERT INTO brine_minion_cache (id, grains) VALUES ($1, $2)
                  ON CONFLICT (id) DO UPDATE SET grains = $2, changed = now()
                  WHERE brine_minion_cache.grains IS DISTINCT FROM $2",
-                &[&id, &json],
             )?;
-            if n > 0 {
-                notify(&mut tx, "grains", id)?;
+            for (id, json) in rows {
+                if tx.execute(&upsert, &[id, json])? > 0 {
+                    notify(&mut tx, "grains", id)?;
+                }
             }
             tx.commit()?;
             Ok(())

@@ -10,11 +10,13 @@ use std::sync::{Arc, RwLock};
 
 use common::data::Value;
 
+use super::grains_writer::GrainsWriter;
 use crate::pg_cache::{CachedRow, PgCache};
 
 /// One minion's grains as JSON text.
 pub struct CachedGrains {
-    json: Box<str>,
+    /// Shared with the shared store's writer, which may still hold it.
+    json: Arc<str>,
 }
 
 impl CachedGrains {
@@ -38,9 +40,10 @@ impl CachedGrains {
 pub struct GrainsCache {
     dir: PathBuf,
     by_id: RwLock<BTreeMap<String, Arc<CachedGrains>>>,
-    /// `cache: postgres`: written through to the shared store instead of
-    /// `dir`; other masters' changes arrive through [`GrainsCache::heard`].
-    shared: Option<Arc<PgCache>>,
+    /// `cache: postgres`: written to the shared store (from a thread of
+    /// its own) instead of `dir`; other masters' changes arrive through
+    /// [`GrainsCache::heard`].
+    shared: Option<Arc<GrainsWriter>>,
 }
 
 /// Each minion's `name` under `dir` (`cachedir/minions/<id>/name`) that
@@ -81,7 +84,7 @@ impl GrainsCache {
     /// The grains in `rows` (the shared store's), written through to `pg`.
     pub fn shared(pg: Arc<PgCache>, rows: &[(String, CachedRow)]) -> Self {
         let cache = GrainsCache {
-            shared: Some(pg),
+            shared: Some(GrainsWriter::start(pg)),
             ..GrainsCache::default()
         };
         cache.replace_all(rows);
@@ -112,6 +115,14 @@ impl GrainsCache {
         };
     }
 
+    /// Drops `id`'s grains not yet written to the shared store (its key
+    /// was deleted: they must not come back after the row's delete).
+    pub fn forget_unwritten(&self, id: &str) {
+        if let Some(writer) = &self.shared {
+            writer.forget(id);
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<CachedGrains>> {
         self.by_id.read().unwrap().get(id).cloned()
     }
@@ -133,10 +144,8 @@ impl GrainsCache {
         if self.get(id).is_some_and(|old| old.json == new.json) {
             return;
         }
-        if let Some(pg) = &self.shared {
-            if let Err(e) = pg.set_grains(id, &new.json) {
-                tracing::warn!(minion = id, error = %e, "cannot store the grains in PostgreSQL");
-            }
+        if let Some(writer) = &self.shared {
+            writer.write(id, new.json.clone());
             self.by_id
                 .write()
                 .unwrap()
@@ -178,5 +187,31 @@ mod tests {
         assert_eq!(again.get("web1").unwrap().value(), g);
         assert!(again.get("web2").is_none());
         assert_eq!(again.snapshot().len(), 1);
+    }
+
+    /// `cache: postgres`: grains are in memory at once and reach the shared
+    /// store from the writer's thread; a newer set replaces the row.
+    #[test]
+    fn grains_reach_the_shared_store_from_a_thread_of_their_own() {
+        let pg = ::tests::postgres::Postgres::start();
+        let store = Arc::new(PgCache::open(&pg.dsn()).unwrap());
+        let cache = GrainsCache::shared(store.clone(), &[]);
+        for i in 0..200 {
+            let id = format!("web{i}");
+            cache.set(&id, &serde_json::json!({"id": id, "n": i}));
+        }
+        assert_eq!(cache.get("web7").unwrap().value()["n"], 7);
+        ::tests::daemons::wait_until(std::time::Duration::from_secs(30), "200 rows", || {
+            store.load_all().unwrap().len() == 200
+        });
+        let row = store.row("web7").unwrap().unwrap();
+        let stored: Value = serde_json::from_str(row.grains.as_deref().unwrap()).unwrap();
+        assert_eq!(stored, serde_json::json!({"id": "web7", "n": 7}));
+
+        cache.set("web7", &serde_json::json!({"id": "web7", "n": 70}));
+        ::tests::daemons::wait_until(std::time::Duration::from_secs(30), "web7 changed", || {
+            let row = store.row("web7").unwrap().unwrap();
+            row.grains.as_deref() == Some(r#"{"id":"web7","n":70}"#)
+        });
     }
 }

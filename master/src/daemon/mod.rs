@@ -20,6 +20,7 @@ mod compile_cache;
 mod drift;
 pub mod events;
 mod grains_cache;
+mod grains_writer;
 mod job_record;
 pub mod mine;
 mod minion_job;
@@ -124,6 +125,7 @@ impl Master {
     /// postgres`, its grains) here and, shared, on every master.
     pub fn forget_cache(&self, id: &str) {
         if let Some(pg) = &self.shared_cache {
+            self.grains.forget_unwritten(id);
             if let Err(e) = pg.delete(id) {
                 tracing::warn!(minion = %id, error = %e, "cannot delete a minion's cache in PostgreSQL");
             }
