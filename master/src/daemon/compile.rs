@@ -141,11 +141,20 @@ impl Tree {
     /// The minion's pillar for a job (its pillarenv, its `pillar=`), what
     /// `gpg` decrypted noted as [`pillar_for`](Self::pillar_for) does.
     pub fn job_pillar_for(&self, minion: &Minion, job: &JobEnv) -> Result<Value, TreeErrors> {
-        self.trees.check_envs(job)?;
-        let (_, pillar_tree) = self.trees.for_job(job);
-        let (pillar, secrets) = pillar_tree.compile_secrets(minion)?;
+        let (pillar, secrets) = self.job_pillar_compiled(minion, job)?;
         self.note_secrets(minion.id, &secrets);
         Ok(job.override_pillar(pillar))
+    }
+
+    /// The pillar of the job's pillarenv and what `gpg` decrypted in it.
+    fn job_pillar_compiled(
+        &self,
+        minion: &Minion,
+        job: &JobEnv,
+    ) -> Result<(Value, Vec<Secret>), TreeErrors> {
+        self.trees.check_envs(job)?;
+        let (_, pillar_tree) = self.trees.for_job(job);
+        pillar_tree.compile_secrets(minion)
     }
 
     /// What `gpg` decrypts in the minion's pillar for a job, not noted: for
@@ -156,9 +165,7 @@ impl Tree {
         minion: &Minion,
         job: &JobEnv,
     ) -> Result<Vec<Secret>, TreeErrors> {
-        self.trees.check_envs(job)?;
-        let (_, pillar_tree) = self.trees.for_job(job);
-        Ok(pillar_tree.compile_secrets(minion)?.1)
+        Ok(self.job_pillar_compiled(minion, job)?.1)
     }
 }
 

@@ -132,7 +132,8 @@ impl GrainsCache {
         self.by_id.read().unwrap().clone()
     }
 
-    /// Records a minion's grains in memory and on disk (ids are validated
+    /// Records a minion's grains in memory and on disk, or in the shared
+    /// store with `cache: postgres` (ids are validated
     /// by the key store before a session exists).
     pub fn set(&self, id: &str, grains: &Value) {
         // Checked again here, where the id becomes a directory name.
@@ -144,14 +145,17 @@ impl GrainsCache {
         if self.get(id).is_some_and(|old| old.json == new.json) {
             return;
         }
-        if let Some(writer) = &self.shared {
-            writer.write(id, new.json.clone());
-            self.by_id
-                .write()
-                .unwrap()
-                .insert(id.to_string(), Arc::new(new));
-            return;
+        match &self.shared {
+            Some(writer) => writer.write(id, new.json.clone()),
+            None => self.write_file(id, &new.json),
         }
+        self.by_id
+            .write()
+            .unwrap()
+            .insert(id.to_string(), Arc::new(new));
+    }
+
+    fn write_file(&self, id: &str, json: &str) {
         let path = self.dir.join(id).join("grains.json");
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(path.parent().unwrap())?;
@@ -161,15 +165,11 @@ impl GrainsCache {
             durable::Durable::new()
                 .mode(0o666)
                 .sync(durable::Fsync::Nothing)
-                .write(&path, new.json.as_bytes())
+                .write(&path, json.as_bytes())
         };
         if let Err(e) = write() {
             tracing::warn!(minion = id, error = %e, "cannot write the grains cache");
         }
-        self.by_id
-            .write()
-            .unwrap()
-            .insert(id.to_string(), Arc::new(new));
     }
 }
 
