@@ -204,6 +204,83 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
     assert!(!master.log().contains(PLAINTEXT));
 }
 
+/// A return that comes after the master restarted, when the minion's pillar
+/// no longer compiles (here the secret's file was broken meanwhile), cannot
+/// have its secrets found: it is withheld, counts only, never recorded as it
+/// came with the plaintext in its diff.
+#[test]
+fn a_late_return_whose_secrets_cannot_be_known_is_withheld() {
+    let key = Keyring::temporary();
+    let files = [
+        ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
+        (
+            "salt/app.sls",
+            "slow:\n  cmd.run:\n    - name: sleep 3\n\
+             /etc/app.conf:\n  file.managed:\n    - contents: \"password={{ pillar.db.password }}\"\n    - require:\n      - cmd: slow\n"
+                .to_string(),
+        ),
+        ("pillar/top.sls", "base:\n  '*':\n    - secrets\n".to_string()),
+        (
+            "pillar/secrets.sls",
+            format!(
+                "#!yaml|gpg\ndb:\n  password: {}",
+                key.encrypt_yaml_block(PLAINTEXT, 4)
+            ),
+        ),
+    ];
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let mut master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.home().display()));
+    let web1 = Minion::start("web1", master.ret_port, "");
+    wait_until(Duration::from_secs(20), "web1 pending", || {
+        master.pending() == ["web1"]
+    });
+    master.cli(&["keys", "accept", "--all"]);
+    master.wait_connected(&["web1"]);
+    std::fs::create_dir_all(web1.root().join("etc")).unwrap();
+    std::fs::write(web1.root().join("etc/app.conf"), "password=old\n").unwrap();
+    let pings = web1.jobs_started().len();
+    let config = master.config();
+    let operator = std::thread::spawn(move || {
+        let mut cmd = Command::new(tests::bin("master"));
+        cmd.args(["apply", "web1", "--config"]).arg(config);
+        tests::run(cmd, Duration::from_secs(60)).unwrap()
+    });
+    wait_until(Duration::from_secs(20), "the job to start", || {
+        web1.jobs_started().len() > pings
+    });
+    master.kill();
+    operator.join().unwrap();
+    std::fs::write(
+        master.dir.path().join("pillar/secrets.sls"),
+        "#!yaml|gpg\ndb: [unclosed\n",
+    )
+    .unwrap();
+    master.restart();
+    let jid = web1.jobs_started().into_iter().max().unwrap();
+    wait_until(Duration::from_secs(30), "the late return", || {
+        let (_, shown) = master.json(&["jobs", "show", &jid]);
+        shown["returns"][0]["minion"] == "web1"
+    });
+    let written = std::fs::read_to_string(web1.root().join("etc/app.conf")).unwrap();
+    assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
+    let (_, shown) = master.json(&["jobs", "show", &jid]);
+    let ret = shown["returns"][0]["ret"].as_str().unwrap_or_default();
+    assert!(
+        ret.starts_with("withheld (2 states, 0 failed): "),
+        "{shown:#}"
+    );
+    assert_eq!(shown["returns"][0]["success"], true, "{shown:#}");
+    let leaks = files_containing(master.dir.path(), PLAINTEXT);
+    assert!(leaks.is_empty(), "the plaintext is in {leaks:?}");
+    assert!(
+        master
+            .log()
+            .contains("does not compile now: its result is withheld"),
+        "{}",
+        master.log()
+    );
+}
+
 /// Salt lets a state file be encrypted too (`#!yaml|gpg`): its value is
 /// decrypted on the master, reaches the minion's file, and is hidden from the
 /// return as a pillar secret is.

@@ -269,7 +269,7 @@ impl MinionSide {
             let master = self.master.clone();
             let id = id.to_string();
             tokio::task::spawn_blocking(move || {
-                match crate::daemon::publish::record_late_return(&master, &id, &ret) {
+                match crate::daemon::late_return::record_late_return(&master, &id, &ret) {
                     LateReturn::Wanted { .. } => {}
                     LateReturn::Unwanted => {
                         tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");

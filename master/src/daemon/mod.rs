@@ -22,6 +22,7 @@ pub mod events;
 mod grains_cache;
 mod grains_writer;
 mod job_record;
+mod late_return;
 pub mod mine;
 mod minion_job;
 mod minions;

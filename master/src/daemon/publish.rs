@@ -21,7 +21,7 @@ use super::job_record::NewJob;
 use super::plan_apply::Planned;
 use super::probe::RemoteProbe;
 use super::{Master, RunningJob};
-use crate::jobcache::{LateReturn, NewReturn};
+use crate::jobcache::NewReturn;
 use crate::listener::{MinionPeer, OperatorPeer};
 
 /// The function name a publish is checked and recorded as.
@@ -598,78 +598,6 @@ fn to_return(jid: &Jid, ret: Result<Value, String>) -> JobReturn {
             ret: Value::String(e),
             retcode: 1,
         },
-    }
-}
-
-/// A return that arrived with no publish waiting (the master restarted, or
-/// the deadline passed, or another master published the job): recorded if
-/// this minion was expected and has not returned yet. What the cache made
-/// of it.
-pub fn record_late_return(master: &Arc<Master>, id: &str, ret: &JobReturn) -> LateReturn {
-    let noted = master
-        .late_secrets
-        .lock()
-        .unwrap()
-        .remove(&(ret.jid.clone(), id.to_string()));
-    // Asked first, from the job's row alone: a return that will not be
-    // recorded costs neither a read of the job's returns nor a pillar
-    // compile (with two masters, a minion may hand the same result to both).
-    let wanted = master.jobs.lock().unwrap().late_return_wanted(&ret.jid, id);
-    let (saltenv, pillarenv) = match wanted {
-        Ok(LateReturn::Wanted { saltenv, pillarenv }) => (saltenv, pillarenv),
-        Ok(other) => return other,
-        Err(e) => {
-            tracing::warn!(minion = %id, jid = %ret.jid, error = %e, "cannot read a late return's job");
-            return LateReturn::Unwanted;
-        }
-    };
-    let secrets = noted.or_else(|| {
-        let job = JobEnv {
-            saltenv: Some(saltenv.clone()),
-            pillarenv: pillarenv.clone(),
-            pillar: None,
-        };
-        pillar_secrets_again(master, id, &ret.jid, &job)
-    });
-    let hidden = secrets.map(|secrets| {
-        let mut shown = ret.ret.clone();
-        common::render::hide_secrets(&mut shown, &secrets);
-        shown
-    });
-    let r = NewReturn {
-        minion: id,
-        success: ret.success,
-        retcode: ret.retcode,
-        ret: hidden.as_ref().unwrap_or(&ret.ret),
-    };
-    let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
-    if !matches!(recorded, Ok(true)) {
-        return LateReturn::Unwanted;
-    }
-    super::events::late_return(master, &ret.jid, &r);
-    LateReturn::Wanted { saltenv, pillarenv }
-}
-
-/// What `gpg` decrypts in minion `id`'s pillar for a job in `job`'s
-/// saltenv and pillarenv, compiled again: with a shared job cache a late
-/// return may be of a job another master published, which alone noted its
-/// secrets; after a restart this master's own are gone too. `None` when
-/// the minion's grains are unknown or the pillar does not compile now.
-fn pillar_secrets_again(
-    master: &Arc<Master>,
-    id: &str,
-    jid: &Jid,
-    job: &JobEnv,
-) -> Option<Vec<common::render::Secret>> {
-    let grains = master.grains.get(id)?.value();
-    let tree = master.tree();
-    let probe = probe_for(master, id);
-    match tree.with_minion(id, &grains, probe, |m| tree.job_pillar_secrets(m, job)) {
-        Ok(secrets) => Some(secrets),
-        Err(_) => {
-            tracing::warn!(minion = %id, jid = %jid, "the pillar of a late return's job does not compile now: recorded as it comes");
-            None
-        }
     }
 }
 
