@@ -155,10 +155,10 @@ fn masterless_apply_decrypts_with_the_minion_keyring_and_prints_no_plaintext() {
     }
 }
 
-/// A return that comes after its job's deadline is recorded late, by
-/// another path than the publish's: the decrypted value is hidden there too.
-#[test]
-fn a_late_return_is_recorded_with_the_secret_hidden() {
+/// A master whose one minion, web1, runs `sleep 3` and then writes the
+/// decrypted `db:password` over a file that held another, so its return
+/// carries the plaintext in a diff. The keyring lives as long as the test.
+fn slow_job_with_a_secret() -> (Keyring, Master, Minion) {
     let key = Keyring::temporary();
     let files = [
         ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
@@ -187,6 +187,14 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
     master.wait_connected(&["web1"]);
     std::fs::create_dir_all(web1.root().join("etc")).unwrap();
     std::fs::write(web1.root().join("etc/app.conf"), "password=old\n").unwrap();
+    (key, master, web1)
+}
+
+/// A return that comes after its job's deadline is recorded late, by
+/// another path than the publish's: the decrypted value is hidden there too.
+#[test]
+fn a_late_return_is_recorded_with_the_secret_hidden() {
+    let (_key, master, web1) = slow_job_with_a_secret();
 
     // The deadline passes while `sleep 3` runs: web1 is reported missing.
     let out = master.cli(&["apply", "web1", "-t", "1", "--out", "json"]);
@@ -210,34 +218,7 @@ fn a_late_return_is_recorded_with_the_secret_hidden() {
 /// came with the plaintext in its diff.
 #[test]
 fn a_late_return_whose_secrets_cannot_be_known_is_withheld() {
-    let key = Keyring::temporary();
-    let files = [
-        ("salt/top.sls", "base:\n  '*':\n    - app\n".to_string()),
-        (
-            "salt/app.sls",
-            "slow:\n  cmd.run:\n    - name: sleep 3\n\
-             /etc/app.conf:\n  file.managed:\n    - contents: \"password={{ pillar.db.password }}\"\n    - require:\n      - cmd: slow\n"
-                .to_string(),
-        ),
-        ("pillar/top.sls", "base:\n  '*':\n    - secrets\n".to_string()),
-        (
-            "pillar/secrets.sls",
-            format!(
-                "#!yaml|gpg\ndb:\n  password: {}",
-                key.encrypt_yaml_block(PLAINTEXT, 4)
-            ),
-        ),
-    ];
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    let mut master = Master::start_with(&refs, &format!("gpg_keydir: {}\n", key.home().display()));
-    let web1 = Minion::start("web1", master.ret_port, "");
-    wait_until(Duration::from_secs(20), "web1 pending", || {
-        master.pending() == ["web1"]
-    });
-    master.cli(&["keys", "accept", "--all"]);
-    master.wait_connected(&["web1"]);
-    std::fs::create_dir_all(web1.root().join("etc")).unwrap();
-    std::fs::write(web1.root().join("etc/app.conf"), "password=old\n").unwrap();
+    let (_key, mut master, web1) = slow_job_with_a_secret();
     let pings = web1.jobs_started().len();
     let config = master.config();
     let operator = std::thread::spawn(move || {
