@@ -10,6 +10,7 @@ mod external;
 pub mod fileserver;
 mod filters;
 mod loader;
+mod merge_fns;
 pub mod mine;
 mod mutable;
 mod percent;

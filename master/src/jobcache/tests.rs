@@ -1,5 +1,7 @@
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
+use rusqlite::Connection;
 use serde_json::json;
 
 use super::*;
