@@ -2,7 +2,8 @@
 //! (`cache: postgres`): one row per minion id, each as JSON text. Every
 //! change is announced on [`CHANNEL`] as `grains ID`, `mine ID` or
 //! `deleted ID`; each master's listener (`daemon::shared_cache`) then reads
-//! the row into its in-memory maps, which stay the read path (targeting
+//! the row into its in-memory maps (a grains note carries the digest of the
+//! text, and a master already holding that text reads nothing), which stay the read path (targeting
 //! never queries PostgreSQL).
 use common::data::{Map, Value};
 use postgres::GenericClient;
@@ -22,29 +23,47 @@ pub struct CachedRow {
 /// A change announced on [`CHANNEL`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheChange {
-    Grains(String),
+    /// The row's grains changed; the digest is of the text now stored
+    /// ([`grains_digest`]), so a master that already holds that text need
+    /// not read it back (`None` from a master that did not send one).
+    Grains {
+        id: String,
+        digest: Option<String>,
+    },
     Mine(String),
     Deleted(String),
 }
 
 impl CacheChange {
     pub fn parse(payload: &str) -> Option<CacheChange> {
-        let (what, id) = payload.split_once(' ')?;
-        let id = id.to_string();
-        match what {
-            "grains" => Some(CacheChange::Grains(id)),
-            "mine" => Some(CacheChange::Mine(id)),
-            "deleted" => Some(CacheChange::Deleted(id)),
+        let mut parts = payload.splitn(3, ' ');
+        let (what, id) = (parts.next()?, parts.next()?.to_string());
+        let rest = parts.next();
+        match (what, rest) {
+            ("grains", digest) => Some(CacheChange::Grains {
+                id,
+                digest: digest.map(str::to_string),
+            }),
+            ("mine", None) => Some(CacheChange::Mine(id)),
+            ("deleted", None) => Some(CacheChange::Deleted(id)),
             _ => None,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            CacheChange::Grains { id, .. } | CacheChange::Mine(id) | CacheChange::Deleted(id) => id,
         }
     }
 }
 
-fn notify(c: &mut impl GenericClient, what: &str, id: &str) -> Result<(), PgError> {
-    c.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&CHANNEL, &format!("{what} {id}")],
-    )?;
+/// What a grains note carries of the text it announces.
+pub fn grains_digest(json: &str) -> String {
+    common::digest::sha256_hex(json.as_bytes())
+}
+
+fn notify(c: &mut impl GenericClient, payload: &str) -> Result<(), PgError> {
+    c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
     Ok(())
 }
 
@@ -110,7 +129,7 @@ impl PgCache {
             )?;
             for (id, json) in rows {
                 if tx.execute(&upsert, &[id, json])? > 0 {
-                    notify(&mut tx, "grains", id)?;
+                    notify(&mut tx, &format!("grains {id} {}", grains_digest(json)))?;
                 }
             }
             tx.commit()?;
@@ -150,7 +169,7 @@ impl PgCache {
                     "UPDATE brine_minion_cache SET mine = $2, changed = now() WHERE id = $1",
                     &[&id, &text],
                 )?;
-                notify(&mut tx, "mine", id)?;
+                notify(&mut tx, &format!("mine {id}"))?;
             }
             tx.commit()?;
             Ok(merged)
@@ -163,7 +182,7 @@ impl PgCache {
             let mut tx = c.transaction()?;
             let n = tx.execute("DELETE FROM brine_minion_cache WHERE id = $1", &[&id])?;
             if n > 0 {
-                notify(&mut tx, "deleted", id)?;
+                notify(&mut tx, &format!("deleted {id}"))?;
             }
             tx.commit()?;
             Ok(())

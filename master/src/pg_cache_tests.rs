@@ -34,7 +34,18 @@ fn grains_and_mine_are_stored_merged_announced_and_deleted() {
 
     a.set_grains("web1", r#"{"id":"web1","os":"Debian"}"#)
         .unwrap();
-    assert_eq!(next(&heard), note(CHANNEL, "grains web1"));
+    let digest = grains_digest(r#"{"id":"web1","os":"Debian"}"#);
+    assert_eq!(
+        next(&heard),
+        note(CHANNEL, &format!("grains web1 {digest}"))
+    );
+    assert_eq!(
+        CacheChange::parse(&format!("grains web1 {digest}")),
+        Some(CacheChange::Grains {
+            id: "web1".into(),
+            digest: Some(digest)
+        })
+    );
     // The same grains again are no change, and not announced.
     b.set_grains("web1", r#"{"id":"web1","os":"Debian"}"#)
         .unwrap();
@@ -71,6 +82,15 @@ fn grains_and_mine_are_stored_merged_announced_and_deleted() {
         Some(CacheChange::Mine("db1".into()))
     );
     assert_eq!(CacheChange::parse("other db1"), None);
+    assert_eq!(CacheChange::parse("mine db1 extra"), None);
+    // A note from a master that sends no digest is read back as before.
+    assert_eq!(
+        CacheChange::parse("grains db1"),
+        Some(CacheChange::Grains {
+            id: "db1".into(),
+            digest: None
+        })
+    );
 }
 
 /// The shared ACL: the first seed wins (a second master's differing seed
@@ -105,5 +125,6 @@ fn the_listener_reconnects_and_says_so() {
     );
     assert_eq!(next(&heard), Heard::Reconnected);
     cache.set_grains("db1", "{}").unwrap();
-    assert_eq!(next(&heard), note(CHANNEL, "grains db1"));
+    let digest = grains_digest("{}");
+    assert_eq!(next(&heard), note(CHANNEL, &format!("grains db1 {digest}")));
 }

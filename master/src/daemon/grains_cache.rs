@@ -30,6 +30,11 @@ impl CachedGrains {
         }
     }
 
+    /// The digest a grains note of the shared store carries of this text.
+    pub fn digest(&self) -> String {
+        crate::pg_cache::grains_digest(&self.json)
+    }
+
     /// The grains map (an empty map if the text was unreadable).
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.json).unwrap_or_else(|_| Value::Object(Default::default()))
