@@ -361,10 +361,10 @@ pub fn salt_args(recorded: &Value) -> Value {
     Value::Array(arg)
 }
 
-/// A return recorded late (no publish waiting for it): its event names the
-/// job's function and arguments from the job cache.
-pub fn late_return(master: &Master, jid: &Jid, r: &NewReturn<'_>) {
-    if !master.events.active() {
+/// `salt/job/<jid>/ret/<id>` for returns recorded after their publish
+/// stopped waiting (as the job cache recorded them: redacted).
+pub fn late_returns(master: &Master, jid: &Jid, returns: &[NewReturn<'_>]) {
+    if returns.is_empty() || !master.events.active() {
         return;
     }
     let known = master
@@ -375,15 +375,19 @@ pub fn late_return(master: &Master, jid: &Jid, r: &NewReturn<'_>) {
         .ok()
         .flatten();
     let (fun, args) = known.unwrap_or_default();
-    let ret = JobReturn {
-        jid: jid.clone(),
-        success: r.success,
-        retcode: r.retcode,
-        ret: r.ret.clone(),
-    };
-    master
-        .events
-        .job_returns(jid, &fun, &args, &[(r.minion.to_string(), ret)]);
+    let rets: Vec<(String, JobReturn)> = returns
+        .iter()
+        .map(|r| {
+            let ret = JobReturn {
+                jid: jid.clone(),
+                success: r.success,
+                retcode: r.retcode,
+                ret: r.ret.clone(),
+            };
+            (r.minion.to_string(), ret)
+        })
+        .collect();
+    master.events.job_returns(jid, &fun, &args, &rets);
 }
 
 #[cfg(test)]

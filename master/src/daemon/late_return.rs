@@ -1,7 +1,8 @@
-//! A return that comes with no publish waiting for it: the master restarted,
-//! the deadline passed, or another master published the job. It is recorded
-//! with the job's secrets hidden, or withheld when they cannot be known.
-use std::sync::Arc;
+//! Returns that come with no publish waiting for them: the master
+//! restarted, the deadline passed, or another master published the job.
+//! They are recorded in batches, a job at a time, with the job's secrets
+//! hidden, or withheld when those cannot be known.
+use std::sync::{Arc, Mutex};
 
 use common::data::Value;
 use states::compile::JobEnv;
@@ -9,58 +10,168 @@ use transport::wire::{Jid, JobReturn};
 
 use super::publish::probe_for;
 use super::Master;
-use crate::jobcache::{LateReturn, NewReturn};
+use crate::jobcache::{LateReturns, NewReturn};
 
-/// A return that arrived with no publish waiting (the master restarted, or
-/// the deadline passed, or another master published the job): recorded if
-/// this minion was expected and has not returned yet. What the cache made
-/// of it.
-pub fn record_late_return(master: &Arc<Master>, id: &str, ret: &JobReturn) -> LateReturn {
-    let noted = master
-        .late_secrets
+/// Late returns waiting to be recorded, and whether a task is draining
+/// them. Each was recorded on a blocking task of its own, and each read
+/// the job's row, whose list of expected minions has 10,000 ids in a
+/// fleet-wide job: when a restarted master took a fleet's late returns,
+/// those tasks held the job cache for minutes, and no new job could be
+/// recorded meanwhile. Now one task records them a job at a time.
+#[derive(Default)]
+pub struct LateReturnQueue {
+    queue: Mutex<(Vec<(String, JobReturn)>, bool)>,
+}
+
+/// Hands on minion `id`'s return that arrived with no publish waiting for
+/// it, to be recorded if that minion was expected and has not returned.
+/// Called on the runtime; the recording happens off its workers.
+pub fn hand_on(master: &Arc<Master>, id: String, ret: JobReturn) {
+    let mut queue = master.late_returns.queue.lock().unwrap();
+    queue.0.push((id, ret));
+    if queue.1 {
+        return;
+    }
+    queue.1 = true;
+    let master = master.clone();
+    // A blocking task, so a stopping runtime waits for what was acked.
+    tokio::task::spawn_blocking(move || drain(&master));
+}
+
+fn drain(master: &Arc<Master>) {
+    loop {
+        let batch = {
+            let mut queue = master.late_returns.queue.lock().unwrap();
+            if queue.0.is_empty() {
+                queue.1 = false;
+                return;
+            }
+            std::mem::take(&mut queue.0)
+        };
+        let mut by_job: Vec<(Jid, Vec<(String, JobReturn)>)> = Vec::new();
+        for (id, ret) in batch {
+            match by_job.iter_mut().find(|(jid, _)| *jid == ret.jid) {
+                Some((_, rets)) => rets.push((id, ret)),
+                None => by_job.push((ret.jid.clone(), vec![(id, ret)])),
+            }
+        }
+        for (jid, rets) in by_job {
+            record_late_returns(master, &jid, &rets);
+        }
+    }
+}
+
+/// Records the late returns `rets` of job `jid`: those the job wants, with
+/// the secrets of each minion's pillar hidden (or withheld when they cannot
+/// be known), and fires their events.
+fn record_late_returns(master: &Arc<Master>, jid: &Jid, rets: &[(String, JobReturn)]) {
+    let minions: Vec<&str> = rets.iter().map(|(id, _)| id.as_str()).collect();
+    let noted: Vec<Option<Vec<common::render::Secret>>> = {
+        let mut late = master.late_secrets.lock().unwrap();
+        minions
+            .iter()
+            .map(|id| late.remove(&(jid.clone(), id.to_string())))
+            .collect()
+    };
+    // Asked first, from the job's row and those minions' returns alone: a
+    // return that will not be recorded costs no pillar compile (with two
+    // masters, a minion may hand the same result to both).
+    let wanted = master
+        .jobs
         .lock()
         .unwrap()
-        .remove(&(ret.jid.clone(), id.to_string()));
-    // Asked first, from the job's row alone: a return that will not be
-    // recorded costs neither a read of the job's returns nor a pillar
-    // compile (with two masters, a minion may hand the same result to both).
-    let wanted = master.jobs.lock().unwrap().late_return_wanted(&ret.jid, id);
-    let (saltenv, pillarenv) = match wanted {
-        Ok(LateReturn::Wanted { saltenv, pillarenv }) => (saltenv, pillarenv),
-        Ok(other) => return other,
+        .late_returns_wanted(jid, &minions);
+    let (job, wanted) = match wanted {
+        Ok(LateReturns::Job {
+            saltenv,
+            pillarenv,
+            wanted,
+        }) => {
+            let job = JobEnv {
+                saltenv: Some(saltenv),
+                pillarenv,
+                pillar: None,
+            };
+            (job, wanted)
+        }
+        // A minion with several masters hands a result to another one when
+        // the master that sent the job is gone; with a job cache of its
+        // own, this master has no job to file it under.
+        Ok(LateReturns::UnknownJob) => {
+            tracing::warn!(jid = %jid, returns = rets.len(), minions = %shown_ids(&minions),
+                "a return for a job this master did not publish (another master's); acked, not recorded");
+            return;
+        }
         Err(e) => {
-            tracing::warn!(minion = %id, jid = %ret.jid, error = %e, "cannot read a late return's job");
-            return LateReturn::Unwanted;
+            tracing::warn!(jid = %jid, returns = rets.len(), error = %e, "cannot read a late return's job");
+            return;
         }
     };
-    let secrets = noted.or_else(|| {
-        let job = JobEnv {
-            saltenv: Some(saltenv.clone()),
-            pillarenv: pillarenv.clone(),
-            pillar: None,
-        };
-        pillar_secrets_again(master, id, &ret.jid, &job)
-    });
-    let shown = match secrets {
-        Some(secrets) => {
-            let mut shown = ret.ret.clone();
-            common::render::hide_secrets(&mut shown, &secrets);
-            shown
+    let shown: Vec<(usize, Value)> = rets
+        .iter()
+        .zip(noted)
+        .enumerate()
+        .filter(|(i, _)| wanted[*i])
+        .map(|(i, ((id, ret), noted))| {
+            let secrets = noted.or_else(|| pillar_secrets_again(master, id, jid, &job));
+            let shown = match secrets {
+                Some(secrets) => {
+                    let mut shown = ret.ret.clone();
+                    common::render::hide_secrets(&mut shown, &secrets);
+                    shown
+                }
+                None => withheld(&ret.ret),
+            };
+            (i, shown)
+        })
+        .collect();
+    let rows: Vec<NewReturn<'_>> = shown
+        .iter()
+        .map(|(i, v)| NewReturn {
+            minion: &rets[*i].0,
+            success: rets[*i].1.success,
+            retcode: rets[*i].1.retcode,
+            ret: v,
+        })
+        .collect();
+    let recorded = match master.jobs.lock().unwrap().record_late_returns(jid, &rows) {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            tracing::warn!(jid = %jid, returns = rows.len(), error = %e, "cannot record late returns");
+            return;
         }
-        None => withheld(&ret.ret),
     };
-    let r = NewReturn {
-        minion: id,
-        success: ret.success,
-        retcode: ret.retcode,
-        ret: &shown,
-    };
-    let recorded = master.jobs.lock().unwrap().record_late_return(&ret.jid, &r);
-    if !matches!(recorded, Ok(true)) {
-        return LateReturn::Unwanted;
+    let added: Vec<NewReturn<'_>> = rows
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, added)| **added)
+        .map(|(r, _)| *r)
+        .collect();
+    if added.len() < rets.len() {
+        let ignored: Vec<&str> = minions
+            .iter()
+            .filter(|m| !added.iter().any(|r| r.minion == **m))
+            .copied()
+            .collect();
+        tracing::warn!(jid = %jid, returns = ignored.len(), minions = %shown_ids(&ignored),
+            "a return already recorded, or for a job this minion was not sent; ignored");
     }
-    super::events::late_return(master, &ret.jid, &r);
-    LateReturn::Wanted { saltenv, pillarenv }
+    super::events::late_returns(master, jid, &added);
+}
+
+/// Minion ids for a log line: the first few and how many more.
+fn shown_ids(ids: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = ids
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
+    if ids.len() > SHOWN {
+        s.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    s
 }
 
 /// What is recorded of a late return whose secrets cannot be known: any

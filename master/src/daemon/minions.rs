@@ -13,7 +13,6 @@ use transport::wire::{
 };
 
 use super::{Master, RunningJob};
-use crate::jobcache::LateReturn;
 use crate::listener::{Handler, MinionPeer};
 
 pub struct MinionSide {
@@ -265,25 +264,7 @@ impl MinionSide {
         } else {
             // Finished while the master was away (or restarted): it counts
             // if this minion was expected for that job and has not returned.
-            // The job cache is read off the listener's task.
-            let master = self.master.clone();
-            let id = id.to_string();
-            tokio::task::spawn_blocking(move || {
-                match crate::daemon::late_return::record_late_return(&master, &id, &ret) {
-                    LateReturn::Wanted { .. } => {}
-                    LateReturn::Unwanted => {
-                        tracing::warn!(minion = %id, jid = %ret.jid, "a return already recorded, or for a job this minion was not sent; ignored");
-                    }
-                    // A minion with several masters hands a result to
-                    // another one when the master that sent the job is gone;
-                    // with a job cache of its own, this master has no job to
-                    // file it under.
-                    LateReturn::UnknownJob => {
-                        tracing::warn!(minion = %id, jid = %ret.jid, success = ret.success, retcode = ret.retcode,
-                            "a return for a job this master did not publish (another master's); acked, not recorded");
-                    }
-                }
-            });
+            crate::daemon::late_return::hand_on(&self.master, id.to_string(), ret);
         }
         // Acked either way, so the minion's outbox does not resend it forever.
         let _ = peer.send(&MasterMsg::ReturnAck { jid });

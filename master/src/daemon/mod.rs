@@ -86,6 +86,8 @@ pub struct Master {
     /// job's deadline: hidden from that return if it comes later (in memory
     /// only: a plaintext is never written down).
     pub late_secrets: Mutex<HashMap<(Jid, String), Vec<common::render::Secret>>>,
+    /// Returns with no publish waiting, recorded in batches off the runtime.
+    pub late_returns: late_return::LateReturnQueue,
     /// Sessions of minions told their key is pending, kept open so that
     /// `master keys accept` admits them at once.
     pub pending: Mutex<HashMap<String, Arc<MinionPeer>>>,
@@ -202,6 +204,7 @@ impl Master {
             compiled: compile_cache::CompileCache::new(COMPILE_CACHE_BYTES),
             running: Mutex::new(HashMap::new()),
             late_secrets: Mutex::new(HashMap::new()),
+            late_returns: late_return::LateReturnQueue::default(),
             pending: Mutex::new(HashMap::new()),
             held: Mutex::new(HashSet::new()),
             stopping: RwLock::new(false),

@@ -18,6 +18,7 @@ pub mod postgres;
 mod sqlite;
 mod store;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use common::data::Value;
@@ -66,30 +67,57 @@ pub enum JobCacheError {
 
 type Result<T> = std::result::Result<T, JobCacheError>;
 
-/// What a return that came after its publish stopped waiting is to the
-/// job cache.
+/// What the job cache makes of a batch of returns that came after their
+/// publish stopped waiting (the deadline passed, the master restarted, or
+/// another master published the job).
 #[derive(Debug, Clone, PartialEq)]
-pub enum LateReturn {
-    /// The job expects that minion and has no return from it yet: it is
-    /// recorded, with the pillar of the job's environments hidden.
-    Wanted {
+pub enum LateReturns {
+    /// The job, with its environments (a wanted return is recorded with the
+    /// pillar of those hidden), and for each minion of the batch whether its
+    /// return is wanted: the job expects it and has none from it yet (a
+    /// minion twice in one batch is wanted once).
+    Job {
         saltenv: String,
         pillarenv: Option<String>,
+        wanted: Vec<bool>,
     },
-    /// Already returned, or not a minion the job expects.
-    Unwanted,
     /// No such job here.
     UnknownJob,
 }
 
-impl LateReturn {
-    fn from_row(row: Option<(String, Option<String>, bool)>) -> Self {
-        match row {
-            None => LateReturn::UnknownJob,
-            Some((saltenv, pillarenv, true)) => LateReturn::Wanted { saltenv, pillarenv },
-            Some((_, _, false)) => LateReturn::Unwanted,
+/// Which of `minions` are wanted, given the job's `expected` list (JSON)
+/// and those of them it has a return from: one parse of the list per
+/// batch, where a query per return parsed a 10,000-id list each time.
+fn late_wanted(expected: &str, returned: &HashSet<String>, minions: &[&str]) -> Result<Vec<bool>> {
+    let expected: HashSet<String> = from_json("expected", expected)?;
+    let mut seen = HashSet::new();
+    Ok(minions
+        .iter()
+        .map(|m| expected.contains(*m) && !returned.contains(*m) && seen.insert(*m))
+        .collect())
+}
+
+/// Records, through `record`, those of `returns` whose minion the job
+/// expects (`expected`, its JSON list); whether each was recorded.
+fn record_expected(
+    returns: &[NewReturn<'_>],
+    expected: &str,
+    record: impl FnOnce(&[NewReturn<'_>]) -> Result<Vec<bool>>,
+) -> Result<Vec<bool>> {
+    let expected: HashSet<String> = from_json("expected", expected)?;
+    let (at, rows): (Vec<usize>, Vec<NewReturn<'_>>) = returns
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| expected.contains(r.minion))
+        .map(|(i, r)| (i, *r))
+        .unzip();
+    let mut recorded = vec![false; returns.len()];
+    if !rows.is_empty() {
+        for (i, added) in at.into_iter().zip(record(&rows)?) {
+            recorded[i] = added;
         }
     }
+    Ok(recorded)
 }
 
 /// A published job.
@@ -178,6 +206,7 @@ pub struct ScheduledRun {
 }
 
 /// One minion's return, as [`SqliteJobCache::record_returns`] takes it.
+#[derive(Debug, Clone, Copy)]
 pub struct NewReturn<'a> {
     pub minion: &'a str,
     pub success: bool,

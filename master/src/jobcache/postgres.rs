@@ -4,14 +4,16 @@
 //! any master published. Jids come from one row bumped atomically by every
 //! master, so two masters never hand out the same one. Schema:
 //! `crate::pgstore::MIGRATIONS`.
+use std::collections::HashSet;
+
 use common::data::Value;
 use postgres::error::SqlState;
 use transport::wire::Jid;
 
 use super::jid::{now_micros, now_ms};
 use super::{
-    from_json, to_json, JobCacheError, JobDetail, JobRecord, JobSummary, LateReturn, MinionReturn,
-    NewReturn, Result, ScheduledRun,
+    from_json, late_wanted, record_expected, to_json, JobCacheError, JobDetail, JobRecord,
+    JobSummary, LateReturns, MinionReturn, NewReturn, Result, ScheduledRun,
 };
 use crate::pgstore::{Client, PgConn, PgError};
 
@@ -153,35 +155,48 @@ impl PgJobCache {
         })
     }
 
-    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
-        let row = self.run(|c| {
-            Ok(c.query_opt(
-                "SELECT j.saltenv, j.pillarenv,
-                        (j.expected::jsonb ? $2)
-                        AND NOT EXISTS (SELECT 1 FROM brine_returns r
-                                         WHERE r.jid = j.jid AND r.minion = $2)
-                 FROM brine_jobs j WHERE j.jid = $1",
-                &[&jid.as_str(), &minion],
-            )?)
-        })?;
-        Ok(LateReturn::from_row(
-            row.map(|r| (r.get(0), r.get(1), r.get(2))),
-        ))
+    /// As [`super::SqliteJobCache::late_returns_wanted`]: one read of the
+    /// job's row and one of those minions' returns for the whole batch.
+    pub fn late_returns_wanted(&self, jid: &Jid, minions: &[&str]) -> Result<LateReturns> {
+        self.run(|c| {
+            let Some(row) = c.query_opt(
+                "SELECT saltenv, pillarenv, expected FROM brine_jobs WHERE jid = $1",
+                &[&jid.as_str()],
+            )?
+            else {
+                return Ok(LateReturns::UnknownJob);
+            };
+            let returned: HashSet<String> = c
+                .query(
+                    "SELECT minion FROM brine_returns WHERE jid = $1 AND minion = ANY($2)",
+                    &[&jid.as_str(), &minions],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            Ok(LateReturns::Job {
+                saltenv: row.get(0),
+                pillarenv: row.get(1),
+                wanted: late_wanted(row.get(2), &returned, minions)?,
+            })
+        })
     }
 
-    pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {
-        let expected = self.run(|c| {
+    /// As [`super::SqliteJobCache::record_late_returns`]; a job whose every
+    /// expected minion has then returned is finished.
+    pub fn record_late_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
+        let expected: Option<String> = self.run(|c| {
             Ok(c.query_opt(
-                "SELECT 1 FROM brine_jobs WHERE jid = $1 AND expected::jsonb ? $2",
-                &[&jid.as_str(), &r.minion],
+                "SELECT expected FROM brine_jobs WHERE jid = $1",
+                &[&jid.as_str()],
             )?
-            .is_some())
+            .map(|r| r.get(0)))
         })?;
-        if !expected {
-            return Ok(false);
-        }
-        let recorded = self.record_returns(jid, std::slice::from_ref(r))?[0];
-        if recorded {
+        let Some(expected) = expected else {
+            return Ok(vec![false; returns.len()]);
+        };
+        let recorded = record_expected(returns, &expected, |rows| self.record_returns(jid, rows))?;
+        if recorded.contains(&true) {
             self.finish_if_complete(jid)?;
         }
         Ok(recorded)

@@ -1,5 +1,6 @@
 //! The embedded job cache, the default: one SQLite file, its schema and
 //! the migrations of files made by older masters.
+use std::collections::HashSet;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -226,42 +227,55 @@ impl SqliteJobCache {
         Ok(added)
     }
 
-    /// Whether a late return of `minion` for `jid` would be recorded, read
-    /// without the job's returns.
-    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
-        let row = self
-            .conn()
+    /// Which of `minions`' late returns for `jid` would be recorded: the
+    /// job's row and those minions' returns only (a job's returns may be
+    /// 10,000).
+    pub fn late_returns_wanted(&self, jid: &Jid, minions: &[&str]) -> Result<LateReturns> {
+        let conn = self.conn();
+        let row: Option<(String, Option<String>, String)> = conn
             .query_row(
-                "SELECT j.saltenv, j.pillarenv,
-                        EXISTS (SELECT 1 FROM json_each(j.expected) e WHERE e.value = ?2)
-                        AND NOT EXISTS (SELECT 1 FROM returns r
-                                         WHERE r.jid = j.jid AND r.minion = ?2)
-                 FROM jobs j WHERE j.jid = ?1",
-                params![jid.as_str(), minion],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?)),
+                "SELECT saltenv, pillarenv, expected FROM jobs WHERE jid = ?1",
+                params![jid.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        Ok(LateReturn::from_row(row))
+        let Some((saltenv, pillarenv, expected)) = row else {
+            return Ok(LateReturns::UnknownJob);
+        };
+        let mut returned_stmt =
+            conn.prepare_cached("SELECT 1 FROM returns WHERE jid = ?1 AND minion = ?2")?;
+        let mut returned = HashSet::new();
+        for m in minions {
+            if returned_stmt.exists(params![jid.as_str(), m])? {
+                returned.insert(m.to_string());
+            }
+        }
+        Ok(LateReturns::Job {
+            saltenv,
+            pillarenv,
+            wanted: late_wanted(&expected, &returned, minions)?,
+        })
     }
 
-    /// Records a return that arrived after its publish stopped waiting (the
-    /// deadline passed, or the master restarted): only if `minion` was among
-    /// the job's expected minions. False when it was not, or had returned.
-    pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {
-        let expected = self
+    /// Records returns that arrived after their publish stopped waiting (the
+    /// deadline passed, or the master restarted): only those of minions the
+    /// job expects. Whether each was recorded (not when unexpected, or when
+    /// that minion had returned).
+    pub fn record_late_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
+        let expected: Option<String> = self
             .conn()
             .query_row(
-                "SELECT 1 FROM jobs, json_each(jobs.expected) AS e
-                 WHERE jobs.jid = ?1 AND e.value = ?2",
-                params![jid.as_str(), r.minion],
-                |_| Ok(()),
+                "SELECT expected FROM jobs WHERE jid = ?1",
+                params![jid.as_str()],
+                |r| r.get(0),
             )
-            .optional()?
-            .is_some();
-        if !expected {
-            return Ok(false);
+            .optional()?;
+        match expected {
+            Some(expected) => {
+                record_expected(returns, &expected, |rows| self.record_returns(jid, rows))
+            }
+            None => Ok(vec![false; returns.len()]),
         }
-        Ok(self.record_returns(jid, std::slice::from_ref(r))?[0])
     }
 
     /// A job's function and recorded arguments (the event of a late return

@@ -7,7 +7,7 @@ use transport::wire::Jid;
 
 use super::postgres::PgJobCache;
 use super::{
-    JobDetail, JobRecord, JobSummary, LateReturn, NewReturn, Result, ScheduledRun, SqliteJobCache,
+    JobDetail, JobRecord, JobSummary, LateReturns, NewReturn, Result, ScheduledRun, SqliteJobCache,
 };
 
 /// The open cache; every call blocks (the daemon runs the long ones off its
@@ -96,16 +96,17 @@ impl JobCache {
         either!(self, c => c.record_returns(jid, returns))
     }
 
-    /// Whether a late return of `minion` for `jid` would be recorded (the
-    /// job's row only: a job's returns may be 10,000).
-    pub fn late_return_wanted(&self, jid: &Jid, minion: &str) -> Result<LateReturn> {
-        either!(self, c => c.late_return_wanted(jid, minion))
+    /// Which of `minions`' late returns for `jid` would be recorded (the
+    /// job's row and those minions' returns only: a job's returns may be
+    /// 10,000).
+    pub fn late_returns_wanted(&self, jid: &Jid, minions: &[&str]) -> Result<LateReturns> {
+        either!(self, c => c.late_returns_wanted(jid, minions))
     }
 
-    /// Records a return that came after its publish stopped waiting, only
-    /// if `minion` was expected and had not returned.
-    pub fn record_late_return(&self, jid: &Jid, r: &NewReturn<'_>) -> Result<bool> {
-        either!(self, c => c.record_late_return(jid, r))
+    /// Records returns that came after their publish stopped waiting, only
+    /// of minions the job expects and that had not returned.
+    pub fn record_late_returns(&self, jid: &Jid, returns: &[NewReturn<'_>]) -> Result<Vec<bool>> {
+        either!(self, c => c.record_late_returns(jid, returns))
     }
 
     /// A job's function and recorded arguments (the event of a late return

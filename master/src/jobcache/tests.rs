@@ -326,25 +326,38 @@ fn a_late_return_counts_only_for_an_expected_minion_that_has_not_returned(store:
         retcode: 0,
         ret: &ok,
     };
-    let wanted = |minion| c.late_return_wanted(&rec.jid, minion).unwrap();
-    let from_the_job = LateReturn::Wanted {
+    let wanted = |minions: &[&str]| c.late_returns_wanted(&rec.jid, minions).unwrap();
+    let from_the_job = |wanted: &[bool]| LateReturns::Job {
         saltenv: rec.saltenv.clone(),
         pillarenv: rec.pillarenv.clone(),
+        wanted: wanted.to_vec(),
     };
-    assert_eq!(wanted("web02"), from_the_job);
-    assert_eq!(wanted("intruder"), LateReturn::Unwanted);
-    assert!(!c.record_late_return(&rec.jid, &r("intruder")).unwrap());
-    assert!(!c.record_late_return(&rec.jid, &r("web0")).unwrap());
-    assert!(c.record_late_return(&rec.jid, &r("web02")).unwrap());
-    assert_eq!(wanted("web02"), LateReturn::Unwanted);
-    assert_eq!(wanted("web01"), from_the_job);
-    assert!(!c.record_late_return(&rec.jid, &r("web02")).unwrap());
+    // A minion the job does not expect, and one twice in the batch: wanted
+    // once.
+    assert_eq!(
+        wanted(&["web02", "intruder", "web02"]),
+        from_the_job(&[true, false, false])
+    );
+    assert_eq!(
+        c.record_late_returns(&rec.jid, &[r("intruder"), r("web0"), r("web02")])
+            .unwrap(),
+        [false, false, true]
+    );
+    assert_eq!(wanted(&["web02", "web01"]), from_the_job(&[false, true]));
+    assert_eq!(
+        c.record_late_returns(&rec.jid, &[r("web02")]).unwrap(),
+        [false]
+    );
     let shown = c.show(&rec.jid).unwrap().unwrap();
     assert_eq!(shown.returns.len(), 1);
     let unknown = Jid::parse("20261206180612689706").unwrap();
     assert_eq!(
-        c.late_return_wanted(&unknown, "web01").unwrap(),
-        LateReturn::UnknownJob
+        c.late_returns_wanted(&unknown, &["web01"]).unwrap(),
+        LateReturns::UnknownJob
+    );
+    assert_eq!(
+        c.record_late_returns(&unknown, &[r("web01")]).unwrap(),
+        [false]
     );
 }
 
@@ -522,10 +535,18 @@ fn a_dead_masters_job_is_finished_once_its_last_return_comes_late() {
         retcode: 0,
         ret: &ok,
     };
-    assert!(b.record_late_return(&from_a.jid, &late("web01")).unwrap());
+    assert_eq!(
+        b.record_late_returns(&from_a.jid, &[late("web01")])
+            .unwrap(),
+        [true]
+    );
     let active: Vec<Jid> = b.active().unwrap().into_iter().map(|s| s.jid).collect();
     assert_eq!(active, std::slice::from_ref(&from_a.jid));
-    assert!(b.record_late_return(&from_a.jid, &late("web02")).unwrap());
+    assert_eq!(
+        b.record_late_returns(&from_a.jid, &[late("web02")])
+            .unwrap(),
+        [true]
+    );
     assert!(b.active().unwrap().is_empty());
     let shown = b.show(&from_a.jid).unwrap().unwrap();
     assert!(shown.record.finished.is_some());
@@ -567,40 +588,4 @@ fn the_running_jobs_of_a_master_gone_from_the_store_are_finished_by_the_others()
     // The SQLite cache has no other masters.
     let (_dir, sqlite) = cache();
     assert!(sqlite.absent_masters().unwrap().is_empty());
-}
-
-/// Not a check, a measurement (BENCHMARKS.md): returns recorded per second,
-/// in batches of 100 as a publish records them, into SQLite and into
-/// PostgreSQL (a private server on a unix socket, `fsync=off`: compare the
-/// engines' work, not this machine's disk). Run with
-/// `cargo nextest run --workspace -E 'test(returns_per_second)' --run-ignored only --no-capture`.
-#[test]
-#[ignore = "a benchmark"]
-fn returns_per_second_into_sqlite_and_postgres() {
-    for (name, store) in [("sqlite", sqlite_store()), ("postgres", postgres_store())] {
-        let c = store.open();
-        let ids: Vec<String> = (0..10_000).map(|i| format!("minion{i:05}")).collect();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let rec = job(&c, &refs, now_ms());
-        let ret = json!({"cmd_|-x_|-x_|-run": {"result": true, "changes": {}, "comment": "ok"}});
-        let start = std::time::Instant::now();
-        for chunk in refs.chunks(100) {
-            let rows: Vec<NewReturn<'_>> = chunk
-                .iter()
-                .map(|m| NewReturn {
-                    minion: m,
-                    success: true,
-                    retcode: 0,
-                    ret: &ret,
-                })
-                .collect();
-            c.record_returns(&rec.jid, &rows).unwrap();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        assert_eq!(c.show(&rec.jid).unwrap().unwrap().returns.len(), 10_000);
-        println!(
-            "{name}: 10000 returns in {secs:.2} s = {:.0} returns/s",
-            10_000.0 / secs
-        );
-    }
 }
