@@ -1,10 +1,10 @@
 //! Grains and mine data in the PostgreSQL store several masters share
 //! (`cache: postgres`): one row per minion id, each as JSON text. Every
-//! change is announced on [`CHANNEL`] as `grains ID`, `mine ID` or
+//! change is announced on [`CHANNEL`] as `grains ID DIGEST`, `mine ID` or
 //! `deleted ID`; each master's listener (`daemon::shared_cache`) then reads
-//! the row into its in-memory maps (a grains note carries the digest of the
-//! text, and a master already holding that text reads nothing), which stay the read path (targeting
-//! never queries PostgreSQL).
+//! the row into its in-memory maps, which stay the read path (targeting
+//! never queries PostgreSQL). A master that holds the grains text a note's
+//! digest names reads nothing.
 use common::data::{Map, Value};
 use postgres::GenericClient;
 

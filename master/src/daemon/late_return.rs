@@ -38,7 +38,21 @@ pub fn hand_on(master: &Arc<Master>, id: String, ret: JobReturn) {
     tokio::task::spawn_blocking(move || drain(&master));
 }
 
+/// Clears the draining flag if a drain panics, so the next late return
+/// starts another instead of waiting behind one that is gone.
+struct Draining<'a>(&'a LateReturnQueue);
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.1 = false;
+        }
+    }
+}
+
 fn drain(master: &Arc<Master>) {
+    let _draining = Draining(&master.late_returns);
     loop {
         let batch = {
             let mut queue = master.late_returns.queue.lock().unwrap();
@@ -148,10 +162,15 @@ fn record_late_returns(master: &Arc<Master>, jid: &Jid, rets: &[(String, JobRetu
         .map(|(r, _)| *r)
         .collect();
     if added.len() < rets.len() {
+        let mut kept = vec![false; rets.len()];
+        for ((i, _), added) in shown.iter().zip(&recorded) {
+            kept[*i] = *added;
+        }
         let ignored: Vec<&str> = minions
             .iter()
-            .filter(|m| !added.iter().any(|r| r.minion == **m))
-            .copied()
+            .zip(kept)
+            .filter(|(_, kept)| !kept)
+            .map(|(m, _)| *m)
             .collect();
         tracing::warn!(jid = %jid, returns = ignored.len(), minions = %shown_ids(&ignored),
             "a return already recorded, or for a job this minion was not sent; ignored");
