@@ -236,6 +236,22 @@ impl Master {
             .unwrap_or_default()
     }
 
+    /// Runs `jobs show JID` until it lists `n` returns (within `limit`);
+    /// what it showed then.
+    pub fn show_when_returned(&self, jid: &str, n: usize, limit: Duration) -> Value {
+        let mut shown = Value::Null;
+        wait_until(
+            limit,
+            &format!("jobs show {jid} to list {n} returns"),
+            || {
+                let (code, v) = self.json(&["jobs", "show", jid]);
+                shown = v;
+                code == Some(0) && shown["returns"].as_array().is_some_and(|r| r.len() == n)
+            },
+        );
+        shown
+    }
+
     /// Waits until every id in `ids` answers `test.ping`.
     pub fn wait_connected(&self, ids: &[&str]) {
         wait_until(

@@ -310,6 +310,16 @@ pub struct Options {
     pub boot_timeout: Duration,
 }
 
+impl Options {
+    /// The defaults, with a network namespace of the container's own.
+    pub fn private_network() -> Self {
+        Options {
+            private_network: true,
+            ..Options::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

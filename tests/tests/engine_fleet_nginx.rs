@@ -94,10 +94,7 @@ fn nginx_installed_configured_from_pillar_and_restarted_exactly_once_on_change()
     ) {
         return;
     }
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let c = Container::boot_with("nginx1", &opts).unwrap_or_else(|e| panic!("{e}"));
     c.copy_in(tests::bin("minion"), "/usr/local/bin/minion")
         .unwrap_or_else(|e| panic!("{e}"));

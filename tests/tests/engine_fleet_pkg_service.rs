@@ -136,10 +136,7 @@ fn nginx_installed_held_restarted_by_watch_reloaded_stopped_masked_and_purged() 
     }
     // nginx's postinst starts it on port 80: a private network keeps that
     // from clashing with other containers and the host.
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let c = Container::boot_with("pkgsvc1", &opts).unwrap_or_else(|e| panic!("{e}"));
     c.copy_in(tests::bin("minion"), "/usr/local/bin/minion")
         .unwrap_or_else(|e| panic!("{e}"));

@@ -17,14 +17,7 @@ use tests::fleet_minion::install_package;
 /// A private network: the master's postinst starts it on the fixed ports
 /// 4506/4507, and neither daemon should reach anything on the host.
 fn boot(name: &str) -> Container {
-    Container::boot_with(
-        name,
-        &Options {
-            private_network: true,
-            ..Options::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    Container::boot_with(name, &Options::private_network()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `systemctl <verb> <unit>`'s answer (is-enabled, is-active), whatever its status.

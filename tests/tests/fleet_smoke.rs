@@ -337,10 +337,7 @@ fn apt_works_inside() {
 #[test]
 fn private_network_containers() {
     require_fleet!("private_network_containers");
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| boot_with("priv1", &opts));
         let b = s.spawn(|| boot_with("priv2", &opts));

@@ -33,14 +33,8 @@ fn a_scheduled_dry_run_reports_a_file_edited_by_hand_on_a_fleet_host() {
     {
         return;
     }
-    let c = Container::boot_with(
-        "drift1",
-        &Options {
-            private_network: true,
-            ..Options::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let c = Container::boot_with("drift1", &Options::private_network())
+        .unwrap_or_else(|e| panic!("{e}"));
     let master = Master::start_on(
         "0.0.0.0",
         &[

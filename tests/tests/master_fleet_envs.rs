@@ -105,10 +105,7 @@ fn prod_and_stage_environments_and_an_encrypted_pillar_value_reach_only_their_ho
     }
     let started = Instant::now();
     let phase = |what: &str| eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let fleet = fleet::boot_all(&IDS, &opts);
     phase("2 containers booted");
 

@@ -33,14 +33,8 @@ fn services_packages_and_grains_change_on_a_real_host() {
     if !fleet::skip_or_continue("services_packages_and_grains_change_on_a_real_host") {
         return;
     }
-    let c = Container::boot_with(
-        "exec1",
-        &Options {
-            private_network: true,
-            ..Options::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let c = Container::boot_with("exec1", &Options::private_network())
+        .unwrap_or_else(|e| panic!("{e}"));
     let master = Master::start_on("0.0.0.0", &[("salt/top.sls", "base: {}\n")], "");
     install_minion(&c, "exec1", master.ret_port, "ping_interval: 2\n");
     wait_until(Duration::from_secs(60), "a pending key", || {

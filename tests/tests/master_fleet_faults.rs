@@ -44,10 +44,7 @@ fn master_fleet_reports_and_converges_through_faults() {
     }
     let t0 = Instant::now();
     let phase = |what: &str| eprintln!("[{:6.1}s] {what}", t0.elapsed().as_secs_f64());
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let mut fleet = fleet::boot_all(&IDS, &opts);
     phase("3 containers booted");
 

@@ -29,13 +29,7 @@ fn a_load_balancer_lists_the_web_hosts_from_the_mine() {
         return;
     }
     let ids = ["web1", "web2", "lb1"];
-    let fleet = fleet::boot_all(
-        &ids,
-        &Options {
-            private_network: true,
-            ..Options::default()
-        },
-    );
+    let fleet = fleet::boot_all(&ids, &Options::private_network());
     let master = Master::start_on(
         "0.0.0.0",
         &[

@@ -275,10 +275,7 @@ fn master_applies_nginx_to_three_minions_and_restarts_once_per_pillar_change() {
     }
     let started = Instant::now();
     let phase = |what: &str| eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let fleet = fleet::boot_all(&IDS, &opts);
     phase("3 containers booted");
     let master = Master::start();

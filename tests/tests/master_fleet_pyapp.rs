@@ -192,10 +192,7 @@ fn a_python_web_app_is_deployed_pulled_migrated_and_restarted_once() {
     }
     let started = Instant::now();
     let phase = |what: &str| eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let fleet = fleet::boot_all(&[ID], &opts);
     let c = &fleet[0];
     phase("container booted");

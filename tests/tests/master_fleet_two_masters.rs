@@ -146,10 +146,7 @@ fn two_masters_on_one_postgres_serve_a_fleet_through_losing_one_mid_apply() {
     }
     let t0 = Instant::now();
     let phase = |what: &str| eprintln!("[{:6.1}s] {what}", t0.elapsed().as_secs_f64());
-    let opts = Options {
-        private_network: true,
-        ..Options::default()
-    };
+    let opts = Options::private_network();
     let fleet = fleet::boot_all(&IDS, &opts);
     phase("3 containers booted");
     let pg = Postgres::start();
@@ -219,15 +216,7 @@ fn two_masters_on_one_postgres_serve_a_fleet_through_losing_one_mid_apply() {
     phase(&format!("A killed mid-apply (job {jid}); gates open"));
 
     // B shows the job whole: every host's report, none missing.
-    let mut shown = Value::Null;
-    wait_until(
-        Duration::from_secs(120),
-        "B to show all three returns",
-        || {
-            shown = b.json(&["jobs", "show", &jid]).1;
-            shown["returns"].as_array().is_some_and(|r| r.len() == 3)
-        },
-    );
+    let shown = b.show_when_returned(&jid, 3, Duration::from_secs(120));
     assert_eq!(shown["missing"], json!([]), "{shown:#}");
     for (i, (c, id)) in fleet.iter().zip(IDS).enumerate() {
         let ret = shown["returns"]

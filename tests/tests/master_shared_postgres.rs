@@ -240,16 +240,7 @@ fn two_masters_on_one_postgres_survive_losing_one_mid_apply() {
 
     // Every result lands in the shared job cache through B: B shows the
     // job with all three returns and none missing.
-    let mut shown = Value::Null;
-    wait_until(
-        Duration::from_secs(60),
-        "B to show all three returns",
-        || {
-            let (code, v) = b.json(&["jobs", "show", &jid]);
-            shown = v;
-            code == Some(0) && shown["returns"].as_array().is_some_and(|r| r.len() == 3)
-        },
-    );
+    let shown = b.show_when_returned(&jid, 3, Duration::from_secs(60));
     assert_eq!(shown["record"]["function"], "state.apply", "{shown}");
     assert_eq!(shown["missing"], serde_json::json!([]), "{shown}");
     let mut returned: Vec<&str> = shown["returns"]
@@ -337,11 +328,7 @@ fn a_result_a_hung_master_never_acked_reaches_the_shared_cache_through_the_other
     let jid = m.jobs_started().last().cloned().expect("a job");
     a.freeze();
     std::fs::write(gates.path().join("go"), "").unwrap();
-    let mut shown = Value::Null;
-    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
-        shown = b.json(&["jobs", "show", &jid]).1;
-        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
-    });
+    let shown = b.show_when_returned(&jid, 1, Duration::from_secs(60));
     assert_eq!(shown["missing"], serde_json::json!([]), "{shown}");
     assert_eq!(shown["returns"][0]["success"], Value::Bool(true), "{shown}");
     // Sent to A first (its result was done before A was given up), then
@@ -402,11 +389,7 @@ fn a_dead_masters_return_is_filed_by_the_other_with_its_secret_hidden() {
     let jid = m.jobs_started().last().cloned().expect("a job");
     a.kill();
     std::fs::write(gates.path().join("go"), "").unwrap();
-    let mut shown = Value::Null;
-    wait_until(Duration::from_secs(60), "B to show pg1's return", || {
-        shown = b.json(&["jobs", "show", &jid]).1;
-        shown["returns"].as_array().is_some_and(|r| r.len() == 1)
-    });
+    let shown = b.show_when_returned(&jid, 1, Duration::from_secs(60));
     let written = std::fs::read_to_string(m.root().join("etc/app.conf")).unwrap();
     assert_eq!(written.trim_end(), format!("password={PLAINTEXT}"));
     let text = shown.to_string();
