@@ -98,6 +98,7 @@ pub mod git_remote;
 pub mod git_servers;
 pub mod gpg_keyring;
 pub mod http_server;
+pub mod nginx_tree;
 pub mod postgres;
 pub mod raw_minion;
 pub mod sealed;

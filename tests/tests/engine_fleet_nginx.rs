@@ -7,30 +7,7 @@
 //! where containers cannot run (not root, no systemd-nspawn, no rootfs).
 use serde_json::Value;
 use tests::fleet::{self, Container, Options};
-
-const TOP: &str = "base:\n  '*':\n    - web\n";
-const PILLAR_TOP: &str = "base:\n  '*':\n    - web\n";
-
-const WEB: &str = "\
-nginx:
-  pkg.installed:
-    - name: nginx-light
-  service.running:
-    - enable: True
-    - watch:
-      - file: site
-
-site:
-  file.managed:
-    - name: /etc/nginx/sites-enabled/brine.conf
-    - source: salt://site.conf.j2
-    - template: jinja
-    - mode: '0644'
-    - context:
-        port: 8080
-    - require:
-      - pkg: nginx
-";
+use tests::nginx_tree::{main_pid, starts, PILLAR_TOP, TOP, WEB};
 
 const SITE: &str = "\
 # Managed by Brine
@@ -65,17 +42,6 @@ fn apply(c: &Container, test: bool) -> (i32, serde_json::Map<String, Value>) {
         })
         .collect();
     (out.status.code().unwrap_or(-1), states)
-}
-
-fn main_pid(c: &Container) -> String {
-    c.run("systemctl show --property=MainPID --value nginx")
-}
-
-/// How many times systemd has started nginx (restarts included).
-fn starts(c: &Container) -> usize {
-    c.run("journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true")
-        .parse()
-        .unwrap_or(0)
 }
 
 fn set_greeting(c: &Container, greeting: &str) {

@@ -18,46 +18,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
-use tests::fleet::{self, Container, Options};
+use tests::fleet::{self, Options};
 use tests::fleet_minion::install_minion;
+use tests::nginx_tree::{
+    main_pid, starts, PILLAR_TOP, SITE_PATH, SITE_PER_MINION, SITE_PORT, TOP, WEB,
+};
 
 const IDS: [&str; 3] = ["web1", "web2", "web3"];
-const SITE_PORT: u16 = 8080;
-/// The site as the state tree manages it: where it lives, what it says.
-const SITE_PATH: &str = "/etc/nginx/sites-enabled/brine.conf";
-
-const TOP: &str = "base:\n  '*':\n    - web\n";
-const PILLAR_TOP: &str = "base:\n  '*':\n    - web\n";
-
-const WEB: &str = "\
-nginx:
-  pkg.installed:
-    - name: nginx-light
-  service.running:
-    - enable: True
-    - watch:
-      - file: site
-
-site:
-  file.managed:
-    - name: /etc/nginx/sites-enabled/brine.conf
-    - source: salt://site.conf.j2
-    - template: jinja
-    - mode: '0644'
-    - context:
-        port: 8080
-    - require:
-      - pkg: nginx
-";
-
-/// Rendered on the master for each minion: pillar and that minion's grains.
-const SITE: &str = "\
-# Managed by Brine
-server {
-    listen {{ port }};
-    location / { return 200 \"{{ pillar['greeting'] }} from {{ grains['id'] }}\\n\"; }
-}
-";
 
 /// The `master` daemon on the host, in a temp dir of its own; killed on drop.
 struct Master {
@@ -74,7 +41,7 @@ impl Master {
         for (path, text) in [
             ("salt/top.sls", TOP),
             ("salt/web.sls", WEB),
-            ("salt/site.conf.j2", SITE),
+            ("salt/site.conf.j2", SITE_PER_MINION),
             ("pillar/top.sls", PILLAR_TOP),
         ] {
             let path = root.join(path);
@@ -190,17 +157,6 @@ fn free_port_pair() -> (u16, u16) {
         a.local_addr().unwrap().port(),
         b.local_addr().unwrap().port(),
     )
-}
-
-fn main_pid(c: &Container) -> String {
-    c.run("systemctl show --property=MainPID --value nginx")
-}
-
-/// How many times systemd has started nginx (restarts included).
-fn starts(c: &Container) -> usize {
-    c.run("journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true")
-        .parse()
-        .unwrap_or(0)
 }
 
 /// `GET /` from the host to the container's own address.

@@ -15,43 +15,21 @@ use serde_json::{json, Value};
 use tests::daemons::{wait_until, Master};
 use tests::fleet::{self, Container, Options};
 use tests::fleet_minion::install_minion_listing;
+use tests::nginx_tree::{starts, PILLAR_TOP, SITE_PER_MINION, TOP, WEB};
 use tests::postgres::Postgres;
 
 const IDS: [&str; 3] = ["web1", "web2", "web3"];
-const SITE_PATH: &str = "/etc/nginx/sites-enabled/brine.conf";
 /// Touched by the `gate` state once nginx has been (re)started...
 const STARTED: &str = "/tmp/brine-gate-started";
 /// ...which then waits for this (ten minutes at most).
 const GATE: &str = "/tmp/brine-gate-go";
 
-const TOP: &str = "base:\n  '*':\n    - web\n";
-const PILLAR_TOP: &str = "base:\n  '*':\n    - web\n";
-
-/// The nginx tree of master_fleet_nginx.rs, with a gate after the restart:
-/// the master dies while the job is still running on every host, after the
-/// templates it renders were fetched.
+/// The fleet's nginx tree with a gate after the restart: the master dies
+/// while the job is still running on every host, after the templates it
+/// renders were fetched.
 fn web_sls() -> String {
     format!(
-        "\
-nginx:
-  pkg.installed:
-    - name: nginx-light
-  service.running:
-    - enable: True
-    - watch:
-      - file: site
-
-site:
-  file.managed:
-    - name: {SITE_PATH}
-    - source: salt://site.conf.j2
-    - template: jinja
-    - mode: '0644'
-    - context:
-        port: 8080
-    - require:
-      - pkg: nginx
-
+        "{WEB}
 gate:
   cmd.run:
     - name: >-
@@ -63,14 +41,6 @@ gate:
     )
 }
 
-const SITE: &str = "\
-# Managed by Brine
-server {
-    listen {{ port }};
-    location / { return 200 \"{{ pillar['greeting'] }} from {{ grains['id'] }}\\n\"; }
-}
-";
-
 fn pg_master(pg: &Postgres) -> Master {
     let web = web_sls();
     Master::start_on(
@@ -78,7 +48,7 @@ fn pg_master(pg: &Postgres) -> Master {
         &[
             ("salt/top.sls", TOP),
             ("salt/web.sls", &web),
-            ("salt/site.conf.j2", SITE),
+            ("salt/site.conf.j2", SITE_PER_MINION),
             ("pillar/top.sls", PILLAR_TOP),
         ],
         &format!(
@@ -124,13 +94,6 @@ fn state<'a>(report: &'a Value, tag: &str) -> &'a Value {
             })
         })
         .unwrap_or_else(|| panic!("no {tag} in {report:#}"))
-}
-
-/// How many times systemd has started nginx (restarts included).
-fn starts(c: &Container) -> usize {
-    c.run("journalctl -u nginx -o cat --no-pager | grep -c '^Started' || true")
-        .parse()
-        .unwrap_or(0)
 }
 
 fn started(c: &Container) -> bool {
