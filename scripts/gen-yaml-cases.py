@@ -24,8 +24,10 @@ Kinds:
               escaping).
 
 Where Python holds things JSON cannot, the expected value is what Brine's
-documented stand-in gives (see brine_view): inf/nan become the strings
-"inf"/"-inf"/"nan", integers beyond 64 bits become floats, bytes become text.
+documented stand-in gives (see brine_view): integers beyond 64 bits become
+floats, bytes become text, and a mapping holding two keys that print as one
+JSON key (`1` and `'1'`) is refused. Non-finite floats stay floats (Brine's
+data model holds them; json.dumps writes them as Infinity/NaN).
 
 `--printable-table` prints the non-printable ranges table for pyfmt.rs.
 """
@@ -499,10 +501,6 @@ def brine_view(v):
             return v
         return float(v)
     if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
         return v
     if isinstance(v, bytes):
         return v.decode("utf-8")
@@ -513,9 +511,15 @@ def brine_view(v):
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
+            if json_key(k) in out:
+                raise KeyCollision(json_key(k))
             out[json_key(k)] = brine_view(x)
         return out
     raise TypeError(type(v))
+
+
+class KeyCollision(ValueError):
+    """Two keys Python keeps apart that are one JSON key: Brine refuses them."""
 
 
 def json_key(k):

@@ -1,6 +1,14 @@
 //! The data model shared by grains, pillar, high data and low chunks: an ordered
 //! JSON value (`serde_json` with `preserve_order`), which is also exactly what
 //! `salt-call --out json` prints, so outputs compare mechanically.
+//!
+//! Two things Python holds that plain JSON cannot, and Brine keeps (through
+//! Brine's patched `serde_json`, `vendor/PATCHES.md`): non-finite floats
+//! (YAML's `.inf`, `.nan`), which JSON text writes as Python's `json.dumps`
+//! does (`Infinity`, `NaN`); and map keys that were not strings (YAML's
+//! `139:`), which stay JSON text but remember their [`KeyKind`], so a
+//! template sees the int `139` and `yaml`/`json`/`repr` treat it as Python does.
+pub use serde_json::map::KeyKind;
 pub use serde_json::Map;
 pub use serde_json::Value;
 
@@ -42,13 +50,90 @@ pub fn merge_recursive(dest: &mut Value, upd: &Value, merge_lists: bool) {
                         }
                     }
                     _ => {
-                        d.insert(k.clone(), uv.clone());
+                        d.insert_with_kind(k.clone(), u.key_kind(k), uv.clone());
                     }
                 }
             }
         }
         (d, u) => *d = u.clone(),
     }
+}
+
+/// A map key as the value it was before it became JSON text: the int `139`
+/// for YAML's `139:`, the text itself for a string key.
+pub fn key_value(text: &str, kind: KeyKind) -> Value {
+    match kind {
+        KeyKind::Str => Value::String(text.to_string()),
+        KeyKind::Null => Value::Null,
+        KeyKind::Bool => Value::Bool(text == "true"),
+        KeyKind::Int => match (text.parse::<i64>(), text.parse::<u64>()) {
+            (Ok(i), _) => Value::from(i),
+            (_, Ok(u)) => Value::from(u),
+            // An int past 64 bits is held as the float nearest to it, as
+            // everywhere else in the data model.
+            _ => Value::from(text.parse::<f64>().unwrap_or(f64::NAN)),
+        },
+        KeyKind::Float => Value::from(text.parse::<f64>().unwrap_or(f64::NAN)),
+    }
+}
+
+/// The kind of key a scalar makes: what [`key_value`] turns back into it.
+/// `None` for a list or a map, which cannot be a key.
+pub fn kind_of_key(v: &Value) -> Option<KeyKind> {
+    Some(match v {
+        Value::Null => KeyKind::Null,
+        Value::Bool(_) => KeyKind::Bool,
+        Value::Number(n) if n.is_f64() => KeyKind::Float,
+        Value::Number(_) => KeyKind::Int,
+        Value::String(_) => KeyKind::Str,
+        Value::Array(_) | Value::Object(_) => return None,
+    })
+}
+
+/// Python's `sorted()` of a dict's keys: strings by code point, numbers
+/// (bools among them) by value. `Err` with Python's `TypeError` message when
+/// the keys cannot be compared (a string and a number, or a `None` among
+/// several keys), which `json.dumps(sort_keys=True)` raises and PyYAML's
+/// dumper catches to keep the insertion order.
+pub fn sorted_like_python(map: &Map<String, Value>) -> Result<Vec<(&String, &Value)>, String> {
+    let mut entries: Vec<(&String, KeyKind, &Value)> =
+        map.iter().map(|(k, v)| (k, map.key_kind(k), v)).collect();
+    let class = |kind: KeyKind| match kind {
+        KeyKind::Str => "str",
+        KeyKind::Null => "NoneType",
+        KeyKind::Int => "int",
+        KeyKind::Float => "float",
+        KeyKind::Bool => "bool",
+    };
+    let numeric = |kind: KeyKind| matches!(kind, KeyKind::Int | KeyKind::Float | KeyKind::Bool);
+    if entries.len() > 1 {
+        let first = entries[0].1;
+        let clash = entries.iter().skip(1).find(|(_, kind, _)| {
+            let both_numbers = numeric(first) && numeric(*kind);
+            !(both_numbers || (first == KeyKind::Str && *kind == KeyKind::Str))
+        });
+        if let Some((_, kind, _)) = clash {
+            return Err(format!(
+                "'<' not supported between instances of '{}' and '{}'",
+                class(*kind),
+                class(first)
+            ));
+        }
+    }
+    if entries
+        .first()
+        .is_some_and(|(_, kind, _)| *kind == KeyKind::Str)
+    {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+    } else {
+        let number = |(text, kind, _): &(&String, KeyKind, &Value)| {
+            key_value(text, *kind)
+                .as_f64()
+                .unwrap_or(if text.as_str() == "true" { 1.0 } else { 0.0 })
+        };
+        entries.sort_by(|a, b| number(a).total_cmp(&number(b)));
+    }
+    Ok(entries.into_iter().map(|(k, _, v)| (k, v)).collect())
 }
 
 /// Python's `bool(v)`: what a template's `{% if %}`, an `onlyif`-style
@@ -154,6 +239,76 @@ mod tests {
         assert_eq!(traverse(&v, "a:b:0", ":"), Some(&json!(10)));
         assert_eq!(traverse(&v, "a:z", ":"), None);
         assert_eq!(traverse(&v, "a/b/0", "/"), Some(&json!(10)));
+    }
+
+    #[test]
+    fn non_finite_floats_are_floats_and_print_as_python_json_does() {
+        let v = crate::yaml::load("[.inf, -.inf, .nan, '.inf']").unwrap();
+        assert!(v[0].as_f64().is_some_and(|f| f == f64::INFINITY));
+        assert!(v[2].as_f64().is_some_and(f64::is_nan));
+        assert_eq!(v[3], json!(".inf"));
+        let text = serde_json::to_string(&v).unwrap();
+        assert_eq!(text, r#"[Infinity,-Infinity,NaN,".inf"]"#);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        assert!(is_truthy(&v[2]), "bool(nan) is True in Python");
+        assert!(serde_json::from_str::<Value>("-NaN").is_err());
+        assert!(serde_json::from_str::<Value>("Inf").is_err());
+    }
+
+    #[test]
+    fn keys_remember_what_they_were_through_merge_and_clone() {
+        let loaded = crate::yaml::load("m: {http: 1, 139: 2, true: 3, ~: 4, 1.5: 5}").unwrap();
+        let mut merged = json!({"m": {"ssh": 0}});
+        merge_recursive(&mut merged, &loaded, false);
+        let m = merged["m"].as_object().unwrap().clone();
+        let kinds: Vec<KeyKind> = m.keys().map(|k| m.key_kind(k)).collect();
+        use KeyKind::*;
+        assert_eq!(kinds, [Str, Str, Int, Bool, Null, Float]);
+        assert_eq!(key_value("139", Int), json!(139));
+        assert_eq!(
+            crate::pyfmt::py_repr(&merged["m"]),
+            "{'ssh': 0, 'http': 1, 139: 2, True: 3, None: 4, 1.5: 5}"
+        );
+        // A key removed and added again is the string it is added as.
+        let mut m = m;
+        m.remove("139");
+        m.insert("139".into(), json!(2));
+        assert_eq!(m.key_kind("139"), Str);
+        assert_eq!(m.key_kind("absent"), Str);
+    }
+
+    #[test]
+    fn keys_sort_as_python_sorts_them_or_refuse_as_python_does() {
+        let ints = crate::yaml::load("{10: a, 9: b, 100: c}").unwrap();
+        let order: Vec<&String> = sorted_like_python(ints.as_object().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(order, ["9", "10", "100"]);
+        let mixed = crate::yaml::load("{http: a, 139: b}").unwrap();
+        let err = sorted_like_python(mixed.as_object().unwrap()).unwrap_err();
+        assert_eq!(
+            err,
+            "'<' not supported between instances of 'int' and 'str'"
+        );
+        let mut nested = Map::new();
+        nested.insert("x".into(), mixed.clone());
+        let nested = Value::Array(vec![Value::Object(nested)]);
+        assert_eq!(crate::pyfmt::json_sort_error(&nested), Some(err));
+        // PyYAML's dumper keeps the order of keys it cannot sort, and writes
+        // an int key plain where a string key that looks like one is quoted.
+        let block = crate::yaml::dump(
+            &mixed,
+            &crate::yaml::DumpOptions {
+                default_flow_style: Some(false),
+                sort_keys: true,
+                allow_unicode: true,
+            },
+        );
+        assert_eq!(block, "http: a\n139: b\n");
+        assert_eq!(crate::yaml::dump_flow(&json!({"139": 1})), "{'139': 1}\n");
     }
 
     #[test]

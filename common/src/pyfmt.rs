@@ -7,7 +7,7 @@
 //! integers ints and other numbers floats.
 use std::fmt::Write;
 
-use crate::data::Value;
+use crate::data::{key_value, sorted_like_python, KeyKind, Value};
 
 /// Python's `str(v)`: strings as they are, everything else as `repr`.
 pub fn py_str(v: &Value) -> String {
@@ -47,7 +47,10 @@ fn write_repr(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                out.push_str(&str_repr(k));
+                match map.key_kind(k) {
+                    KeyKind::Str => out.push_str(&str_repr(k)),
+                    kind => write_repr(out, &key_value(k, kind)),
+                }
                 out.push_str(": ");
                 write_repr(out, item);
             }
@@ -209,6 +212,18 @@ pub fn json_dumps_with(v: &Value, opts: &JsonOptions) -> String {
     out
 }
 
+/// The `TypeError` Python's `json.dumps(sort_keys=True)` raises for `v`: a
+/// map, at any depth, whose keys cannot be compared (`{'http': .., 139: ..}`).
+pub fn json_sort_error(v: &Value) -> Option<String> {
+    match v {
+        Value::Array(items) => items.iter().find_map(json_sort_error),
+        Value::Object(map) => sorted_like_python(map)
+            .err()
+            .or_else(|| map.values().find_map(json_sort_error)),
+        _ => None,
+    }
+}
+
 fn newline_indent(out: &mut String, opts: &JsonOptions, level: usize) {
     if let Some(n) = opts.indent {
         out.push('\n');
@@ -240,10 +255,12 @@ fn write_json(out: &mut String, v: &Value, opts: &JsonOptions, level: usize) {
         }
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if opts.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
+            // Keys Python cannot sort are left in order here; a caller that
+            // must raise as `json.dumps` does asks `json_sort_error` first.
+            let entries: Vec<(&String, &Value)> = match opts.sort_keys {
+                true => sorted_like_python(map).unwrap_or_else(|_| map.iter().collect()),
+                false => map.iter().collect(),
+            };
             out.push('{');
             for (i, (k, item)) in entries.into_iter().enumerate() {
                 if i > 0 {

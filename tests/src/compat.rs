@@ -389,7 +389,8 @@ pub fn num_eq(a: &Number, b: &Number) -> bool {
         return x == y;
     }
     match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
+        // YAML's `.nan` on both sides is the same answer, though NaN != NaN.
+        (Some(x), Some(y)) => x == y || (x.is_nan() && y.is_nan()),
         _ => a == b,
     }
 }
@@ -519,6 +520,9 @@ mod tests {
         assert!(!json_eq(&json!(1), &json!("1"), true));
         assert!(json_eq(&json!(u64::MAX), &json!(u64::MAX), true));
         assert!(json_eq(&json!(-3), &json!(-3.0), true));
+        let nan: Value = serde_json::from_str("[NaN, Infinity, -Infinity]").unwrap();
+        assert!(json_eq(&nan, &nan.clone(), true));
+        assert!(!json_eq(&nan[1], &nan[2], true));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 use minijinja::value::{Value as JValue, ValueKind};
 
 use super::mutable::{map_pairs, seq_items, MutList, MutMap};
-use crate::data::{Map, Value};
+use crate::data::{key_value, kind_of_key, KeyKind, Map, Value};
 
 /// Data → template value. Maps and lists become Python-like mutable containers.
 pub fn to_jinja(v: &Value) -> JValue {
@@ -32,9 +32,14 @@ fn to_jinja_as(v: &Value, ordered: bool) -> JValue {
             MutList::new_value(items.iter().map(|i| to_jinja_as(i, ordered)).collect())
         }
         Value::Object(map) => {
-            let entries = map
-                .iter()
-                .map(|(k, v)| (JValue::from(k.as_str()), to_jinja_as(v, ordered)));
+            // A key YAML loaded as `139` is the int 139 to the template.
+            let entries = map.iter().map(|(k, v)| {
+                let key = match map.key_kind(k) {
+                    KeyKind::Str => JValue::from(k.as_str()),
+                    kind => to_jinja_as(&key_value(k, kind), ordered),
+                };
+                (key, to_jinja_as(v, ordered))
+            });
             if ordered {
                 MutMap::new_ordered(entries)
             } else {
@@ -52,22 +57,15 @@ pub fn to_data(v: &JValue) -> Value {
         ValueKind::Bool => Value::Bool(v.is_true()),
         ValueKind::Number => {
             // 1.0 stays a float (Python prints it "1.0"), even though it converts to an int.
-            if !v.is_integer() {
-                return f64::try_from(v.clone())
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number);
+            if v.is_integer() {
+                if let Some(i) = v.as_i64() {
+                    return Value::from(i);
+                } else if let Ok(u) = u64::try_from(v.clone()) {
+                    return Value::from(u);
+                }
             }
-            if let Some(i) = v.as_i64() {
-                Value::from(i)
-            } else if let Ok(u) = u64::try_from(v.clone()) {
-                Value::from(u)
-            } else {
-                f64::try_from(v.clone())
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
-            }
+            // Infinities and NaN included: the data model holds them.
+            f64::try_from(v.clone()).map_or(Value::Null, Value::from)
         }
         ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
         ValueKind::Bytes => {
@@ -76,7 +74,7 @@ pub fn to_data(v: &JValue) -> Value {
         ValueKind::Map => {
             let mut out = Map::new();
             for (k, val) in map_pairs(v).unwrap_or_default() {
-                out.insert(key_string(&k), to_data(&val));
+                out.insert_with_kind(key_string(&k), key_kind(&k), to_data(&val));
             }
             Value::Object(out)
         }
@@ -109,12 +107,11 @@ pub fn to_data_yaml_order(v: &JValue) -> Value {
             if !ordered {
                 sort_like_python(&mut pairs);
             }
-            Value::Object(
-                pairs
-                    .into_iter()
-                    .map(|(k, val)| (key_string(&k), val))
-                    .collect(),
-            )
+            let mut out = Map::with_capacity(pairs.len());
+            for (k, val) in pairs {
+                out.insert_with_kind(key_string(&k), key_kind(&k), val);
+            }
+            Value::Object(out)
         }
         ValueKind::Seq | ValueKind::Iterable => Value::Array(
             seq_items(v)
@@ -142,6 +139,14 @@ fn sort_like_python(pairs: &mut [(JValue, Value)]) {
         let num =
             |k: &JValue| f64::try_from(k.clone()).unwrap_or(if k.is_true() { 1.0 } else { 0.0 });
         pairs.sort_by(|a, b| num(&a.0).total_cmp(&num(&b.0)));
+    }
+}
+
+/// What a template's map key was, for the data model to keep.
+fn key_kind(k: &JValue) -> KeyKind {
+    match k.kind() {
+        ValueKind::String => KeyKind::Str,
+        _ => kind_of_key(&to_data(k)).unwrap_or(KeyKind::Str),
     }
 }
 

@@ -78,7 +78,18 @@ pub fn traverse(root: &Value, path: &str, delimiter: &str) -> Option<Value> {
     let mut cur = root.clone();
     for part in path.split(delimiter) {
         cur = match cur.kind() {
-            ValueKind::Map => defined(cur.get_item(&Value::from(part)).ok()?)?,
+            ValueKind::Map => match defined(cur.get_item(&Value::from(part)).ok()?) {
+                Some(found) => found,
+                // Salt YAML-loads a key it did not find, for int and float keys
+                // (`ufw:services:139`).
+                None => {
+                    let loaded = crate::yaml::load(part).ok()?;
+                    if loaded.is_string() || loaded.is_array() || loaded.is_object() {
+                        return None;
+                    }
+                    defined(cur.get_item(&super::convert::to_jinja(&loaded)).ok()?)?
+                }
+            },
             ValueKind::Seq => {
                 let idx: i64 = part.parse().ok()?;
                 defined(cur.get_item(&Value::from(idx)).ok()?)?

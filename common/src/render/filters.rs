@@ -31,7 +31,14 @@ pub fn register(env: &mut Environment<'static>) {
             indent,
             ensure_ascii: false,
         };
-        let text = crate::pyfmt::json_dumps_with(&to_data(&v), &opts);
+        let data = to_data(&v);
+        if let Some(type_error) = sort_keys
+            .then(|| crate::pyfmt::json_sort_error(&data))
+            .flatten()
+        {
+            return Err(fail(format!("json: {type_error}")));
+        }
+        let text = crate::pyfmt::json_dumps_with(&data, &opts);
         Ok(Value::from_safe_string(text.trim().to_string()))
     });
     env.add_filter("tojson", |v: Value, indent: Option<usize>| {

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use super::node::{Document, Kind, Mark, Node, NodeId, Tag};
 use super::number::{construct_float, construct_int, float_to_json, PyInt};
 use super::{YamlError, MAX_DEPTH, MAX_NODES};
-use crate::data::{Map, Value};
+use crate::data::{KeyKind, Map, Value};
 
 type ObjId = usize;
 
@@ -258,6 +258,7 @@ impl Constructor {
         };
         let entries = entries.clone();
         let mut seen: HashMap<KeyIdentity, Mark> = HashMap::new();
+        let mut texts: HashMap<String, ObjId> = HashMap::new();
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let key = self.construct(k)?;
@@ -279,6 +280,18 @@ impl Constructor {
                 )));
             }
             seen.insert(identity, key_mark);
+            // Python keeps `139` and `'139'` apart; as JSON text they are one
+            // key, and one would silently replace the other.
+            if let Ok(text) = self.json_key(key) {
+                if let Some(other) = texts.insert(text.clone(), key) {
+                    return Err(key_mark.error(format!(
+                        "the keys {} and {} are distinct in Python but are the same key {text:?} \
+                         in Brine's data, which cannot hold both",
+                        self.py_repr(other),
+                        self.py_repr(key)
+                    )));
+                }
+            }
             out.push((key, value));
         }
         Ok(out)
@@ -484,11 +497,30 @@ impl Constructor {
             Obj::Dict(entries) => {
                 let mut map = Map::with_capacity(entries.len());
                 for (k, v) in entries {
-                    map.insert(self.json_key(*k)?, self.to_value(*v)?);
+                    let kind = self.key_kind(*k);
+                    map.insert_with_kind(self.json_key(*k)?, kind, self.to_value(*v)?);
                 }
                 Value::Object(map)
             }
         })
+    }
+
+    /// What a key was, for a template to get it back (`139`, not `'139'`).
+    fn key_kind(&self, k: ObjId) -> KeyKind {
+        match &self.objs[k] {
+            Obj::None => KeyKind::Null,
+            Obj::Bool(_) => KeyKind::Bool,
+            Obj::Int(_) => KeyKind::Int,
+            Obj::Float(_) => KeyKind::Float,
+            _ => KeyKind::Str,
+        }
+    }
+
+    fn py_repr(&self, k: ObjId) -> String {
+        match &self.objs[k] {
+            Obj::Str(s) => crate::pyfmt::str_repr(s),
+            _ => self.py_str(k),
+        }
     }
 
     /// The key text `json.dumps` prints for a non-string key.

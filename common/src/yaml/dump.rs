@@ -3,7 +3,7 @@
 //! collection styles PyYAML hands libyaml.
 use super::emit::{emit, Event, ScalarEvent};
 use super::resolve::{resolve_plain, Implicit};
-use crate::data::Value;
+use crate::data::{key_value, sorted_like_python, KeyKind, Value};
 
 /// The `yaml.dump` keyword arguments Salt's callers vary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,12 +147,19 @@ fn represent(v: &Value, opts: &DumpOptions, out: &mut Vec<Event>) {
                 .default_flow_style
                 .unwrap_or_else(|| map.values().all(is_scalar));
             out.push(Event::MapStart { flow });
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if opts.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
+            // PyYAML sorts inside `try`: keys Python cannot compare (a string
+            // and an int) stay in insertion order.
+            let entries: Vec<(&String, &Value)> = match opts.sort_keys {
+                true => sorted_like_python(map).unwrap_or_else(|_| map.iter().collect()),
+                false => map.iter().collect(),
+            };
             for (k, item) in entries {
-                out.push(Event::Scalar(scalar_event(k.clone(), Implicit::Str)));
+                let key = match map.key_kind(k) {
+                    KeyKind::Str => scalar_event(k.clone(), Implicit::Str),
+                    kind => scalar(&key_value(k, kind))
+                        .unwrap_or_else(|| scalar_event(k.clone(), Implicit::Str)),
+                };
+                out.push(Event::Scalar(key));
                 represent(item, opts, out);
             }
             out.push(Event::MapEnd);

@@ -116,8 +116,7 @@ impl YamlError {
 /// Parses one YAML document the way `salt.utils.yaml.safe_load` does. Empty → `Null`.
 ///
 /// Where Python has values JSON cannot hold, this picks the nearest thing:
-/// integers beyond 64 bits become floats, `.inf`/`.nan` become the strings
-/// `"inf"`, `"-inf"`, `"nan"` (what Python's `str()` prints), `!!binary`
+/// integers beyond 64 bits become floats, `!!binary`
 /// becomes the decoded text (an error if it is not UTF-8, as Salt's
 /// `salt.utils.data.decode` would leave bytes), and `!!set` becomes a list.
 pub fn load(text: &str) -> Result<Value, YamlError> {

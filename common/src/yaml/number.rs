@@ -146,13 +146,9 @@ impl PyInt {
     }
 }
 
-/// A float as a JSON value. JSON has no infinities or NaN, so those become
-/// the text Python's `str()` gives them.
+/// A float as a data value, infinities and NaN included (`crate::data`).
 pub(crate) fn float_to_json(f: f64) -> Value {
-    match serde_json::Number::from_f64(f) {
-        Some(n) => Value::Number(n),
-        None => Value::String(crate::pyfmt::float_repr(f)),
-    }
+    Value::from(f)
 }
 
 fn digit_value(c: char, base: u32) -> Option<u32> {

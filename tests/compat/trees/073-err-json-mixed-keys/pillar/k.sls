@@ -1,0 +1,4 @@
+k:
+  services:
+    http: {protocol: tcp}
+    139: {protocol: udp}
