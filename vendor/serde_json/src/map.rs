@@ -65,9 +65,29 @@ type MapImpl<K, V> = BTreeMap<K, V>;
 type MapImpl<K, V> = IndexMap<K, V, BuildHasherImpl>;
 
 #[cfg(all(feature = "preserve_order", feature = "std"))]
-type BuildHasherImpl = std::collections::hash_map::RandomState;
+type BuildHasherImpl = ProcessRandomState;
 #[cfg(all(feature = "preserve_order", not(feature = "std")))]
 type BuildHasherImpl = foldhash::fast::RandomState;
+
+/// Brine patch: std's SipHash with random keys, drawn once per process
+/// instead of held in every map (std's `RandomState` is 16 bytes in each).
+/// A map stays as resistant to crafted colliding keys, and the pointer
+/// `kinds` adds fits in the bytes saved: a `Value` is 64 bytes, not 72.
+#[cfg(all(feature = "preserve_order", feature = "std"))]
+#[derive(Clone, Copy, Default)]
+struct ProcessRandomState;
+
+#[cfg(all(feature = "preserve_order", feature = "std"))]
+impl core::hash::BuildHasher for ProcessRandomState {
+    type Hasher = std::collections::hash_map::DefaultHasher;
+
+    #[inline]
+    fn build_hasher(&self) -> Self::Hasher {
+        static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
+        KEYS.get_or_init(Default::default).build_hasher()
+    }
+}
 
 impl Map<String, Value> {
     /// Makes a new empty Map.
