@@ -122,7 +122,7 @@ impl DaemonConfig {
             acceptance_wait: Duration::from_secs(n("acceptance_wait_time", 10)?),
             max_backoff: Duration::from_secs(n("random_reconnect_delay", 30)?.max(1)),
             state_root: PathBuf::from(s("state_root", "/")?),
-            grains_refresh: Duration::from_secs_f64(
+            grains_refresh: Duration::try_from_secs_f64(
                 60.0 * match raw.get("grains_refresh_every") {
                     None | Some(Value::Null) => 5.0,
                     Some(v) => v
@@ -130,7 +130,9 @@ impl DaemonConfig {
                         .filter(|m| *m >= 0.0)
                         .context("config key 'grains_refresh_every' must be a number of minutes")?,
                 },
-            ),
+            )
+            // `.inf` is a float, and a Duration cannot hold it.
+            .context("config key 'grains_refresh_every' is too large")?,
             record_received: opt_s("record_received")?.map(PathBuf::from),
             trim_code_pages: true,
             stop_timeout: Duration::from_secs(n("stop_timeout", 60)?),
@@ -138,7 +140,7 @@ impl DaemonConfig {
                 raw.get("mine_functions").unwrap_or(&Value::Null),
             )
             .map_err(|e| anyhow::anyhow!("config key 'mine_functions': {e}"))?,
-            mine_interval: Duration::from_secs_f64(
+            mine_interval: Duration::try_from_secs_f64(
                 60.0 * match raw.get("mine_interval") {
                     None | Some(Value::Null) => {
                         common::config::DEFAULT_MINE_INTERVAL_MINUTES as f64
@@ -147,7 +149,8 @@ impl DaemonConfig {
                         "config key 'mine_interval' must be a positive number of minutes",
                     )?,
                 },
-            ),
+            )
+            .context("config key 'mine_interval' is too large")?,
             grains_file: None,
             schedule: schedule::parse(raw.get("schedule")).map_err(|e| anyhow::anyhow!(e))?,
         })
@@ -173,5 +176,32 @@ impl DaemonConfig {
     pub(super) fn masters_text(&self) -> String {
         let list: Vec<String> = self.masters.iter().map(MasterAddr::to_string).collect();
         list.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> anyhow::Result<DaemonConfig> {
+        let raw = common::yaml::load(yaml).unwrap();
+        DaemonConfig::from_raw("m1".into(), raw.as_object().unwrap())
+    }
+
+    #[test]
+    fn intervals_a_duration_cannot_hold_are_refused_naming_the_key() {
+        // YAML's `.inf` is a float, and so is a number past what a Duration holds.
+        for (text, key) in [
+            ("grains_refresh_every: .inf\n", "'grains_refresh_every'"),
+            ("mine_interval: .inf\n", "'mine_interval'"),
+            ("mine_interval: .nan\n", "'mine_interval'"),
+            ("grains_refresh_every: 1.0e+300\n", "'grains_refresh_every'"),
+        ] {
+            let err = format!("{:#}", config(text).err().expect(text));
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let ok = config("grains_refresh_every: 2\nmine_interval: 0.5\n").unwrap();
+        assert_eq!(ok.grains_refresh, Duration::from_secs(120));
+        assert_eq!(ok.mine_interval, Duration::from_secs(30));
     }
 }

@@ -73,9 +73,10 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
     let mut cron = None;
     for (key, v) in m {
         let number = || {
+            // A Duration holds neither `.inf` nor NaN, nor more than u64 seconds.
             v.as_f64()
-                .filter(|n| *n >= 0.0)
-                .ok_or_else(|| format!("'{key}' must be a number, not {v}"))
+                .filter(|n| *n >= 0.0 && Duration::try_from_secs_f64(*n).is_ok())
+                .ok_or_else(|| format!("'{key}' must be a number of seconds, not {v}"))
         };
         let flag = || {
             v.as_bool()
@@ -132,9 +133,11 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
     }
     Ok(Some(ScheduleEntry {
         name: name.to_string(),
-        interval: Duration::from_secs_f64(secs),
+        interval: Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("the interval of {secs} seconds is too large"))?,
         cron,
-        splay: Duration::from_secs_f64(splay),
+        splay: Duration::try_from_secs_f64(splay)
+            .map_err(|_| format!("the splay of {splay} seconds is too large"))?,
         run_on_start,
         job: MinionJob {
             schedule: Some(ScheduleRun {
@@ -400,6 +403,19 @@ mod tests {
             (
                 "a:\n  function: state.apply\n  seconds: 5\n  maxrunning: 2\n",
                 "maxrunning",
+            ),
+            // YAML's `.inf` is a float: an interval no Duration holds.
+            (
+                "a:\n  function: state.apply\n  seconds: .inf\n",
+                "'seconds' must be a number of seconds, not Infinity",
+            ),
+            (
+                "a:\n  function: state.apply\n  seconds: 5\n  splay: .nan\n",
+                "'splay' must be a number of seconds",
+            ),
+            (
+                "a:\n  function: state.apply\n  days: 1.0e+300\n",
+                "too large",
             ),
         ] {
             let e = parse_yaml(text).unwrap_err();
