@@ -221,8 +221,39 @@ fn run_must_return_data() {
         "{msg}"
     );
     assert!(msg.contains("set"), "{msg}");
-    let msg = failure(py("def run():\n    return {'a': float('nan')}\n"));
-    assert!(msg.contains("not data"), "{msg}");
+}
+
+#[test]
+fn non_finite_floats_and_non_string_keys_cross_both_ways() {
+    let mut ctx = context();
+    ctx.pillar = common::yaml::load("ufw: {services: {http: tcp, 139: udp}, limit: .inf}").unwrap();
+    let src = r#"
+def run():
+    services = __pillar__["ufw"]["services"]
+    return {
+        "keys": [repr(k) for k in services],
+        "by_int": services[139],
+        "limit": __pillar__["ufw"]["limit"] > 1e308,
+        "ports": {80: "http", True: "yes", None: "none", 1.5: "x"},
+        "nan": float("nan"),
+        "echo": __salt__["test.echo"]({443: "https"}),
+    }
+"#;
+    let echo = |_: &str, args: &[Value], _: &Map<String, Value>| Ok(args[0].clone());
+    let got = render(Path::new("python3"), FILE, src, &ctx, &echo).unwrap();
+    assert_eq!(got["keys"], json!(["'http'", "139"]));
+    assert_eq!(got["by_int"], json!("udp"));
+    assert_eq!(got["limit"], json!(true));
+    assert!(got["nan"].as_f64().is_some_and(f64::is_nan));
+    let ports = got["ports"].as_object().unwrap();
+    use common::data::KeyKind;
+    let kinds: Vec<KeyKind> = ports.keys().map(|k| ports.key_kind(k)).collect();
+    assert_eq!(
+        kinds,
+        [KeyKind::Int, KeyKind::Bool, KeyKind::Null, KeyKind::Float]
+    );
+    let echoed = got["echo"].as_object().unwrap();
+    assert_eq!(echoed.key_kind("443"), KeyKind::Int);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! stderr, so `print()` cannot corrupt it. The render is bounded ([`Limits`]):
 //! the child is killed past its time, its output or its number of calls.
 mod child;
+mod keyed;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -78,9 +79,9 @@ pub fn render_with(
     let request = json!({
         "file": file,
         "source": source,
-        "grains": context.grains,
-        "pillar": context.pillar,
-        "opts": context.opts,
+        "grains": keyed::tag(&context.grains),
+        "pillar": keyed::tag(&context.pillar),
+        "opts": keyed::tag(&context.opts),
         "sls": context.sls,
         "saltenv": context.saltenv,
     });
@@ -133,27 +134,31 @@ pub fn render_with(
                     limits.max_calls
                 )));
             }
-            let fun = fun.as_str().unwrap_or_default();
-            let args = msg.get("args").and_then(Value::as_array);
-            let kwargs = msg.get("kwargs").and_then(Value::as_object);
+            let fun = fun.as_str().unwrap_or_default().to_string();
+            let args = untag(msg.remove("args").unwrap_or_default(), &failed)?;
+            let kwargs = untag(msg.remove("kwargs").unwrap_or_default(), &failed)?;
             let answer = match salt(
-                fun,
-                args.map_or(&[][..], Vec::as_slice),
-                kwargs.unwrap_or(&Map::new()),
+                &fun,
+                args.as_array().map_or(&[][..], Vec::as_slice),
+                kwargs.as_object().unwrap_or(&Map::new()),
             ) {
-                Ok(value) => json!({ "ok": value }),
+                Ok(value) => json!({ "ok": keyed::tag(&value) }),
                 Err(message) => json!({ "error": message }),
             };
             child.send(line_of(&answer));
         } else if let Some(result) = msg.remove("result") {
-            return match result {
-                Value::Object(_) => Ok(result),
+            return match untag(result, &failed)? {
+                result @ Value::Object(_) => Ok(result),
                 _ => Err(failed("run() returned no dict".into())),
             };
         } else {
             return Err(shim_error(file, &msg));
         }
     }
+}
+
+fn untag(v: Value, failed: &impl Fn(String) -> ExternalError) -> Result<Value, ExternalError> {
+    keyed::untag(v).map_err(|e| failed(format!("python3 sent data Brine cannot read: {e}")))
 }
 
 fn line_of(value: &Value) -> Vec<u8> {

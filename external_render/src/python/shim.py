@@ -8,6 +8,9 @@
 #   shim -> Brine, last: {"result": data}
 #                  or {"error": kind, "message": text}, kind one of no_run, not_dict, not_data
 #                  or {"error": "exception", "message", "traceback"[, "line": n]}
+# A dict with a key that is not a string crosses as {"\u0000keyed": [[kind, text,
+# value], ...]} both ways (external_render/src/python/keyed.rs), so __pillar__'s
+# 139: stays the int 139. Floats may be inf or nan (JSON text Infinity, NaN).
 # Runs under Python 3.7 and later.
 import json
 import linecache
@@ -27,8 +30,60 @@ os.close(_null)
 os.dup2(2, 1)
 
 
+_MARKER = "\u0000keyed"
+_KINDS = {"int": int, "float": float, "str": str}
+
+
+def _tag(obj, path=()):
+    """`obj` with each dict that has a non-string key (or the marker) wrapped."""
+    if not isinstance(obj, (list, tuple, dict)):
+        return obj
+    if id(obj) in path:
+        raise ValueError("Circular reference detected")
+    path = path + (id(obj),)
+    if isinstance(obj, (list, tuple)):
+        return [_tag(x, path) for x in obj]
+    if all(isinstance(k, str) for k in obj) and _MARKER not in obj:
+        return {k: _tag(v, path) for k, v in obj.items()}
+    entries = []
+    for k, v in obj.items():
+        if isinstance(k, bool):
+            kind, text = "bool", "true" if k else "false"
+        elif k is None:
+            kind, text = "null", "null"
+        elif isinstance(k, int):
+            kind, text = "int", str(k)
+        elif isinstance(k, float):
+            kind, text = "float", json.dumps(k)
+        elif isinstance(k, str):
+            kind, text = "str", k
+        else:
+            raise TypeError("keys must be str, int, float, bool or None, not %s" % type(k).__name__)
+        entries.append([kind, text, _tag(v, path)])
+    return {_MARKER: entries}
+
+
+def _untag(d):
+    if len(d) != 1 or _MARKER not in d:
+        return d
+    out = {}
+    for kind, text, value in d[_MARKER]:
+        if kind == "bool":
+            key = text == "true"
+        elif kind == "null":
+            key = None
+        else:
+            key = _KINDS[kind](text)
+        out[key] = value
+    return out
+
+
+def _dumps(msg):
+    return json.dumps(_tag(msg), ensure_ascii=True).encode("ascii") + b"\n"
+
+
 def _send(msg):
-    _OUT.write(json.dumps(msg, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n")
+    _OUT.write(_dumps(msg))
     _OUT.flush()
 
 
@@ -37,7 +92,7 @@ def _receive():
     if not line:
         # Brine went away (or stopped this render): nothing left to do.
         os._exit(3)
-    return json.loads(line.decode("utf-8"))
+    return json.loads(line.decode("utf-8"), object_hook=_untag)
 
 
 class SaltCallError(Exception):
@@ -50,17 +105,13 @@ class _SaltFunction:
 
     def __call__(self, *args, **kwargs):
         try:
-            request = json.dumps(
-                {"call": self._name, "args": list(args), "kwargs": kwargs},
-                ensure_ascii=True,
-                allow_nan=False,
-            )
+            request = _dumps({"call": self._name, "args": list(args), "kwargs": kwargs})
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(
                 "__salt__['%s']: the arguments are not data Brine can pass: %s"
                 % (self._name, exc)
             ) from None
-        _OUT.write(request.encode("ascii") + b"\n")
+        _OUT.write(request)
         _OUT.flush()
         answer = _receive()
         if "error" in answer:
@@ -172,10 +223,10 @@ def _main():
     if not isinstance(data, dict):
         return _fail("not_dict", "run() returned %s, not a dict" % type(data).__name__)
     try:
-        text = json.dumps({"result": data}, ensure_ascii=True, allow_nan=False)
+        text = _dumps({"result": data})
     except (TypeError, ValueError, RecursionError) as exc:
         return _fail("not_data", "run() returned a dict that is not data: %s" % exc)
-    _OUT.write(text.encode("ascii") + b"\n")
+    _OUT.write(text)
     _OUT.flush()
 
 

@@ -73,10 +73,10 @@ fn parse_entry(name: &str, m: &Map<String, Value>) -> Result<Option<ScheduleEntr
     let mut cron = None;
     for (key, v) in m {
         let number = || {
-            // A Duration holds neither `.inf` nor NaN, nor more than u64 seconds.
+            // YAML's `.inf` and `.nan` are floats, and no interval.
             v.as_f64()
-                .filter(|n| *n >= 0.0 && Duration::try_from_secs_f64(*n).is_ok())
-                .ok_or_else(|| format!("'{key}' must be a number of seconds, not {v}"))
+                .filter(|n| *n >= 0.0 && n.is_finite())
+                .ok_or_else(|| format!("'{key}' must be a finite number, not {v}"))
         };
         let flag = || {
             v.as_bool()
@@ -407,11 +407,11 @@ mod tests {
             // YAML's `.inf` is a float: an interval no Duration holds.
             (
                 "a:\n  function: state.apply\n  seconds: .inf\n",
-                "'seconds' must be a number of seconds, not Infinity",
+                "'seconds' must be a finite number, not Infinity",
             ),
             (
                 "a:\n  function: state.apply\n  seconds: 5\n  splay: .nan\n",
-                "'splay' must be a number of seconds",
+                "'splay' must be a finite number",
             ),
             (
                 "a:\n  function: state.apply\n  days: 1.0e+300\n",
