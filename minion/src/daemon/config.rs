@@ -197,7 +197,10 @@ mod tests {
             ("mine_interval: .nan\n", "'mine_interval'"),
             ("grains_refresh_every: 1.0e+300\n", "'grains_refresh_every'"),
         ] {
-            let err = format!("{:#}", config(text).err().expect(text));
+            let Err(err) = config(text) else {
+                panic!("{text} was accepted");
+            };
+            let err = format!("{err:#}");
             assert!(err.contains(key), "{text}: {err}");
         }
         let ok = config("grains_refresh_every: 2\nmine_interval: 0.5\n").unwrap();
