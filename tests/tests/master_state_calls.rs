@@ -130,10 +130,18 @@ fn state_sls_id_runs_that_id_and_its_requisites_only() {
 
 #[test]
 fn state_show_sls_is_the_high_data_real_salt_recorded() {
-    let tree = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/compat/trees/031-jinja-tpl-vars"
-    );
+    show_sls_is_what_salt_recorded("031-jinja-tpl-vars", "formula.sub.deep,formula");
+}
+
+/// The master's render keeps what YAML's `139:` key and `.inf` are (an int,
+/// a float) from the pillar it compiles to the high data it shows.
+#[test]
+fn state_show_sls_keeps_int_keys_and_non_finite_floats_as_salt_does() {
+    show_sls_is_what_salt_recorded("072-yaml-nonstring-keys-nonfinite", "k");
+}
+
+fn show_sls_is_what_salt_recorded(tree: &str, sls: &str) {
+    let tree = format!("{}/compat/trees/{tree}", env!("CARGO_MANIFEST_DIR"));
     let roots = format!(
         "file_roots:\n  base:\n    - {tree}/salt\npillar_roots:\n  base:\n    - {tree}/pillar\n"
     );
@@ -141,7 +149,7 @@ fn state_show_sls_is_the_high_data_real_salt_recorded() {
     let grains = std::fs::read_to_string(format!("{tree}/grains.yaml")).unwrap();
     let grains: String = grains.lines().map(|l| format!("  {l}\n")).collect();
     let _m = connected(&master, &format!("grains:\n{grains}"));
-    let (code, v) = master.json(&["run", "web1", "state.show_sls", "formula.sub.deep,formula"]);
+    let (code, v) = master.json(&["run", "web1", "state.show_sls", sls]);
     assert_eq!(code, Some(0), "{v:#}");
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{tree}/expected/sls.json")).unwrap(),
