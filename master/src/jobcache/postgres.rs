@@ -89,8 +89,8 @@ impl PgJobCache {
             Ok(c.execute(
                 "INSERT INTO brine_jobs (jid, operator, target, tgt_type, function, args,
                      expected, started, finished, saltenv, pillarenv, master,
-                     tree_commit, pillar_commit)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     tree_commit, pillar_commit, test)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 &[
                     &job.jid.as_str(),
                     &job.operator,
@@ -106,6 +106,7 @@ impl PgJobCache {
                     &self.master,
                     &tree_commit,
                     &pillar_commit,
+                    &(job.args.get("test") == Some(&Value::Bool(true))),
                 ],
             )?)
         });
@@ -370,13 +371,13 @@ impl PgJobCache {
 
     pub fn scheduled_test_runs(&self, minion: &str, limit: usize) -> Result<Vec<ScheduledRun>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // `args` is JSON text (kept in the minion's key order); its `test`
-        // is read as JSON here as SQLite's json_extract reads it there.
+        // `test` is `args`'s `test` (migration 5), as SQLite's json_extract
+        // reads it there.
         let rows = self.run(|c| {
             Ok(c.query(
                 "SELECT j.jid, j.schedule, j.schedule_interval, j.started, r.ret, r.retcode
                  FROM brine_jobs j JOIN brine_returns r ON r.jid = j.jid AND r.minion = $1
-                 WHERE j.schedule IS NOT NULL AND (j.args::jsonb -> 'test') = 'true'::jsonb
+                 WHERE j.schedule IS NOT NULL AND j.test
                  ORDER BY j.jid DESC LIMIT $2",
                 &[&minion, &limit],
             )?)

@@ -464,9 +464,25 @@ fn scheduled_test_runs_are_a_minions_scheduled_dry_runs_newest_first(store: Stor
     dry(true, None, "web1");
     dry(true, Some("drift"), "web2");
     let newer = dry(true, Some("drift"), "web1");
+    // A pillar override with YAML's `.inf` makes args JSON text that
+    // PostgreSQL's jsonb does not read (`Infinity`): the run is still found.
+    let mut rec = job(&c, &["web1"], now_ms());
+    rec.jid = c.new_jid().unwrap();
+    rec.args = json!({"sls": [], "test": true, "pillar": {"limit": f64::INFINITY}});
+    c.record_job(&rec).unwrap();
+    c.mark_scheduled(&rec.jid, "drift", 60).unwrap();
+    c.record_return(&rec.jid, "web1", true, 0, &json!({}))
+        .unwrap();
+    let newest = rec.jid;
+    assert!(
+        c.show(&newest).unwrap().unwrap().record.args["pillar"]["limit"]
+            .as_f64()
+            .is_some_and(f64::is_infinite)
+    );
     let runs = c.scheduled_test_runs("web1", 10).unwrap();
     let jids: Vec<&Jid> = runs.iter().map(|r| &r.jid).collect();
-    assert_eq!(jids, vec![&newer, &older]);
+    assert_eq!(jids, vec![&newest, &newer, &older]);
+    let runs = c.scheduled_test_runs("web1", 10).unwrap()[1..].to_vec();
     assert_eq!(runs[0].schedule, "drift");
     assert_eq!(runs[0].interval_secs, 60);
     assert_eq!(runs[0].ret, json!({"k": {"result": null}}));

@@ -95,4 +95,16 @@ CREATE TABLE brine_acl (
 );
 ",
     ),
+    (
+        5,
+        // Whether a job ran in test mode, as a column: `args` may hold
+        // Python's JSON text for a non-finite float (`Infinity`, from a
+        // pillar override's `.inf`), which a `::jsonb` cast refuses, so
+        // `master drift` must not parse it in SQL. Rows written before this
+        // migration hold standard JSON (Brine wrote such a float as null).
+        "
+ALTER TABLE brine_jobs ADD COLUMN test boolean NOT NULL DEFAULT false;
+UPDATE brine_jobs SET test = true WHERE (args::jsonb -> 'test') = 'true'::jsonb;
+",
+    ),
 ];
