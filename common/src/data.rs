@@ -309,6 +309,16 @@ mod tests {
         );
         assert_eq!(block, "http: a\n139: b\n");
         assert_eq!(crate::yaml::dump_flow(&json!({"139": 1})), "{'139': 1}\n");
+        // An int key past 64 bits keeps Python's exact text (found by fuzzing).
+        let big = crate::yaml::load("123456789012345678901234567890: big").unwrap();
+        assert_eq!(
+            crate::yaml::dump_block(&big),
+            "123456789012345678901234567890: big\n"
+        );
+        assert_eq!(
+            crate::pyfmt::py_repr(&big),
+            "{123456789012345678901234567890: 'big'}"
+        );
     }
 
     #[test]

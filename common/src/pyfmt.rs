@@ -49,6 +49,8 @@ fn write_repr(out: &mut String, v: &Value) {
                 }
                 match map.key_kind(k) {
                     KeyKind::Str => out.push_str(&str_repr(k)),
+                    // The text is Python's, exact past 64 bits too.
+                    KeyKind::Int => out.push_str(k),
                     kind => write_repr(out, &key_value(k, kind)),
                 }
                 out.push_str(": ");

@@ -156,6 +156,8 @@ fn represent(v: &Value, opts: &DumpOptions, out: &mut Vec<Event>) {
             for (k, item) in entries {
                 let key = match map.key_kind(k) {
                     KeyKind::Str => scalar_event(k.clone(), Implicit::Str),
+                    // The text is Python's, exact past 64 bits too.
+                    KeyKind::Int => scalar_event(k.clone(), Implicit::Int),
                     kind => scalar(&key_value(k, kind))
                         .unwrap_or_else(|| scalar_event(k.clone(), Implicit::Str)),
                 };
