@@ -136,6 +136,23 @@ pub fn sorted_like_python(map: &Map<String, Value>) -> Result<Vec<(&String, &Val
     Ok(entries.into_iter().map(|(k, _, v)| (k, v)).collect())
 }
 
+/// `map` in the order [`sorted_like_python`] gives, as PyYAML's dumper sorts
+/// a plain dict: left as it is when Python cannot compare its keys.
+pub fn sort_keys_like_python(map: &mut Map<String, Value>) {
+    let Ok(sorted) = sorted_like_python(map) else {
+        return;
+    };
+    let keys: Vec<String> = sorted.into_iter().map(|(k, _)| k.clone()).collect();
+    let mut out = Map::with_capacity(keys.len());
+    for k in keys {
+        let kind = map.key_kind(&k);
+        if let Some(v) = map.swap_remove(&k) {
+            out.insert_with_kind(k, kind, v);
+        }
+    }
+    *map = out;
+}
+
 /// Python's `bool(v)`: what a template's `{% if %}`, an `onlyif`-style
 /// condition or an `allow_empty` check sees. Not for boolean arguments of
 /// execution functions: those follow Salt's [`is_true`], where `"yes"` is

@@ -2,7 +2,7 @@
 use minijinja::value::{Value as JValue, ValueKind};
 
 use super::mutable::{map_pairs, seq_items, MutList, MutMap};
-use crate::data::{key_value, kind_of_key, KeyKind, Map, Value};
+use crate::data::{key_value, kind_of_key, sort_keys_like_python, KeyKind, Map, Value};
 
 /// Data → template value. Maps and lists become Python-like mutable containers.
 pub fn to_jinja(v: &Value) -> JValue {
@@ -99,17 +99,22 @@ pub fn to_data_yaml_order(v: &JValue) -> Value {
             let ordered = v
                 .downcast_object_ref::<MutMap>()
                 .is_some_and(MutMap::is_ordered);
-            let mut pairs: Vec<(JValue, Value)> = map_pairs(v)
-                .unwrap_or_default()
-                .iter()
-                .map(|(k, val)| (k.clone(), to_data_yaml_order(val)))
-                .collect();
-            if !ordered {
-                sort_like_python(&mut pairs);
-            }
+            let pairs = map_pairs(v).unwrap_or_default();
             let mut out = Map::with_capacity(pairs.len());
-            for (k, val) in pairs {
-                out.insert_with_kind(key_string(&k), key_kind(&k), val);
+            for (k, val) in &pairs {
+                out.insert_with_kind(key_string(k), key_kind(k), to_data_yaml_order(val));
+            }
+            // A key the data model holds as text (a tuple) cannot be compared
+            // with the others in Python either: PyYAML's sort fails and the
+            // dict keeps its order.
+            let scalar_keys = pairs.iter().all(|(k, _)| {
+                matches!(
+                    k.kind(),
+                    ValueKind::String | ValueKind::Number | ValueKind::Bool | ValueKind::None
+                )
+            });
+            if !ordered && scalar_keys {
+                sort_keys_like_python(&mut out);
             }
             Value::Object(out)
         }
@@ -121,24 +126,6 @@ pub fn to_data_yaml_order(v: &JValue) -> Value {
                 .collect(),
         ),
         _ => to_data(v),
-    }
-}
-
-/// PyYAML's `sorted(mapping.items())`, which it skips on a `TypeError`: string
-/// keys sort by code point, numbers (bools among them) by value, and a map
-/// mixing the two (`{http: .., 139: ..}` in ufw-formula) or holding any other
-/// key stays in insertion order, as Python cannot compare them.
-fn sort_like_python(pairs: &mut [(JValue, Value)]) {
-    let all = |kind: ValueKind| pairs.iter().all(|(k, _)| k.kind() == kind);
-    if all(ValueKind::String) {
-        pairs.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
-    } else if pairs
-        .iter()
-        .all(|(k, _)| matches!(k.kind(), ValueKind::Number | ValueKind::Bool))
-    {
-        let num =
-            |k: &JValue| f64::try_from(k.clone()).unwrap_or(if k.is_true() { 1.0 } else { 0.0 });
-        pairs.sort_by(|a, b| num(&a.0).total_cmp(&num(&b.0)));
     }
 }
 

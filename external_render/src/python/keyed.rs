@@ -46,13 +46,11 @@ pub(super) fn untag(v: Value) -> Result<Value, String> {
             };
             let mut out = Map::with_capacity(entries.len());
             for entry in entries {
-                let Value::Array(parts) = entry else {
-                    return Err("a keyed map entry that is not [kind, key, value]".into());
+                let parts = match entry {
+                    Value::Array(parts) => <[Value; 3]>::try_from(parts).ok(),
+                    _ => None,
                 };
-                let [Value::String(kind), Value::String(text), item] =
-                    <[Value; 3]>::try_from(parts)
-                        .map_err(|_| "a keyed map entry that is not [kind, key, value]")?
-                else {
+                let Some([Value::String(kind), Value::String(text), item]) = parts else {
                     return Err("a keyed map entry that is not [kind, key, value]".into());
                 };
                 let kind = kind_of_name(&kind)?;
